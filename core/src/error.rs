@@ -1,0 +1,49 @@
+use crate::ports::{BlobError, MailError, ScheduleError, StoreError};
+
+/// What a use case can answer besides success. Variants map one-to-one to HTTP problem types.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Gone(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    UnsupportedType(String),
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    #[error("blob storage: {0}")]
+    Blob(#[from] BlobError),
+    #[error("mail: {0}")]
+    Mail(#[from] MailError),
+    #[error("scheduler: {0}")]
+    Schedule(#[from] ScheduleError),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+impl Error {
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        Self::Invalid(msg.into())
+    }
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::NotFound(what.into())
+    }
+    pub fn conflict(msg: impl Into<String>) -> Self {
+        Self::Conflict(msg.into())
+    }
+    /// True for failures of the system rather than of the request.
+    pub fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            Self::Store(_) | Self::Blob(_) | Self::Mail(_) | Self::Schedule(_) | Self::Corrupt(_)
+        )
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

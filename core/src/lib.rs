@@ -1,0 +1,15 @@
+//! Portaal's core: the domain model, the use cases and the ports they need. No I/O lives here;
+//! adapters in `portaal-infra` implement the ports for the embedded default and for AWS.
+
+pub mod casetype;
+pub mod domain;
+pub mod error;
+pub mod mailtext;
+pub mod model;
+pub mod ports;
+pub mod service;
+pub mod usecases;
+pub mod views;
+
+pub use error::{Error, Result};
+pub use service::{Portaal, Settings};

@@ -1,0 +1,429 @@
+//! What the store keeps (records) and how keys are made. Records are serde structs; an item is a
+//! record's JSON object plus its keys, index keys and TTL attribute.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde_json::{Map, Value};
+
+use crate::casetype::UploadRules;
+use crate::domain::{CaseId, CaseTypeKey, ContentType, Date, Email, Filename, Id, Sha256, TokenHash};
+use crate::error::Error;
+use crate::ports::{Index, Item, TTL_ATTR};
+
+pub mod keys {
+    use crate::domain::{CaseId, Id, TokenHash};
+
+    pub const META: &str = "META";
+    pub const REQUEST: &str = "REQUEST#";
+    pub const DELIVERY: &str = "DELIVERY#";
+    pub const DOC: &str = "DOC#";
+    pub const PUB: &str = "PUB#";
+    pub const EVENT: &str = "EVENT#";
+    pub const MAIL: &str = "MAIL#";
+
+    pub fn dossier(case: &CaseId) -> String {
+        format!("DOSSIER#{case}")
+    }
+    pub fn request(id: &Id) -> String {
+        format!("{REQUEST}{id}")
+    }
+    pub fn delivery(request: &Id, id: &Id) -> String {
+        format!("{DELIVERY}{request}#{id}")
+    }
+    pub fn doc(id: &Id) -> String {
+        format!("{DOC}{id}")
+    }
+    pub fn event(id: &Id) -> String {
+        format!("{EVENT}{id}")
+    }
+    pub fn mail(id: &Id) -> String {
+        format!("{MAIL}{id}")
+    }
+    pub fn token(hash: &TokenHash) -> (String, String) {
+        (format!("TOKEN#{}", hash.as_str()), "TOKEN".to_owned())
+    }
+    pub fn case_type(key: &str) -> (String, String) {
+        ("CONFIG".to_owned(), format!("CASETYPE#{key}"))
+    }
+    pub fn destruction(case_hash: &str) -> (String, String) {
+        ("DESTRUCTION".to_owned(), format!("DESTRUCTION#{case_hash}"))
+    }
+    /// Every blob of a dossier lives under this prefix, so destruction is one prefix delete.
+    pub fn blob_prefix(case: &CaseId) -> String {
+        format!("dossiers/{case}/")
+    }
+    pub fn blob(case: &CaseId, doc: &Id) -> String {
+        format!("dossiers/{case}/{doc}")
+    }
+}
+
+/// A record type stored as items.
+pub trait Record: Serialize + DeserializeOwned {
+    /// Extra attributes besides the record's own fields: index keys and TTL.
+    fn index_attrs(&self) -> Vec<(&'static str, Value)> {
+        Vec::new()
+    }
+
+    fn to_item(&self, pk: String, sk: String) -> Item {
+        let Value::Object(mut attrs) = serde_json::to_value(self).expect("records serialise to objects") else {
+            unreachable!("records are structs")
+        };
+        for (k, v) in self.index_attrs() {
+            attrs.insert(k.to_owned(), v);
+        }
+        Item { pk, sk, attrs }
+    }
+
+    fn from_item(item: &Item) -> Result<Self, Error> {
+        let mut attrs: Map<String, Value> = item.attrs.clone();
+        for index in Index::ALL {
+            attrs.remove(index.pk_attr());
+            attrs.remove(index.sk_attr());
+        }
+        attrs.remove(TTL_ATTR);
+        serde_json::from_value(Value::Object(attrs))
+            .map_err(|e| Error::Corrupt(format!("item {} {}: {e}", item.pk, item.sk)))
+    }
+}
+
+// ---------------------------------------------------------------- dossier
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Submitter {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<Email>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Decision {
+    pub reference: String,
+    pub date: Date,
+    #[serde(default)]
+    pub subject: String,
+    pub department: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Person {
+    pub name: String,
+    pub email: Email,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DossierStatus {
+    Open,
+    Closed,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Hold {
+    pub reason: String,
+    pub since: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Dossier {
+    pub case_id: CaseId,
+    pub case_type: CaseTypeKey,
+    pub case_type_name: String,
+    /// Copied from the case type so the portal page needs no configuration read.
+    pub show_submitter: bool,
+    pub title: String,
+    pub remarks: String,
+    pub submitter: Submitter,
+    pub decision: Decision,
+    pub handler: Person,
+    pub status: DossierStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(default)]
+    pub closed_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub result: Option<String>,
+    /// When the link stops and the dossier is destroyed (closed dossiers only).
+    #[serde(default, rename = "destroy_at")]
+    pub destroy_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub hold: Option<Hold>,
+    /// Bumped on every change; writes are conditional on it.
+    pub rev: u64,
+}
+
+impl Dossier {
+    /// Closed, or past its destruction time even if TTL has not removed it yet.
+    pub fn is_open_at(&self, now: DateTime<Utc>) -> bool {
+        self.status == DossierStatus::Open && self.destroy_at.is_none_or(|t| t > now)
+    }
+}
+
+impl Record for Dossier {
+    fn index_attrs(&self) -> Vec<(&'static str, Value)> {
+        match (self.destroy_at, &self.hold) {
+            (Some(at), None) => vec![
+                (TTL_ATTR, Value::from(at.timestamp())),
+                (Index::Expiry.pk_attr(), Value::from("EXPIRY")),
+                (Index::Expiry.sk_attr(), Value::from(format!("{}#{}", at.to_rfc3339(), self.case_id))),
+            ],
+            _ => Vec::new(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- request
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestState {
+    Open,
+    Delivered,
+    Withdrawn,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Request {
+    pub id: Id,
+    pub case_id: CaseId,
+    pub department: String,
+    pub to: Vec<Email>,
+    pub due: Date,
+    #[serde(default)]
+    pub message: String,
+    pub state: RequestState,
+    pub token_hash: TokenHash,
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// Reminder steps in days relative to `due` (negative: before).
+    #[serde(default)]
+    pub reminder_days: Vec<i32>,
+    #[serde(default)]
+    pub reminders_sent: Vec<i32>,
+    /// The case type's upload rules when the request was made.
+    pub upload: UploadRules,
+    pub rev: u64,
+}
+
+impl Record for Request {
+    fn index_attrs(&self) -> Vec<(&'static str, Value)> {
+        if self.state == RequestState::Open {
+            vec![
+                (Index::Due.pk_attr(), Value::from("DUE")),
+                (Index::Due.sk_attr(), Value::from(format!("{}#{}#{}", self.due, self.case_id, self.id))),
+            ]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// The item behind a link: which request of which dossier it opens.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TokenRef {
+    pub case_id: CaseId,
+    pub request_id: Id,
+    pub created_at: DateTime<Utc>,
+}
+impl Record for TokenRef {}
+
+// ---------------------------------------------------------------- delivery and documents
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    Submitted,
+    Approved,
+    Rejected,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Delivery {
+    pub id: Id,
+    pub request_id: Id,
+    pub state: DeliveryState,
+    pub comment: String,
+    pub submitted_by: Person,
+    pub submitted_at: DateTime<Utc>,
+    pub documents: Vec<Id>,
+    #[serde(default)]
+    pub decided_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+impl Record for Delivery {}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentState {
+    /// Announced, maybe uploaded, not yet part of a delivery.
+    Staged,
+    Submitted,
+    Approved,
+    /// Rejected: the bytes are destroyed, the record stays for the history.
+    Rejected,
+    /// Uploaded by the case system for a publication, not yet published.
+    Draft,
+    Published,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Document {
+    pub id: Id,
+    pub filename: Filename,
+    pub size: u64,
+    pub content_type: ContentType,
+    /// Announced by the client, or measured by storage at confirm.
+    #[serde(default)]
+    pub sha256: Option<Sha256>,
+    pub blob_key: String,
+    pub state: DocumentState,
+    /// The request whose link staged it (deliveries) or the audience (publications).
+    #[serde(default)]
+    pub request_id: Option<Id>,
+    #[serde(default)]
+    pub delivery_id: Option<Id>,
+    #[serde(default)]
+    pub publication_id: Option<Id>,
+    pub created_at: DateTime<Utc>,
+}
+impl Record for Document {}
+
+// ---------------------------------------------------------------- events (timeline and audit)
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    DossierRegistered,
+    DossierUpdated,
+    RequestSent,
+    RequestUpdated,
+    RequestWithdrawn,
+    LinkRotated,
+    DeliverySubmitted,
+    DeliveryApproved,
+    DeliveryRejected,
+    ReminderSent,
+    PublicationPublished,
+    DossierClosed,
+    DossierReopened,
+    HoldSet,
+    HoldLifted,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    CaseSystem,
+    Department,
+    System,
+}
+
+/// One line of the dossier's history. Never holds a link token.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Event {
+    pub id: Id,
+    pub at: DateTime<Utc>,
+    pub kind: EventKind,
+    pub actor: Actor,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<Id>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_id: Option<Id>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publication_id: Option<Id>,
+    /// A short human summary in Dutch (e.g. "2 documenten").
+    #[serde(default)]
+    pub summary: String,
+}
+impl Record for Event {}
+
+// ---------------------------------------------------------------- mail outbox
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum MailKind {
+    Request,
+    ReminderBefore,
+    ReminderOverdue,
+    DeliveryReceived,
+    Receipt,
+    Publication,
+    Rejected,
+}
+
+impl MailKind {
+    pub const ALL: [MailKind; 7] = [
+        MailKind::Request,
+        MailKind::ReminderBefore,
+        MailKind::ReminderOverdue,
+        MailKind::DeliveryReceived,
+        MailKind::Receipt,
+        MailKind::Publication,
+        MailKind::Rejected,
+    ];
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MailState {
+    Queued,
+    /// Claimed by a sender until `claimed_until`; another sender may take it over after.
+    Sending,
+    Sent,
+    Failed,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Mail {
+    pub id: Id,
+    pub case_id: CaseId,
+    pub kind: MailKind,
+    pub to: Vec<Email>,
+    pub subject: String,
+    /// Rendered bodies; emptied once sent, so links do not linger in the table.
+    pub text: String,
+    pub html: String,
+    pub state: MailState,
+    pub attempts: u32,
+    pub queued_at: DateTime<Utc>,
+    #[serde(default)]
+    pub claimed_until: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub sent_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub message_id: Option<String>,
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+impl Record for Mail {
+    fn index_attrs(&self) -> Vec<(&'static str, Value)> {
+        match self.state {
+            MailState::Queued | MailState::Sending => vec![
+                (Index::Outbox.pk_attr(), Value::from("OUTBOX")),
+                (Index::Outbox.sk_attr(), Value::from(self.id.to_string())),
+            ],
+            MailState::Sent | MailState::Failed => Vec::new(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- destruction record
+
+/// What remains of a destroyed dossier: no personal data, no case number in clear.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Destruction {
+    /// SHA-256 of the case id, so the case system can match its own records.
+    pub case_hash: String,
+    pub case_type: CaseTypeKey,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub destroyed_at: DateTime<Utc>,
+    pub items: u64,
+    pub files: u64,
+}
+impl Record for Destruction {}

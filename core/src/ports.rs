@@ -1,0 +1,295 @@
+//! The narrow interfaces the use cases need from the outside world. Adapters live in `infra`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::domain::{CaseId, Email, Id, Sha256};
+
+// ---------------------------------------------------------------- store
+
+/// One item of the single table (DESIGN.md §5): a partition key, a sort key and attributes.
+/// Index keys (`gsi1pk`… see [`Index`]) and the TTL attribute `expires_at` are ordinary attributes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub pk: String,
+    pub sk: String,
+    pub attrs: Map<String, Value>,
+}
+
+impl Item {
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>, attrs: Map<String, Value>) -> Self {
+        Self { pk: pk.into(), sk: sk.into(), attrs }
+    }
+    pub fn str_attr(&self, name: &str) -> Option<&str> {
+        self.attrs.get(name).and_then(Value::as_str)
+    }
+}
+
+/// Sparse secondary indexes: only items that carry the index's key attributes appear in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Index {
+    /// Open requests by due date (deadline overview).
+    Due,
+    /// Closed dossiers by `expires_at` (destruction sweep).
+    Expiry,
+    /// Mail items not yet sent (outbox sweep).
+    Outbox,
+}
+
+impl Index {
+    pub const ALL: [Index; 3] = [Index::Due, Index::Expiry, Index::Outbox];
+    pub fn name(self) -> &'static str {
+        match self {
+            Index::Due => "gsi1",
+            Index::Expiry => "gsi2",
+            Index::Outbox => "gsi3",
+        }
+    }
+    pub fn pk_attr(self) -> &'static str {
+        match self {
+            Index::Due => "gsi1pk",
+            Index::Expiry => "gsi2pk",
+            Index::Outbox => "gsi3pk",
+        }
+    }
+    pub fn sk_attr(self) -> &'static str {
+        match self {
+            Index::Due => "gsi1sk",
+            Index::Expiry => "gsi2sk",
+            Index::Outbox => "gsi3sk",
+        }
+    }
+}
+
+/// The attribute DynamoDB TTL reads (epoch seconds).
+pub const TTL_ATTR: &str = "expires_at";
+
+/// A precondition on the current version of one item, checked inside the transaction.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Condition {
+    None,
+    /// No item with this key exists.
+    NotExists,
+    /// An item with this key exists.
+    Exists,
+    /// The item exists and the attribute equals the value.
+    Equals(String, Value),
+}
+
+/// One write of a transaction.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Write {
+    /// Replace the whole item.
+    Put { item: Item, condition: Condition },
+    Delete { pk: String, sk: String, condition: Condition },
+    /// Only check the condition; write nothing.
+    Check { pk: String, sk: String, condition: Condition },
+}
+
+impl Write {
+    pub fn put(item: Item) -> Self {
+        Self::Put { item, condition: Condition::None }
+    }
+    pub fn create(item: Item) -> Self {
+        Self::Put { item, condition: Condition::NotExists }
+    }
+    pub fn replace_if(item: Item, attr: &str, value: impl Into<Value>) -> Self {
+        Self::Put { item, condition: Condition::Equals(attr.to_owned(), value.into()) }
+    }
+    pub fn key(&self) -> (&str, &str) {
+        match self {
+            Write::Put { item, .. } => (&item.pk, &item.sk),
+            Write::Delete { pk, sk, .. } | Write::Check { pk, sk, .. } => (pk, sk),
+        }
+    }
+}
+
+/// The most writes one transaction may hold (DynamoDB's limit).
+pub const MAX_TRANSACTION_WRITES: usize = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A condition did not hold; nothing was written. `index` is the failing write, when known.
+    #[error("condition failed (write {index:?})")]
+    ConditionFailed { index: Option<usize> },
+    #[error("a transaction holds {0} writes; at most 100 are allowed, each key once")]
+    InvalidTransaction(usize),
+    #[error("{0}")]
+    Backend(String),
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError>;
+    /// Items of one partition whose sort key starts with `sk_prefix`, in sort-key order.
+    async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError>;
+    /// Items of a sparse index with this index key whose index sort key is `<= sk_upto`
+    /// (all when `None`), in index sort-key order, at most `limit`.
+    async fn query_index(
+        &self,
+        index: Index,
+        pk: &str,
+        sk_upto: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError>;
+    /// All writes or none. Fails with `ConditionFailed` when any condition does not hold.
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+}
+
+// ---------------------------------------------------------------- blobs
+
+/// Where and how a client sends a file's bytes: exactly this method, URL and headers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UploadTarget {
+    pub method: String,
+    pub url: String,
+    pub headers: BTreeMap<String, String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What storage knows of a stored file, without reading its bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlobInfo {
+    pub size: u64,
+    /// Verified by storage against the bytes (S3 checksum, or computed while streaming locally).
+    pub sha256: Option<Sha256>,
+}
+
+#[derive(Clone, Debug)]
+pub struct UploadSpec<'a> {
+    pub key: &'a str,
+    pub size: u64,
+    pub content_type: &'a str,
+    pub sha256: Option<&'a Sha256>,
+    pub ttl: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct DownloadSpec<'a> {
+    pub key: &'a str,
+    pub filename: &'a str,
+    pub content_type: &'a str,
+    pub inline: bool,
+    pub ttl: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("{0}")]
+    Backend(String),
+}
+
+#[async_trait]
+pub trait Blobs: Send + Sync {
+    /// A signed upload whose size, content type (and SHA-256 when given) are fixed by the signature.
+    async fn upload_target(&self, spec: UploadSpec<'_>) -> Result<UploadTarget, BlobError>;
+    /// A short-lived signed download URL.
+    async fn download_url(&self, spec: DownloadSpec<'_>) -> Result<String, BlobError>;
+    async fn stat(&self, key: &str) -> Result<Option<BlobInfo>, BlobError>;
+    async fn delete(&self, key: &str) -> Result<(), BlobError>;
+    /// Deletes every blob under the prefix; answers how many.
+    async fn delete_prefix(&self, prefix: &str) -> Result<u64, BlobError>;
+}
+
+// ---------------------------------------------------------------- mail
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutgoingMail {
+    /// The mail item's id: adapters use it to make a send idempotent where they can.
+    pub id: Id,
+    pub to: Vec<Email>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// The mail can never be sent (e.g. a refused address): do not retry.
+    #[error("rejected: {0}")]
+    Rejected(String),
+    #[error("{0}")]
+    Backend(String),
+}
+
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Sends; answers the transport's message id.
+    async fn send(&self, mail: &OutgoingMail) -> Result<String, MailError>;
+}
+
+// ---------------------------------------------------------------- scheduler
+
+/// Work that a one-time schedule triggers: the payload of the `reminder` and `purge` functions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "job", rename_all = "snake_case")]
+pub enum Job {
+    Reminder { case_id: CaseId, request_id: Id, step: i32 },
+    Purge { case_id: CaseId },
+}
+
+impl Job {
+    /// Deterministic, so re-scheduling replaces instead of duplicating. At most 64 characters.
+    pub fn schedule_name(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let raw = match self {
+            Job::Reminder { case_id, request_id, step } => format!("r|{case_id}|{request_id}|{step}"),
+            Job::Purge { case_id } => format!("p|{case_id}"),
+        };
+        let prefix = match self {
+            Job::Reminder { .. } => "reminder",
+            Job::Purge { .. } => "purge",
+        };
+        // Case ids may hold characters schedule names refuse, so name by hash.
+        format!("{prefix}-{}", &hex::encode(Sha256::digest(raw.as_bytes()))[..40])
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("{0}")]
+    Backend(String),
+}
+
+#[async_trait]
+pub trait Scheduler: Send + Sync {
+    /// Create or replace the one-time schedule for this job.
+    async fn upsert(&self, job: &Job, at: DateTime<Utc>) -> Result<(), ScheduleError>;
+    /// Remove it; absent is fine.
+    async fn remove(&self, job: &Job) -> Result<(), ScheduleError>;
+}
+
+// ---------------------------------------------------------------- clock
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_names_are_deterministic_and_short() {
+        let job = Job::Reminder {
+            case_id: crate::domain::CaseId::parse("BZ-1").unwrap(),
+            request_id: Id::from_ulid(ulid::Ulid::nil()),
+            step: -2,
+        };
+        assert_eq!(job.schedule_name(), job.clone().schedule_name());
+        assert!(job.schedule_name().len() <= 64);
+    }
+}

@@ -1,0 +1,291 @@
+//! The use cases, written once against the ports. The Lambdas and the local server only parse
+//! their trigger, call one of these and map the answer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+
+use crate::casetype::{self, CaseType};
+use crate::domain::{CaseId, Email, Id};
+use crate::error::{Error, Result};
+use crate::mailtext::{self, Vars};
+use crate::model::{
+    Actor, Delivery, Document, Dossier, Event, EventKind, Mail, MailKind, MailState, Record, Request, keys,
+};
+use crate::ports::{Blobs, Clock, Item, Scheduler, Store, StoreError, Write};
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Base URL of the portal as link holders reach it, without a trailing slash.
+    pub public_url: String,
+    /// How long an upload URL is valid.
+    pub upload_ttl: Duration,
+    /// How long a download URL is valid.
+    pub download_ttl: Duration,
+}
+
+impl Settings {
+    pub fn new(public_url: &str) -> Self {
+        Self {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            upload_ttl: Duration::from_secs(30 * 60),
+            download_ttl: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+/// Everything the use cases need from outside, behind ports.
+#[derive(Clone)]
+pub struct Portaal {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) blobs: Arc<dyn Blobs>,
+    pub(crate) scheduler: Arc<dyn Scheduler>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) settings: Settings,
+}
+
+impl Portaal {
+    pub fn new(
+        store: Arc<dyn Store>,
+        blobs: Arc<dyn Blobs>,
+        scheduler: Arc<dyn Scheduler>,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+    ) -> Self {
+        Self { store, blobs, scheduler, clock, settings }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub(crate) fn today(&self) -> NaiveDate {
+        self.now().date_naive()
+    }
+
+    pub(crate) fn new_id(&self) -> Id {
+        Id::from_ulid(ulid::Ulid::from_datetime(self.now().into()))
+    }
+
+    pub(crate) fn portal_url(&self, token: &crate::domain::LinkToken) -> String {
+        format!("{}/p/{}", self.settings.public_url, token.expose())
+    }
+
+    pub(crate) fn event(&self, kind: EventKind, actor: Actor) -> Event {
+        Event {
+            id: self.new_id(),
+            at: self.now(),
+            kind,
+            actor,
+            actor_name: None,
+            request_id: None,
+            delivery_id: None,
+            publication_id: None,
+            summary: String::new(),
+        }
+    }
+
+    pub(crate) fn event_write(&self, case: &CaseId, event: &Event) -> Write {
+        Write::create(event.to_item(keys::dossier(case), keys::event(&event.id)))
+    }
+
+    /// Renders a mail of the case type and answers the outbox write that queues it.
+    pub(crate) fn queue_mail(
+        &self,
+        case_type: &CaseType,
+        case: &CaseId,
+        kind: MailKind,
+        to: Vec<Email>,
+        vars: &Vars,
+    ) -> Write {
+        let rendered = mailtext::render(&case_type.template(kind), vars);
+        let mail = Mail {
+            id: self.new_id(),
+            case_id: case.clone(),
+            kind,
+            to,
+            subject: rendered.subject,
+            text: rendered.text,
+            html: rendered.html,
+            state: MailState::Queued,
+            attempts: 0,
+            queued_at: self.now(),
+            claimed_until: None,
+            sent_at: None,
+            message_id: None,
+            last_error: None,
+        };
+        Write::create(mail.to_item(keys::dossier(case), keys::mail(&mail.id)))
+    }
+
+    pub(crate) async fn dossier(&self, case: &CaseId) -> Result<Dossier> {
+        let item = self
+            .store
+            .get(&keys::dossier(case), keys::META)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("dossier {case}")))?;
+        Dossier::from_item(&item)
+    }
+
+    pub(crate) async fn open_dossier(&self, case: &CaseId) -> Result<Dossier> {
+        let dossier = self.dossier(case).await?;
+        if !dossier.is_open_at(self.now()) {
+            return Err(Error::Gone(format!("dossier {case} is closed")));
+        }
+        Ok(dossier)
+    }
+
+    /// A check, inside a transaction, that the dossier is still open at the revision we read.
+    pub(crate) fn dossier_unchanged(&self, dossier: &Dossier) -> Write {
+        Write::Check {
+            pk: keys::dossier(&dossier.case_id),
+            sk: keys::META.to_owned(),
+            condition: crate::ports::Condition::Equals("rev".into(), dossier.rev.into()),
+        }
+    }
+
+    pub(crate) async fn partition(&self, case: &CaseId) -> Result<Partition> {
+        let items = self.store.query(&keys::dossier(case), "").await?;
+        Partition::parse(case, &items)
+    }
+}
+
+/// Every item of one dossier, read with one query.
+pub(crate) struct Partition {
+    pub dossier: Dossier,
+    pub requests: Vec<Request>,
+    pub deliveries: Vec<Delivery>,
+    pub documents: Vec<Document>,
+    pub events: Vec<Event>,
+    /// Keys of every item, for destruction.
+    pub keys: Vec<(String, String)>,
+}
+
+impl Partition {
+    pub fn parse(case: &CaseId, items: &[Item]) -> Result<Self> {
+        let (mut dossier, mut requests, mut deliveries, mut documents, mut events) =
+            (None, Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for item in items {
+            let sk = item.sk.as_str();
+            if sk == keys::META {
+                dossier = Some(Dossier::from_item(item)?);
+            } else if sk.starts_with(keys::REQUEST) {
+                requests.push(Request::from_item(item)?);
+            } else if sk.starts_with(keys::DELIVERY) {
+                deliveries.push(Delivery::from_item(item)?);
+            } else if sk.starts_with(keys::DOC) {
+                documents.push(Document::from_item(item)?);
+            } else if sk.starts_with(keys::EVENT) {
+                events.push(Event::from_item(item)?);
+            }
+        }
+        deliveries.sort_by(|a: &Delivery, b: &Delivery| a.submitted_at.cmp(&b.submitted_at).then(a.id.cmp(&b.id)));
+        Ok(Partition {
+            dossier: dossier.ok_or_else(|| Error::not_found(format!("dossier {case}")))?,
+            requests,
+            deliveries,
+            documents,
+            events,
+            keys: items.iter().map(|i| (i.pk.clone(), i.sk.clone())).collect(),
+        })
+    }
+
+    pub fn request(&self, id: &Id) -> Result<&Request> {
+        self.requests
+            .iter()
+            .find(|r| &r.id == id)
+            .ok_or_else(|| Error::not_found(format!("request {id}")))
+    }
+
+    pub fn delivery(&self, id: &Id) -> Result<&Delivery> {
+        self.deliveries
+            .iter()
+            .find(|d| &d.id == id)
+            .ok_or_else(|| Error::not_found(format!("delivery {id}")))
+    }
+}
+
+/// Case-type configuration: stored `CONFIG` items over the built-in Dutch defaults.
+impl Portaal {
+    pub async fn case_type(&self, key: &str) -> Result<CaseType> {
+        let (pk, sk) = keys::case_type(key);
+        match self.store.get(&pk, &sk).await? {
+            Some(item) => CaseType::from_item(&item),
+            None => casetype::default_for(key).ok_or_else(|| Error::not_found(format!("case type {key}"))),
+        }
+    }
+
+    pub async fn case_types(&self) -> Result<Vec<CaseType>> {
+        let stored: Vec<CaseType> = self
+            .store
+            .query("CONFIG", "CASETYPE#")
+            .await?
+            .iter()
+            .map(CaseType::from_item)
+            .collect::<Result<_>>()?;
+        let mut all = casetype::defaults();
+        all.retain(|d| !stored.iter().any(|s| s.key == d.key));
+        all.extend(stored);
+        all.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
+        Ok(all)
+    }
+
+    pub async fn put_case_type(&self, case_type: CaseType) -> Result<CaseType> {
+        case_type.validate()?;
+        let (pk, sk) = keys::case_type(case_type.key.as_str());
+        self.store.transact(vec![Write::put(case_type.to_item(pk, sk))]).await?;
+        Ok(case_type)
+    }
+}
+
+/// `12 december 2026`: dates in mails read as Dutch text.
+pub fn dutch_date(d: NaiveDate) -> String {
+    const MONTHS: [&str; 12] = [
+        "januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
+        "november", "december",
+    ];
+    format!("{} {} {}", d.day(), MONTHS[d.month0() as usize], d.year())
+}
+
+/// Retries a read-check-write use case when a concurrent writer changed what it read.
+pub(crate) async fn with_retries<T, F, Fut>(mut attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut tries = 0;
+    loop {
+        match attempt().await {
+            Err(Error::Store(StoreError::ConditionFailed { .. })) if tries < 3 => tries += 1,
+            Err(Error::Store(StoreError::ConditionFailed { .. })) => {
+                return Err(Error::conflict("the dossier changed while this was being saved; try again"));
+            }
+            other => return other,
+        }
+    }
+}
+
+pub(crate) fn dossier_vars(d: &Dossier) -> Vars {
+    let mut v = Vars::new();
+    v.insert("case_id", d.case_id.to_string());
+    v.insert("case_type", d.case_type_name.clone());
+    v.insert("case_type_lower", d.case_type_name.to_lowercase());
+    v.insert("title", d.title.clone());
+    v.insert("remarks", d.remarks.clone());
+    v.insert("decision_reference", d.decision.reference.clone());
+    v.insert("decision_date", dutch_date(d.decision.date.0));
+    v.insert("decision_subject", d.decision.subject.clone());
+    v.insert("handler_name", d.handler.name.clone());
+    v
+}
+
+pub(crate) fn request_vars(v: &mut Vars, r: &Request) {
+    v.insert("department", r.department.clone());
+    v.insert("due", dutch_date(r.due.0));
+    v.insert("message", r.message.clone());
+}

@@ -1,0 +1,183 @@
+//! Register, update and read a dossier (case-system API).
+
+use serde::Deserialize;
+
+use crate::domain::{self, CaseId, CaseTypeKey, Date, Email};
+use crate::error::{Error, Result};
+use crate::model::{Actor, Decision, Dossier, DossierStatus, EventKind, Person, Record, Submitter, keys};
+use crate::ports::Write;
+use crate::service::{Portaal, with_retries};
+use crate::views::{DeliveryView, DossierView, RequestView};
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct SubmitterInput {
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct DecisionInput {
+    pub reference: String,
+    pub date: String,
+    #[serde(default)]
+    pub subject: String,
+    pub department: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct PersonInput {
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct DossierInput {
+    pub case_type: String,
+    pub title: String,
+    #[serde(default)]
+    pub remarks: String,
+    pub submitter: SubmitterInput,
+    pub decision: DecisionInput,
+    pub handler: PersonInput,
+}
+
+pub(crate) fn person(field: &str, p: &PersonInput) -> Result<Person> {
+    Ok(Person {
+        name: domain::text(&format!("{field}.name"), &p.name, 200)?,
+        email: Email::parse(&p.email).map_err(|e| Error::invalid(format!("{field}.email: {e}")))?,
+    })
+}
+
+struct ValidDossier {
+    case_type: CaseTypeKey,
+    title: String,
+    remarks: String,
+    submitter: Submitter,
+    decision: Decision,
+    handler: Person,
+}
+
+fn validate(input: &DossierInput) -> Result<ValidDossier> {
+    let email = match input.submitter.email.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(e) => Some(Email::parse(e).map_err(|e| Error::invalid(format!("submitter.email: {e}")))?),
+    };
+    Ok(ValidDossier {
+        case_type: CaseTypeKey::parse(&input.case_type)?,
+        title: domain::text("title", &input.title, 300)?,
+        remarks: domain::optional_text("remarks", &input.remarks, 4000)?,
+        submitter: Submitter {
+            name: domain::text("submitter.name", &input.submitter.name, 200)?,
+            email,
+            address: input
+                .submitter
+                .address
+                .as_deref()
+                .map(|a| domain::optional_text("submitter.address", a, 300))
+                .transpose()?
+                .filter(|a| !a.is_empty()),
+        },
+        decision: Decision {
+            reference: domain::text("decision.reference", &input.decision.reference, 100)?,
+            date: Date::parse(&input.decision.date).map_err(|e| Error::invalid(format!("decision.date: {e}")))?,
+            subject: domain::optional_text("decision.subject", &input.decision.subject, 300)?,
+            department: domain::text("decision.department", &input.decision.department, 200)?,
+        },
+        handler: person("handler", &input.handler)?,
+    })
+}
+
+/// Whether `put_dossier` made a new dossier or changed an existing one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Saved {
+    Created,
+    Updated,
+}
+
+impl Portaal {
+    /// `PUT /api/v1/dossiers/{case_id}`: create, or update the case data of an open dossier.
+    #[tracing::instrument(skip(self, input), fields(case = %case))]
+    pub async fn put_dossier(&self, case: &CaseId, input: &DossierInput) -> Result<(Saved, DossierView)> {
+        let valid = validate(input)?;
+        let case_type = self.case_type(valid.case_type.as_str()).await?;
+        with_retries(|| async {
+            let now = self.now();
+            let existing = match self.dossier(case).await {
+                Ok(d) => Some(d),
+                Err(Error::NotFound(_)) => None,
+                Err(e) => return Err(e),
+            };
+            let (saved, dossier, write) = match existing {
+                None => {
+                    let d = Dossier {
+                        case_id: case.clone(),
+                        case_type: valid.case_type.clone(),
+                        case_type_name: case_type.name.clone(),
+                        show_submitter: case_type.show_submitter,
+                        title: valid.title.clone(),
+                        remarks: valid.remarks.clone(),
+                        submitter: valid.submitter.clone(),
+                        decision: valid.decision.clone(),
+                        handler: valid.handler.clone(),
+                        status: DossierStatus::Open,
+                        created_at: now,
+                        updated_at: now,
+                        closed_at: None,
+                        result: None,
+                        destroy_at: None,
+                        hold: None,
+                        rev: 1,
+                    };
+                    let w = Write::create(d.to_item(keys::dossier(case), keys::META.into()));
+                    (Saved::Created, d, w)
+                }
+                Some(old) => {
+                    if old.status == DossierStatus::Closed {
+                        return Err(Error::conflict(format!("dossier {case} is closed; reopen it before changing it")));
+                    }
+                    if old.case_type != valid.case_type {
+                        return Err(Error::conflict("case_type of an existing dossier cannot change"));
+                    }
+                    let d = Dossier {
+                        title: valid.title.clone(),
+                        remarks: valid.remarks.clone(),
+                        submitter: valid.submitter.clone(),
+                        decision: valid.decision.clone(),
+                        handler: valid.handler.clone(),
+                        updated_at: now,
+                        rev: old.rev + 1,
+                        ..old.clone()
+                    };
+                    if (Dossier { updated_at: old.updated_at, rev: old.rev, ..d.clone() }) == old {
+                        // Nothing changed: answer without writing, so retries by the case system are free.
+                        return Ok((Saved::Updated, DossierView::summary(&old)));
+                    }
+                    let w = Write::replace_if(d.to_item(keys::dossier(case), keys::META.into()), "rev", old.rev);
+                    (Saved::Updated, d, w)
+                }
+            };
+            let kind = if saved == Saved::Created { EventKind::DossierRegistered } else { EventKind::DossierUpdated };
+            let mut event = self.event(kind, Actor::CaseSystem);
+            event.summary = dossier.title.clone();
+            self.store.transact(vec![write, self.event_write(case, &event)]).await?;
+            Ok((saved, DossierView::summary(&dossier)))
+        })
+        .await
+    }
+
+    /// `GET /api/v1/dossiers/{case_id}`: the dossier with everything in it, timeline oldest first.
+    #[tracing::instrument(skip(self), fields(case = %case))]
+    pub async fn get_dossier(&self, case: &CaseId) -> Result<DossierView> {
+        let p = self.partition(case).await?;
+        let today = self.today();
+        let mut view = DossierView::summary(&p.dossier);
+        view.requests = p.requests.iter().map(|r| RequestView::build(r, today)).collect();
+        view.deliveries = p.deliveries.iter().map(|d| DeliveryView::build(d, &p.documents)).collect();
+        view.publications = self.publication_views(&p, None);
+        view.timeline = p.events;
+        Ok(view)
+    }
+}

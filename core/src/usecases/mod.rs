@@ -1,0 +1,6 @@
+pub mod dossier;
+pub mod lifecycle;
+pub mod outbox;
+pub mod portal;
+pub mod request;
+pub mod review;

@@ -1,0 +1,125 @@
+//! Sends queued mail items. Each send is claimed first (a conditional write), so two senders
+//! never send the same mail at once and a crashed send is taken over after its claim lapses.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use crate::error::Result;
+use crate::model::{Mail, MailState, Record};
+use crate::ports::{Clock, Index, MailError, Mailer, OutgoingMail, Store, StoreError, Write};
+
+/// How long a claim protects a send in progress.
+const CLAIM_SECONDS: i64 = 120;
+/// After this many failed attempts a mail is marked failed and left for a human.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendOutcome {
+    Sent,
+    /// Already sent or failed, or claimed by another sender.
+    Skipped,
+    /// Transport failed; the mail stays queued for a later attempt.
+    Retry(String),
+    /// The transport refused it for good, or it ran out of attempts.
+    Failed(String),
+}
+
+#[derive(Clone)]
+pub struct Outbox {
+    store: Arc<dyn Store>,
+    mailer: Arc<dyn Mailer>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Outbox {
+    pub fn new(store: Arc<dyn Store>, mailer: Arc<dyn Mailer>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, mailer, clock }
+    }
+
+    /// Sends the mail item with this key once.
+    #[tracing::instrument(skip(self))]
+    pub async fn send(&self, pk: &str, sk: &str) -> Result<SendOutcome> {
+        let Some(item) = self.store.get(pk, sk).await? else {
+            return Ok(SendOutcome::Skipped);
+        };
+        let mail = Mail::from_item(&item)?;
+        let now = self.clock.now();
+        match mail.state {
+            MailState::Sent | MailState::Failed => return Ok(SendOutcome::Skipped),
+            MailState::Sending if mail.claimed_until.is_some_and(|t| t > now) => return Ok(SendOutcome::Skipped),
+            MailState::Queued | MailState::Sending => {}
+        }
+        let claimed = Mail {
+            state: MailState::Sending,
+            attempts: mail.attempts + 1,
+            claimed_until: Some(now + Duration::seconds(CLAIM_SECONDS)),
+            ..mail.clone()
+        };
+        match self
+            .store
+            .transact(vec![Write::replace_if(claimed.to_item(pk.into(), sk.into()), "attempts", mail.attempts)])
+            .await
+        {
+            Err(StoreError::ConditionFailed { .. }) => return Ok(SendOutcome::Skipped),
+            other => other?,
+        }
+        let outgoing = OutgoingMail {
+            id: mail.id.clone(),
+            to: mail.to.clone(),
+            subject: mail.subject.clone(),
+            text: mail.text.clone(),
+            html: mail.html.clone(),
+        };
+        let (next, outcome) = match self.mailer.send(&outgoing).await {
+            Ok(message_id) => (
+                Mail {
+                    state: MailState::Sent,
+                    sent_at: Some(self.clock.now()),
+                    message_id: Some(message_id),
+                    claimed_until: None,
+                    last_error: None,
+                    // Sent: the bodies (which may hold a link) need not stay in the table.
+                    text: String::new(),
+                    html: String::new(),
+                    ..claimed.clone()
+                },
+                SendOutcome::Sent,
+            ),
+            Err(MailError::Rejected(why)) => (
+                Mail { state: MailState::Failed, claimed_until: None, last_error: Some(why.clone()), ..claimed.clone() },
+                SendOutcome::Failed(why),
+            ),
+            Err(MailError::Backend(why)) if claimed.attempts >= MAX_ATTEMPTS => (
+                Mail { state: MailState::Failed, claimed_until: None, last_error: Some(why.clone()), ..claimed.clone() },
+                SendOutcome::Failed(why),
+            ),
+            Err(MailError::Backend(why)) => (
+                Mail { state: MailState::Queued, claimed_until: None, last_error: Some(why.clone()), ..claimed.clone() },
+                SendOutcome::Retry(why),
+            ),
+        };
+        self.store
+            .transact(vec![Write::replace_if(next.to_item(pk.into(), sk.into()), "attempts", claimed.attempts)])
+            .await?;
+        match &outcome {
+            SendOutcome::Sent => tracing::info!(kind = ?mail.kind, "mail sent"),
+            SendOutcome::Failed(why) => tracing::error!(kind = ?mail.kind, error = %why, "mail failed for good"),
+            SendOutcome::Retry(why) => tracing::warn!(kind = ?mail.kind, error = %why, "mail send failed; will retry"),
+            SendOutcome::Skipped => {}
+        }
+        Ok(outcome)
+    }
+
+    /// Sends every queued mail (oldest first), at most `limit`. Answers how many were sent.
+    pub async fn sweep(&self, limit: usize) -> Result<usize> {
+        let queued = self.store.query_index(Index::Outbox, "OUTBOX", None, limit).await?;
+        let mut sent = 0;
+        for item in queued {
+            if self.send(&item.pk, &item.sk).await? == SendOutcome::Sent {
+                sent += 1;
+            }
+        }
+        Ok(sent)
+    }
+}

@@ -1,0 +1,429 @@
+//! What a link holder does: see the request, stage files, confirm them as one delivery.
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+
+use crate::casetype::MAX_FILES_PER_DELIVERY;
+use crate::domain::{self, ContentType, Filename, Id, LinkToken, Sha256};
+use crate::error::{Error, Result};
+use crate::model::{
+    Actor, Delivery, DeliveryState, Document, DocumentState, DossierStatus, EventKind, MailKind, Record,
+    Request, RequestState, keys,
+};
+use crate::ports::{DownloadSpec, UploadSpec, UploadTarget, Write};
+use crate::service::{Partition, Portaal, dossier_vars, request_vars, with_retries};
+use crate::usecases::dossier::{PersonInput, person};
+use crate::views::{DeliveryView, DocumentView, PortalDossier, PortalRequest, PortalView};
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct UploadInput {
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
+    #[serde(default)]
+    pub sha256: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StagedUpload {
+    pub document: DocumentView,
+    pub upload: UploadTarget,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ConfirmInput {
+    pub uploads: Vec<String>,
+    #[serde(default)]
+    pub comment: String,
+    pub submitted_by: PersonInput,
+}
+
+/// A confirm either made the delivery or found it already made by the same uploads.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Confirmed {
+    Created(DeliveryView),
+    AlreadyConfirmed(DeliveryView),
+}
+
+/// The state a link opens: its dossier partition and its request.
+struct Opened {
+    partition: Partition,
+    request_id: Id,
+}
+
+impl Opened {
+    fn request(&self) -> &Request {
+        self.partition.request(&self.request_id).expect("token points at an existing request")
+    }
+}
+
+impl Portaal {
+    /// Two reads: the token item, then the dossier partition.
+    async fn open_link(&self, token: &LinkToken) -> Result<Opened> {
+        let token_ref = self.resolve_token(token).await?;
+        let partition = self.partition(&token_ref.case_id).await.map_err(|e| match e {
+            // The token outlived its dossier (destruction in progress): same answer as a closed one.
+            Error::NotFound(_) => Error::Gone("this dossier is closed".into()),
+            e => e,
+        })?;
+        if !partition.dossier.is_open_at(self.now()) {
+            return Err(Error::Gone("this dossier is closed".into()));
+        }
+        partition.request(&token_ref.request_id).map_err(|_| Error::not_found("link"))?;
+        Ok(Opened { partition, request_id: token_ref.request_id })
+    }
+
+    fn accepting(opened: &Opened) -> Result<()> {
+        if opened.request().state == RequestState::Withdrawn {
+            return Err(Error::Gone("this request was withdrawn".into()));
+        }
+        Ok(())
+    }
+
+    /// `GET /p/{token}`: never changes anything (mail scanners open links).
+    #[tracing::instrument(skip_all)]
+    pub async fn portal_view(&self, token: &LinkToken) -> Result<PortalView> {
+        let o = self.open_link(token).await?;
+        let p = &o.partition;
+        let r = o.request();
+        let d = &p.dossier;
+        let mine = |doc: &&Document| doc.request_id.as_ref() == Some(&r.id);
+        Ok(PortalView {
+            dossier: PortalDossier {
+                case_id: d.case_id.clone(),
+                case_type_name: d.case_type_name.clone(),
+                title: d.title.clone(),
+                remarks: d.remarks.clone(),
+                submitter: d.show_submitter.then(|| d.submitter.clone()),
+                decision: d.decision.clone(),
+                handler_name: d.handler.name.clone(),
+            },
+            request: PortalRequest {
+                department: r.department.clone(),
+                due: r.due,
+                state: r.state,
+                overdue: r.state == RequestState::Open && r.due.0 < self.today(),
+                message: r.message.clone(),
+            },
+            deliveries: p
+                .deliveries
+                .iter()
+                .filter(|del| del.request_id == r.id)
+                .map(|del| DeliveryView::build(del, &p.documents))
+                .collect(),
+            publications: self.publication_views(p, Some(&r.id)),
+            timeline: p
+                .events
+                .iter()
+                .filter(|e| e.request_id.as_ref() == Some(&r.id) || e.kind == EventKind::PublicationPublished && e.request_id.is_none())
+                .cloned()
+                .collect(),
+            staged: p
+                .documents
+                .iter()
+                .filter(mine)
+                .filter(|doc| doc.state == DocumentState::Staged)
+                .map(DocumentView::from)
+                .collect(),
+            upload: r.upload.clone(),
+            accepting: r.state != RequestState::Withdrawn && d.status == DossierStatus::Open,
+        })
+    }
+
+    /// `POST /p/{token}/uploads`: announces a file and answers where to send its bytes.
+    #[tracing::instrument(skip_all)]
+    pub async fn stage_upload(&self, token: &LinkToken, input: &UploadInput) -> Result<StagedUpload> {
+        let filename = Filename::parse(&input.filename)?;
+        let content_type = ContentType::parse(&input.content_type)?;
+        let sha256 = input.sha256.as_deref().filter(|s| !s.is_empty()).map(Sha256::parse).transpose()?;
+        let o = self.open_link(token).await?;
+        Self::accepting(&o)?;
+        let r = o.request();
+        let rules = &r.upload;
+        if input.size == 0 {
+            return Err(Error::invalid(format!("{filename} is empty")));
+        }
+        if input.size > rules.max_file_bytes {
+            return Err(Error::TooLarge(format!(
+                "{filename} is {} bytes; at most {} bytes are allowed per file",
+                input.size, rules.max_file_bytes
+            )));
+        }
+        if !rules.allowed_types.is_empty() && !rules.allowed_types.iter().any(|t| t == content_type.as_str()) {
+            return Err(Error::UnsupportedType(format!(
+                "{filename}: type {content_type} is not accepted; allowed are: {}",
+                rules.allowed_types.join(", ")
+            )));
+        }
+        let staged = o
+            .partition
+            .documents
+            .iter()
+            .filter(|d| d.request_id.as_ref() == Some(&r.id) && d.state == DocumentState::Staged)
+            .count();
+        if staged >= rules.max_files {
+            return Err(Error::conflict(format!(
+                "{staged} files are waiting to be sent; send them or remove some before adding more (at most {})",
+                rules.max_files
+            )));
+        }
+        let case = &o.partition.dossier.case_id;
+        let id = self.new_id();
+        let doc = Document {
+            blob_key: keys::blob(case, &id),
+            id,
+            filename,
+            size: input.size,
+            content_type,
+            sha256,
+            state: DocumentState::Staged,
+            request_id: Some(r.id.clone()),
+            delivery_id: None,
+            publication_id: None,
+            created_at: self.now(),
+        };
+        let upload = self
+            .blobs
+            .upload_target(UploadSpec {
+                key: &doc.blob_key,
+                size: doc.size,
+                content_type: doc.content_type.as_str(),
+                sha256: doc.sha256.as_ref(),
+                ttl: self.settings.upload_ttl,
+            })
+            .await?;
+        self.store
+            .transact(vec![Write::create(doc.to_item(keys::dossier(case), keys::doc(&doc.id)))])
+            .await?;
+        Ok(StagedUpload { document: DocumentView::from(&doc), upload })
+    }
+
+    /// `DELETE /p/{token}/uploads/{id}`: removes a staged file (record and bytes).
+    #[tracing::instrument(skip_all, fields(upload = %upload))]
+    pub async fn remove_upload(&self, token: &LinkToken, upload: &Id) -> Result<()> {
+        let o = self.open_link(token).await?;
+        let r = o.request();
+        let doc = o
+            .partition
+            .documents
+            .iter()
+            .find(|d| &d.id == upload && d.request_id.as_ref() == Some(&r.id))
+            .ok_or_else(|| Error::not_found(format!("upload {upload}")))?;
+        if doc.state != DocumentState::Staged {
+            return Err(Error::conflict(format!("{} was already sent and can no longer be removed", doc.filename)));
+        }
+        let case = &o.partition.dossier.case_id;
+        self.store
+            .transact(vec![Write::Delete {
+                pk: keys::dossier(case),
+                sk: keys::doc(&doc.id),
+                condition: crate::ports::Condition::Equals("state".into(), "staged".into()),
+            }])
+            .await
+            .map_err(|_| Error::conflict(format!("{} was sent meanwhile", doc.filename)))?;
+        // After the commit: a failure here leaves only bytes under the dossier's prefix, which
+        // destruction removes.
+        if let Err(e) = self.blobs.delete(&doc.blob_key).await {
+            tracing::warn!(error = %e, "staged blob not deleted");
+        }
+        Ok(())
+    }
+
+    /// `POST /p/{token}/deliveries`: *Bevestigen en versturen*. The staged files become one delivery
+    /// in one transaction with its events and mails; confirming the same files again answers the
+    /// delivery they already form.
+    #[tracing::instrument(skip_all)]
+    pub async fn confirm_delivery(&self, token: &LinkToken, input: &ConfirmInput) -> Result<Confirmed> {
+        let submitted_by = person("submitted_by", &input.submitted_by)?;
+        let comment = domain::optional_text("comment", &input.comment, 4000)?;
+        let ids: BTreeSet<Id> = input.uploads.iter().map(|u| Id::parse(u)).collect::<Result<_>>()?;
+        if ids.is_empty() {
+            return Err(Error::invalid("uploads is empty: add at least one file before sending"));
+        }
+        if ids.len() > MAX_FILES_PER_DELIVERY {
+            return Err(Error::invalid(format!("at most {MAX_FILES_PER_DELIVERY} files can be sent at once")));
+        }
+        with_retries(|| self.try_confirm(token, &ids, &comment, &submitted_by)).await
+    }
+
+    async fn try_confirm(
+        &self,
+        token: &LinkToken,
+        ids: &BTreeSet<Id>,
+        comment: &str,
+        submitted_by: &crate::model::Person,
+    ) -> Result<Confirmed> {
+        let o = self.open_link(token).await?;
+        let p = &o.partition;
+        let r = o.request();
+        let docs: Vec<&Document> = ids
+            .iter()
+            .map(|id| {
+                p.documents
+                    .iter()
+                    .find(|d| &d.id == id && d.request_id.as_ref() == Some(&r.id))
+                    .ok_or_else(|| Error::invalid(format!("upload {id} is not known for this link")))
+            })
+            .collect::<Result<_>>()?;
+
+        // A repeated confirm of exactly these files answers the delivery they already form.
+        if let Some(existing) = docs[0].delivery_id.as_ref().and_then(|d| p.delivery(d).ok()) {
+            let same: BTreeSet<&Id> = existing.documents.iter().collect();
+            if same == ids.iter().collect() {
+                return Ok(Confirmed::AlreadyConfirmed(DeliveryView::build(existing, &p.documents)));
+            }
+        }
+        if let Some(sent) = docs.iter().find(|d| d.state != DocumentState::Staged) {
+            return Err(Error::conflict(format!("{} was already sent in another delivery", sent.filename)));
+        }
+        Self::accepting(&o)?;
+
+        let mut checked = Vec::with_capacity(docs.len());
+        for doc in &docs {
+            checked.push(self.verify_upload(doc).await?);
+        }
+
+        let now = self.now();
+        let delivery = Delivery {
+            id: self.new_id(),
+            request_id: r.id.clone(),
+            state: DeliveryState::Submitted,
+            comment: comment.to_owned(),
+            submitted_by: submitted_by.clone(),
+            submitted_at: now,
+            documents: checked.iter().map(|d| d.id.clone()).collect(),
+            decided_at: None,
+            reason: None,
+        };
+        let request = Request {
+            state: if r.state == RequestState::Open { RequestState::Delivered } else { r.state },
+            delivered_at: r.delivered_at.or(Some(now)),
+            rev: r.rev + 1,
+            ..r.clone()
+        };
+        let case = &p.dossier.case_id;
+        let pk = keys::dossier(case);
+        let first = p.deliveries.iter().all(|d| d.request_id != r.id);
+        let mut event = self.event(EventKind::DeliverySubmitted, Actor::Department);
+        event.actor_name = Some(submitted_by.name.clone());
+        event.request_id = Some(r.id.clone());
+        event.delivery_id = Some(delivery.id.clone());
+        event.summary = format!(
+            "{} door {}: {} {}",
+            if first { "Aanlevering" } else { "Nazending" },
+            submitted_by.name,
+            checked.len(),
+            if checked.len() == 1 { "document" } else { "documenten" }
+        );
+
+        let case_type = self.case_type(p.dossier.case_type.as_str()).await?;
+        let mut vars = dossier_vars(&p.dossier);
+        request_vars(&mut vars, &request);
+        vars.insert("submitted_by", submitted_by.name.clone());
+        vars.insert("submitted_at", now.with_timezone(&chrono::FixedOffset::east_opt(3600).expect("valid")).format("%d-%m-%Y %H:%M").to_string());
+        vars.insert("comment", if comment.is_empty() { "(geen)".into() } else { comment.to_owned() });
+        vars.insert("files", file_list(&checked));
+
+        let mut writes = vec![
+            self.dossier_unchanged(&p.dossier),
+            Write::create(delivery.to_item(pk.clone(), keys::delivery(&r.id, &delivery.id))),
+            Write::replace_if(request.to_item(pk.clone(), keys::request(&r.id)), "rev", r.rev),
+            self.event_write(case, &event),
+            self.queue_mail(&case_type, case, MailKind::DeliveryReceived, vec![p.dossier.handler.email.clone()], &vars),
+            self.queue_mail(&case_type, case, MailKind::Receipt, vec![submitted_by.email.clone()], &vars),
+        ];
+        for doc in &checked {
+            let submitted = Document { state: DocumentState::Submitted, delivery_id: Some(delivery.id.clone()), ..doc.clone() };
+            writes.push(Write::replace_if(submitted.to_item(pk.clone(), keys::doc(&doc.id)), "state", "staged"));
+        }
+        self.store.transact(writes).await?;
+        let submitted: Vec<Document> = checked
+            .into_iter()
+            .map(|d| Document { state: DocumentState::Submitted, delivery_id: Some(delivery.id.clone()), ..d })
+            .collect();
+        Ok(Confirmed::Created(DeliveryView::build(&delivery, &submitted)))
+    }
+
+    /// Compares what storage holds with what was announced; answers the document with its SHA-256.
+    async fn verify_upload(&self, doc: &Document) -> Result<Document> {
+        let info = self
+            .blobs
+            .stat(&doc.blob_key)
+            .await?
+            .ok_or_else(|| Error::invalid(format!("{} has not been uploaded (completely); upload it again", doc.filename)))?;
+        if info.size != doc.size {
+            return Err(Error::invalid(format!(
+                "{}: {} bytes arrived but {} were announced; upload it again",
+                doc.filename, info.size, doc.size
+            )));
+        }
+        let sha256 = match (&doc.sha256, info.sha256) {
+            (Some(announced), Some(measured)) if *announced != measured => {
+                return Err(Error::invalid(format!(
+                    "{}: the SHA-256 of what arrived differs from the one announced; upload it again",
+                    doc.filename
+                )));
+            }
+            (_, Some(measured)) => measured,
+            (Some(announced), None) => announced.clone(),
+            (None, None) => {
+                return Err(Error::invalid(format!(
+                    "{}: storage cannot vouch for its SHA-256; announce sha256 when staging it",
+                    doc.filename
+                )));
+            }
+        };
+        Ok(Document { sha256: Some(sha256), ..doc.clone() })
+    }
+
+    /// `GET /p/{token}/documents/{id}`: one of this request's delivered documents or a publication
+    /// for it. Answers a short-lived URL.
+    #[tracing::instrument(skip_all, fields(document = %document))]
+    pub async fn portal_document_url(&self, token: &LinkToken, document: &Id) -> Result<String> {
+        let o = self.open_link(token).await?;
+        let r = o.request();
+        let doc = o
+            .partition
+            .documents
+            .iter()
+            .find(|d| &d.id == document)
+            .filter(|d| match d.state {
+                DocumentState::Submitted | DocumentState::Approved | DocumentState::Staged => {
+                    d.request_id.as_ref() == Some(&r.id)
+                }
+                DocumentState::Published => d.request_id.is_none() || d.request_id.as_ref() == Some(&r.id),
+                DocumentState::Rejected | DocumentState::Draft => false,
+            })
+            .ok_or_else(|| Error::not_found(format!("document {document}")))?;
+        self.download_url(doc, true).await
+    }
+
+    pub(crate) async fn download_url(&self, doc: &Document, prefer_inline: bool) -> Result<String> {
+        Ok(self
+            .blobs
+            .download_url(DownloadSpec {
+                key: &doc.blob_key,
+                filename: doc.filename.as_str(),
+                content_type: doc.content_type.as_str(),
+                inline: prefer_inline && doc.content_type.is_inline_safe(),
+                ttl: self.settings.download_ttl,
+            })
+            .await?)
+    }
+}
+
+/// One line per file, with size and SHA-256: the receipt's proof of what arrived.
+fn file_list(docs: &[Document]) -> String {
+    docs.iter()
+        .map(|d| {
+            format!(
+                "- {} ({} bytes, SHA-256 {})",
+                d.filename,
+                d.size,
+                d.sha256.as_ref().map(|s| s.as_str()).unwrap_or("onbekend")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,203 @@
+//! What the API and the portal page show. Built from records; never holds a token hash.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::casetype::UploadRules;
+use crate::domain::{CaseId, CaseTypeKey, ContentType, Date, Email, Filename, Id, Sha256};
+use crate::model::{
+    Decision, Delivery, DeliveryState, Document, DocumentState, Dossier, DossierStatus, Event, Hold, Person,
+    Request, RequestState, Submitter,
+};
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct DocumentView {
+    pub id: Id,
+    pub filename: Filename,
+    pub size: u64,
+    pub content_type: ContentType,
+    pub sha256: Option<Sha256>,
+    pub state: DocumentState,
+}
+
+impl From<&Document> for DocumentView {
+    fn from(d: &Document) -> Self {
+        Self {
+            id: d.id.clone(),
+            filename: d.filename.clone(),
+            size: d.size,
+            content_type: d.content_type.clone(),
+            sha256: d.sha256.clone(),
+            state: d.state,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct DeliveryView {
+    pub id: Id,
+    pub request_id: Id,
+    pub state: DeliveryState,
+    pub comment: String,
+    pub submitted_by: Person,
+    pub submitted_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    pub documents: Vec<DocumentView>,
+}
+
+impl DeliveryView {
+    pub fn build(delivery: &Delivery, docs: &[Document]) -> Self {
+        let documents = delivery
+            .documents
+            .iter()
+            .filter_map(|id| docs.iter().find(|d| &d.id == id))
+            .map(DocumentView::from)
+            .collect();
+        Self {
+            id: delivery.id.clone(),
+            request_id: delivery.request_id.clone(),
+            state: delivery.state,
+            comment: delivery.comment.clone(),
+            submitted_by: delivery.submitted_by.clone(),
+            submitted_at: delivery.submitted_at,
+            decided_at: delivery.decided_at,
+            reason: delivery.reason.clone(),
+            documents,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct RequestView {
+    pub id: Id,
+    pub case_id: CaseId,
+    pub department: String,
+    pub to: Vec<Email>,
+    pub due: Date,
+    pub message: String,
+    pub state: RequestState,
+    pub overdue: bool,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub reminder_days: Vec<i32>,
+    pub reminders_sent: Vec<i32>,
+    /// Only in the answer that creates or rotates the link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub portal_url: Option<String>,
+}
+
+impl RequestView {
+    pub fn build(r: &Request, today: NaiveDate) -> Self {
+        Self {
+            id: r.id.clone(),
+            case_id: r.case_id.clone(),
+            department: r.department.clone(),
+            to: r.to.clone(),
+            due: r.due,
+            message: r.message.clone(),
+            state: r.state,
+            overdue: r.state == RequestState::Open && r.due.0 < today,
+            created_at: r.created_at,
+            delivered_at: r.delivered_at,
+            reminder_days: r.reminder_days.clone(),
+            reminders_sent: r.reminders_sent.clone(),
+            portal_url: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct PublicationView {
+    pub id: Id,
+    pub document: DocumentView,
+    pub request_id: Option<Id>,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct DossierView {
+    pub case_id: CaseId,
+    pub case_type: CaseTypeKey,
+    pub case_type_name: String,
+    pub title: String,
+    pub remarks: String,
+    pub submitter: Submitter,
+    pub decision: Decision,
+    pub handler: Person,
+    pub status: DossierStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub result: Option<String>,
+    /// When the link stops working and the dossier is destroyed.
+    pub expires_at: Option<DateTime<Utc>>,
+    pub hold: Option<Hold>,
+    pub requests: Vec<RequestView>,
+    pub deliveries: Vec<DeliveryView>,
+    pub publications: Vec<PublicationView>,
+    pub timeline: Vec<Event>,
+}
+
+impl DossierView {
+    pub fn summary(d: &Dossier) -> Self {
+        Self {
+            case_id: d.case_id.clone(),
+            case_type: d.case_type.clone(),
+            case_type_name: d.case_type_name.clone(),
+            title: d.title.clone(),
+            remarks: d.remarks.clone(),
+            submitter: d.submitter.clone(),
+            decision: d.decision.clone(),
+            handler: d.handler.clone(),
+            status: d.status,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+            closed_at: d.closed_at,
+            result: d.result.clone(),
+            expires_at: d.destroy_at,
+            hold: d.hold.clone(),
+            requests: Vec::new(),
+            deliveries: Vec::new(),
+            publications: Vec::new(),
+            timeline: Vec::new(),
+        }
+    }
+}
+
+/// The dossier as a link holder sees it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct PortalDossier {
+    pub case_id: CaseId,
+    pub case_type_name: String,
+    pub title: String,
+    pub remarks: String,
+    /// Absent when the case type hides the submitter from departments.
+    pub submitter: Option<Submitter>,
+    pub decision: Decision,
+    pub handler_name: String,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct PortalRequest {
+    pub department: String,
+    pub due: Date,
+    pub state: RequestState,
+    pub overdue: bool,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct PortalView {
+    pub dossier: PortalDossier,
+    pub request: PortalRequest,
+    pub deliveries: Vec<DeliveryView>,
+    pub publications: Vec<PublicationView>,
+    /// The request's history, oldest first.
+    pub timeline: Vec<Event>,
+    /// Files uploaded through this link and not yet sent.
+    pub staged: Vec<DocumentView>,
+    pub upload: UploadRules,
+    /// False once the dossier is closed or the request withdrawn: uploads are refused.
+    pub accepting: bool,
+}
