@@ -1,1 +1,11 @@
+//! Adapters for Portaal's ports: `embedded` (SQLite, files, `.eml` outbox, timer) and `aws`
+//! (DynamoDB, S3, SES v2, EventBridge Scheduler), typed configuration and telemetry.
 
+pub mod aws;
+pub mod config;
+pub mod embedded;
+pub mod system;
+pub mod telemetry;
+
+pub use config::{Backend, Config};
+pub use system::System;

@@ -1,1 +1,36 @@
+//! The portal: pages for link holders and the case-system API, one axum Router served by a local
+//! server or, unchanged, by `lambda_http` behind API Gateway.
+
+pub mod api;
+pub mod dev;
+pub mod local;
+pub mod middleware;
 pub mod page;
+pub mod portal;
+pub mod problem;
+pub mod state;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+
+pub use state::AppState;
+
+/// JSON bodies are small; file bytes never come through this router's JSON routes.
+const JSON_BODY_LIMIT: usize = 256 * 1024;
+
+pub fn app(state: AppState) -> Router {
+    let mut router = Router::new()
+        .route("/", get(portal::home))
+        .route("/assets/portal.css", get(portal::css))
+        .route("/assets/portal.js", get(portal::js))
+        .merge(portal::routes())
+        .nest("/api/v1", api::routes(state.clone()));
+    if let Some(embedded) = state.system.embedded.clone() {
+        router = router.merge(dev::routes(embedded));
+    }
+    router
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::common))
+        .with_state(state)
+}

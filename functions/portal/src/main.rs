@@ -1,1 +1,33 @@
-fn main(){}
+//! Runs as a Lambda when `AWS_LAMBDA_RUNTIME_API` is set, otherwise as the local server.
+
+use portaal_infra::{Config, System, telemetry};
+use portal::{AppState, app, local};
+
+const USAGE: &str = "Usage: portal [--demo]\n\n  --demo   also create a demo dossier and request, and print its portal link\n\nSettings come from PORTAAL_* environment variables (see README.md).";
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    telemetry::init(lambda);
+    let config = Config::from_env()?;
+    if lambda {
+        let system = System::build(config).await?;
+        return lambda_http::run(app(AppState::new(system))).await;
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    if let Some(unknown) = args.iter().find(|a| *a != "--demo") {
+        return Err(format!("unknown argument {unknown}\n\n{USAGE}").into());
+    }
+    let addr = config.addr;
+    let system = System::build(config).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e} (set PORTAAL_ADDR)"))?;
+    let demo = if args.iter().any(|a| a == "--demo") { Some(local::create_demo(&system).await?) } else { None };
+    let running = local::spawn(system.clone(), listener).await?;
+    println!("{}", local::banner(&system, running.addr, demo.as_deref()));
+    local::wait(running).await;
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! The case-system API (`/api/v1`): bearer key locally, IAM (SigV4, enforced by API Gateway) on AWS.
+
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use portaal_core::casetype::CaseType;
+use portaal_core::domain::{CaseId, Id};
+use portaal_core::usecases::dossier::{DossierInput, Saved};
+use portaal_core::usecases::request::RequestInput;
+use portaal_core::usecases::review::RejectInput;
+use sha2::Digest;
+
+use crate::AppState;
+use crate::problem::{ApiError, ApiResult, found};
+
+type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+
+pub const OPENAPI: &str = include_str!("../assets/openapi.json");
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    let protected = Router::new()
+        .route("/dossiers/{case_id}", put(put_dossier).get(get_dossier))
+        .route("/dossiers/{case_id}/requests", post(create_request))
+        .route("/dossiers/{case_id}/deliveries/{delivery_id}", get(get_delivery))
+        .route("/dossiers/{case_id}/deliveries/{delivery_id}/approve", post(approve))
+        .route("/dossiers/{case_id}/deliveries/{delivery_id}/reject", post(reject))
+        .route("/dossiers/{case_id}/documents/{document_id}/content", get(content))
+        .route("/case-types", get(case_types))
+        .route("/case-types/{key}", get(case_type).put(put_case_type))
+        .layer(axum::middleware::from_fn_with_state(state, authenticate));
+    Router::new().route("/openapi.json", get(openapi)).merge(protected)
+}
+
+/// Compares in constant time, so the key cannot be guessed byte by byte.
+fn same_key(given: &str, expected: &str) -> bool {
+    let (a, b) = (sha2::Sha256::digest(given.as_bytes()), sha2::Sha256::digest(expected.as_bytes()));
+    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    // No key configured: the Lambda behind API Gateway, whose AWS_IAM authoriser already checked.
+    if let Some(expected) = state.system.api_key.as_deref() {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        if !given.is_some_and(|g| same_key(g, expected)) {
+            return ApiError::Unauthorized.into_response();
+        }
+    }
+    next.run(req).await
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], OPENAPI).into_response()
+}
+
+fn case_id(raw: &str) -> ApiResult<CaseId> {
+    Ok(CaseId::parse(raw)?)
+}
+
+fn id(raw: &str, what: &str) -> ApiResult<Id> {
+    Id::parse(raw).map_err(|_| ApiError::NotFound(format!("{what} {raw} not found")))
+}
+
+async fn put_dossier(State(s): State<AppState>, Path(case): Path<String>, body: JsonBody<DossierInput>) -> ApiResult<Response> {
+    let case = case_id(&case)?;
+    let Json(input) = body?;
+    let (saved, view) = s.system.portaal.put_dossier(&case, &input).await?;
+    let status = if saved == Saved::Created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(view)).into_response())
+}
+
+async fn get_dossier(State(s): State<AppState>, Path(case): Path<String>) -> ApiResult<Response> {
+    let case = case_id(&case)?;
+    Ok(Json(s.system.portaal.get_dossier(&case).await?).into_response())
+}
+
+async fn create_request(State(s): State<AppState>, Path(case): Path<String>, body: JsonBody<RequestInput>) -> ApiResult<Response> {
+    let case = case_id(&case)?;
+    let Json(input) = body?;
+    let view = s.system.portaal.create_request(&case, &input).await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+async fn get_delivery(State(s): State<AppState>, Path((case, delivery)): Path<(String, String)>) -> ApiResult<Response> {
+    let (case, delivery) = (case_id(&case)?, id(&delivery, "delivery")?);
+    Ok(Json(s.system.portaal.get_delivery(&case, &delivery).await?).into_response())
+}
+
+async fn approve(State(s): State<AppState>, Path((case, delivery)): Path<(String, String)>) -> ApiResult<Response> {
+    let (case, delivery) = (case_id(&case)?, id(&delivery, "delivery")?);
+    Ok(Json(s.system.portaal.approve_delivery(&case, &delivery).await?).into_response())
+}
+
+async fn reject(
+    State(s): State<AppState>,
+    Path((case, delivery)): Path<(String, String)>,
+    body: JsonBody<RejectInput>,
+) -> ApiResult<Response> {
+    let (case, delivery) = (case_id(&case)?, id(&delivery, "delivery")?);
+    let Json(input) = body?;
+    Ok(Json(s.system.portaal.reject_delivery(&case, &delivery, &input).await?).into_response())
+}
+
+async fn content(State(s): State<AppState>, Path((case, document)): Path<(String, String)>) -> ApiResult<Response> {
+    let (case, document) = (case_id(&case)?, id(&document, "document")?);
+    Ok(found(&s.system.portaal.document_url(&case, &document).await?))
+}
+
+async fn case_types(State(s): State<AppState>) -> ApiResult<Response> {
+    Ok(Json(s.system.portaal.case_types().await?).into_response())
+}
+
+async fn case_type(State(s): State<AppState>, Path(key): Path<String>) -> ApiResult<Response> {
+    Ok(Json(s.system.portaal.case_type(&key).await?).into_response())
+}
+
+async fn put_case_type(State(s): State<AppState>, Path(key): Path<String>, body: JsonBody<CaseType>) -> ApiResult<Response> {
+    let Json(case_type) = body?;
+    if case_type.key.as_str() != key {
+        return Err(ApiError::BadRequest(format!("the body's key '{}' differs from the path's '{key}'", case_type.key)));
+    }
+    Ok(Json(s.system.portaal.put_case_type(case_type).await?).into_response())
+}

@@ -1,0 +1,147 @@
+//! The local server: the same Router, plus the in-process work that Lambdas do on AWS (sending
+//! queued mail, running due reminders and destructions).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use portaal_core::ports::Job;
+use portaal_core::usecases::dossier::{DecisionInput, DossierInput, PersonInput, SubmitterInput};
+use portaal_core::usecases::request::RequestInput;
+use portaal_infra::System;
+use tokio::net::TcpListener;
+
+use crate::{AppState, app};
+
+/// A running local server (tests spawn it on port 0).
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub handle: tokio::task::JoinHandle<()>,
+}
+
+/// Binds and serves in the background; also starts the timer.
+pub async fn spawn(system: System, listener: TcpListener) -> std::io::Result<Running> {
+    let addr = listener.local_addr()?;
+    let state = AppState::new(system);
+    let router = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(timer(state.clone()));
+    let handle = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown()).await {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    Ok(Running { addr, state, handle })
+}
+
+async fn shutdown() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Sends queued mail and runs due schedules: every tick, and at once after a change.
+async fn timer(state: AppState) {
+    let tick = state.system.config.tick;
+    loop {
+        tokio::select! {
+            _ = state.outbox_kick.notified() => {}
+            _ = tokio::time::sleep(tick) => {}
+        }
+        run_due_work(&state.system).await;
+    }
+}
+
+/// One round of background work. Public so tests can drive it without waiting for a tick.
+pub async fn run_due_work(system: &System) {
+    if let Err(e) = system.outbox.sweep(100).await {
+        tracing::error!(error = %e, "outbox sweep failed");
+    }
+    let Some(embedded) = &system.embedded else { return };
+    let due = match embedded.scheduler.due(chrono::Utc::now()).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(error = %e, "reading schedules failed");
+            return;
+        }
+    };
+    for (name, job) in due {
+        match system.portaal.run_job(&job).await {
+            Ok(outcome) => {
+                tracing::info!(job = job_kind(&job), ?outcome, "scheduled job ran");
+                if let Err(e) = embedded.scheduler.complete(&name).await {
+                    tracing::error!(error = %e, "schedule not removed");
+                }
+            }
+            Err(e) => tracing::error!(job = job_kind(&job), error = %e, "scheduled job failed; retried next tick"),
+        }
+    }
+    if let Err(e) = system.outbox.sweep(100).await {
+        tracing::error!(error = %e, "outbox sweep failed");
+    }
+}
+
+fn job_kind(job: &Job) -> &'static str {
+    match job {
+        Job::Reminder { .. } => "reminder",
+        Job::Purge { .. } => "purge",
+    }
+}
+
+/// `cargo run -- --demo`: a dossier and a request to click through.
+pub async fn create_demo(system: &System) -> Result<String, portaal_core::Error> {
+    use portaal_core::domain::CaseId;
+    let case = CaseId::parse(&format!("DEMO-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S")))?;
+    let input = DossierInput {
+        case_type: "bezwaar".into(),
+        title: "Bezwaar tegen weigering omgevingsvergunning Dorpsstraat 12".into(),
+        remarks: "Graag ook de adviezen van de welstandscommissie meesturen.".into(),
+        submitter: SubmitterInput { name: "J. de Vries".into(), email: None, address: Some("Dorpsstraat 12, Ons Dorp".into()) },
+        decision: DecisionInput {
+            reference: "OV-2026-0815".into(),
+            date: (chrono::Utc::now().date_naive() - chrono::Duration::days(30)).format("%Y-%m-%d").to_string(),
+            subject: "Weigering omgevingsvergunning".into(),
+            department: "Vergunningen".into(),
+        },
+        handler: PersonInput { name: "M. Jansen".into(), email: "m.jansen@example.nl".into() },
+    };
+    system.portaal.put_dossier(&case, &input).await?;
+    let request = system
+        .portaal
+        .create_request(
+            &case,
+            &RequestInput {
+                department: "Vergunningen".into(),
+                to: vec!["vergunningen@example.nl".into()],
+                due: None,
+                message: "Het gaat om het volledige dossier inclusief adviezen.".into(),
+            },
+        )
+        .await?;
+    Ok(request.portal_url.unwrap_or_default())
+}
+
+pub fn banner(system: &System, addr: SocketAddr, demo_link: Option<&str>) -> String {
+    let base = &system.config.public_url;
+    let mut s = format!(
+        "\nPortaal is running ({} backend) on http://{addr}\n\n  Portal:   {base}/\n  API:      {base}/api/v1  (OpenAPI: {base}/api/v1/openapi.json)\n",
+        match system.config.backend {
+            portaal_infra::Backend::Embedded => "embedded",
+            portaal_infra::Backend::Aws => "aws",
+        }
+    );
+    if let Some(key) = &system.api_key {
+        s.push_str(&format!("  API key:  {key}\n            (curl -H 'Authorization: Bearer {key}' {base}/api/v1/case-types)\n"));
+    }
+    if system.embedded.is_some() {
+        s.push_str(&format!("  Outbox:   {base}/dev/mail\n  Data:     {}\n", system.config.data_dir.display()));
+    }
+    if let Some(link) = demo_link {
+        s.push_str(&format!("\n  Demo link (as mailed to the department): {link}\n"));
+    }
+    s.push_str("\nStop with Ctrl+C.\n");
+    s
+}
+
+/// Waits until the server task ends (Ctrl+C).
+pub async fn wait(running: Running) {
+    let _ = running.handle.await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}

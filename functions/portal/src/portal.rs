@@ -1,0 +1,212 @@
+//! Routes for link holders: the page, staged uploads, *Bevestigen en versturen*, documents.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use portaal_core::domain::{Id, LinkToken};
+use portaal_core::usecases::portal::{ConfirmInput, Confirmed, UploadInput};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::AppState;
+use crate::page::{self, Lang};
+use crate::problem::{ApiError, ApiResult, found};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/p/{token}", get(view))
+        .route("/p/{token}/uploads", post(stage))
+        .route("/p/{token}/uploads/{upload_id}", delete(unstage))
+        .route("/p/{token}/deliveries", post(confirm))
+        .route("/p/{token}/documents/{document_id}", get(document))
+}
+
+#[derive(Deserialize)]
+pub struct LangQuery {
+    lang: Option<String>,
+}
+
+/// The client's address, for rate limiting link guesses: the socket locally, the source IP that
+/// API Gateway reports on Lambda.
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+            return Ok(ClientIp(Some(addr.ip())));
+        }
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|ip| ip.trim().parse().ok());
+        Ok(ClientIp(forwarded))
+    }
+}
+
+/// Parses the token and applies the guess limit; unknown links count as misses.
+async fn with_link<T>(
+    state: &AppState,
+    ip: &ClientIp,
+    raw: &str,
+    f: impl AsyncFnOnce(LinkToken) -> Result<T, portaal_core::Error>,
+) -> ApiResult<T> {
+    if state.guesses.blocked(ip.0) {
+        return Err(ApiError::TooManyRequests);
+    }
+    let result = match LinkToken::parse(raw) {
+        Ok(token) => f(token).await,
+        Err(e) => Err(e),
+    };
+    if let Err(portaal_core::Error::NotFound(what)) = &result {
+        if what == "link" {
+            state.guesses.miss(ip.0);
+            return Err(ApiError::NotFound("this link is not known; check it against the e-mail you received".into()));
+        }
+    }
+    Ok(result?)
+}
+
+/// State-changing calls must come from our own scripts: a cross-site form cannot send this header
+/// nor a JSON content type.
+fn require_client_header(headers: &HeaderMap, needs_json: bool) -> ApiResult<()> {
+    let ours = headers.get("x-portaal-client").is_some_and(|v| v == "1");
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json"));
+    if !ours || (needs_json && !json) {
+        return Err(ApiError::Forbidden(
+            "state-changing calls need the headers X-Portaal-Client: 1 and Content-Type: application/json",
+        ));
+    }
+    Ok(())
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json") && !a.contains("text/html"))
+}
+
+pub async fn home(State(state): State<AppState>, Query(q): Query<LangQuery>) -> Html<String> {
+    let lang = Lang::from_query(q.lang.as_deref());
+    let dev: &[(&str, &str)] = &[("Outbox (/dev/mail)", "/dev/mail"), ("API (OpenAPI)", "/api/v1/openapi.json")];
+    Html(page::home_page(lang, state.system.embedded.as_ref().map(|_| dev)))
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type)), (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
+        body,
+    )
+        .into_response()
+}
+
+pub async fn css() -> Response {
+    asset("text/css; charset=utf-8", page::PORTAL_CSS)
+}
+
+pub async fn js() -> Response {
+    asset("text/javascript; charset=utf-8", page::PORTAL_JS)
+}
+
+/// `GET /p/{token}`: HTML for people, JSON for scripts. Changes nothing.
+async fn view(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Path(token): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = Lang::from_query(q.lang.as_deref());
+    let result = with_link(&state, &ip, &token, async |t| state.system.portaal.portal_view(&t).await).await;
+    match (result, wants_json(&headers)) {
+        (Ok(view), true) => Json(view).into_response(),
+        (Ok(view), false) => Html(page::portal_page(&view, lang)).into_response(),
+        (Err(e), true) => e.into_response(),
+        (Err(e), false) => {
+            let status = e.status();
+            if status.is_server_error() {
+                tracing::error!(error = %e, "portal page failed");
+            }
+            let (title, detail) = error_text(status, lang);
+            (status, Html(page::error_page(status.as_u16(), title, detail, lang))).into_response()
+        }
+    }
+}
+
+fn error_text(status: StatusCode, lang: Lang) -> (&'static str, &'static str) {
+    match (status.as_u16(), lang) {
+        (404, Lang::Nl) => ("Link niet gevonden", "Deze link is onbekend of vervangen door een nieuwe. Controleer de link in uw e-mail of vraag de behandelaar om een nieuwe."),
+        (404, Lang::En) => ("Link not found", "This link is unknown or was replaced by a new one. Check the link in your e-mail or ask the case handler for a new one."),
+        (410, Lang::Nl) => ("Dossier gesloten", "Dit dossier is gesloten; via deze link kunt u niets meer inzien of aanleveren."),
+        (410, Lang::En) => ("Dossier closed", "This dossier is closed; the link no longer gives access."),
+        (429, Lang::Nl) => ("Te veel pogingen", "Er zijn te veel onbekende links geprobeerd. Wacht enkele minuten."),
+        (429, Lang::En) => ("Too many attempts", "Too many unknown links were tried. Wait a few minutes."),
+        (_, Lang::Nl) => ("Er ging iets mis", "Er ging aan onze kant iets mis; er is niets veranderd. Probeer het later opnieuw."),
+        (_, Lang::En) => ("Something went wrong", "Something went wrong on our side; nothing was changed. Try again later."),
+    }
+}
+
+async fn stage(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<UploadInput>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<impl IntoResponse> {
+    require_client_header(&headers, true)?;
+    let Json(input) = body?;
+    let staged = with_link(&state, &ip, &token, async |t| state.system.portaal.stage_upload(&t, &input).await).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": staged.document.id, "document": staged.document, "upload": staged.upload })),
+    ))
+}
+
+async fn unstage(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Path((token, upload_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
+    require_client_header(&headers, false)?;
+    let id = Id::parse(&upload_id)?;
+    with_link(&state, &ip, &token, async |t| state.system.portaal.remove_upload(&t, &id).await).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn confirm(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<ConfirmInput>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Response> {
+    require_client_header(&headers, true)?;
+    let Json(input) = body?;
+    let confirmed = with_link(&state, &ip, &token, async |t| state.system.portaal.confirm_delivery(&t, &input).await).await?;
+    Ok(match confirmed {
+        Confirmed::Created(d) => (StatusCode::CREATED, Json(d)).into_response(),
+        Confirmed::AlreadyConfirmed(d) => (StatusCode::OK, Json(d)).into_response(),
+    })
+}
+
+async fn document(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Path((token, document_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let id = Id::parse(&document_id).map_err(|_| ApiError::NotFound(format!("document {document_id} not found")))?;
+    let url = with_link(&state, &ip, &token, async |t| state.system.portaal.portal_document_url(&t, &id).await).await?;
+    Ok(found(&url))
+}

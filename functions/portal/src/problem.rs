@@ -1,0 +1,119 @@
+//! Errors as `application/problem+json`: a useful `detail`, never internals (those are logged).
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use portaal_core::Error as CoreError;
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("missing or wrong API key")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("too many attempts; wait a few minutes")]
+    TooManyRequests,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+}
+
+#[derive(Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        use CoreError as E;
+        match self {
+            ApiError::Core(e) => match e {
+                E::Invalid(_) => StatusCode::BAD_REQUEST,
+                E::NotFound(_) => StatusCode::NOT_FOUND,
+                E::Conflict(_) => StatusCode::CONFLICT,
+                E::Gone(_) => StatusCode::GONE,
+                E::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+                E::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                E::Store(_) | E::Blob(_) | E::Mail(_) | E::Schedule(_) | E::Corrupt(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        }
+    }
+
+    /// What the caller may read: the message for their mistakes, a generic line for ours.
+    pub fn detail(&self) -> String {
+        match self {
+            ApiError::Core(e) if e.is_internal() => {
+                "Something went wrong on our side; nothing was changed. Try again later.".to_owned()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        Problem {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail: self.detail(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let mut res = (status, Json(self.problem())).into_response();
+        res.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        match r {
+            JsonRejection::MissingJsonContentType(_) => {
+                ApiError::UnsupportedMediaType("send the body as JSON with Content-Type: application/json".into())
+            }
+            JsonRejection::BytesRejection(_) => ApiError::PayloadTooLarge("the request body is too large".into()),
+            other => ApiError::BadRequest(format!("the body is not valid: {}", other.body_text())),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// `302 Found` to a short-lived URL, as the API contract says (axum's `Redirect::to` is a 303).
+pub fn found(url: &str) -> Response {
+    match HeaderValue::from_str(url) {
+        Ok(v) => (StatusCode::FOUND, [(header::LOCATION, v)]).into_response(),
+        Err(_) => ApiError::Core(CoreError::Corrupt("download URL is not a valid header".into())).into_response(),
+    }
+}

@@ -1,0 +1,53 @@
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portaal_infra::System;
+use tokio::sync::Notify;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub system: System,
+    /// Wakes the local outbox sender after a change that may have queued mail.
+    pub outbox_kick: Arc<Notify>,
+    pub guesses: Arc<GuessLimiter>,
+}
+
+impl AppState {
+    pub fn new(system: System) -> Self {
+        Self { system, outbox_kick: Arc::new(Notify::new()), guesses: Arc::new(GuessLimiter::default()) }
+    }
+}
+
+/// Limits link guessing: a client with too many unknown-link answers in a window is refused.
+/// Per process (on Lambda per instance); API Gateway throttling is the outer limit.
+#[derive(Default)]
+pub struct GuessLimiter {
+    misses: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+}
+
+const WINDOW: Duration = Duration::from_secs(600);
+const MAX_MISSES: u32 = 30;
+
+impl GuessLimiter {
+    pub fn blocked(&self, ip: Option<IpAddr>) -> bool {
+        let Some(ip) = ip else { return false };
+        let map = self.misses.lock().expect("limiter lock");
+        map.get(&ip).is_some_and(|(n, since)| *n >= MAX_MISSES && since.elapsed() < WINDOW)
+    }
+
+    pub fn miss(&self, ip: Option<IpAddr>) {
+        let Some(ip) = ip else { return };
+        let mut map = self.misses.lock().expect("limiter lock");
+        if map.len() > 10_000 {
+            map.retain(|_, (_, since)| since.elapsed() < WINDOW);
+        }
+        let entry = map.entry(ip).or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= WINDOW {
+            *entry = (0, Instant::now());
+        }
+        entry.0 += 1;
+    }
+}

@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Helper for infra/emulators: free ports, readiness checks, and creating the AWS resources.
+
+Everything here writes to stderr only; infra/emulators owns stdout (the `export` lines).
+
+Subcommands:
+  ports N                 print N free loopback TCP ports, space separated
+  wait URL [SECONDS]      wait until URL answers with any HTTP status
+  setup --moto URL --s3 URL --template FILE --table T --bucket B --mail-from M --group G
+        --access-key K --secret-key S --region R [--dlq NAME]
+                          create the table (from template.yaml's `Table` resource), TTL, the
+                          bucket, the SES identity, the schedule group and the schedule DLQ;
+                          prints the DLQ ARN on stdout (captured by the shell script)
+
+Reading sent mail in tests: `GET $PORTAAL_MOTO_URL/moto-api/data.json`, then
+  data["ses"]["Message"]     -> list of {"id", "source", "destinations": {"ToAddresses": [...],
+                                "CcAddresses": [...], "BccAddresses": [...]}, "subject", "body"}
+                                for SES v2 SendEmail with Content.Simple (body is the Html part
+                                when there is one, else the Text part);
+  data["ses"]["RawMessage"]  -> list of {"id", "source", "destinations": [...], "raw_data"} for
+                                SES v2 SendEmail with Content.Raw (the whole MIME message).
+(moto keeps SES v1 and v2 in one backend, so SES v2 mail shows up under "ses", not "sesv2".)
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+
+
+def log(*args: object) -> None:
+    print("emulators:", *args, file=sys.stderr, flush=True)
+
+
+def free_ports(n: int) -> list[int]:
+    # Hold all sockets open until every port is chosen, so the n ports are distinct.
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def wait_http(url: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except urllib.error.HTTPError:
+            return  # any HTTP answer (s3s-fs says 403 to an unsigned request) means it is up
+        except Exception as e:  # connection refused while starting
+            last = e
+            time.sleep(0.2)
+    raise SystemExit(f"emulators: {url} did not answer within {seconds:.0f}s ({last})")
+
+
+# --- template.yaml -------------------------------------------------------------------------------
+
+
+def load_template(path: str) -> dict:
+    import yaml
+
+    class CfnLoader(yaml.SafeLoader):
+        """SafeLoader that accepts CloudFormation short-form tags (!Ref, !Sub, !GetAtt, ...)."""
+
+    def construct_tag(loader: yaml.Loader, tag_suffix: str, node: yaml.Node) -> dict:
+        name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+        if isinstance(node, yaml.ScalarNode):
+            value: object = loader.construct_scalar(node)
+            if tag_suffix == "GetAtt":
+                value = str(value).split(".", 1)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        return {name: value}
+
+    CfnLoader.add_multi_constructor("!", construct_tag)
+    with open(path, encoding="utf-8") as f:
+        return yaml.load(f, Loader=CfnLoader)
+
+
+def table_spec(template_path: str, table_name: str) -> tuple[dict, str | None]:
+    tpl = load_template(template_path)
+    props = tpl["Resources"]["Table"]["Properties"]
+    spec: dict = {
+        "TableName": table_name,
+        "KeySchema": props["KeySchema"],
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    gsis = props.get("GlobalSecondaryIndexes")
+    if gsis:
+        spec["GlobalSecondaryIndexes"] = [
+            {"IndexName": g["IndexName"], "KeySchema": g["KeySchema"], "Projection": g["Projection"]}
+            for g in gsis
+        ]
+    stream = props.get("StreamSpecification")
+    if stream:
+        spec["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+    ttl = props.get("TimeToLiveSpecification") or {}
+    ttl_attr = ttl.get("AttributeName") if ttl.get("Enabled", True) else None
+    return spec, ttl_attr
+
+
+# --- setup ---------------------------------------------------------------------------------------
+
+
+def setup(a: argparse.Namespace) -> None:
+    import boto3
+    from botocore.config import Config
+
+    creds = dict(
+        region_name=a.region, aws_access_key_id=a.access_key, aws_secret_access_key=a.secret_key
+    )
+
+    def moto(service: str):
+        return boto3.client(service, endpoint_url=a.moto, **creds)
+
+    spec, ttl_attr = table_spec(a.template, a.table)
+    ddb = moto("dynamodb")
+    ddb.create_table(**spec)
+    ddb.get_waiter("table_exists").wait(TableName=a.table, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+    if ttl_attr:
+        ddb.update_time_to_live(
+            TableName=a.table, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attr}
+        )
+    log(
+        f"table {a.table}: keys {[k['AttributeName'] for k in spec['KeySchema']]},",
+        f"indexes {[g['IndexName'] for g in spec.get('GlobalSecondaryIndexes', [])]},",
+        f"ttl {ttl_attr}, stream {spec.get('StreamSpecification', {}).get('StreamViewType')}",
+    )
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=a.s3,
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        **creds,
+    )
+    s3.create_bucket(Bucket=a.bucket, CreateBucketConfiguration={"LocationConstraint": a.region})
+    log(f"bucket {a.bucket}")
+
+    # moto's SES v2 SendEmail refuses an unverified sender ("Email address not verified");
+    # SES v2 CreateEmailIdentity marks the identity verified at once (shared with SES v1).
+    moto("sesv2").create_email_identity(EmailIdentity=a.mail_from)
+    log(f"ses identity {a.mail_from}")
+
+    # moto answers 500 to CreateSchedule in a group that does not exist, so create it first.
+    moto("scheduler").create_schedule_group(Name=a.group)
+    log(f"schedule group {a.group}")
+
+    dlq_url = moto("sqs").create_queue(QueueName=a.dlq)["QueueUrl"]
+    dlq_arn = moto("sqs").get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    log(f"schedule dlq {dlq_arn}")
+    print(dlq_arn)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    pp = sub.add_parser("ports")
+    pp.add_argument("n", type=int)
+    pw = sub.add_parser("wait")
+    pw.add_argument("url")
+    pw.add_argument("seconds", type=float, nargs="?", default=30)
+    ps = sub.add_parser("setup")
+    for name in ("moto", "s3", "template", "table", "bucket", "mail-from", "group", "access-key", "secret-key", "region"):
+        ps.add_argument(f"--{name}", required=True)
+    ps.add_argument("--dlq", default="portaal-schedule-dlq")
+    a = p.parse_args()
+    if a.cmd == "ports":
+        print(" ".join(str(x) for x in free_ports(a.n)))
+    elif a.cmd == "wait":
+        wait_http(a.url, a.seconds)
+    else:
+        setup(a)
+
+
+if __name__ == "__main__":
+    main()

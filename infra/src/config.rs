@@ -1,0 +1,104 @@
+//! Typed settings from `PORTAAL_*` environment variables (documented in the README).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, files, `.eml` outbox, timer: the whole system on one machine.
+    Embedded,
+    /// DynamoDB, S3, SES v2, EventBridge Scheduler (endpoints from the SDK's `AWS_ENDPOINT_URL*`).
+    Aws,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub backend: Backend,
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    /// How link holders reach the portal; defaults to `http://{addr}`.
+    pub public_url: String,
+    pub api_key: Option<String>,
+    pub mail_from: String,
+    pub table: String,
+    pub bucket: String,
+    pub schedule_group: String,
+    pub scheduler_role_arn: String,
+    pub reminder_arn: String,
+    pub purge_arn: String,
+    pub ses_configuration_set: Option<String>,
+    /// How often the local server's timer sends queued mail and runs due schedules.
+    pub tick: std::time::Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {problem}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Reads settings through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let or = |name: &str, default: &str| lookup(name).unwrap_or_else(|| default.to_owned());
+        let backend = match or("PORTAAL_BACKEND", "embedded").as_str() {
+            "embedded" => Backend::Embedded,
+            "aws" => Backend::Aws,
+            other => {
+                return Err(ConfigError { name: "PORTAAL_BACKEND", problem: format!("'{other}' is neither 'embedded' nor 'aws'") });
+            }
+        };
+        let addr: SocketAddr = or("PORTAAL_ADDR", "127.0.0.1:8080")
+            .parse()
+            .map_err(|e| ConfigError { name: "PORTAAL_ADDR", problem: format!("not a socket address: {e}") })?;
+        let public_url = lookup("PORTAAL_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}"));
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError { name: "PORTAAL_PUBLIC_URL", problem: "must start with http:// or https://".into() });
+        }
+        let tick_ms: u64 = or("PORTAAL_TICK_MS", "1000")
+            .parse()
+            .map_err(|_| ConfigError { name: "PORTAAL_TICK_MS", problem: "must be a number of milliseconds".into() })?;
+        let account_arn = |kind: &str, name: &str| format!("arn:aws:{kind}:eu-west-1:123456789012:{name}");
+        Ok(Self {
+            backend,
+            addr,
+            data_dir: PathBuf::from(or("PORTAAL_DATA_DIR", "portaal-data")),
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            api_key: lookup("PORTAAL_API_KEY"),
+            mail_from: or("PORTAAL_MAIL_FROM", "portaal@example.nl"),
+            table: or("PORTAAL_TABLE", "portaal"),
+            bucket: or("PORTAAL_BUCKET", "portaal-docs"),
+            schedule_group: or("PORTAAL_SCHEDULE_GROUP", "portaal"),
+            scheduler_role_arn: lookup("PORTAAL_SCHEDULER_ROLE_ARN")
+                .unwrap_or_else(|| "arn:aws:iam::123456789012:role/portaal-scheduler".into()),
+            reminder_arn: lookup("PORTAAL_REMINDER_ARN").unwrap_or_else(|| account_arn("lambda", "function:portaal-reminder")),
+            purge_arn: lookup("PORTAAL_PURGE_ARN").unwrap_or_else(|| account_arn("lambda", "function:portaal-purge")),
+            ses_configuration_set: lookup("PORTAAL_SES_CONFIGURATION_SET"),
+            tick: std::time::Duration::from_millis(tick_ms.max(50)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_give_the_embedded_system_on_localhost() {
+        let c = Config::from_lookup(|_| None).unwrap();
+        assert_eq!(c.backend, Backend::Embedded);
+        assert_eq!(c.addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn an_unknown_backend_is_refused_by_name() {
+        let err = Config::from_lookup(|n| (n == "PORTAAL_BACKEND").then(|| "gcp".to_owned())).unwrap_err();
+        assert_eq!(err.name, "PORTAAL_BACKEND");
+    }
+}

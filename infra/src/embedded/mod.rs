@@ -1,0 +1,11 @@
+//! Embedded adapters: the whole system on one machine, durable, no cloud.
+
+pub mod blobs;
+pub mod outbox;
+pub mod scheduler;
+pub mod sqlite;
+
+pub use blobs::FsBlobs;
+pub use outbox::OutboxMailer;
+pub use scheduler::SqliteScheduler;
+pub use sqlite::SqliteStore;

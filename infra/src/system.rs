@@ -1,0 +1,108 @@
+//! Assembles the use cases with the adapters the configuration chooses.
+
+use std::sync::Arc;
+
+use portaal_core::ports::{Clock, SystemClock};
+use portaal_core::usecases::outbox::Outbox;
+use portaal_core::{Portaal, Settings};
+use rand::RngCore;
+
+use crate::config::{Backend, Config};
+use crate::embedded::{FsBlobs, OutboxMailer, SqliteScheduler, SqliteStore};
+
+/// The embedded adapters the local server also serves routes for (blobs, `/dev/mail`, timer).
+#[derive(Clone)]
+pub struct Embedded {
+    pub blobs: Arc<FsBlobs>,
+    pub mailer: Arc<OutboxMailer>,
+    pub scheduler: Arc<SqliteScheduler>,
+}
+
+#[derive(Clone)]
+pub struct System {
+    pub config: Config,
+    pub portaal: Portaal,
+    pub outbox: Outbox,
+    /// Present in embedded mode only.
+    pub embedded: Option<Embedded>,
+    /// The bearer key of the case-system API on the local server; `None` behind API Gateway.
+    pub api_key: Option<String>,
+    /// Origin browsers upload to when it is not the portal's own (S3), for the page's CSP.
+    pub upload_origin: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("opening the database: {0}")]
+    Store(String),
+    #[error("AWS: {0}")]
+    Aws(String),
+}
+
+/// Reads a secret kept in the data directory, creating it on first start (mode 0600).
+fn persistent_secret(dir: &std::path::Path, name: &str, make: impl FnOnce() -> String) -> std::io::Result<String> {
+    let path = dir.join(name);
+    match std::fs::read_to_string(&path) {
+        Ok(s) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
+        _ => {
+            let value = make();
+            std::fs::write(&path, &value)?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+            }
+            Ok(value)
+        }
+    }
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+impl System {
+    pub async fn build(config: Config) -> Result<Self, BuildError> {
+        match config.backend {
+            Backend::Embedded => Self::embedded(config),
+            Backend::Aws => crate::aws::build(config).await,
+        }
+    }
+
+    fn embedded(config: Config) -> Result<Self, BuildError> {
+        let dir = &config.data_dir;
+        let data_err = |source| BuildError::DataDir { path: dir.display().to_string(), source };
+        std::fs::create_dir_all(dir).map_err(data_err)?;
+        let signing_key = persistent_secret(dir, "signing.key", || random_hex(32)).map_err(data_err)?;
+        let api_key = match &config.api_key {
+            Some(k) => k.clone(),
+            None => persistent_secret(dir, "api.key", || random_hex(24)).map_err(data_err)?,
+        };
+        let db = dir.join("portaal.sqlite3");
+        let store = Arc::new(SqliteStore::open(&db).map_err(|e| BuildError::Store(e.to_string()))?);
+        let scheduler = Arc::new(SqliteScheduler::open(&db).map_err(|e| BuildError::Store(e.to_string()))?);
+        let blobs = Arc::new(FsBlobs::new(dir.join("blobs"), &config.public_url, signing_key.into_bytes()).map_err(data_err)?);
+        let mailer = Arc::new(OutboxMailer::new(dir.join("outbox"), &config.mail_from).map_err(data_err)?);
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let portaal = Portaal::new(
+            store.clone(),
+            blobs.clone(),
+            scheduler.clone(),
+            clock.clone(),
+            Settings::new(&config.public_url),
+        );
+        let outbox = Outbox::new(store, mailer.clone(), clock);
+        Ok(Self {
+            config,
+            portaal,
+            outbox,
+            embedded: Some(Embedded { blobs, mailer, scheduler }),
+            api_key: Some(api_key),
+            upload_origin: None,
+        })
+    }
+}
