@@ -42,7 +42,10 @@ impl Record for CaseType {}
 
 impl CaseType {
     pub fn template(&self, kind: MailKind) -> Template {
-        self.templates.get(&kind).cloned().unwrap_or_else(|| default_template(kind))
+        self.templates
+            .get(&kind)
+            .cloned()
+            .unwrap_or_else(|| default_template(kind))
     }
 
     pub fn validate(&self) -> Result<(), Error> {
@@ -50,7 +53,9 @@ impl CaseType {
             return Err(Error::invalid("name is required"));
         }
         if self.reminder_days.iter().any(|d| d.abs() > 365) {
-            return Err(Error::invalid("reminder_days must lie within a year of the due date"));
+            return Err(Error::invalid(
+                "reminder_days must lie within a year of the due date",
+            ));
         }
         if self.upload.max_files == 0 || self.upload.max_files > MAX_FILES_PER_DELIVERY {
             return Err(Error::invalid(format!(
@@ -101,7 +106,10 @@ pub fn defaults() -> Vec<CaseType> {
         upload: UploadRules {
             max_file_bytes: 100 * 1024 * 1024,
             max_files: 50,
-            allowed_types: DEFAULT_ALLOWED_TYPES.iter().map(|s| (*s).to_owned()).collect(),
+            allowed_types: DEFAULT_ALLOWED_TYPES
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
         },
         templates: BTreeMap::new(),
     })

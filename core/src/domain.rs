@@ -107,11 +107,21 @@ impl Email {
     pub fn parse(raw: &str) -> Result<Self, Error> {
         let raw = raw.trim();
         let bad = || Error::invalid(format!("'{}' is not an e-mail address", truncate(raw, 80)));
-        if raw.len() > 254 || raw.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"')) {
+        if raw.len() > 254
+            || raw.chars().any(|c| {
+                c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"')
+            })
+        {
             return Err(bad());
         }
         let (local, domain) = raw.rsplit_once('@').ok_or_else(bad)?;
-        if local.is_empty() || domain.len() < 3 || !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') || local.contains('@') {
+        if local.is_empty()
+            || domain.len() < 3
+            || !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+            || local.contains('@')
+        {
             return Err(bad());
         }
         Ok(Self(raw.to_owned()))
@@ -168,7 +178,13 @@ impl Filename {
         let cleaned: String = base
             .chars()
             .filter(|c| !c.is_control())
-            .map(|c| if matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*') { '_' } else { c })
+            .map(|c| {
+                if matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*') {
+                    '_'
+                } else {
+                    c
+                }
+            })
             .collect();
         let cleaned = cleaned.trim().trim_start_matches('.').trim().to_owned();
         if cleaned.is_empty() {
@@ -188,14 +204,21 @@ string_newtype!(ContentType);
 
 impl ContentType {
     pub fn parse(raw: &str) -> Result<Self, Error> {
-        let essence = raw.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        let essence = raw
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
         let valid_part = |s: &str| {
             !s.is_empty()
                 && s.chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '+' | '.' | '_'))
         };
         match essence.split_once('/') {
-            Some((t, s)) if valid_part(t) && valid_part(s) && essence.len() <= 100 => Ok(Self(essence)),
+            Some((t, s)) if valid_part(t) && valid_part(s) && essence.len() <= 100 => {
+                Ok(Self(essence))
+            }
             _ => Err(Error::invalid(format!(
                 "'{}' is not a content type like application/pdf",
                 truncate(raw, 60)
@@ -219,7 +242,9 @@ impl Date {
     pub fn parse(raw: &str) -> Result<Self, Error> {
         NaiveDate::parse_from_str(raw, "%Y-%m-%d")
             .map(Self)
-            .map_err(|_| Error::invalid(format!("'{}' is not a date YYYY-MM-DD", truncate(raw, 30))))
+            .map_err(|_| {
+                Error::invalid(format!("'{}' is not a date YYYY-MM-DD", truncate(raw, 30)))
+            })
     }
 }
 
@@ -255,7 +280,11 @@ impl LinkToken {
     }
     /// Accepts only the shape `generate` makes, so junk never reaches the store.
     pub fn parse(raw: &str) -> Result<Self, Error> {
-        if raw.len() == 43 && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if raw.len() == 43
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             Ok(Self(raw.to_owned()))
         } else {
             Err(Error::NotFound("link".into()))
@@ -308,10 +337,16 @@ pub fn text(field: &str, raw: &str, max: usize) -> Result<String, Error> {
 pub fn optional_text(field: &str, raw: &str, max: usize) -> Result<String, Error> {
     let t = raw.trim();
     if t.chars().count() > max {
-        return Err(Error::invalid(format!("{field} is longer than {max} characters")));
+        return Err(Error::invalid(format!(
+            "{field} is longer than {max} characters"
+        )));
     }
-    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-        return Err(Error::invalid(format!("{field} contains control characters")));
+    if t.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(Error::invalid(format!(
+            "{field} contains control characters"
+        )));
     }
     Ok(t.to_owned())
 }
@@ -330,8 +365,14 @@ mod tests {
 
     #[test]
     fn filename_strips_directories_and_control_characters() {
-        assert_eq!(Filename::parse("C:\\x\\besluit.pdf").unwrap().as_str(), "besluit.pdf");
-        assert_eq!(Filename::parse("../../a\u{0}b.txt").unwrap().as_str(), "ab.txt");
+        assert_eq!(
+            Filename::parse("C:\\x\\besluit.pdf").unwrap().as_str(),
+            "besluit.pdf"
+        );
+        assert_eq!(
+            Filename::parse("../../a\u{0}b.txt").unwrap().as_str(),
+            "ab.txt"
+        );
         assert!(Filename::parse("///").is_err());
     }
 
@@ -359,7 +400,12 @@ mod tests {
 
     #[test]
     fn content_type_drops_parameters() {
-        assert_eq!(ContentType::parse("text/plain; charset=utf-8").unwrap().as_str(), "text/plain");
+        assert_eq!(
+            ContentType::parse("text/plain; charset=utf-8")
+                .unwrap()
+                .as_str(),
+            "text/plain"
+        );
         assert!(ContentType::parse("nonsense").is_err());
     }
 }

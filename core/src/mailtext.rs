@@ -21,7 +21,11 @@ pub fn render(template: &Template, vars: &Vars) -> Rendered {
     } else {
         fill(&template.html, vars, escape_html)
     };
-    Rendered { subject, text, html }
+    Rendered {
+        subject,
+        text,
+        html,
+    }
 }
 
 fn fill(template: &str, vars: &Vars, encode: impl Fn(&str) -> String) -> String {
@@ -100,7 +104,11 @@ mod tests {
 
     #[test]
     fn placeholders_are_filled_and_escaped_in_html_only() {
-        let t = Template { subject: "Zaak {{case_id}}".into(), text: "Van {{name}}\n\n{{url}}".into(), html: String::new() };
+        let t = Template {
+            subject: "Zaak {{case_id}}".into(),
+            text: "Van {{name}}\n\n{{url}}".into(),
+            html: String::new(),
+        };
         let mut vars = Vars::new();
         vars.insert("case_id", "Z-1".into());
         vars.insert("name", "<b>Jan</b>".into());
@@ -114,7 +122,11 @@ mod tests {
 
     #[test]
     fn unknown_placeholders_stay_visible() {
-        let t = Template { subject: "{{nope}}".into(), text: "{{".into(), html: String::new() };
+        let t = Template {
+            subject: "{{nope}}".into(),
+            text: "{{".into(),
+            html: String::new(),
+        };
         let r = render(&t, &Vars::new());
         assert_eq!(r.subject, "{{nope}}");
         assert_eq!(r.text, "{{");

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::{Map, Value};
 
 use crate::casetype::UploadRules;
-use crate::domain::{CaseId, CaseTypeKey, ContentType, Date, Email, Filename, Id, Sha256, TokenHash};
+use crate::domain::{
+    CaseId, CaseTypeKey, ContentType, Date, Email, Filename, Id, Sha256, TokenHash,
+};
 use crate::error::Error;
 use crate::ports::{Index, Item, TTL_ATTR};
 
@@ -65,7 +67,9 @@ pub trait Record: Serialize + DeserializeOwned {
     }
 
     fn to_item(&self, pk: String, sk: String) -> Item {
-        let Value::Object(mut attrs) = serde_json::to_value(self).expect("records serialise to objects") else {
+        let Value::Object(mut attrs) =
+            serde_json::to_value(self).expect("records serialise to objects")
+        else {
             unreachable!("records are structs")
         };
         for (k, v) in self.index_attrs() {
@@ -166,7 +170,10 @@ impl Record for Dossier {
             (Some(at), None) => vec![
                 (TTL_ATTR, Value::from(at.timestamp())),
                 (Index::Expiry.pk_attr(), Value::from("EXPIRY")),
-                (Index::Expiry.sk_attr(), Value::from(format!("{}#{}", at.to_rfc3339(), self.case_id))),
+                (
+                    Index::Expiry.sk_attr(),
+                    Value::from(format!("{}#{}", at.to_rfc3339(), self.case_id)),
+                ),
             ],
             _ => Vec::new(),
         }
@@ -212,7 +219,10 @@ impl Record for Request {
         if self.state == RequestState::Open {
             vec![
                 (Index::Due.pk_attr(), Value::from("DUE")),
-                (Index::Due.sk_attr(), Value::from(format!("{}#{}#{}", self.due, self.case_id, self.id))),
+                (
+                    Index::Due.sk_attr(),
+                    Value::from(format!("{}#{}#{}", self.due, self.case_id, self.id)),
+                ),
             ]
         } else {
             Vec::new()

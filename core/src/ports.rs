@@ -23,7 +23,11 @@ pub struct Item {
 
 impl Item {
     pub fn new(pk: impl Into<String>, sk: impl Into<String>, attrs: Map<String, Value>) -> Self {
-        Self { pk: pk.into(), sk: sk.into(), attrs }
+        Self {
+            pk: pk.into(),
+            sk: sk.into(),
+            attrs,
+        }
     }
     pub fn str_attr(&self, name: &str) -> Option<&str> {
         self.attrs.get(name).and_then(Value::as_str)
@@ -86,20 +90,37 @@ pub enum Condition {
 pub enum Write {
     /// Replace the whole item.
     Put { item: Item, condition: Condition },
-    Delete { pk: String, sk: String, condition: Condition },
+    Delete {
+        pk: String,
+        sk: String,
+        condition: Condition,
+    },
     /// Only check the condition; write nothing.
-    Check { pk: String, sk: String, condition: Condition },
+    Check {
+        pk: String,
+        sk: String,
+        condition: Condition,
+    },
 }
 
 impl Write {
     pub fn put(item: Item) -> Self {
-        Self::Put { item, condition: Condition::None }
+        Self::Put {
+            item,
+            condition: Condition::None,
+        }
     }
     pub fn create(item: Item) -> Self {
-        Self::Put { item, condition: Condition::NotExists }
+        Self::Put {
+            item,
+            condition: Condition::NotExists,
+        }
     }
     pub fn replace_if(item: Item, attr: &str, value: impl Into<Value>) -> Self {
-        Self::Put { item, condition: Condition::Equals(attr.to_owned(), value.into()) }
+        Self::Put {
+            item,
+            condition: Condition::Equals(attr.to_owned(), value.into()),
+        }
     }
     pub fn key(&self) -> (&str, &str) {
         match self {
@@ -229,8 +250,14 @@ pub trait Mailer: Send + Sync {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "job", rename_all = "snake_case")]
 pub enum Job {
-    Reminder { case_id: CaseId, request_id: Id, step: i32 },
-    Purge { case_id: CaseId },
+    Reminder {
+        case_id: CaseId,
+        request_id: Id,
+        step: i32,
+    },
+    Purge {
+        case_id: CaseId,
+    },
 }
 
 impl Job {
@@ -238,7 +265,11 @@ impl Job {
     pub fn schedule_name(&self) -> String {
         use sha2::{Digest, Sha256};
         let raw = match self {
-            Job::Reminder { case_id, request_id, step } => format!("r|{case_id}|{request_id}|{step}"),
+            Job::Reminder {
+                case_id,
+                request_id,
+                step,
+            } => format!("r|{case_id}|{request_id}|{step}"),
             Job::Purge { case_id } => format!("p|{case_id}"),
         };
         let prefix = match self {
@@ -246,7 +277,10 @@ impl Job {
             Job::Purge { .. } => "purge",
         };
         // Case ids may hold characters schedule names refuse, so name by hash.
-        format!("{prefix}-{}", &hex::encode(Sha256::digest(raw.as_bytes()))[..40])
+        format!(
+            "{prefix}-{}",
+            &hex::encode(Sha256::digest(raw.as_bytes()))[..40]
+        )
     }
 }
 
@@ -262,6 +296,8 @@ pub trait Scheduler: Send + Sync {
     async fn upsert(&self, job: &Job, at: DateTime<Utc>) -> Result<(), ScheduleError>;
     /// Remove it; absent is fine.
     async fn remove(&self, job: &Job) -> Result<(), ScheduleError>;
+    /// When the job's schedule fires, if one exists.
+    async fn scheduled_at(&self, job: &Job) -> Result<Option<DateTime<Utc>>, ScheduleError>;
 }
 
 // ---------------------------------------------------------------- clock

@@ -11,7 +11,8 @@ use crate::domain::{CaseId, Email, Id};
 use crate::error::{Error, Result};
 use crate::mailtext::{self, Vars};
 use crate::model::{
-    Actor, Delivery, Document, Dossier, Event, EventKind, Mail, MailKind, MailState, Record, Request, keys,
+    Actor, Delivery, Document, Dossier, Event, EventKind, Mail, MailKind, MailState, Record,
+    Request, keys,
 };
 use crate::ports::{Blobs, Clock, Item, Scheduler, Store, StoreError, Write};
 
@@ -53,7 +54,13 @@ impl Portaal {
         clock: Arc<dyn Clock>,
         settings: Settings,
     ) -> Self {
-        Self { store, blobs, scheduler, clock, settings }
+        Self {
+            store,
+            blobs,
+            scheduler,
+            clock,
+            settings,
+        }
     }
 
     pub fn settings(&self) -> &Settings {
@@ -184,7 +191,9 @@ impl Partition {
                 events.push(Event::from_item(item)?);
             }
         }
-        deliveries.sort_by(|a: &Delivery, b: &Delivery| a.submitted_at.cmp(&b.submitted_at).then(a.id.cmp(&b.id)));
+        deliveries.sort_by(|a: &Delivery, b: &Delivery| {
+            a.submitted_at.cmp(&b.submitted_at).then(a.id.cmp(&b.id))
+        });
         Ok(Partition {
             dossier: dossier.ok_or_else(|| Error::not_found(format!("dossier {case}")))?,
             requests,
@@ -216,7 +225,8 @@ impl Portaal {
         let (pk, sk) = keys::case_type(key);
         match self.store.get(&pk, &sk).await? {
             Some(item) => CaseType::from_item(&item),
-            None => casetype::default_for(key).ok_or_else(|| Error::not_found(format!("case type {key}"))),
+            None => casetype::default_for(key)
+                .ok_or_else(|| Error::not_found(format!("case type {key}"))),
         }
     }
 
@@ -238,7 +248,9 @@ impl Portaal {
     pub async fn put_case_type(&self, case_type: CaseType) -> Result<CaseType> {
         case_type.validate()?;
         let (pk, sk) = keys::case_type(case_type.key.as_str());
-        self.store.transact(vec![Write::put(case_type.to_item(pk, sk))]).await?;
+        self.store
+            .transact(vec![Write::put(case_type.to_item(pk, sk))])
+            .await?;
         Ok(case_type)
     }
 }
@@ -246,8 +258,18 @@ impl Portaal {
 /// `12 december 2026`: dates in mails read as Dutch text.
 pub fn dutch_date(d: NaiveDate) -> String {
     const MONTHS: [&str; 12] = [
-        "januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
-        "november", "december",
+        "januari",
+        "februari",
+        "maart",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "augustus",
+        "september",
+        "oktober",
+        "november",
+        "december",
     ];
     format!("{} {} {}", d.day(), MONTHS[d.month0() as usize], d.year())
 }
@@ -263,7 +285,9 @@ where
         match attempt().await {
             Err(Error::Store(StoreError::ConditionFailed { .. })) if tries < 3 => tries += 1,
             Err(Error::Store(StoreError::ConditionFailed { .. })) => {
-                return Err(Error::conflict("the dossier changed while this was being saved; try again"));
+                return Err(Error::conflict(
+                    "the dossier changed while this was being saved; try again",
+                ));
             }
             other => return other,
         }

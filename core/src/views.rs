@@ -6,8 +6,8 @@ use serde::Serialize;
 use crate::casetype::UploadRules;
 use crate::domain::{CaseId, CaseTypeKey, ContentType, Date, Email, Filename, Id, Sha256};
 use crate::model::{
-    Decision, Delivery, DeliveryState, Document, DocumentState, Dossier, DossierStatus, Event, Hold, Person,
-    Request, RequestState, Submitter,
+    Decision, Delivery, DeliveryState, Document, DocumentState, Dossier, DossierStatus, Event,
+    Hold, Person, Request, RequestState, Submitter,
 };
 
 #[derive(Clone, Debug, Serialize, PartialEq)]

@@ -50,20 +50,34 @@ impl Config {
             "embedded" => Backend::Embedded,
             "aws" => Backend::Aws,
             other => {
-                return Err(ConfigError { name: "PORTAAL_BACKEND", problem: format!("'{other}' is neither 'embedded' nor 'aws'") });
+                return Err(ConfigError {
+                    name: "PORTAAL_BACKEND",
+                    problem: format!("'{other}' is neither 'embedded' nor 'aws'"),
+                });
             }
         };
-        let addr: SocketAddr = or("PORTAAL_ADDR", "127.0.0.1:8080")
-            .parse()
-            .map_err(|e| ConfigError { name: "PORTAAL_ADDR", problem: format!("not a socket address: {e}") })?;
+        let addr: SocketAddr =
+            or("PORTAAL_ADDR", "127.0.0.1:8080")
+                .parse()
+                .map_err(|e| ConfigError {
+                    name: "PORTAAL_ADDR",
+                    problem: format!("not a socket address: {e}"),
+                })?;
         let public_url = lookup("PORTAAL_PUBLIC_URL").unwrap_or_else(|| format!("http://{addr}"));
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
-            return Err(ConfigError { name: "PORTAAL_PUBLIC_URL", problem: "must start with http:// or https://".into() });
+            return Err(ConfigError {
+                name: "PORTAAL_PUBLIC_URL",
+                problem: "must start with http:// or https://".into(),
+            });
         }
         let tick_ms: u64 = or("PORTAAL_TICK_MS", "1000")
             .parse()
-            .map_err(|_| ConfigError { name: "PORTAAL_TICK_MS", problem: "must be a number of milliseconds".into() })?;
-        let account_arn = |kind: &str, name: &str| format!("arn:aws:{kind}:eu-west-1:123456789012:{name}");
+            .map_err(|_| ConfigError {
+                name: "PORTAAL_TICK_MS",
+                problem: "must be a number of milliseconds".into(),
+            })?;
+        let account_arn =
+            |kind: &str, name: &str| format!("arn:aws:{kind}:eu-west-1:123456789012:{name}");
         Ok(Self {
             backend,
             addr,
@@ -76,8 +90,10 @@ impl Config {
             schedule_group: or("PORTAAL_SCHEDULE_GROUP", "portaal"),
             scheduler_role_arn: lookup("PORTAAL_SCHEDULER_ROLE_ARN")
                 .unwrap_or_else(|| "arn:aws:iam::123456789012:role/portaal-scheduler".into()),
-            reminder_arn: lookup("PORTAAL_REMINDER_ARN").unwrap_or_else(|| account_arn("lambda", "function:portaal-reminder")),
-            purge_arn: lookup("PORTAAL_PURGE_ARN").unwrap_or_else(|| account_arn("lambda", "function:portaal-purge")),
+            reminder_arn: lookup("PORTAAL_REMINDER_ARN")
+                .unwrap_or_else(|| account_arn("lambda", "function:portaal-reminder")),
+            purge_arn: lookup("PORTAAL_PURGE_ARN")
+                .unwrap_or_else(|| account_arn("lambda", "function:portaal-purge")),
             ses_configuration_set: lookup("PORTAAL_SES_CONFIGURATION_SET"),
             tick: std::time::Duration::from_millis(tick_ms.max(50)),
         })
@@ -98,7 +114,8 @@ mod tests {
 
     #[test]
     fn an_unknown_backend_is_refused_by_name() {
-        let err = Config::from_lookup(|n| (n == "PORTAAL_BACKEND").then(|| "gcp".to_owned())).unwrap_err();
+        let err = Config::from_lookup(|n| (n == "PORTAAL_BACKEND").then(|| "gcp".to_owned()))
+            .unwrap_err();
         assert_eq!(err.name, "PORTAAL_BACKEND");
     }
 }

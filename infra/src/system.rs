@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use portaal_core::ports::{Clock, SystemClock};
+use portaal_core::ports::{Blobs, Clock, Mailer, Scheduler, Store, SystemClock};
 use portaal_core::usecases::outbox::Outbox;
 use portaal_core::{Portaal, Settings};
 use rand::RngCore;
@@ -21,6 +21,11 @@ pub struct Embedded {
 #[derive(Clone)]
 pub struct System {
     pub config: Config,
+    /// The adapters behind the use cases, for tests and tools.
+    pub store: Arc<dyn Store>,
+    pub blobs: Arc<dyn Blobs>,
+    pub mailer: Arc<dyn Mailer>,
+    pub scheduler: Arc<dyn Scheduler>,
     pub portaal: Portaal,
     pub outbox: Outbox,
     /// Present in embedded mode only.
@@ -34,7 +39,10 @@ pub struct System {
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error("data directory {path}: {source}")]
-    DataDir { path: String, source: std::io::Error },
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("opening the database: {0}")]
     Store(String),
     #[error("AWS: {0}")]
@@ -42,7 +50,11 @@ pub enum BuildError {
 }
 
 /// Reads a secret kept in the data directory, creating it on first start (mode 0600).
-fn persistent_secret(dir: &std::path::Path, name: &str, make: impl FnOnce() -> String) -> std::io::Result<String> {
+fn persistent_secret(
+    dir: &std::path::Path,
+    name: &str,
+    make: impl FnOnce() -> String,
+) -> std::io::Result<String> {
     let path = dir.join(name);
     match std::fs::read_to_string(&path) {
         Ok(s) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
@@ -75,18 +87,31 @@ impl System {
 
     fn embedded(config: Config) -> Result<Self, BuildError> {
         let dir = &config.data_dir;
-        let data_err = |source| BuildError::DataDir { path: dir.display().to_string(), source };
+        let data_err = |source| BuildError::DataDir {
+            path: dir.display().to_string(),
+            source,
+        };
         std::fs::create_dir_all(dir).map_err(data_err)?;
-        let signing_key = persistent_secret(dir, "signing.key", || random_hex(32)).map_err(data_err)?;
+        let signing_key =
+            persistent_secret(dir, "signing.key", || random_hex(32)).map_err(data_err)?;
         let api_key = match &config.api_key {
             Some(k) => k.clone(),
             None => persistent_secret(dir, "api.key", || random_hex(24)).map_err(data_err)?,
         };
         let db = dir.join("portaal.sqlite3");
         let store = Arc::new(SqliteStore::open(&db).map_err(|e| BuildError::Store(e.to_string()))?);
-        let scheduler = Arc::new(SqliteScheduler::open(&db).map_err(|e| BuildError::Store(e.to_string()))?);
-        let blobs = Arc::new(FsBlobs::new(dir.join("blobs"), &config.public_url, signing_key.into_bytes()).map_err(data_err)?);
-        let mailer = Arc::new(OutboxMailer::new(dir.join("outbox"), &config.mail_from).map_err(data_err)?);
+        let scheduler =
+            Arc::new(SqliteScheduler::open(&db).map_err(|e| BuildError::Store(e.to_string()))?);
+        let blobs = Arc::new(
+            FsBlobs::new(
+                dir.join("blobs"),
+                &config.public_url,
+                signing_key.into_bytes(),
+            )
+            .map_err(data_err)?,
+        );
+        let mailer =
+            Arc::new(OutboxMailer::new(dir.join("outbox"), &config.mail_from).map_err(data_err)?);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let portaal = Portaal::new(
             store.clone(),
@@ -95,12 +120,20 @@ impl System {
             clock.clone(),
             Settings::new(&config.public_url),
         );
-        let outbox = Outbox::new(store, mailer.clone(), clock);
+        let outbox = Outbox::new(store.clone(), mailer.clone(), clock);
         Ok(Self {
             config,
+            store,
+            blobs: blobs.clone(),
+            mailer: mailer.clone(),
+            scheduler: scheduler.clone(),
             portaal,
             outbox,
-            embedded: Some(Embedded { blobs, mailer, scheduler }),
+            embedded: Some(Embedded {
+                blobs,
+                mailer,
+                scheduler,
+            }),
             api_key: Some(api_key),
             upload_origin: None,
         })

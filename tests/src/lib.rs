@@ -1,1 +1,295 @@
+//! Helpers for the end-to-end tests: spawn the app on port 0 and drive it over HTTP exactly as
+//! API.md describes. `PORTAAL_BACKEND=aws` in the environment runs the same tests on AWS adapters.
 
+pub mod contract;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use portaal_infra::{Config, System};
+use portal::local::{self, Running};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+
+pub struct TestApp {
+    pub base: String,
+    pub api_key: String,
+    pub client: Client,
+    pub data_dir: PathBuf,
+    pub running: Running,
+    _dir: TempDir,
+}
+
+/// A directory removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("portaal-test-{label}-{}", ulid_like()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn ulid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Settings for a test app: the process environment (so `PORTAAL_BACKEND=aws` and the emulator
+/// variables apply), with the address, public URL and data dir of this test.
+pub fn test_config(data_dir: &std::path::Path, public_url: &str) -> Config {
+    let data_dir = data_dir.display().to_string();
+    let public_url = public_url.to_owned();
+    Config::from_lookup(move |name| match name {
+        "PORTAAL_ADDR" => Some("127.0.0.1:0".into()),
+        "PORTAAL_PUBLIC_URL" => Some(public_url.clone()),
+        "PORTAAL_DATA_DIR" => Some(data_dir.clone()),
+        "PORTAAL_API_KEY" => Some("test-key".into()),
+        "PORTAAL_TICK_MS" => Some("100".into()),
+        other => std::env::var(other).ok().filter(|v| !v.is_empty()),
+    })
+    .expect("valid test config")
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_in(TempDir::new("app")).await
+}
+
+pub async fn spawn_app_in(dir: TempDir) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let config = test_config(&dir.0, &base);
+    let system = System::build(config).await.expect("system builds");
+    let running = local::spawn(system, listener).await.expect("spawn");
+    TestApp {
+        base,
+        api_key: "test-key".into(),
+        client: Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        data_dir: dir.0.clone(),
+        running,
+        _dir: dir,
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Unique per test run, so tests sharing an emulator never collide.
+pub fn case_id(label: &str) -> String {
+    format!("{label}-{}", ulid_like())
+}
+
+pub fn dossier_body() -> Value {
+    json!({
+        "case_type": "bezwaar",
+        "title": "Bezwaar tegen weigering omgevingsvergunning",
+        "remarks": "Graag ook de adviezen meesturen.",
+        "submitter": {"name": "J. de Vries", "email": "j.devries@example.nl"},
+        "decision": {"reference": "OV-2026-0815", "date": "2026-10-01", "subject": "Weigering omgevingsvergunning", "department": "Vergunningen"},
+        "handler": {"name": "M. Jansen", "email": "m.jansen@example.nl"}
+    })
+}
+
+pub struct Upload {
+    pub id: String,
+    pub bytes: Vec<u8>,
+    pub filename: String,
+}
+
+impl TestApp {
+    pub fn api(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .bearer_auth(&self.api_key)
+    }
+
+    pub async fn put_dossier(&self, case: &str) -> Response {
+        self.api(reqwest::Method::PUT, &format!("/dossiers/{case}"))
+            .json(&dossier_body())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_dossier(&self, case: &str) -> Value {
+        let res = self
+            .api(reqwest::Method::GET, &format!("/dossiers/{case}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+
+    /// Creates a dossier and a request; answers the portal link from the API answer.
+    pub async fn dossier_with_request(&self, case: &str) -> String {
+        assert_eq!(self.put_dossier(case).await.status(), StatusCode::CREATED);
+        let res = self
+            .api(reqwest::Method::POST, &format!("/dossiers/{case}/requests"))
+            .json(&json!({"department": "Vergunningen", "to": ["vergunningen@example.nl"], "due": "2099-12-31", "message": "Graag alles."}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let body: Value = res.json().await.unwrap();
+        body["portal_url"].as_str().expect("portal_url").to_owned()
+    }
+
+    pub fn portal(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, url)
+            .header("X-Portaal-Client", "1")
+    }
+
+    /// Announces a file and answers the staging answer.
+    pub async fn stage(
+        &self,
+        link: &str,
+        filename: &str,
+        content_type: &str,
+        bytes: &[u8],
+        sha256: Option<&str>,
+    ) -> Response {
+        let mut body =
+            json!({"filename": filename, "content_type": content_type, "size": bytes.len()});
+        if let Some(s) = sha256 {
+            body["sha256"] = json!(s);
+        }
+        self.portal(reqwest::Method::POST, &format!("{link}/uploads"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Sends bytes exactly as the staging answer says.
+    pub async fn send_bytes(&self, staged: &Value, bytes: Vec<u8>) -> Response {
+        let upload = &staged["upload"];
+        let mut req = self.client.request(
+            upload["method"].as_str().unwrap().parse().unwrap(),
+            upload["url"].as_str().unwrap(),
+        );
+        for (k, v) in upload["headers"].as_object().unwrap() {
+            if k != "content-length" {
+                req = req.header(k, v.as_str().unwrap());
+            }
+        }
+        req.body(bytes).send().await.unwrap()
+    }
+
+    /// Stages and uploads a file whose SHA-256 is announced.
+    pub async fn upload(
+        &self,
+        link: &str,
+        filename: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Upload {
+        let res = self
+            .stage(
+                link,
+                filename,
+                content_type,
+                &bytes,
+                Some(&sha256_hex(&bytes)),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED, "staging {filename}");
+        let staged: Value = res.json().await.unwrap();
+        let put = self.send_bytes(&staged, bytes.clone()).await;
+        assert!(
+            put.status().is_success(),
+            "upload of {filename}: {}",
+            put.status()
+        );
+        Upload {
+            id: staged["id"].as_str().unwrap().to_owned(),
+            bytes,
+            filename: filename.to_owned(),
+        }
+    }
+
+    pub async fn confirm(&self, link: &str, uploads: &[&str]) -> Response {
+        self.portal(reqwest::Method::POST, &format!("{link}/deliveries"))
+            .json(&json!({"uploads": uploads, "comment": "Alle stukken.", "submitted_by": {"name": "Piet Bakker", "email": "p.bakker@example.nl"}}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Follows the API's 302 to the short-lived URL and answers the bytes.
+    pub async fn download(&self, case: &str, document: &str) -> Vec<u8> {
+        let res = self
+            .api(
+                reqwest::Method::GET,
+                &format!("/dossiers/{case}/documents/{document}/content"),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FOUND);
+        let url = res.headers()["location"].to_str().unwrap().to_owned();
+        let res = self.client.get(url).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        res.bytes().await.unwrap().to_vec()
+    }
+
+    /// The sent mails about this case (every subject names its case), waiting until at least
+    /// `count` exist: the outbox sends in the background.
+    pub async fn mails(&self, case: &str, count: usize) -> Vec<Value> {
+        let mut mails = Vec::new();
+        for _ in 0..100 {
+            portal::local::run_due_work(&self.running.state.system).await;
+            mails = self
+                .sent_mails()
+                .await
+                .into_iter()
+                .filter(|m| m.to_string().contains(case))
+                .collect();
+            if mails.len() >= count {
+                return mails;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("expected at least {count} mails about {case}, found {mails:?}");
+    }
+
+    async fn sent_mails(&self) -> Vec<Value> {
+        match &self.running.state.system.embedded {
+            Some(_) => {
+                let res = self
+                    .client
+                    .get(format!("{}/dev/mail", self.base))
+                    .header("accept", "application/json")
+                    .send()
+                    .await
+                    .unwrap();
+                res.json().await.unwrap()
+            }
+            None => contract::aws_sent_mails().await,
+        }
+    }
+}

@@ -4,7 +4,9 @@ use serde::Deserialize;
 
 use crate::domain::{self, CaseId, CaseTypeKey, Date, Email};
 use crate::error::{Error, Result};
-use crate::model::{Actor, Decision, Dossier, DossierStatus, EventKind, Person, Record, Submitter, keys};
+use crate::model::{
+    Actor, Decision, Dossier, DossierStatus, EventKind, Person, Record, Submitter, keys,
+};
 use crate::ports::Write;
 use crate::service::{Portaal, with_retries};
 use crate::views::{DeliveryView, DossierView, RequestView};
@@ -63,7 +65,9 @@ struct ValidDossier {
 fn validate(input: &DossierInput) -> Result<ValidDossier> {
     let email = match input.submitter.email.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(e) => Some(Email::parse(e).map_err(|e| Error::invalid(format!("submitter.email: {e}")))?),
+        Some(e) => {
+            Some(Email::parse(e).map_err(|e| Error::invalid(format!("submitter.email: {e}")))?)
+        }
     };
     Ok(ValidDossier {
         case_type: CaseTypeKey::parse(&input.case_type)?,
@@ -82,7 +86,8 @@ fn validate(input: &DossierInput) -> Result<ValidDossier> {
         },
         decision: Decision {
             reference: domain::text("decision.reference", &input.decision.reference, 100)?,
-            date: Date::parse(&input.decision.date).map_err(|e| Error::invalid(format!("decision.date: {e}")))?,
+            date: Date::parse(&input.decision.date)
+                .map_err(|e| Error::invalid(format!("decision.date: {e}")))?,
             subject: domain::optional_text("decision.subject", &input.decision.subject, 300)?,
             department: domain::text("decision.department", &input.decision.department, 200)?,
         },
@@ -100,7 +105,11 @@ pub enum Saved {
 impl Portaal {
     /// `PUT /api/v1/dossiers/{case_id}`: create, or update the case data of an open dossier.
     #[tracing::instrument(skip(self, input), fields(case = %case))]
-    pub async fn put_dossier(&self, case: &CaseId, input: &DossierInput) -> Result<(Saved, DossierView)> {
+    pub async fn put_dossier(
+        &self,
+        case: &CaseId,
+        input: &DossierInput,
+    ) -> Result<(Saved, DossierView)> {
         let valid = validate(input)?;
         let case_type = self.case_type(valid.case_type.as_str()).await?;
         with_retries(|| async {
@@ -136,10 +145,14 @@ impl Portaal {
                 }
                 Some(old) => {
                     if old.status == DossierStatus::Closed {
-                        return Err(Error::conflict(format!("dossier {case} is closed; reopen it before changing it")));
+                        return Err(Error::conflict(format!(
+                            "dossier {case} is closed; reopen it before changing it"
+                        )));
                     }
                     if old.case_type != valid.case_type {
-                        return Err(Error::conflict("case_type of an existing dossier cannot change"));
+                        return Err(Error::conflict(
+                            "case_type of an existing dossier cannot change",
+                        ));
                     }
                     let d = Dossier {
                         title: valid.title.clone(),
@@ -151,18 +164,33 @@ impl Portaal {
                         rev: old.rev + 1,
                         ..old.clone()
                     };
-                    if (Dossier { updated_at: old.updated_at, rev: old.rev, ..d.clone() }) == old {
+                    if (Dossier {
+                        updated_at: old.updated_at,
+                        rev: old.rev,
+                        ..d.clone()
+                    }) == old
+                    {
                         // Nothing changed: answer without writing, so retries by the case system are free.
                         return Ok((Saved::Updated, DossierView::summary(&old)));
                     }
-                    let w = Write::replace_if(d.to_item(keys::dossier(case), keys::META.into()), "rev", old.rev);
+                    let w = Write::replace_if(
+                        d.to_item(keys::dossier(case), keys::META.into()),
+                        "rev",
+                        old.rev,
+                    );
                     (Saved::Updated, d, w)
                 }
             };
-            let kind = if saved == Saved::Created { EventKind::DossierRegistered } else { EventKind::DossierUpdated };
+            let kind = if saved == Saved::Created {
+                EventKind::DossierRegistered
+            } else {
+                EventKind::DossierUpdated
+            };
             let mut event = self.event(kind, Actor::CaseSystem);
             event.summary = dossier.title.clone();
-            self.store.transact(vec![write, self.event_write(case, &event)]).await?;
+            self.store
+                .transact(vec![write, self.event_write(case, &event)])
+                .await?;
             Ok((saved, DossierView::summary(&dossier)))
         })
         .await
@@ -174,8 +202,16 @@ impl Portaal {
         let p = self.partition(case).await?;
         let today = self.today();
         let mut view = DossierView::summary(&p.dossier);
-        view.requests = p.requests.iter().map(|r| RequestView::build(r, today)).collect();
-        view.deliveries = p.deliveries.iter().map(|d| DeliveryView::build(d, &p.documents)).collect();
+        view.requests = p
+            .requests
+            .iter()
+            .map(|r| RequestView::build(r, today))
+            .collect();
+        view.deliveries = p
+            .deliveries
+            .iter()
+            .map(|d| DeliveryView::build(d, &p.documents))
+            .collect();
         view.publications = self.publication_views(&p, None);
         view.timeline = p.events;
         Ok(view)

@@ -4,7 +4,9 @@ use serde::Serialize;
 
 use crate::domain::{CaseId, Id};
 use crate::error::{Error, Result};
-use crate::model::{Actor, Destruction, DossierStatus, EventKind, MailKind, Record, Request, RequestState, keys};
+use crate::model::{
+    Actor, Destruction, DossierStatus, EventKind, MailKind, Record, Request, RequestState, keys,
+};
 use crate::ports::{Condition, Job, MAX_TRANSACTION_WRITES, Write};
 use crate::service::{Portaal, dossier_vars, request_vars};
 
@@ -19,13 +21,22 @@ impl Portaal {
     /// Runs a scheduled job. Idempotent: it re-checks state and does nothing twice.
     pub async fn run_job(&self, job: &Job) -> Result<JobOutcome> {
         match job {
-            Job::Reminder { case_id, request_id, step } => self.send_reminder(case_id, request_id, *step).await,
+            Job::Reminder {
+                case_id,
+                request_id,
+                step,
+            } => self.send_reminder(case_id, request_id, *step).await,
             Job::Purge { case_id } => self.purge(case_id).await,
         }
     }
 
     #[tracing::instrument(skip(self), fields(case = %case))]
-    pub async fn send_reminder(&self, case: &CaseId, request_id: &Id, step: i32) -> Result<JobOutcome> {
+    pub async fn send_reminder(
+        &self,
+        case: &CaseId,
+        request_id: &Id,
+        step: i32,
+    ) -> Result<JobOutcome> {
         let dossier = match self.dossier(case).await {
             Ok(d) => d,
             Err(Error::NotFound(_)) => return Ok(JobOutcome::Skipped("dossier is gone".into())),
@@ -34,12 +45,18 @@ impl Portaal {
         if !dossier.is_open_at(self.now()) {
             return Ok(JobOutcome::Skipped("dossier is closed".into()));
         }
-        let Some(item) = self.store.get(&keys::dossier(case), &keys::request(request_id)).await? else {
+        let Some(item) = self
+            .store
+            .get(&keys::dossier(case), &keys::request(request_id))
+            .await?
+        else {
             return Ok(JobOutcome::Skipped("request is gone".into()));
         };
         let request = Request::from_item(&item)?;
         if request.state != RequestState::Open {
-            return Ok(JobOutcome::Skipped(format!("request is {:?}", request.state).to_lowercase()));
+            return Ok(JobOutcome::Skipped(
+                format!("request is {:?}", request.state).to_lowercase(),
+            ));
         }
         if request.reminders_sent.contains(&step) {
             return Ok(JobOutcome::Skipped("reminder already sent".into()));
@@ -48,17 +65,39 @@ impl Portaal {
         let mut vars = dossier_vars(&dossier);
         request_vars(&mut vars, &request);
         // Only the link's hash is stored, so the reminder points at the request mail.
-        vars.insert("portal_url", format!("(de link uit ons verzoek van {})", crate::service::dutch_date(request.created_at.date_naive())));
-        let kind = if step <= 0 { MailKind::ReminderBefore } else { MailKind::ReminderOverdue };
+        vars.insert(
+            "portal_url",
+            format!(
+                "(de link uit ons verzoek van {})",
+                crate::service::dutch_date(request.created_at.date_naive())
+            ),
+        );
+        let kind = if step <= 0 {
+            MailKind::ReminderBefore
+        } else {
+            MailKind::ReminderOverdue
+        };
         let mut sent = request.reminders_sent.clone();
         sent.push(step);
-        let updated = Request { reminders_sent: sent, rev: request.rev + 1, ..request.clone() };
+        let updated = Request {
+            reminders_sent: sent,
+            rev: request.rev + 1,
+            ..request.clone()
+        };
         let mut event = self.event(EventKind::ReminderSent, Actor::System);
         event.request_id = Some(request.id.clone());
-        event.summary = if step <= 0 { "Herinnering verstuurd".into() } else { "Rappel verstuurd".into() };
+        event.summary = if step <= 0 {
+            "Herinnering verstuurd".into()
+        } else {
+            "Rappel verstuurd".into()
+        };
         self.store
             .transact(vec![
-                Write::replace_if(updated.to_item(keys::dossier(case), keys::request(request_id)), "rev", request.rev),
+                Write::replace_if(
+                    updated.to_item(keys::dossier(case), keys::request(request_id)),
+                    "rev",
+                    request.rev,
+                ),
                 self.event_write(case, &event),
                 self.queue_mail(&case_type, case, kind, request.to.clone(), &vars),
             ])
@@ -73,7 +112,9 @@ impl Portaal {
     pub async fn purge(&self, case: &CaseId) -> Result<JobOutcome> {
         let p = match self.partition(case).await {
             Ok(p) => p,
-            Err(Error::NotFound(_)) => return Ok(JobOutcome::Skipped("dossier is already gone".into())),
+            Err(Error::NotFound(_)) => {
+                return Ok(JobOutcome::Skipped("dossier is already gone".into()));
+            }
             Err(e) => return Err(e),
         };
         let d = &p.dossier;
@@ -99,29 +140,47 @@ impl Portaal {
             files,
         };
         let (rpk, rsk) = keys::destruction(&case_hash);
-        self.store.transact(vec![Write::put(record.to_item(rpk, rsk))]).await?;
+        self.store
+            .transact(vec![Write::put(record.to_item(rpk, rsk))])
+            .await?;
 
         let mut deletes: Vec<Write> = p
             .requests
             .iter()
             .map(|r| {
                 let (pk, sk) = keys::token(&r.token_hash);
-                Write::Delete { pk, sk, condition: Condition::None }
+                Write::Delete {
+                    pk,
+                    sk,
+                    condition: Condition::None,
+                }
             })
             .collect();
         deletes.extend(
             p.keys
                 .iter()
                 .filter(|(_, sk)| sk != keys::META)
-                .map(|(pk, sk)| Write::Delete { pk: pk.clone(), sk: sk.clone(), condition: Condition::None }),
+                .map(|(pk, sk)| Write::Delete {
+                    pk: pk.clone(),
+                    sk: sk.clone(),
+                    condition: Condition::None,
+                }),
         );
         for chunk in deletes.chunks(MAX_TRANSACTION_WRITES) {
             self.store.transact(chunk.to_vec()).await?;
         }
         self.store
-            .transact(vec![Write::Delete { pk: keys::dossier(case), sk: keys::META.into(), condition: Condition::None }])
+            .transact(vec![Write::Delete {
+                pk: keys::dossier(case),
+                sk: keys::META.into(),
+                condition: Condition::None,
+            }])
             .await?;
-        self.scheduler.remove(&Job::Purge { case_id: case.clone() }).await?;
+        self.scheduler
+            .remove(&Job::Purge {
+                case_id: case.clone(),
+            })
+            .await?;
         tracing::info!(items = p.keys.len(), files, "dossier destroyed");
         Ok(JobOutcome::Done)
     }

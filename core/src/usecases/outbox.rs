@@ -34,7 +34,11 @@ pub struct Outbox {
 
 impl Outbox {
     pub fn new(store: Arc<dyn Store>, mailer: Arc<dyn Mailer>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, mailer, clock }
+        Self {
+            store,
+            mailer,
+            clock,
+        }
     }
 
     /// Sends the mail item with this key once.
@@ -47,7 +51,9 @@ impl Outbox {
         let now = self.clock.now();
         match mail.state {
             MailState::Sent | MailState::Failed => return Ok(SendOutcome::Skipped),
-            MailState::Sending if mail.claimed_until.is_some_and(|t| t > now) => return Ok(SendOutcome::Skipped),
+            MailState::Sending if mail.claimed_until.is_some_and(|t| t > now) => {
+                return Ok(SendOutcome::Skipped);
+            }
             MailState::Queued | MailState::Sending => {}
         }
         let claimed = Mail {
@@ -58,7 +64,11 @@ impl Outbox {
         };
         match self
             .store
-            .transact(vec![Write::replace_if(claimed.to_item(pk.into(), sk.into()), "attempts", mail.attempts)])
+            .transact(vec![Write::replace_if(
+                claimed.to_item(pk.into(), sk.into()),
+                "attempts",
+                mail.attempts,
+            )])
             .await
         {
             Err(StoreError::ConditionFailed { .. }) => return Ok(SendOutcome::Skipped),
@@ -87,25 +97,48 @@ impl Outbox {
                 SendOutcome::Sent,
             ),
             Err(MailError::Rejected(why)) => (
-                Mail { state: MailState::Failed, claimed_until: None, last_error: Some(why.clone()), ..claimed.clone() },
+                Mail {
+                    state: MailState::Failed,
+                    claimed_until: None,
+                    last_error: Some(why.clone()),
+                    ..claimed.clone()
+                },
                 SendOutcome::Failed(why),
             ),
             Err(MailError::Backend(why)) if claimed.attempts >= MAX_ATTEMPTS => (
-                Mail { state: MailState::Failed, claimed_until: None, last_error: Some(why.clone()), ..claimed.clone() },
+                Mail {
+                    state: MailState::Failed,
+                    claimed_until: None,
+                    last_error: Some(why.clone()),
+                    ..claimed.clone()
+                },
                 SendOutcome::Failed(why),
             ),
             Err(MailError::Backend(why)) => (
-                Mail { state: MailState::Queued, claimed_until: None, last_error: Some(why.clone()), ..claimed.clone() },
+                Mail {
+                    state: MailState::Queued,
+                    claimed_until: None,
+                    last_error: Some(why.clone()),
+                    ..claimed.clone()
+                },
                 SendOutcome::Retry(why),
             ),
         };
         self.store
-            .transact(vec![Write::replace_if(next.to_item(pk.into(), sk.into()), "attempts", claimed.attempts)])
+            .transact(vec![Write::replace_if(
+                next.to_item(pk.into(), sk.into()),
+                "attempts",
+                claimed.attempts,
+            )])
             .await?;
         match &outcome {
             SendOutcome::Sent => tracing::info!(kind = ?mail.kind, "mail sent"),
-            SendOutcome::Failed(why) => tracing::error!(kind = ?mail.kind, error = %why, "mail failed for good"),
-            SendOutcome::Retry(why) => tracing::warn!(kind = ?mail.kind, error = %why, "mail send failed; will retry"),
+            SendOutcome::Failed(why) => {
+                tracing::error!(kind = ?mail.kind, error = %why, "mail failed for good")
+            }
+            SendOutcome::Retry(why) => {
+                tracing::warn!(kind = ?mail.kind, error = %why, "mail send failed; will retry")
+            }
             SendOutcome::Skipped => {}
         }
         Ok(outcome)
@@ -113,7 +146,10 @@ impl Outbox {
 
     /// Sends every queued mail (oldest first), at most `limit`. Answers how many were sent.
     pub async fn sweep(&self, limit: usize) -> Result<usize> {
-        let queued = self.store.query_index(Index::Outbox, "OUTBOX", None, limit).await?;
+        let queued = self
+            .store
+            .query_index(Index::Outbox, "OUTBOX", None, limit)
+            .await?;
         let mut sent = 0;
         for item in queued {
             if self.send(&item.pk, &item.sk).await? == SendOutcome::Sent {

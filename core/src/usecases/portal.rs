@@ -8,8 +8,8 @@ use crate::casetype::MAX_FILES_PER_DELIVERY;
 use crate::domain::{self, ContentType, Filename, Id, LinkToken, Sha256};
 use crate::error::{Error, Result};
 use crate::model::{
-    Actor, Delivery, DeliveryState, Document, DocumentState, DossierStatus, EventKind, MailKind, Record,
-    Request, RequestState, keys,
+    Actor, Delivery, DeliveryState, Document, DocumentState, DossierStatus, EventKind, MailKind,
+    Record, Request, RequestState, keys,
 };
 use crate::ports::{DownloadSpec, UploadSpec, UploadTarget, Write};
 use crate::service::{Partition, Portaal, dossier_vars, request_vars, with_retries};
@@ -54,7 +54,9 @@ struct Opened {
 
 impl Opened {
     fn request(&self) -> &Request {
-        self.partition.request(&self.request_id).expect("token points at an existing request")
+        self.partition
+            .request(&self.request_id)
+            .expect("token points at an existing request")
     }
 }
 
@@ -62,16 +64,24 @@ impl Portaal {
     /// Two reads: the token item, then the dossier partition.
     async fn open_link(&self, token: &LinkToken) -> Result<Opened> {
         let token_ref = self.resolve_token(token).await?;
-        let partition = self.partition(&token_ref.case_id).await.map_err(|e| match e {
-            // The token outlived its dossier (destruction in progress): same answer as a closed one.
-            Error::NotFound(_) => Error::Gone("this dossier is closed".into()),
-            e => e,
-        })?;
+        let partition = self
+            .partition(&token_ref.case_id)
+            .await
+            .map_err(|e| match e {
+                // The token outlived its dossier (destruction in progress): same answer as a closed one.
+                Error::NotFound(_) => Error::Gone("this dossier is closed".into()),
+                e => e,
+            })?;
         if !partition.dossier.is_open_at(self.now()) {
             return Err(Error::Gone("this dossier is closed".into()));
         }
-        partition.request(&token_ref.request_id).map_err(|_| Error::not_found("link"))?;
-        Ok(Opened { partition, request_id: token_ref.request_id })
+        partition
+            .request(&token_ref.request_id)
+            .map_err(|_| Error::not_found("link"))?;
+        Ok(Opened {
+            partition,
+            request_id: token_ref.request_id,
+        })
     }
 
     fn accepting(opened: &Opened) -> Result<()> {
@@ -116,7 +126,10 @@ impl Portaal {
             timeline: p
                 .events
                 .iter()
-                .filter(|e| e.request_id.as_ref() == Some(&r.id) || e.kind == EventKind::PublicationPublished && e.request_id.is_none())
+                .filter(|e| {
+                    e.request_id.as_ref() == Some(&r.id)
+                        || e.kind == EventKind::PublicationPublished && e.request_id.is_none()
+                })
                 .cloned()
                 .collect(),
             staged: p
@@ -133,10 +146,19 @@ impl Portaal {
 
     /// `POST /p/{token}/uploads`: announces a file and answers where to send its bytes.
     #[tracing::instrument(skip_all)]
-    pub async fn stage_upload(&self, token: &LinkToken, input: &UploadInput) -> Result<StagedUpload> {
+    pub async fn stage_upload(
+        &self,
+        token: &LinkToken,
+        input: &UploadInput,
+    ) -> Result<StagedUpload> {
         let filename = Filename::parse(&input.filename)?;
         let content_type = ContentType::parse(&input.content_type)?;
-        let sha256 = input.sha256.as_deref().filter(|s| !s.is_empty()).map(Sha256::parse).transpose()?;
+        let sha256 = input
+            .sha256
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(Sha256::parse)
+            .transpose()?;
         let o = self.open_link(token).await?;
         Self::accepting(&o)?;
         let r = o.request();
@@ -150,7 +172,12 @@ impl Portaal {
                 input.size, rules.max_file_bytes
             )));
         }
-        if !rules.allowed_types.is_empty() && !rules.allowed_types.iter().any(|t| t == content_type.as_str()) {
+        if !rules.allowed_types.is_empty()
+            && !rules
+                .allowed_types
+                .iter()
+                .any(|t| t == content_type.as_str())
+        {
             return Err(Error::UnsupportedType(format!(
                 "{filename}: type {content_type} is not accepted; allowed are: {}",
                 rules.allowed_types.join(", ")
@@ -194,9 +221,14 @@ impl Portaal {
             })
             .await?;
         self.store
-            .transact(vec![Write::create(doc.to_item(keys::dossier(case), keys::doc(&doc.id)))])
+            .transact(vec![Write::create(
+                doc.to_item(keys::dossier(case), keys::doc(&doc.id)),
+            )])
             .await?;
-        Ok(StagedUpload { document: DocumentView::from(&doc), upload })
+        Ok(StagedUpload {
+            document: DocumentView::from(&doc),
+            upload,
+        })
     }
 
     /// `DELETE /p/{token}/uploads/{id}`: removes a staged file (record and bytes).
@@ -211,7 +243,10 @@ impl Portaal {
             .find(|d| &d.id == upload && d.request_id.as_ref() == Some(&r.id))
             .ok_or_else(|| Error::not_found(format!("upload {upload}")))?;
         if doc.state != DocumentState::Staged {
-            return Err(Error::conflict(format!("{} was already sent and can no longer be removed", doc.filename)));
+            return Err(Error::conflict(format!(
+                "{} was already sent and can no longer be removed",
+                doc.filename
+            )));
         }
         let case = &o.partition.dossier.case_id;
         self.store
@@ -234,15 +269,27 @@ impl Portaal {
     /// in one transaction with its events and mails; confirming the same files again answers the
     /// delivery they already form.
     #[tracing::instrument(skip_all)]
-    pub async fn confirm_delivery(&self, token: &LinkToken, input: &ConfirmInput) -> Result<Confirmed> {
+    pub async fn confirm_delivery(
+        &self,
+        token: &LinkToken,
+        input: &ConfirmInput,
+    ) -> Result<Confirmed> {
         let submitted_by = person("submitted_by", &input.submitted_by)?;
         let comment = domain::optional_text("comment", &input.comment, 4000)?;
-        let ids: BTreeSet<Id> = input.uploads.iter().map(|u| Id::parse(u)).collect::<Result<_>>()?;
+        let ids: BTreeSet<Id> = input
+            .uploads
+            .iter()
+            .map(|u| Id::parse(u))
+            .collect::<Result<_>>()?;
         if ids.is_empty() {
-            return Err(Error::invalid("uploads is empty: add at least one file before sending"));
+            return Err(Error::invalid(
+                "uploads is empty: add at least one file before sending",
+            ));
         }
         if ids.len() > MAX_FILES_PER_DELIVERY {
-            return Err(Error::invalid(format!("at most {MAX_FILES_PER_DELIVERY} files can be sent at once")));
+            return Err(Error::invalid(format!(
+                "at most {MAX_FILES_PER_DELIVERY} files can be sent at once"
+            )));
         }
         with_retries(|| self.try_confirm(token, &ids, &comment, &submitted_by)).await
     }
@@ -263,19 +310,31 @@ impl Portaal {
                 p.documents
                     .iter()
                     .find(|d| &d.id == id && d.request_id.as_ref() == Some(&r.id))
-                    .ok_or_else(|| Error::invalid(format!("upload {id} is not known for this link")))
+                    .ok_or_else(|| {
+                        Error::invalid(format!("upload {id} is not known for this link"))
+                    })
             })
             .collect::<Result<_>>()?;
 
         // A repeated confirm of exactly these files answers the delivery they already form.
-        if let Some(existing) = docs[0].delivery_id.as_ref().and_then(|d| p.delivery(d).ok()) {
+        if let Some(existing) = docs[0]
+            .delivery_id
+            .as_ref()
+            .and_then(|d| p.delivery(d).ok())
+        {
             let same: BTreeSet<&Id> = existing.documents.iter().collect();
             if same == ids.iter().collect() {
-                return Ok(Confirmed::AlreadyConfirmed(DeliveryView::build(existing, &p.documents)));
+                return Ok(Confirmed::AlreadyConfirmed(DeliveryView::build(
+                    existing,
+                    &p.documents,
+                )));
             }
         }
         if let Some(sent) = docs.iter().find(|d| d.state != DocumentState::Staged) {
-            return Err(Error::conflict(format!("{} was already sent in another delivery", sent.filename)));
+            return Err(Error::conflict(format!(
+                "{} was already sent in another delivery",
+                sent.filename
+            )));
         }
         Self::accepting(&o)?;
 
@@ -297,7 +356,11 @@ impl Portaal {
             reason: None,
         };
         let request = Request {
-            state: if r.state == RequestState::Open { RequestState::Delivered } else { r.state },
+            state: if r.state == RequestState::Open {
+                RequestState::Delivered
+            } else {
+                r.state
+            },
             delivered_at: r.delivered_at.or(Some(now)),
             rev: r.rev + 1,
             ..r.clone()
@@ -314,44 +377,91 @@ impl Portaal {
             if first { "Aanlevering" } else { "Nazending" },
             submitted_by.name,
             checked.len(),
-            if checked.len() == 1 { "document" } else { "documenten" }
+            if checked.len() == 1 {
+                "document"
+            } else {
+                "documenten"
+            }
         );
 
         let case_type = self.case_type(p.dossier.case_type.as_str()).await?;
         let mut vars = dossier_vars(&p.dossier);
         request_vars(&mut vars, &request);
         vars.insert("submitted_by", submitted_by.name.clone());
-        vars.insert("submitted_at", now.with_timezone(&chrono::FixedOffset::east_opt(3600).expect("valid")).format("%d-%m-%Y %H:%M").to_string());
-        vars.insert("comment", if comment.is_empty() { "(geen)".into() } else { comment.to_owned() });
+        vars.insert(
+            "submitted_at",
+            now.with_timezone(&chrono::FixedOffset::east_opt(3600).expect("valid"))
+                .format("%d-%m-%Y %H:%M")
+                .to_string(),
+        );
+        vars.insert(
+            "comment",
+            if comment.is_empty() {
+                "(geen)".into()
+            } else {
+                comment.to_owned()
+            },
+        );
         vars.insert("files", file_list(&checked));
 
         let mut writes = vec![
             self.dossier_unchanged(&p.dossier),
             Write::create(delivery.to_item(pk.clone(), keys::delivery(&r.id, &delivery.id))),
-            Write::replace_if(request.to_item(pk.clone(), keys::request(&r.id)), "rev", r.rev),
+            Write::replace_if(
+                request.to_item(pk.clone(), keys::request(&r.id)),
+                "rev",
+                r.rev,
+            ),
             self.event_write(case, &event),
-            self.queue_mail(&case_type, case, MailKind::DeliveryReceived, vec![p.dossier.handler.email.clone()], &vars),
-            self.queue_mail(&case_type, case, MailKind::Receipt, vec![submitted_by.email.clone()], &vars),
+            self.queue_mail(
+                &case_type,
+                case,
+                MailKind::DeliveryReceived,
+                vec![p.dossier.handler.email.clone()],
+                &vars,
+            ),
+            self.queue_mail(
+                &case_type,
+                case,
+                MailKind::Receipt,
+                vec![submitted_by.email.clone()],
+                &vars,
+            ),
         ];
         for doc in &checked {
-            let submitted = Document { state: DocumentState::Submitted, delivery_id: Some(delivery.id.clone()), ..doc.clone() };
-            writes.push(Write::replace_if(submitted.to_item(pk.clone(), keys::doc(&doc.id)), "state", "staged"));
+            let submitted = Document {
+                state: DocumentState::Submitted,
+                delivery_id: Some(delivery.id.clone()),
+                ..doc.clone()
+            };
+            writes.push(Write::replace_if(
+                submitted.to_item(pk.clone(), keys::doc(&doc.id)),
+                "state",
+                "staged",
+            ));
         }
         self.store.transact(writes).await?;
         let submitted: Vec<Document> = checked
             .into_iter()
-            .map(|d| Document { state: DocumentState::Submitted, delivery_id: Some(delivery.id.clone()), ..d })
+            .map(|d| Document {
+                state: DocumentState::Submitted,
+                delivery_id: Some(delivery.id.clone()),
+                ..d
+            })
             .collect();
-        Ok(Confirmed::Created(DeliveryView::build(&delivery, &submitted)))
+        Ok(Confirmed::Created(DeliveryView::build(
+            &delivery, &submitted,
+        )))
     }
 
     /// Compares what storage holds with what was announced; answers the document with its SHA-256.
     async fn verify_upload(&self, doc: &Document) -> Result<Document> {
-        let info = self
-            .blobs
-            .stat(&doc.blob_key)
-            .await?
-            .ok_or_else(|| Error::invalid(format!("{} has not been uploaded (completely); upload it again", doc.filename)))?;
+        let info = self.blobs.stat(&doc.blob_key).await?.ok_or_else(|| {
+            Error::invalid(format!(
+                "{} has not been uploaded (completely); upload it again",
+                doc.filename
+            ))
+        })?;
         if info.size != doc.size {
             return Err(Error::invalid(format!(
                 "{}: {} bytes arrived but {} were announced; upload it again",
@@ -374,7 +484,10 @@ impl Portaal {
                 )));
             }
         };
-        Ok(Document { sha256: Some(sha256), ..doc.clone() })
+        Ok(Document {
+            sha256: Some(sha256),
+            ..doc.clone()
+        })
     }
 
     /// `GET /p/{token}/documents/{id}`: one of this request's delivered documents or a publication
@@ -392,7 +505,9 @@ impl Portaal {
                 DocumentState::Submitted | DocumentState::Approved | DocumentState::Staged => {
                     d.request_id.as_ref() == Some(&r.id)
                 }
-                DocumentState::Published => d.request_id.is_none() || d.request_id.as_ref() == Some(&r.id),
+                DocumentState::Published => {
+                    d.request_id.is_none() || d.request_id.as_ref() == Some(&r.id)
+                }
                 DocumentState::Rejected | DocumentState::Draft => false,
             })
             .ok_or_else(|| Error::not_found(format!("document {document}")))?;

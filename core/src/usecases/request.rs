@@ -73,9 +73,16 @@ impl Portaal {
 
         let mut event = self.event(EventKind::RequestSent, Actor::CaseSystem);
         event.request_id = Some(request.id.clone());
-        event.summary = format!("Verzoek om stukken aan {}, uiterlijk {}", request.department, request.due);
+        event.summary = format!(
+            "Verzoek om stukken aan {}, uiterlijk {}",
+            request.department, request.due
+        );
         let (token_pk, token_sk) = keys::token(&request.token_hash);
-        let token_ref = TokenRef { case_id: case.clone(), request_id: request.id.clone(), created_at: self.now() };
+        let token_ref = TokenRef {
+            case_id: case.clone(),
+            request_id: request.id.clone(),
+            created_at: self.now(),
+        };
 
         // Schedules first: if the commit below fails they fire, find no request, and do nothing.
         self.schedule_reminders(&request).await?;
@@ -96,9 +103,15 @@ impl Portaal {
     pub(crate) async fn schedule_reminders(&self, request: &Request) -> Result<()> {
         let now = self.now();
         for &step in &request.reminder_days {
-            let job = Job::Reminder { case_id: request.case_id.clone(), request_id: request.id.clone(), step };
+            let job = Job::Reminder {
+                case_id: request.case_id.clone(),
+                request_id: request.id.clone(),
+                step,
+            };
             let day = request.due.0 + Duration::days(step.into());
-            let at = Utc.from_utc_datetime(&day.and_time(NaiveTime::from_hms_opt(REMINDER_HOUR_UTC, 0, 0).expect("valid")));
+            let at = Utc.from_utc_datetime(
+                &day.and_time(NaiveTime::from_hms_opt(REMINDER_HOUR_UTC, 0, 0).expect("valid")),
+            );
             if at > now && !request.reminders_sent.contains(&step) {
                 self.scheduler.upsert(&job, at).await?;
             } else {
@@ -111,7 +124,11 @@ impl Portaal {
     /// Resolves a link to its request, refusing unknown, rotated and closed links alike.
     pub(crate) async fn resolve_token(&self, token: &LinkToken) -> Result<TokenRef> {
         let (pk, sk) = keys::token(&token.hash());
-        let item = self.store.get(&pk, &sk).await?.ok_or_else(|| Error::not_found("link"))?;
+        let item = self
+            .store
+            .get(&pk, &sk)
+            .await?
+            .ok_or_else(|| Error::not_found("link"))?;
         TokenRef::from_item(&item)
     }
 }

@@ -4,7 +4,10 @@ use serde::Deserialize;
 
 use crate::domain::{self, CaseId, Id};
 use crate::error::{Error, Result};
-use crate::model::{Actor, Delivery, DeliveryState, Document, DocumentState, EventKind, MailKind, Record, Request, RequestState, keys};
+use crate::model::{
+    Actor, Delivery, DeliveryState, Document, DocumentState, EventKind, MailKind, Record, Request,
+    RequestState, keys,
+};
 use crate::ports::Write;
 use crate::service::{Partition, Portaal, dossier_vars, request_vars, with_retries};
 use crate::views::{DeliveryView, DocumentView, PublicationView};
@@ -31,14 +34,19 @@ impl Portaal {
             let d = p.delivery(delivery)?;
             match d.state {
                 DeliveryState::Approved => return Ok(DeliveryView::build(d, &p.documents)),
-                DeliveryState::Rejected => return Err(Error::conflict("this delivery was rejected; it cannot be approved")),
+                DeliveryState::Rejected => {
+                    return Err(Error::conflict(
+                        "this delivery was rejected; it cannot be approved",
+                    ));
+                }
                 DeliveryState::Submitted => {}
             }
             let (decided, docs, mut writes) = self.decide(&p, d, DeliveryState::Approved, None);
             let mut event = self.event(EventKind::DeliveryApproved, Actor::CaseSystem);
             event.request_id = Some(d.request_id.clone());
             event.delivery_id = Some(d.id.clone());
-            event.summary = "Aanlevering akkoord; de stukken zijn aan het dossier toegevoegd".into();
+            event.summary =
+                "Aanlevering akkoord; de stukken zijn aan het dossier toegevoegd".into();
             writes.push(self.event_write(case, &event));
             self.store.transact(writes).await?;
             Ok(DeliveryView::build(&decided, &docs))
@@ -49,24 +57,39 @@ impl Portaal {
     /// `POST …/deliveries/{id}/reject`: the department is told why, the files are destroyed and
     /// the request is open again when nothing else was delivered for it.
     #[tracing::instrument(skip(self, input), fields(case = %case))]
-    pub async fn reject_delivery(&self, case: &CaseId, delivery: &Id, input: &RejectInput) -> Result<DeliveryView> {
+    pub async fn reject_delivery(
+        &self,
+        case: &CaseId,
+        delivery: &Id,
+        input: &RejectInput,
+    ) -> Result<DeliveryView> {
         let reason = domain::text("reason", &input.reason, 2000)?;
         let (view, destroyed) = with_retries(|| async {
             let p = self.partition(case).await?;
             let d = p.delivery(delivery)?;
             match d.state {
-                DeliveryState::Rejected => return Ok((DeliveryView::build(d, &p.documents), Vec::new())),
-                DeliveryState::Approved => return Err(Error::conflict("this delivery was approved; it cannot be rejected")),
+                DeliveryState::Rejected => {
+                    return Ok((DeliveryView::build(d, &p.documents), Vec::new()));
+                }
+                DeliveryState::Approved => {
+                    return Err(Error::conflict(
+                        "this delivery was approved; it cannot be rejected",
+                    ));
+                }
                 DeliveryState::Submitted => {}
             }
             let request = p.request(&d.request_id)?;
-            let (decided, docs, mut writes) = self.decide(&p, d, DeliveryState::Rejected, Some(reason.clone()));
-            let others_stand = p
-                .deliveries
-                .iter()
-                .any(|o| o.request_id == d.request_id && o.id != d.id && o.state != DeliveryState::Rejected);
+            let (decided, docs, mut writes) =
+                self.decide(&p, d, DeliveryState::Rejected, Some(reason.clone()));
+            let others_stand = p.deliveries.iter().any(|o| {
+                o.request_id == d.request_id && o.id != d.id && o.state != DeliveryState::Rejected
+            });
             if request.state == RequestState::Delivered && !others_stand {
-                let reopened = Request { state: RequestState::Open, rev: request.rev + 1, ..request.clone() };
+                let reopened = Request {
+                    state: RequestState::Open,
+                    rev: request.rev + 1,
+                    ..request.clone()
+                };
                 writes.push(Write::replace_if(
                     reopened.to_item(keys::dossier(case), keys::request(&request.id)),
                     "rev",
@@ -84,9 +107,15 @@ impl Portaal {
             request_vars(&mut vars, request);
             vars.insert("reason", reason.clone());
             vars.insert("submitted_by", d.submitted_by.name.clone());
-            vars.insert("submitted_at", d.submitted_at.format("%d-%m-%Y").to_string());
+            vars.insert(
+                "submitted_at",
+                d.submitted_at.format("%d-%m-%Y").to_string(),
+            );
             // The link itself is not kept; the department uses the one from the request mail.
-            vars.insert("portal_url", "(de link uit het oorspronkelijke verzoek)".into());
+            vars.insert(
+                "portal_url",
+                "(de link uit het oorspronkelijke verzoek)".into(),
+            );
             let mut to = request.to.clone();
             if !to.contains(&d.submitted_by.email) {
                 to.push(d.submitted_by.email.clone());
@@ -115,20 +144,40 @@ impl Portaal {
     ) -> (Delivery, Vec<Document>, Vec<Write>) {
         let case = &p.dossier.case_id;
         let pk = keys::dossier(case);
-        let decided = Delivery { state, decided_at: Some(self.now()), reason, ..d.clone() };
-        let doc_state = if state == DeliveryState::Approved { DocumentState::Approved } else { DocumentState::Rejected };
+        let decided = Delivery {
+            state,
+            decided_at: Some(self.now()),
+            reason,
+            ..d.clone()
+        };
+        let doc_state = if state == DeliveryState::Approved {
+            DocumentState::Approved
+        } else {
+            DocumentState::Rejected
+        };
         let docs: Vec<Document> = p
             .documents
             .iter()
             .filter(|doc| d.documents.contains(&doc.id))
-            .map(|doc| Document { state: doc_state, ..doc.clone() })
+            .map(|doc| Document {
+                state: doc_state,
+                ..doc.clone()
+            })
             .collect();
         let mut writes = vec![
             self.dossier_unchanged(&p.dossier),
-            Write::replace_if(decided.to_item(pk.clone(), keys::delivery(&d.request_id, &d.id)), "state", "submitted"),
+            Write::replace_if(
+                decided.to_item(pk.clone(), keys::delivery(&d.request_id, &d.id)),
+                "state",
+                "submitted",
+            ),
         ];
         for doc in &docs {
-            writes.push(Write::replace_if(doc.to_item(pk.clone(), keys::doc(&doc.id)), "state", "submitted"));
+            writes.push(Write::replace_if(
+                doc.to_item(pk.clone(), keys::doc(&doc.id)),
+                "state",
+                "submitted",
+            ));
         }
         (decided, docs, writes)
     }
@@ -143,18 +192,28 @@ impl Portaal {
             .ok_or_else(|| Error::not_found(format!("document {document}")))?;
         let doc = Document::from_item(&item)?;
         match doc.state {
-            DocumentState::Rejected => Err(Error::Gone(format!("document {document} was rejected and destroyed"))),
-            DocumentState::Staged => Err(Error::conflict(format!("document {document} has not been sent yet"))),
+            DocumentState::Rejected => Err(Error::Gone(format!(
+                "document {document} was rejected and destroyed"
+            ))),
+            DocumentState::Staged => Err(Error::conflict(format!(
+                "document {document} has not been sent yet"
+            ))),
             _ => self.download_url(&doc, false).await,
         }
     }
 
     /// Published documents, for one request's audience or (None) all.
-    pub(crate) fn publication_views(&self, p: &Partition, audience: Option<&Id>) -> Vec<PublicationView> {
+    pub(crate) fn publication_views(
+        &self,
+        p: &Partition,
+        audience: Option<&Id>,
+    ) -> Vec<PublicationView> {
         p.documents
             .iter()
             .filter(|d| d.state == DocumentState::Published)
-            .filter(|d| audience.is_none() || d.request_id.is_none() || d.request_id.as_ref() == audience)
+            .filter(|d| {
+                audience.is_none() || d.request_id.is_none() || d.request_id.as_ref() == audience
+            })
             .filter_map(|d| {
                 Some(PublicationView {
                     id: d.publication_id.clone()?,

@@ -24,20 +24,40 @@ pub fn routes(state: AppState) -> Router<AppState> {
     let protected = Router::new()
         .route("/dossiers/{case_id}", put(put_dossier).get(get_dossier))
         .route("/dossiers/{case_id}/requests", post(create_request))
-        .route("/dossiers/{case_id}/deliveries/{delivery_id}", get(get_delivery))
-        .route("/dossiers/{case_id}/deliveries/{delivery_id}/approve", post(approve))
-        .route("/dossiers/{case_id}/deliveries/{delivery_id}/reject", post(reject))
-        .route("/dossiers/{case_id}/documents/{document_id}/content", get(content))
+        .route(
+            "/dossiers/{case_id}/deliveries/{delivery_id}",
+            get(get_delivery),
+        )
+        .route(
+            "/dossiers/{case_id}/deliveries/{delivery_id}/approve",
+            post(approve),
+        )
+        .route(
+            "/dossiers/{case_id}/deliveries/{delivery_id}/reject",
+            post(reject),
+        )
+        .route(
+            "/dossiers/{case_id}/documents/{document_id}/content",
+            get(content),
+        )
         .route("/case-types", get(case_types))
         .route("/case-types/{key}", get(case_type).put(put_case_type))
         .layer(axum::middleware::from_fn_with_state(state, authenticate));
-    Router::new().route("/openapi.json", get(openapi)).merge(protected)
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .merge(protected)
 }
 
 /// Compares in constant time, so the key cannot be guessed byte by byte.
 fn same_key(given: &str, expected: &str) -> bool {
-    let (a, b) = (sha2::Sha256::digest(given.as_bytes()), sha2::Sha256::digest(expected.as_bytes()));
-    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    let (a, b) = (
+        sha2::Sha256::digest(given.as_bytes()),
+        sha2::Sha256::digest(expected.as_bytes()),
+    );
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -57,7 +77,14 @@ async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -
 }
 
 async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], OPENAPI).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        OPENAPI,
+    )
+        .into_response()
 }
 
 fn case_id(raw: &str) -> ApiResult<CaseId> {
@@ -68,11 +95,19 @@ fn id(raw: &str, what: &str) -> ApiResult<Id> {
     Id::parse(raw).map_err(|_| ApiError::NotFound(format!("{what} {raw} not found")))
 }
 
-async fn put_dossier(State(s): State<AppState>, Path(case): Path<String>, body: JsonBody<DossierInput>) -> ApiResult<Response> {
+async fn put_dossier(
+    State(s): State<AppState>,
+    Path(case): Path<String>,
+    body: JsonBody<DossierInput>,
+) -> ApiResult<Response> {
     let case = case_id(&case)?;
     let Json(input) = body?;
     let (saved, view) = s.system.portaal.put_dossier(&case, &input).await?;
-    let status = if saved == Saved::Created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if saved == Saved::Created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(view)).into_response())
 }
 
@@ -81,19 +116,29 @@ async fn get_dossier(State(s): State<AppState>, Path(case): Path<String>) -> Api
     Ok(Json(s.system.portaal.get_dossier(&case).await?).into_response())
 }
 
-async fn create_request(State(s): State<AppState>, Path(case): Path<String>, body: JsonBody<RequestInput>) -> ApiResult<Response> {
+async fn create_request(
+    State(s): State<AppState>,
+    Path(case): Path<String>,
+    body: JsonBody<RequestInput>,
+) -> ApiResult<Response> {
     let case = case_id(&case)?;
     let Json(input) = body?;
     let view = s.system.portaal.create_request(&case, &input).await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
-async fn get_delivery(State(s): State<AppState>, Path((case, delivery)): Path<(String, String)>) -> ApiResult<Response> {
+async fn get_delivery(
+    State(s): State<AppState>,
+    Path((case, delivery)): Path<(String, String)>,
+) -> ApiResult<Response> {
     let (case, delivery) = (case_id(&case)?, id(&delivery, "delivery")?);
     Ok(Json(s.system.portaal.get_delivery(&case, &delivery).await?).into_response())
 }
 
-async fn approve(State(s): State<AppState>, Path((case, delivery)): Path<(String, String)>) -> ApiResult<Response> {
+async fn approve(
+    State(s): State<AppState>,
+    Path((case, delivery)): Path<(String, String)>,
+) -> ApiResult<Response> {
     let (case, delivery) = (case_id(&case)?, id(&delivery, "delivery")?);
     Ok(Json(s.system.portaal.approve_delivery(&case, &delivery).await?).into_response())
 }
@@ -105,12 +150,23 @@ async fn reject(
 ) -> ApiResult<Response> {
     let (case, delivery) = (case_id(&case)?, id(&delivery, "delivery")?);
     let Json(input) = body?;
-    Ok(Json(s.system.portaal.reject_delivery(&case, &delivery, &input).await?).into_response())
+    Ok(Json(
+        s.system
+            .portaal
+            .reject_delivery(&case, &delivery, &input)
+            .await?,
+    )
+    .into_response())
 }
 
-async fn content(State(s): State<AppState>, Path((case, document)): Path<(String, String)>) -> ApiResult<Response> {
+async fn content(
+    State(s): State<AppState>,
+    Path((case, document)): Path<(String, String)>,
+) -> ApiResult<Response> {
     let (case, document) = (case_id(&case)?, id(&document, "document")?);
-    Ok(found(&s.system.portaal.document_url(&case, &document).await?))
+    Ok(found(
+        &s.system.portaal.document_url(&case, &document).await?,
+    ))
 }
 
 async fn case_types(State(s): State<AppState>) -> ApiResult<Response> {
@@ -121,10 +177,17 @@ async fn case_type(State(s): State<AppState>, Path(key): Path<String>) -> ApiRes
     Ok(Json(s.system.portaal.case_type(&key).await?).into_response())
 }
 
-async fn put_case_type(State(s): State<AppState>, Path(key): Path<String>, body: JsonBody<CaseType>) -> ApiResult<Response> {
+async fn put_case_type(
+    State(s): State<AppState>,
+    Path(key): Path<String>,
+    body: JsonBody<CaseType>,
+) -> ApiResult<Response> {
     let Json(case_type) = body?;
     if case_type.key.as_str() != key {
-        return Err(ApiError::BadRequest(format!("the body's key '{}' differs from the path's '{key}'", case_type.key)));
+        return Err(ApiError::BadRequest(format!(
+            "the body's key '{}' differs from the path's '{key}'",
+            case_type.key
+        )));
     }
     Ok(Json(s.system.portaal.put_case_type(case_type).await?).into_response())
 }

@@ -30,16 +30,27 @@ pub fn routes(embedded: Embedded) -> Router<AppState> {
 
 fn blob_error(e: BlobAccessError) -> Response {
     let (status, detail) = match &e {
-        BlobAccessError::BadSignature | BlobAccessError::Expired => (StatusCode::FORBIDDEN, e.to_string()),
-        BlobAccessError::Refused(_) => (StatusCode::BAD_REQUEST, format!("upload refused: {e}; nothing was stored")),
+        BlobAccessError::BadSignature | BlobAccessError::Expired => {
+            (StatusCode::FORBIDDEN, e.to_string())
+        }
+        BlobAccessError::Refused(_) => (
+            StatusCode::BAD_REQUEST,
+            format!("upload refused: {e}; nothing was stored"),
+        ),
         BlobAccessError::NotFound => (StatusCode::NOT_FOUND, "not found".into()),
         BlobAccessError::Io(_) => {
             tracing::error!(error = %e, "blob storage failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "storage failed; nothing was stored".into())
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "storage failed; nothing was stored".into(),
+            )
         }
     };
     let mut res = (status, Json(serde_json::json!({"type": "about:blank", "title": status.canonical_reason(), "status": status.as_u16(), "detail": detail}))).into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
     res
 }
 
@@ -54,19 +65,31 @@ async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let signed = match e.blobs.verify_upload(&key, &query_map(q), chrono::Utc::now()) {
+    let signed = match e
+        .blobs
+        .verify_upload(&key, &query_map(q), chrono::Utc::now())
+    {
         Ok(s) => s,
         Err(err) => return blob_error(err),
     };
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     match e.blobs.receive(&signed, ct, body.into_data_stream()).await {
         Ok(_) => StatusCode::OK.into_response(),
         Err(err) => blob_error(err),
     }
 }
 
-async fn download(State(e): State<Embedded>, Path(key): Path<String>, RawQuery(q): RawQuery) -> Response {
-    let signed = match e.blobs.verify_download(&key, &query_map(q), chrono::Utc::now()) {
+async fn download(
+    State(e): State<Embedded>,
+    Path(key): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let signed = match e
+        .blobs
+        .verify_download(&key, &query_map(q), chrono::Utc::now())
+    {
         Ok(s) => s,
         Err(err) => return blob_error(err),
     };
@@ -76,7 +99,11 @@ async fn download(State(e): State<Embedded>, Path(key): Path<String>, RawQuery(q
     };
     let disposition = format!(
         "{}; filename*=UTF-8''{}",
-        if signed.inline { "inline" } else { "attachment" },
+        if signed.inline {
+            "inline"
+        } else {
+            "attachment"
+        },
         percent_encoding::utf8_percent_encode(&signed.filename, percent_encoding::NON_ALPHANUMERIC)
     );
     let mut res = Response::new(Body::from_stream(ReaderStream::new(file)));
@@ -96,34 +123,72 @@ async fn download(State(e): State<Embedded>, Path(key): Path<String>, RawQuery(q
 async fn mail_list(State(e): State<Embedded>, headers: HeaderMap) -> Response {
     let mails = match e.mailer.list().await {
         Ok(m) => m,
-        Err(err) => return ApiError::Core(portaal_core::Error::Mail(portaal_core::ports::MailError::Backend(err.to_string()))).into_response(),
+        Err(err) => {
+            return ApiError::Core(portaal_core::Error::Mail(
+                portaal_core::ports::MailError::Backend(err.to_string()),
+            ))
+            .into_response();
+        }
     };
-    let json = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/json"));
+    let json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json"));
     if json {
         return Json(mails).into_response();
     }
-    let sent: Vec<String> = mails.iter().map(|m| m.sent_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()).collect();
+    let sent: Vec<String> = mails
+        .iter()
+        .map(|m| m.sent_at.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .collect();
     let rows: Vec<page::MailRow> = mails
         .iter()
         .zip(&sent)
-        .map(|(m, s)| page::MailRow { id: &m.id, to: &m.to, subject: &m.subject, sent_at: s })
+        .map(|(m, s)| page::MailRow {
+            id: &m.id,
+            to: &m.to,
+            subject: &m.subject,
+            sent_at: s,
+        })
         .collect();
     Html(page::mail_list_page(&rows)).into_response()
 }
 
-async fn mail_one(State(e): State<Embedded>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+async fn mail_one(
+    State(e): State<Embedded>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     if let Some(id) = id.strip_suffix(".eml") {
         return match e.mailer.raw(id).await {
-            Some(raw) => ([(header::CONTENT_TYPE, HeaderValue::from_static("message/rfc822"))], raw).into_response(),
+            Some(raw) => (
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("message/rfc822"),
+                )],
+                raw,
+            )
+                .into_response(),
             None => ApiError::NotFound(format!("mail {id} not found")).into_response(),
         };
     }
     let Some(mail) = e.mailer.get(&id).await else {
         return ApiError::NotFound(format!("mail {id} not found")).into_response();
     };
-    if headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/json")) {
+    if headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json"))
+    {
         return Json(mail).into_response();
     }
     let sent = mail.sent_at.format("%Y-%m-%d %H:%M:%S UTC").to_string();
-    Html(page::mail_page(&mail.id, &mail.to, &mail.subject, &sent, &mail.text)).into_response()
+    Html(page::mail_page(
+        &mail.id,
+        &mail.to,
+        &mail.subject,
+        &sent,
+        &mail.text,
+    ))
+    .into_response()
 }

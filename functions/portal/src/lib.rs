@@ -31,6 +31,9 @@ pub fn app(state: AppState) -> Router {
     }
     router
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::common))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::common,
+        ))
         .with_state(state)
 }

@@ -26,11 +26,18 @@ pub async fn spawn(system: System, listener: TcpListener) -> std::io::Result<Run
     let router = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(timer(state.clone()));
     let handle = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown()).await {
+        if let Err(e) = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown())
+            .await
+        {
             tracing::error!(error = %e, "server stopped");
         }
     });
-    Ok(Running { addr, state, handle })
+    Ok(Running {
+        addr,
+        state,
+        handle,
+    })
 }
 
 async fn shutdown() {
@@ -54,7 +61,9 @@ pub async fn run_due_work(system: &System) {
     if let Err(e) = system.outbox.sweep(100).await {
         tracing::error!(error = %e, "outbox sweep failed");
     }
-    let Some(embedded) = &system.embedded else { return };
+    let Some(embedded) = &system.embedded else {
+        return;
+    };
     let due = match embedded.scheduler.due(chrono::Utc::now()).await {
         Ok(d) => d,
         Err(e) => {
@@ -70,7 +79,9 @@ pub async fn run_due_work(system: &System) {
                     tracing::error!(error = %e, "schedule not removed");
                 }
             }
-            Err(e) => tracing::error!(job = job_kind(&job), error = %e, "scheduled job failed; retried next tick"),
+            Err(e) => {
+                tracing::error!(job = job_kind(&job), error = %e, "scheduled job failed; retried next tick")
+            }
         }
     }
     if let Err(e) = system.outbox.sweep(100).await {
@@ -88,19 +99,31 @@ fn job_kind(job: &Job) -> &'static str {
 /// `cargo run -- --demo`: a dossier and a request to click through.
 pub async fn create_demo(system: &System) -> Result<String, portaal_core::Error> {
     use portaal_core::domain::CaseId;
-    let case = CaseId::parse(&format!("DEMO-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S")))?;
+    let case = CaseId::parse(&format!(
+        "DEMO-{}",
+        chrono::Utc::now().format("%Y%m%d-%H%M%S")
+    ))?;
     let input = DossierInput {
         case_type: "bezwaar".into(),
         title: "Bezwaar tegen weigering omgevingsvergunning Dorpsstraat 12".into(),
         remarks: "Graag ook de adviezen van de welstandscommissie meesturen.".into(),
-        submitter: SubmitterInput { name: "J. de Vries".into(), email: None, address: Some("Dorpsstraat 12, Ons Dorp".into()) },
+        submitter: SubmitterInput {
+            name: "J. de Vries".into(),
+            email: None,
+            address: Some("Dorpsstraat 12, Ons Dorp".into()),
+        },
         decision: DecisionInput {
             reference: "OV-2026-0815".into(),
-            date: (chrono::Utc::now().date_naive() - chrono::Duration::days(30)).format("%Y-%m-%d").to_string(),
+            date: (chrono::Utc::now().date_naive() - chrono::Duration::days(30))
+                .format("%Y-%m-%d")
+                .to_string(),
             subject: "Weigering omgevingsvergunning".into(),
             department: "Vergunningen".into(),
         },
-        handler: PersonInput { name: "M. Jansen".into(), email: "m.jansen@example.nl".into() },
+        handler: PersonInput {
+            name: "M. Jansen".into(),
+            email: "m.jansen@example.nl".into(),
+        },
     };
     system.portaal.put_dossier(&case, &input).await?;
     let request = system
@@ -131,10 +154,15 @@ pub fn banner(system: &System, addr: SocketAddr, demo_link: Option<&str>) -> Str
         s.push_str(&format!("  API key:  {key}\n            (curl -H 'Authorization: Bearer {key}' {base}/api/v1/case-types)\n"));
     }
     if system.embedded.is_some() {
-        s.push_str(&format!("  Outbox:   {base}/dev/mail\n  Data:     {}\n", system.config.data_dir.display()));
+        s.push_str(&format!(
+            "  Outbox:   {base}/dev/mail\n  Data:     {}\n",
+            system.config.data_dir.display()
+        ));
     }
     if let Some(link) = demo_link {
-        s.push_str(&format!("\n  Demo link (as mailed to the department): {link}\n"));
+        s.push_str(&format!(
+            "\n  Demo link (as mailed to the department): {link}\n"
+        ));
     }
     s.push_str("\nStop with Ctrl+C.\n");
     s

@@ -24,8 +24,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     }
     let addr = config.addr;
     let system = System::build(config).await?;
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e} (set PORTAAL_ADDR)"))?;
-    let demo = if args.iter().any(|a| a == "--demo") { Some(local::create_demo(&system).await?) } else { None };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e} (set PORTAAL_ADDR)"))?;
+    let demo = if args.iter().any(|a| a == "--demo") {
+        Some(local::create_demo(&system).await?)
+    } else {
+        None
+    };
     let running = local::spawn(system.clone(), listener).await?;
     println!("{}", local::banner(&system, running.addr, demo.as_deref()));
     local::wait(running).await;

@@ -22,7 +22,10 @@ pub async fn common(State(state): State<AppState>, req: Request, next: Next) -> 
     let h = res.headers_mut();
     h.insert("api-version", HeaderValue::from_static(API_VERSION));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -31,7 +34,12 @@ pub async fn common(State(state): State<AppState>, req: Request, next: Next) -> 
         let csp = format!(
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'{}; \
              form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-            state.system.upload_origin.as_deref().map(|o| format!(" {o}")).unwrap_or_default()
+            state
+                .system
+                .upload_origin
+                .as_deref()
+                .map(|o| format!(" {o}"))
+                .unwrap_or_default()
         );
         if let Ok(v) = HeaderValue::from_str(&csp) {
             h.insert(header::CONTENT_SECURITY_POLICY, v);

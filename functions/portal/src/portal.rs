@@ -68,7 +68,9 @@ async fn with_link<T>(
     if let Err(portaal_core::Error::NotFound(what)) = &result {
         if what == "link" {
             state.guesses.miss(ip.0);
-            return Err(ApiError::NotFound("this link is not known; check it against the e-mail you received".into()));
+            return Err(ApiError::NotFound(
+                "this link is not known; check it against the e-mail you received".into(),
+            ));
         }
     }
     Ok(result?)
@@ -81,7 +83,13 @@ fn require_client_header(headers: &HeaderMap, needs_json: bool) -> ApiResult<()>
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json"));
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .eq_ignore_ascii_case("application/json")
+        });
     if !ours || (needs_json && !json) {
         return Err(ApiError::Forbidden(
             "state-changing calls need the headers X-Portaal-Client: 1 and Content-Type: application/json",
@@ -99,13 +107,22 @@ fn wants_json(headers: &HeaderMap) -> bool {
 
 pub async fn home(State(state): State<AppState>, Query(q): Query<LangQuery>) -> Html<String> {
     let lang = Lang::from_query(q.lang.as_deref());
-    let dev: &[(&str, &str)] = &[("Outbox (/dev/mail)", "/dev/mail"), ("API (OpenAPI)", "/api/v1/openapi.json")];
-    Html(page::home_page(lang, state.system.embedded.as_ref().map(|_| dev)))
+    let dev: &[(&str, &str)] = &[
+        ("Outbox (/dev/mail)", "/dev/mail"),
+        ("API (OpenAPI)", "/api/v1/openapi.json"),
+    ];
+    Html(page::home_page(
+        lang,
+        state.system.embedded.as_ref().map(|_| dev),
+    ))
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type)), (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
         body,
     )
         .into_response()
@@ -128,7 +145,10 @@ async fn view(
     headers: HeaderMap,
 ) -> Response {
     let lang = Lang::from_query(q.lang.as_deref());
-    let result = with_link(&state, &ip, &token, async |t| state.system.portaal.portal_view(&t).await).await;
+    let result = with_link(&state, &ip, &token, async |t| {
+        state.system.portaal.portal_view(&t).await
+    })
+    .await;
     match (result, wants_json(&headers)) {
         (Ok(view), true) => Json(view).into_response(),
         (Ok(view), false) => Html(page::portal_page(&view, lang)).into_response(),
@@ -139,21 +159,49 @@ async fn view(
                 tracing::error!(error = %e, "portal page failed");
             }
             let (title, detail) = error_text(status, lang);
-            (status, Html(page::error_page(status.as_u16(), title, detail, lang))).into_response()
+            (
+                status,
+                Html(page::error_page(status.as_u16(), title, detail, lang)),
+            )
+                .into_response()
         }
     }
 }
 
 fn error_text(status: StatusCode, lang: Lang) -> (&'static str, &'static str) {
     match (status.as_u16(), lang) {
-        (404, Lang::Nl) => ("Link niet gevonden", "Deze link is onbekend of vervangen door een nieuwe. Controleer de link in uw e-mail of vraag de behandelaar om een nieuwe."),
-        (404, Lang::En) => ("Link not found", "This link is unknown or was replaced by a new one. Check the link in your e-mail or ask the case handler for a new one."),
-        (410, Lang::Nl) => ("Dossier gesloten", "Dit dossier is gesloten; via deze link kunt u niets meer inzien of aanleveren."),
-        (410, Lang::En) => ("Dossier closed", "This dossier is closed; the link no longer gives access."),
-        (429, Lang::Nl) => ("Te veel pogingen", "Er zijn te veel onbekende links geprobeerd. Wacht enkele minuten."),
-        (429, Lang::En) => ("Too many attempts", "Too many unknown links were tried. Wait a few minutes."),
-        (_, Lang::Nl) => ("Er ging iets mis", "Er ging aan onze kant iets mis; er is niets veranderd. Probeer het later opnieuw."),
-        (_, Lang::En) => ("Something went wrong", "Something went wrong on our side; nothing was changed. Try again later."),
+        (404, Lang::Nl) => (
+            "Link niet gevonden",
+            "Deze link is onbekend of vervangen door een nieuwe. Controleer de link in uw e-mail of vraag de behandelaar om een nieuwe.",
+        ),
+        (404, Lang::En) => (
+            "Link not found",
+            "This link is unknown or was replaced by a new one. Check the link in your e-mail or ask the case handler for a new one.",
+        ),
+        (410, Lang::Nl) => (
+            "Dossier gesloten",
+            "Dit dossier is gesloten; via deze link kunt u niets meer inzien of aanleveren.",
+        ),
+        (410, Lang::En) => (
+            "Dossier closed",
+            "This dossier is closed; the link no longer gives access.",
+        ),
+        (429, Lang::Nl) => (
+            "Te veel pogingen",
+            "Er zijn te veel onbekende links geprobeerd. Wacht enkele minuten.",
+        ),
+        (429, Lang::En) => (
+            "Too many attempts",
+            "Too many unknown links were tried. Wait a few minutes.",
+        ),
+        (_, Lang::Nl) => (
+            "Er ging iets mis",
+            "Er ging aan onze kant iets mis; er is niets veranderd. Probeer het later opnieuw.",
+        ),
+        (_, Lang::En) => (
+            "Something went wrong",
+            "Something went wrong on our side; nothing was changed. Try again later.",
+        ),
     }
 }
 
@@ -166,10 +214,15 @@ async fn stage(
 ) -> ApiResult<impl IntoResponse> {
     require_client_header(&headers, true)?;
     let Json(input) = body?;
-    let staged = with_link(&state, &ip, &token, async |t| state.system.portaal.stage_upload(&t, &input).await).await?;
+    let staged = with_link(&state, &ip, &token, async |t| {
+        state.system.portaal.stage_upload(&t, &input).await
+    })
+    .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "id": staged.document.id, "document": staged.document, "upload": staged.upload })),
+        Json(
+            json!({ "id": staged.document.id, "document": staged.document, "upload": staged.upload }),
+        ),
     ))
 }
 
@@ -181,7 +234,10 @@ async fn unstage(
 ) -> ApiResult<StatusCode> {
     require_client_header(&headers, false)?;
     let id = Id::parse(&upload_id)?;
-    with_link(&state, &ip, &token, async |t| state.system.portaal.remove_upload(&t, &id).await).await?;
+    with_link(&state, &ip, &token, async |t| {
+        state.system.portaal.remove_upload(&t, &id).await
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -194,7 +250,10 @@ async fn confirm(
 ) -> ApiResult<Response> {
     require_client_header(&headers, true)?;
     let Json(input) = body?;
-    let confirmed = with_link(&state, &ip, &token, async |t| state.system.portaal.confirm_delivery(&t, &input).await).await?;
+    let confirmed = with_link(&state, &ip, &token, async |t| {
+        state.system.portaal.confirm_delivery(&t, &input).await
+    })
+    .await?;
     Ok(match confirmed {
         Confirmed::Created(d) => (StatusCode::CREATED, Json(d)).into_response(),
         Confirmed::AlreadyConfirmed(d) => (StatusCode::OK, Json(d)).into_response(),
@@ -206,7 +265,11 @@ async fn document(
     ip: ClientIp,
     Path((token, document_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let id = Id::parse(&document_id).map_err(|_| ApiError::NotFound(format!("document {document_id} not found")))?;
-    let url = with_link(&state, &ip, &token, async |t| state.system.portaal.portal_document_url(&t, &id).await).await?;
+    let id = Id::parse(&document_id)
+        .map_err(|_| ApiError::NotFound(format!("document {document_id} not found")))?;
+    let url = with_link(&state, &ip, &token, async |t| {
+        state.system.portaal.portal_document_url(&t, &id).await
+    })
+    .await?;
     Ok(found(&url))
 }

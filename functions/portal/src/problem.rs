@@ -47,7 +47,9 @@ impl ApiError {
                 E::Gone(_) => StatusCode::GONE,
                 E::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
                 E::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                E::Store(_) | E::Blob(_) | E::Mail(_) | E::Schedule(_) | E::Corrupt(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                E::Store(_) | E::Blob(_) | E::Mail(_) | E::Schedule(_) | E::Corrupt(_) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
             },
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -87,10 +89,13 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %self, "request failed");
         }
         let mut res = (status, Json(self.problem())).into_response();
-        res.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if status == StatusCode::UNAUTHORIZED {
-            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         res
     }
@@ -99,10 +104,12 @@ impl IntoResponse for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         match r {
-            JsonRejection::MissingJsonContentType(_) => {
-                ApiError::UnsupportedMediaType("send the body as JSON with Content-Type: application/json".into())
+            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
+                "send the body as JSON with Content-Type: application/json".into(),
+            ),
+            JsonRejection::BytesRejection(_) => {
+                ApiError::PayloadTooLarge("the request body is too large".into())
             }
-            JsonRejection::BytesRejection(_) => ApiError::PayloadTooLarge("the request body is too large".into()),
             other => ApiError::BadRequest(format!("the body is not valid: {}", other.body_text())),
         }
     }
@@ -114,6 +121,9 @@ pub type ApiResult<T> = Result<T, ApiError>;
 pub fn found(url: &str) -> Response {
     match HeaderValue::from_str(url) {
         Ok(v) => (StatusCode::FOUND, [(header::LOCATION, v)]).into_response(),
-        Err(_) => ApiError::Core(CoreError::Corrupt("download URL is not a valid header".into())).into_response(),
+        Err(_) => ApiError::Core(CoreError::Corrupt(
+            "download URL is not a valid header".into(),
+        ))
+        .into_response(),
     }
 }

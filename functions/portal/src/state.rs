@@ -17,7 +17,11 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(system: System) -> Self {
-        Self { system, outbox_kick: Arc::new(Notify::new()), guesses: Arc::new(GuessLimiter::default()) }
+        Self {
+            system,
+            outbox_kick: Arc::new(Notify::new()),
+            guesses: Arc::new(GuessLimiter::default()),
+        }
     }
 }
 
@@ -35,7 +39,8 @@ impl GuessLimiter {
     pub fn blocked(&self, ip: Option<IpAddr>) -> bool {
         let Some(ip) = ip else { return false };
         let map = self.misses.lock().expect("limiter lock");
-        map.get(&ip).is_some_and(|(n, since)| *n >= MAX_MISSES && since.elapsed() < WINDOW)
+        map.get(&ip)
+            .is_some_and(|(n, since)| *n >= MAX_MISSES && since.elapsed() < WINDOW)
     }
 
     pub fn miss(&self, ip: Option<IpAddr>) {

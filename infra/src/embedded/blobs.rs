@@ -81,15 +81,23 @@ fn enc(s: &str) -> String {
 fn valid_key(key: &str) -> bool {
     !key.is_empty()
         && key.len() <= 300
-        && key.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+        && key
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
 }
 
 impl FsBlobs {
     pub fn new(root: impl Into<PathBuf>, base_url: &str, secret: Vec<u8>) -> std::io::Result<Self> {
         let root = root.into();
         std::fs::create_dir_all(&root)?;
-        Ok(Self { root, base_url: base_url.trim_end_matches('/').to_owned(), secret })
+        Ok(Self {
+            root,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            secret,
+        })
     }
 
     fn path(&self, key: &str) -> Result<PathBuf, BlobAccessError> {
@@ -112,11 +120,18 @@ impl FsBlobs {
         hex::encode(mac.finalize().into_bytes())
     }
 
-    fn check(&self, canonical: &str, sig: &str, exp: i64, now: DateTime<Utc>) -> Result<(), BlobAccessError> {
+    fn check(
+        &self,
+        canonical: &str,
+        sig: &str,
+        exp: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), BlobAccessError> {
         let mut mac = HmacSha256::new_from_slice(&self.secret).expect("any key length");
         mac.update(canonical.as_bytes());
         let sig = hex::decode(sig).map_err(|_| BlobAccessError::BadSignature)?;
-        mac.verify_slice(&sig).map_err(|_| BlobAccessError::BadSignature)?;
+        mac.verify_slice(&sig)
+            .map_err(|_| BlobAccessError::BadSignature)?;
         if exp < now.timestamp() {
             return Err(BlobAccessError::Expired);
         }
@@ -132,12 +147,26 @@ impl FsBlobs {
     }
 
     /// Checks an upload URL's query (`exp`, `size`, `ct`, `sha`, `sig`) for this key.
-    pub fn verify_upload(&self, key: &str, query: &BTreeMap<String, String>, now: DateTime<Utc>) -> Result<SignedUpload, BlobAccessError> {
+    pub fn verify_upload(
+        &self,
+        key: &str,
+        query: &BTreeMap<String, String>,
+        now: DateTime<Utc>,
+    ) -> Result<SignedUpload, BlobAccessError> {
         let get = |k: &str| query.get(k).map(String::as_str).unwrap_or_default();
-        let exp: i64 = get("exp").parse().map_err(|_| BlobAccessError::BadSignature)?;
-        let size: u64 = get("size").parse().map_err(|_| BlobAccessError::BadSignature)?;
+        let exp: i64 = get("exp")
+            .parse()
+            .map_err(|_| BlobAccessError::BadSignature)?;
+        let size: u64 = get("size")
+            .parse()
+            .map_err(|_| BlobAccessError::BadSignature)?;
         let (ct, sha) = (get("ct"), get("sha"));
-        self.check(&Self::upload_canonical(key, exp, size, ct, sha), get("sig"), exp, now)?;
+        self.check(
+            &Self::upload_canonical(key, exp, size, ct, sha),
+            get("sig"),
+            exp,
+            now,
+        )?;
         Ok(SignedUpload {
             key: key.to_owned(),
             size,
@@ -147,11 +176,23 @@ impl FsBlobs {
     }
 
     /// Checks a download URL's query (`exp`, `fn`, `ct`, `disp`, `sig`) for this key.
-    pub fn verify_download(&self, key: &str, query: &BTreeMap<String, String>, now: DateTime<Utc>) -> Result<SignedDownload, BlobAccessError> {
+    pub fn verify_download(
+        &self,
+        key: &str,
+        query: &BTreeMap<String, String>,
+        now: DateTime<Utc>,
+    ) -> Result<SignedDownload, BlobAccessError> {
         let get = |k: &str| query.get(k).map(String::as_str).unwrap_or_default();
-        let exp: i64 = get("exp").parse().map_err(|_| BlobAccessError::BadSignature)?;
+        let exp: i64 = get("exp")
+            .parse()
+            .map_err(|_| BlobAccessError::BadSignature)?;
         let (fname, ct, disp) = (get("fn"), get("ct"), get("disp"));
-        self.check(&Self::download_canonical(key, exp, fname, ct, disp), get("sig"), exp, now)?;
+        self.check(
+            &Self::download_canonical(key, exp, fname, ct, disp),
+            get("sig"),
+            exp,
+            now,
+        )?;
         Ok(SignedDownload {
             key: key.to_owned(),
             filename: fname.to_owned(),
@@ -162,12 +203,25 @@ impl FsBlobs {
 
     /// Streams an upload to disk. The file appears under its key only when every byte arrived and
     /// matched the signed size and SHA-256; otherwise nothing is left behind.
-    pub async fn receive<S, E>(&self, signed: &SignedUpload, content_type: Option<&str>, mut body: S) -> Result<BlobInfo, BlobAccessError>
+    pub async fn receive<S, E>(
+        &self,
+        signed: &SignedUpload,
+        content_type: Option<&str>,
+        mut body: S,
+    ) -> Result<BlobInfo, BlobAccessError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
-        if content_type.map(|c| c.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()).as_deref()
+        if content_type
+            .map(|c| {
+                c.split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .as_deref()
             != Some(signed.content_type.as_str())
         {
             return Err(BlobAccessError::Refused(format!(
@@ -177,14 +231,23 @@ impl FsBlobs {
         }
         let path = self.path(&signed.key)?;
         let dir = path.parent().expect("keys have a directory").to_owned();
-        tokio::fs::create_dir_all(&dir).await.map_err(|e| BlobAccessError::Io(e.to_string()))?;
-        let part = dir.join(format!(".{}.part-{}", path.file_name().unwrap_or_default().to_string_lossy(), ulid::Ulid::new()));
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(|e| BlobAccessError::Io(e.to_string()))?;
+        let part = dir.join(format!(
+            ".{}.part-{}",
+            path.file_name().unwrap_or_default().to_string_lossy(),
+            ulid::Ulid::new()
+        ));
         let result = async {
-            let mut file = tokio::fs::File::create(&part).await.map_err(|e| BlobAccessError::Io(e.to_string()))?;
+            let mut file = tokio::fs::File::create(&part)
+                .await
+                .map_err(|e| BlobAccessError::Io(e.to_string()))?;
             let mut hasher = sha2::Sha256::new();
             let mut received: u64 = 0;
             while let Some(chunk) = body.next().await {
-                let chunk = chunk.map_err(|e| BlobAccessError::Refused(format!("upload interrupted: {e}")))?;
+                let chunk = chunk
+                    .map_err(|e| BlobAccessError::Refused(format!("upload interrupted: {e}")))?;
                 received += chunk.len() as u64;
                 if received > signed.size {
                     return Err(BlobAccessError::Refused(format!(
@@ -193,7 +256,9 @@ impl FsBlobs {
                     )));
                 }
                 hasher.update(&chunk);
-                file.write_all(&chunk).await.map_err(|e| BlobAccessError::Io(e.to_string()))?;
+                file.write_all(&chunk)
+                    .await
+                    .map_err(|e| BlobAccessError::Io(e.to_string()))?;
             }
             if received != signed.size {
                 return Err(BlobAccessError::Refused(format!(
@@ -203,9 +268,13 @@ impl FsBlobs {
             }
             let sha = hex::encode(hasher.finalize());
             if signed.sha256.as_deref().is_some_and(|s| s != sha) {
-                return Err(BlobAccessError::Refused("the SHA-256 of the bytes differs from the one announced".into()));
+                return Err(BlobAccessError::Refused(
+                    "the SHA-256 of the bytes differs from the one announced".into(),
+                ));
             }
-            file.sync_all().await.map_err(|e| BlobAccessError::Io(e.to_string()))?;
+            file.sync_all()
+                .await
+                .map_err(|e| BlobAccessError::Io(e.to_string()))?;
             Ok(sha)
         }
         .await;
@@ -216,19 +285,33 @@ impl FsBlobs {
                 return Err(e);
             }
         };
-        tokio::fs::rename(&part, &path).await.map_err(|e| BlobAccessError::Io(e.to_string()))?;
-        let meta = Meta { size: signed.size, sha256: sha.clone(), content_type: signed.content_type.clone() };
-        write_atomically(&Self::meta_path(&path), serde_json::to_vec(&meta).expect("serialisable").as_slice())
+        tokio::fs::rename(&part, &path)
             .await
             .map_err(|e| BlobAccessError::Io(e.to_string()))?;
-        Ok(BlobInfo { size: signed.size, sha256: Sha256::parse(&sha).ok() })
+        let meta = Meta {
+            size: signed.size,
+            sha256: sha.clone(),
+            content_type: signed.content_type.clone(),
+        };
+        write_atomically(
+            &Self::meta_path(&path),
+            serde_json::to_vec(&meta).expect("serialisable").as_slice(),
+        )
+        .await
+        .map_err(|e| BlobAccessError::Io(e.to_string()))?;
+        Ok(BlobInfo {
+            size: signed.size,
+            sha256: Sha256::parse(&sha).ok(),
+        })
     }
 
     /// Opens a stored blob for streaming out.
     pub async fn open(&self, key: &str) -> Result<(tokio::fs::File, u64), BlobAccessError> {
         let path = self.path(key)?;
         let meta = read_meta(&path).await.ok_or(BlobAccessError::NotFound)?;
-        let file = tokio::fs::File::open(&path).await.map_err(|_| BlobAccessError::NotFound)?;
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|_| BlobAccessError::NotFound)?;
         Ok((file, meta.size))
     }
 }
@@ -254,8 +337,17 @@ impl Blobs for FsBlobs {
         }
         let expires_at = Utc::now() + spec.ttl;
         let exp = expires_at.timestamp();
-        let sha = spec.sha256.map(|s| s.as_str().to_owned()).unwrap_or_default();
-        let sig = self.sign(&Self::upload_canonical(spec.key, exp, spec.size, spec.content_type, &sha));
+        let sha = spec
+            .sha256
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default();
+        let sig = self.sign(&Self::upload_canonical(
+            spec.key,
+            exp,
+            spec.size,
+            spec.content_type,
+            &sha,
+        ));
         let url = format!(
             "{}{BLOB_ROUTE}{}?exp={exp}&size={}&ct={}&sha={sha}&sig={sig}",
             self.base_url,
@@ -266,13 +358,24 @@ impl Blobs for FsBlobs {
         let mut headers = BTreeMap::new();
         headers.insert("content-type".to_owned(), spec.content_type.to_owned());
         headers.insert("content-length".to_owned(), spec.size.to_string());
-        Ok(UploadTarget { method: "PUT".into(), url, headers, expires_at })
+        Ok(UploadTarget {
+            method: "PUT".into(),
+            url,
+            headers,
+            expires_at,
+        })
     }
 
     async fn download_url(&self, spec: DownloadSpec<'_>) -> Result<String, BlobError> {
         let exp = (Utc::now() + spec.ttl).timestamp();
         let disp = if spec.inline { "inline" } else { "attachment" };
-        let sig = self.sign(&Self::download_canonical(spec.key, exp, spec.filename, spec.content_type, disp));
+        let sig = self.sign(&Self::download_canonical(
+            spec.key,
+            exp,
+            spec.filename,
+            spec.content_type,
+            disp,
+        ));
         Ok(format!(
             "{}{BLOB_ROUTE}{}?exp={exp}&fn={}&ct={}&disp={disp}&sig={sig}",
             self.base_url,
@@ -283,12 +386,19 @@ impl Blobs for FsBlobs {
     }
 
     async fn stat(&self, key: &str) -> Result<Option<BlobInfo>, BlobError> {
-        let Ok(path) = self.path(key) else { return Ok(None) };
-        Ok(read_meta(&path).await.map(|m| BlobInfo { size: m.size, sha256: Sha256::parse(&m.sha256).ok() }))
+        let Ok(path) = self.path(key) else {
+            return Ok(None);
+        };
+        Ok(read_meta(&path).await.map(|m| BlobInfo {
+            size: m.size,
+            sha256: Sha256::parse(&m.sha256).ok(),
+        }))
     }
 
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
-        let Ok(path) = self.path(key) else { return Ok(()) };
+        let Ok(path) = self.path(key) else {
+            return Ok(());
+        };
         // Meta first: a blob without meta is invisible, so a crash in between hides no half state.
         for p in [Self::meta_path(&path), path] {
             match tokio::fs::remove_file(&p).await {
@@ -302,7 +412,9 @@ impl Blobs for FsBlobs {
 
     async fn delete_prefix(&self, prefix: &str) -> Result<u64, BlobError> {
         let prefix = prefix.trim_end_matches('/');
-        let Ok(dir) = self.path(prefix) else { return Ok(0) };
+        let Ok(dir) = self.path(prefix) else {
+            return Ok(0);
+        };
         let mut count = 0;
         let mut entries = match tokio::fs::read_dir(&dir).await {
             Ok(e) => e,
@@ -326,7 +438,11 @@ pub fn parse_query(query: &str) -> BTreeMap<String, String> {
         .split('&')
         .filter_map(|kv| kv.split_once('='))
         .map(|(k, v)| {
-            let decode = |s: &str| percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
+            let decode = |s: &str| {
+                percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
             (decode(k), decode(v))
         })
         .collect()

@@ -35,7 +35,10 @@ impl OutboxMailer {
     pub fn new(dir: impl Into<PathBuf>, from: &str) -> std::io::Result<Self> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)?;
-        Ok(Self { dir, from: from.to_owned() })
+        Ok(Self {
+            dir,
+            from: from.to_owned(),
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -49,7 +52,8 @@ impl OutboxMailer {
         while let Some(entry) = entries.next_entry().await? {
             let path = entry.path();
             if path.extension().is_some_and(|e| e == "json") {
-                if let Ok(mail) = serde_json::from_slice::<SentMail>(&tokio::fs::read(&path).await?) {
+                if let Ok(mail) = serde_json::from_slice::<SentMail>(&tokio::fs::read(&path).await?)
+                {
                     out.push(mail);
                 }
             }
@@ -59,18 +63,23 @@ impl OutboxMailer {
     }
 
     fn safe_id(id: &str) -> Option<&str> {
-        (!id.is_empty() && id.len() <= 40 && id.chars().all(|c| c.is_ascii_alphanumeric())).then_some(id)
+        (!id.is_empty() && id.len() <= 40 && id.chars().all(|c| c.is_ascii_alphanumeric()))
+            .then_some(id)
     }
 
     pub async fn get(&self, id: &str) -> Option<SentMail> {
         let id = Self::safe_id(id)?;
-        let raw = tokio::fs::read(self.dir.join(format!("{id}.json"))).await.ok()?;
+        let raw = tokio::fs::read(self.dir.join(format!("{id}.json")))
+            .await
+            .ok()?;
         serde_json::from_slice(&raw).ok()
     }
 
     pub async fn raw(&self, id: &str) -> Option<Vec<u8>> {
         let id = Self::safe_id(id)?;
-        tokio::fs::read(self.dir.join(format!("{id}.eml"))).await.ok()
+        tokio::fs::read(self.dir.join(format!("{id}.eml")))
+            .await
+            .ok()
     }
 }
 
@@ -79,19 +88,31 @@ fn encode_header(s: &str) -> String {
     if s.is_ascii() && !s.contains(['\r', '\n']) {
         s.to_owned()
     } else {
-        format!("=?utf-8?B?{}?=", base64::engine::general_purpose::STANDARD.encode(s.replace(['\r', '\n'], " ")))
+        format!(
+            "=?utf-8?B?{}?=",
+            base64::engine::general_purpose::STANDARD.encode(s.replace(['\r', '\n'], " "))
+        )
     }
 }
 
 /// Base64 body lines of at most 76 characters (RFC 2045).
 fn base64_lines(s: &str) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(s.as_bytes());
-    b64.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).expect("ascii")).collect::<Vec<_>>().join("\r\n")
+    b64.as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).expect("ascii"))
+        .collect::<Vec<_>>()
+        .join("\r\n")
 }
 
 pub fn render_eml(from: &str, mail: &OutgoingMail, date: DateTime<Utc>) -> String {
     let boundary = format!("=_portaal_{}", mail.id);
-    let to = mail.to.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", ");
+    let to = mail
+        .to
+        .iter()
+        .map(|e| e.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
     format!(
         "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\nMessage-ID: <{id}@portaal.local>\r\n\
          MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n\
@@ -122,7 +143,9 @@ impl Mailer for OutboxMailer {
         let eml = self.dir.join(format!("{}.eml", mail.id));
         // Named by the mail item's id: sending the same item again rewrites, never duplicates.
         let now = Utc::now();
-        write_atomically(&eml, render_eml(&self.from, mail, now).as_bytes()).await.map_err(backend)?;
+        write_atomically(&eml, render_eml(&self.from, mail, now).as_bytes())
+            .await
+            .map_err(backend)?;
         let sent = SentMail {
             id: mail.id.to_string(),
             to: mail.to.iter().map(|e| e.to_string()).collect(),
@@ -132,7 +155,9 @@ impl Mailer for OutboxMailer {
             sent_at: now,
         };
         let json = serde_json::to_vec_pretty(&sent).map_err(backend)?;
-        write_atomically(&self.dir.join(format!("{}.json", mail.id)), &json).await.map_err(backend)?;
+        write_atomically(&self.dir.join(format!("{}.json", mail.id)), &json)
+            .await
+            .map_err(backend)?;
         Ok(message_id)
     }
 }

@@ -26,7 +26,9 @@ impl SqliteScheduler {
              CREATE INDEX IF NOT EXISTS schedules_at ON schedules (at);",
         )
         .map_err(backend)?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
     }
 
     async fn run<T: Send + 'static>(
@@ -35,7 +37,9 @@ impl SqliteScheduler {
     ) -> Result<T, ScheduleError> {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
-            let guard = conn.lock().map_err(|_| ScheduleError::Backend("scheduler lock poisoned".into()))?;
+            let guard = conn
+                .lock()
+                .map_err(|_| ScheduleError::Backend("scheduler lock poisoned".into()))?;
             f(&guard).map_err(backend)
         })
         .await
@@ -46,8 +50,12 @@ impl SqliteScheduler {
     pub async fn due(&self, now: DateTime<Utc>) -> Result<Vec<(String, Job)>, ScheduleError> {
         let rows: Vec<(String, String)> = self
             .run(move |c| {
-                let mut stmt = c.prepare("SELECT name, job FROM schedules WHERE at <= ?1 ORDER BY at")?;
-                let rows = stmt.query_map(params![now.to_rfc3339()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                let mut stmt =
+                    c.prepare("SELECT name, job FROM schedules WHERE at <= ?1 ORDER BY at")?;
+                let rows = stmt.query_map(
+                    params![now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
                 rows.collect()
             })
             .await?;
@@ -68,7 +76,9 @@ impl SqliteScheduler {
         rows.into_iter()
             .map(|(at, job)| {
                 Ok((
-                    DateTime::parse_from_rfc3339(&at).map_err(backend)?.with_timezone(&Utc),
+                    DateTime::parse_from_rfc3339(&at)
+                        .map_err(backend)?
+                        .with_timezone(&Utc),
                     serde_json::from_str(&job).map_err(backend)?,
                 ))
             })
@@ -77,19 +87,30 @@ impl SqliteScheduler {
 
     pub async fn complete(&self, name: &str) -> Result<(), ScheduleError> {
         let name = name.to_owned();
-        self.run(move |c| c.execute("DELETE FROM schedules WHERE name = ?1", params![name]).map(|_| ())).await
+        self.run(move |c| {
+            c.execute("DELETE FROM schedules WHERE name = ?1", params![name])
+                .map(|_| ())
+        })
+        .await
     }
 }
 
 #[async_trait]
 impl Scheduler for SqliteScheduler {
     async fn upsert(&self, job: &Job, at: DateTime<Utc>) -> Result<(), ScheduleError> {
-        let (name, body) = (job.schedule_name(), serde_json::to_string(job).map_err(backend)?);
+        let (name, body) = (
+            job.schedule_name(),
+            serde_json::to_string(job).map_err(backend)?,
+        );
         self.run(move |c| {
             c.execute(
                 "INSERT INTO schedules (name, at, job) VALUES (?1, ?2, ?3)
                  ON CONFLICT (name) DO UPDATE SET at = excluded.at, job = excluded.job",
-                params![name, at.to_rfc3339(), body],
+                params![
+                    name,
+                    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                    body
+                ],
             )
             .map(|_| ())
         })
@@ -98,5 +119,26 @@ impl Scheduler for SqliteScheduler {
 
     async fn remove(&self, job: &Job) -> Result<(), ScheduleError> {
         self.complete(&job.schedule_name()).await
+    }
+
+    async fn scheduled_at(&self, job: &Job) -> Result<Option<DateTime<Utc>>, ScheduleError> {
+        let name = job.schedule_name();
+        let at: Option<String> = self
+            .run(move |c| {
+                use rusqlite::OptionalExtension;
+                c.query_row(
+                    "SELECT at FROM schedules WHERE name = ?1",
+                    params![name],
+                    |r| r.get(0),
+                )
+                .optional()
+            })
+            .await?;
+        at.map(|a| {
+            DateTime::parse_from_rfc3339(&a)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(backend)
+        })
+        .transpose()
     }
 }

@@ -6,7 +6,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use portaal_core::ports::{Condition, Index, Item, MAX_TRANSACTION_WRITES, Store, StoreError, Write};
+use portaal_core::ports::{
+    Condition, Index, Item, MAX_TRANSACTION_WRITES, Store, StoreError, Write,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 
@@ -47,7 +49,9 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = open_connection(path).map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
     }
 
     async fn with_conn<T: Send + 'static>(
@@ -56,7 +60,9 @@ impl SqliteStore {
     ) -> Result<T, StoreError> {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| StoreError::Backend("store lock poisoned".into()))?;
+            let mut guard = conn
+                .lock()
+                .map_err(|_| StoreError::Backend("store lock poisoned".into()))?;
             f(&mut guard)
         })
         .await
@@ -74,12 +80,21 @@ fn prefix_end(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")
 }
 
-fn current_attrs(tx: &rusqlite::Transaction<'_>, pk: &str, sk: &str) -> Result<Option<Map<String, Value>>, StoreError> {
+fn current_attrs(
+    tx: &rusqlite::Transaction<'_>,
+    pk: &str,
+    sk: &str,
+) -> Result<Option<Map<String, Value>>, StoreError> {
     let raw: Option<String> = tx
-        .query_row("SELECT attrs FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk], |r| r.get(0))
+        .query_row(
+            "SELECT attrs FROM items WHERE pk = ?1 AND sk = ?2",
+            params![pk, sk],
+            |r| r.get(0),
+        )
         .optional()
         .map_err(backend)?;
-    raw.map(|a| serde_json::from_str(&a).map_err(backend)).transpose()
+    raw.map(|a| serde_json::from_str(&a).map_err(backend))
+        .transpose()
 }
 
 fn holds(condition: &Condition, current: Option<&Map<String, Value>>) -> bool {
@@ -87,7 +102,9 @@ fn holds(condition: &Condition, current: Option<&Map<String, Value>>) -> bool {
         Condition::None => true,
         Condition::NotExists => current.is_none(),
         Condition::Exists => current.is_some(),
-        Condition::Equals(attr, value) => current.and_then(|c| c.get(attr)).is_some_and(|v| values_equal(v, value)),
+        Condition::Equals(attr, value) => current
+            .and_then(|c| c.get(attr))
+            .is_some_and(|v| values_equal(v, value)),
     }
 }
 
@@ -101,14 +118,20 @@ fn values_equal(a: &Value, b: &Value) -> bool {
 
 pub(crate) fn validate_transaction(writes: &[Write]) -> Result<(), StoreError> {
     let mut keys = HashSet::new();
-    if writes.is_empty() || writes.len() > MAX_TRANSACTION_WRITES || !writes.iter().all(|w| keys.insert(w.key())) {
+    if writes.is_empty()
+        || writes.len() > MAX_TRANSACTION_WRITES
+        || !writes.iter().all(|w| keys.insert(w.key()))
+    {
         return Err(StoreError::InvalidTransaction(writes.len()));
     }
     Ok(())
 }
 
 fn index_col(item: &Item, attr: &str) -> Option<String> {
-    item.attrs.get(attr).and_then(Value::as_str).map(str::to_owned)
+    item.attrs
+        .get(attr)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 #[async_trait]
@@ -117,7 +140,11 @@ impl Store for SqliteStore {
         let (pk, sk) = (pk.to_owned(), sk.to_owned());
         self.with_conn(move |c| {
             let row: Option<String> = c
-                .query_row("SELECT attrs FROM items WHERE pk = ?1 AND sk = ?2", params![pk, sk], |r| r.get(0))
+                .query_row(
+                    "SELECT attrs FROM items WHERE pk = ?1 AND sk = ?2",
+                    params![pk, sk],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(backend)?;
             row.map(|attrs| row_to_item(pk, sk, attrs)).transpose()
@@ -143,7 +170,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn query_index(&self, index: Index, pk: &str, sk_upto: Option<&str>, limit: usize) -> Result<Vec<Item>, StoreError> {
+    async fn query_index(
+        &self,
+        index: Index,
+        pk: &str,
+        sk_upto: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
         let (pk, upto) = (pk.to_owned(), sk_upto.map(str::to_owned));
         let (ipk, isk) = (index.pk_attr(), index.sk_attr());
         self.with_conn(move |c| {
