@@ -215,6 +215,11 @@ pub trait Blobs: Send + Sync {
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
     /// Deletes every blob under the prefix; answers how many.
     async fn delete_prefix(&self, prefix: &str) -> Result<u64, BlobError>;
+    /// True when storage verifies a SHA-256 only if the uploader announced it (S3 checksums), so
+    /// staging must ask for it.
+    fn needs_announced_sha256(&self) -> bool {
+        false
+    }
 }
 
 // ---------------------------------------------------------------- mail

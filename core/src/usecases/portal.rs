@@ -159,6 +159,11 @@ impl Portaal {
             .filter(|s| !s.is_empty())
             .map(Sha256::parse)
             .transpose()?;
+        if sha256.is_none() && self.blobs.needs_announced_sha256() {
+            return Err(Error::invalid(
+                "sha256 is required: give the file's SHA-256 (hex) when announcing it",
+            ));
+        }
         let o = self.open_link(token).await?;
         Self::accepting(&o)?;
         let r = o.request();
@@ -476,10 +481,11 @@ impl Portaal {
                 )));
             }
             (_, Some(measured)) => measured,
-            (Some(announced), None) => announced.clone(),
-            (None, None) => {
+            // Storage that cannot vouch for the bytes (S3 refused the checksum, or none was
+            // sent) never turns an upload into a document.
+            (_, None) => {
                 return Err(Error::invalid(format!(
-                    "{}: storage cannot vouch for its SHA-256; announce sha256 when staging it",
+                    "{}: storage could not verify the file's SHA-256; upload it again",
                     doc.filename
                 )));
             }
