@@ -15,7 +15,7 @@ pub type Vars = BTreeMap<&'static str, String>;
 
 pub fn render(template: &Template, vars: &Vars) -> Rendered {
     let subject = fill(&template.subject, vars, |s| s.replace(['\r', '\n'], " "));
-    let text = fill(&template.text, vars, str::to_owned);
+    let text = collapse_blank_lines(&fill(&template.text, vars, str::to_owned));
     let html = if template.html.trim().is_empty() {
         text_to_html(&subject, &template.text, vars)
     } else {
@@ -26,6 +26,24 @@ pub fn render(template: &Template, vars: &Vars) -> Rendered {
         text,
         html,
     }
+}
+
+/// An empty placeholder on its own line leaves no gap of several empty lines.
+fn collapse_blank_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut newlines = 0;
+    for c in text.chars() {
+        if c == '\n' {
+            newlines += 1;
+            if newlines > 2 {
+                continue;
+            }
+        } else {
+            newlines = 0;
+        }
+        out.push(c);
+    }
+    out.trim_end().to_owned()
 }
 
 fn fill(template: &str, vars: &Vars, encode: impl Fn(&str) -> String) -> String {
