@@ -430,7 +430,8 @@ impl Record for Mail {
 pub struct Destruction {
     /// SHA-256 of the case id, so the case system can match its own records.
     pub case_hash: String,
-    pub case_type: CaseTypeKey,
+    /// Unknown when TTL removed the dossier's main item before the purge could read it.
+    pub case_type: Option<CaseTypeKey>,
     pub closed_at: Option<DateTime<Utc>>,
     pub destroyed_at: DateTime<Utc>,
     pub items: u64,

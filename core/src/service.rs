@@ -169,8 +169,6 @@ pub(crate) struct Partition {
     pub deliveries: Vec<Delivery>,
     pub documents: Vec<Document>,
     pub events: Vec<Event>,
-    /// Keys of every item, for destruction.
-    pub keys: Vec<(String, String)>,
 }
 
 impl Partition {
@@ -200,7 +198,6 @@ impl Partition {
             deliveries,
             documents,
             events,
-            keys: items.iter().map(|i| (i.pk.clone(), i.sk.clone())).collect(),
         })
     }
 

@@ -6,6 +6,7 @@ pub mod config;
 pub mod embedded;
 pub mod system;
 pub mod telemetry;
+pub mod triggers;
 
 pub use config::{Backend, Config};
 pub use system::System;

@@ -5,7 +5,8 @@ use serde::Serialize;
 use crate::domain::{CaseId, Id};
 use crate::error::{Error, Result};
 use crate::model::{
-    Actor, Destruction, DossierStatus, EventKind, MailKind, Record, Request, RequestState, keys,
+    Actor, Destruction, Dossier, DossierStatus, EventKind, MailKind, Record, Request, RequestState,
+    keys,
 };
 use crate::ports::{Condition, Job, MAX_TRANSACTION_WRITES, Write};
 use crate::service::{Portaal, dossier_vars, request_vars};
@@ -26,7 +27,7 @@ impl Portaal {
                 request_id,
                 step,
             } => self.send_reminder(case_id, request_id, *step).await,
-            Job::Purge { case_id } => self.purge(case_id).await,
+            Job::Purge { case_id } => self.purge(case_id, None).await,
         }
     }
 
@@ -108,35 +109,43 @@ impl Portaal {
     /// Destroys a closed dossier whose time has come: every file, every item, every link; leaves a
     /// destruction record without personal data. Safe to repeat after a crash: the dossier's main
     /// item goes last, so a retry finds the work unfinished.
-    #[tracing::instrument(skip(self), fields(case = %case))]
-    pub async fn purge(&self, case: &CaseId) -> Result<JobOutcome> {
-        let p = match self.partition(case).await {
-            Ok(p) => p,
-            Err(Error::NotFound(_)) => {
-                return Ok(JobOutcome::Skipped("dossier is already gone".into()));
+    ///
+    /// `removed` is the dossier's main item as DynamoDB TTL deleted it (the stream's old image):
+    /// then the deadline had passed (TTL is only set without a legal hold) and the rest follows.
+    #[tracing::instrument(skip(self, removed), fields(case = %case))]
+    pub async fn purge(&self, case: &CaseId, removed: Option<Dossier>) -> Result<JobOutcome> {
+        let items = self.store.query(&keys::dossier(case), "").await?;
+        let current = items
+            .iter()
+            .find(|i| i.sk == keys::META)
+            .map(Dossier::from_item)
+            .transpose()?;
+        let dossier = match (current, removed) {
+            (Some(d), _) => {
+                if d.status != DossierStatus::Closed {
+                    return Ok(JobOutcome::Skipped("dossier is open".into()));
+                }
+                if d.hold.is_some() {
+                    return Ok(JobOutcome::Skipped("dossier is under legal hold".into()));
+                }
+                if !d.destroy_at.is_some_and(|at| at <= self.now()) {
+                    return Ok(JobOutcome::Skipped("destruction is not due yet".into()));
+                }
+                Some(d)
             }
-            Err(e) => return Err(e),
+            (None, removed) if !items.is_empty() => removed,
+            (None, _) => return Ok(JobOutcome::Skipped("dossier is already gone".into())),
         };
-        let d = &p.dossier;
-        if d.status != DossierStatus::Closed {
-            return Ok(JobOutcome::Skipped("dossier is open".into()));
-        }
-        if d.hold.is_some() {
-            return Ok(JobOutcome::Skipped("dossier is under legal hold".into()));
-        }
-        match d.destroy_at {
-            Some(at) if at <= self.now() => {}
-            _ => return Ok(JobOutcome::Skipped("destruction is not due yet".into())),
-        }
+
         let files = self.blobs.delete_prefix(&keys::blob_prefix(case)).await?;
         use sha2::Digest;
         let case_hash = hex::encode(sha2::Sha256::digest(case.as_str().as_bytes()));
         let record = Destruction {
             case_hash: case_hash.clone(),
-            case_type: d.case_type.clone(),
-            closed_at: d.closed_at,
+            case_type: dossier.as_ref().map(|d| d.case_type.clone()),
+            closed_at: dossier.as_ref().and_then(|d| d.closed_at),
             destroyed_at: self.now(),
-            items: p.keys.len() as u64,
+            items: items.len() as u64,
             files,
         };
         let (rpk, rsk) = keys::destruction(&case_hash);
@@ -144,44 +153,204 @@ impl Portaal {
             .transact(vec![Write::put(record.to_item(rpk, rsk))])
             .await?;
 
-        let mut deletes: Vec<Write> = p
-            .requests
-            .iter()
-            .map(|r| {
-                let (pk, sk) = keys::token(&r.token_hash);
-                Write::Delete {
-                    pk,
-                    sk,
-                    condition: Condition::None,
-                }
-            })
-            .collect();
+        let delete = |pk: String, sk: String| Write::Delete {
+            pk,
+            sk,
+            condition: Condition::None,
+        };
+        let mut deletes = Vec::with_capacity(items.len() + 4);
+        for item in items.iter().filter(|i| i.sk.starts_with(keys::REQUEST)) {
+            let (pk, sk) = keys::token(&Request::from_item(item)?.token_hash);
+            deletes.push(delete(pk, sk));
+        }
         deletes.extend(
-            p.keys
+            items
                 .iter()
-                .filter(|(_, sk)| sk != keys::META)
-                .map(|(pk, sk)| Write::Delete {
-                    pk: pk.clone(),
-                    sk: sk.clone(),
-                    condition: Condition::None,
-                }),
+                .filter(|i| i.sk != keys::META)
+                .map(|i| delete(i.pk.clone(), i.sk.clone())),
         );
         for chunk in deletes.chunks(MAX_TRANSACTION_WRITES) {
             self.store.transact(chunk.to_vec()).await?;
         }
-        self.store
-            .transact(vec![Write::Delete {
-                pk: keys::dossier(case),
-                sk: keys::META.into(),
-                condition: Condition::None,
-            }])
-            .await?;
+        if items.iter().any(|i| i.sk == keys::META) {
+            self.store
+                .transact(vec![delete(keys::dossier(case), keys::META.into())])
+                .await?;
+        }
         self.scheduler
             .remove(&Job::Purge {
                 case_id: case.clone(),
             })
             .await?;
-        tracing::info!(items = p.keys.len(), files, "dossier destroyed");
+        tracing::info!(items = items.len(), files, "dossier destroyed");
         Ok(JobOutcome::Done)
+    }
+}
+
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct CloseInput {
+    #[serde(default)]
+    pub result: Option<String>,
+    /// Defaults to now; the case system may pass the date the case was actually handled.
+    #[serde(default)]
+    pub closed_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct HoldInput {
+    pub reason: String,
+}
+
+impl Portaal {
+    /// Writes a changed dossier with its event, conditional on the revision read.
+    async fn save_dossier(
+        &self,
+        old: &Dossier,
+        new: Dossier,
+        kind: EventKind,
+        summary: String,
+    ) -> Result<Dossier> {
+        let mut event = self.event(kind, Actor::CaseSystem);
+        event.summary = summary;
+        let case = &old.case_id;
+        self.store
+            .transact(vec![
+                Write::replace_if(
+                    new.to_item(keys::dossier(case), keys::META.into()),
+                    "rev",
+                    old.rev,
+                ),
+                self.event_write(case, &event),
+            ])
+            .await?;
+        Ok(new)
+    }
+
+    /// `POST /api/v1/dossiers/{case_id}/close`: links stop at `expires_at`, then the dossier is
+    /// destroyed (unless a legal hold is set). Closing a closed dossier answers it unchanged.
+    #[tracing::instrument(skip(self, input), fields(case = %case))]
+    pub async fn close_dossier(&self, case: &CaseId, input: &CloseInput) -> Result<Dossier> {
+        let result = input
+            .result
+            .as_deref()
+            .map(|r| crate::domain::optional_text("result", r, 500))
+            .transpose()?;
+        crate::service::with_retries(|| async {
+            let d = self.dossier(case).await?;
+            if d.status == DossierStatus::Closed {
+                return Ok(d);
+            }
+            let case_type = self.case_type(d.case_type.as_str()).await?;
+            let closed_at = input.closed_at.unwrap_or_else(|| self.now());
+            let destroy_at = closed_at + chrono::Duration::days(case_type.close_after_days.into());
+            let closed = Dossier {
+                status: DossierStatus::Closed,
+                closed_at: Some(closed_at),
+                result: result.clone(),
+                destroy_at: Some(destroy_at),
+                updated_at: self.now(),
+                rev: d.rev + 1,
+                ..d.clone()
+            };
+            // Schedule first: a purge that fires for a dossier still open does nothing.
+            self.scheduler
+                .upsert(
+                    &Job::Purge {
+                        case_id: case.clone(),
+                    },
+                    destroy_at,
+                )
+                .await?;
+            let summary = format!(
+                "Dossier gesloten; vernietiging op {}",
+                destroy_at.date_naive()
+            );
+            self.save_dossier(&d, closed, EventKind::DossierClosed, summary)
+                .await
+        })
+        .await
+    }
+
+    /// `POST /api/v1/dossiers/{case_id}/reopen`: destruction cancelled.
+    #[tracing::instrument(skip(self), fields(case = %case))]
+    pub async fn reopen_dossier(&self, case: &CaseId) -> Result<Dossier> {
+        crate::service::with_retries(|| async {
+            let d = self.dossier(case).await?;
+            if d.status == DossierStatus::Open {
+                return Ok(d);
+            }
+            let open = Dossier {
+                status: DossierStatus::Open,
+                closed_at: None,
+                destroy_at: None,
+                updated_at: self.now(),
+                rev: d.rev + 1,
+                ..d.clone()
+            };
+            let saved = self
+                .save_dossier(
+                    &d,
+                    open,
+                    EventKind::DossierReopened,
+                    "Dossier heropend".into(),
+                )
+                .await?;
+            self.scheduler
+                .remove(&Job::Purge {
+                    case_id: case.clone(),
+                })
+                .await?;
+            Ok(saved)
+        })
+        .await
+    }
+
+    /// `PUT`/`DELETE /api/v1/dossiers/{case_id}/hold`: a legal hold blocks destruction.
+    #[tracing::instrument(skip(self, reason), fields(case = %case))]
+    pub async fn set_hold(&self, case: &CaseId, reason: Option<&str>) -> Result<Dossier> {
+        let reason = reason
+            .map(|r| crate::domain::text("reason", r, 500))
+            .transpose()?;
+        crate::service::with_retries(|| async {
+            let d = self.dossier(case).await?;
+            let hold = reason.as_ref().map(|r| crate::model::Hold {
+                reason: r.clone(),
+                since: self.now(),
+            });
+            if d.hold.as_ref().map(|h| &h.reason) == hold.as_ref().map(|h| &h.reason) {
+                return Ok(d);
+            }
+            let (kind, summary) = match &hold {
+                Some(h) => (EventKind::HoldSet, format!("Bewaarplicht: {}", h.reason)),
+                None => (EventKind::HoldLifted, "Bewaarplicht opgeheven".to_owned()),
+            };
+            // Lifting a hold on a closed dossier puts destruction back on the calendar.
+            if let (None, Some(at)) = (&hold, d.destroy_at) {
+                let job = Job::Purge {
+                    case_id: case.clone(),
+                };
+                self.scheduler.upsert(&job, at.max(self.now())).await?;
+            }
+            let changed = Dossier {
+                hold,
+                updated_at: self.now(),
+                rev: d.rev + 1,
+                ..d.clone()
+            };
+            self.save_dossier(&d, changed, kind, summary).await
+        })
+        .await
+    }
+}
+
+impl Portaal {
+    /// `GET /api/v1/destructions`: what was destroyed, without personal data.
+    pub async fn destructions(&self) -> Result<Vec<Destruction>> {
+        self.store
+            .query("DESTRUCTION", "DESTRUCTION#")
+            .await?
+            .iter()
+            .map(Destruction::from_item)
+            .collect()
     }
 }

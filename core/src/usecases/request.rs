@@ -75,7 +75,8 @@ impl Portaal {
         event.request_id = Some(request.id.clone());
         event.summary = format!(
             "Verzoek om stukken aan {}, uiterlijk {}",
-            request.department, request.due
+            request.department,
+            crate::service::dutch_date(request.due.0)
         );
         let (token_pk, token_sk) = keys::token(&request.token_hash);
         let token_ref = TokenRef {

@@ -9,8 +9,10 @@ use axum::{Json, Router};
 use portaal_core::casetype::CaseType;
 use portaal_core::domain::{CaseId, Id};
 use portaal_core::usecases::dossier::{DossierInput, Saved};
+use portaal_core::usecases::lifecycle::{CloseInput, HoldInput};
 use portaal_core::usecases::request::RequestInput;
 use portaal_core::usecases::review::RejectInput;
+use portaal_core::views::DossierView;
 use sha2::Digest;
 
 use crate::AppState;
@@ -40,6 +42,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/dossiers/{case_id}/documents/{document_id}/content",
             get(content),
         )
+        .route("/dossiers/{case_id}/close", post(close))
+        .route("/dossiers/{case_id}/reopen", post(reopen))
+        .route("/dossiers/{case_id}/hold", put(hold).delete(lift_hold))
+        .route("/destructions", get(destructions))
         .route("/case-types", get(case_types))
         .route("/case-types/{key}", get(case_type).put(put_case_type))
         .layer(axum::middleware::from_fn_with_state(state, authenticate));
@@ -190,4 +196,50 @@ async fn put_case_type(
         )));
     }
     Ok(Json(s.system.portaal.put_case_type(case_type).await?).into_response())
+}
+
+async fn close(
+    State(s): State<AppState>,
+    Path(case): Path<String>,
+    body: Option<Json<CloseInput>>,
+) -> ApiResult<Response> {
+    let case = case_id(&case)?;
+    let input = body.map(|Json(b)| b).unwrap_or_default();
+    let d = s.system.portaal.close_dossier(&case, &input).await?;
+    Ok(Json(DossierView::summary(&d)).into_response())
+}
+
+async fn reopen(State(s): State<AppState>, Path(case): Path<String>) -> ApiResult<Response> {
+    let case = case_id(&case)?;
+    Ok(Json(DossierView::summary(
+        &s.system.portaal.reopen_dossier(&case).await?,
+    ))
+    .into_response())
+}
+
+async fn hold(
+    State(s): State<AppState>,
+    Path(case): Path<String>,
+    body: JsonBody<HoldInput>,
+) -> ApiResult<Response> {
+    let case = case_id(&case)?;
+    let Json(input) = body?;
+    let d = s
+        .system
+        .portaal
+        .set_hold(&case, Some(&input.reason))
+        .await?;
+    Ok(Json(DossierView::summary(&d)).into_response())
+}
+
+async fn lift_hold(State(s): State<AppState>, Path(case): Path<String>) -> ApiResult<Response> {
+    let case = case_id(&case)?;
+    Ok(Json(DossierView::summary(
+        &s.system.portaal.set_hold(&case, None).await?,
+    ))
+    .into_response())
+}
+
+async fn destructions(State(s): State<AppState>) -> ApiResult<Response> {
+    Ok(Json(s.system.portaal.destructions().await?).into_response())
 }

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod dev;
+pub mod lambda;
 pub mod local;
 pub mod middleware;
 pub mod page;

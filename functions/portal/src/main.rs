@@ -1,7 +1,7 @@
 //! Runs as a Lambda when `AWS_LAMBDA_RUNTIME_API` is set, otherwise as the local server.
 
 use portaal_infra::{Config, System, telemetry};
-use portal::{AppState, app, local};
+use portal::{AppState, local};
 
 const USAGE: &str = "Usage: portal [--demo]\n\n  --demo   also create a demo dossier and request, and print its portal link\n\nSettings come from PORTAAL_* environment variables (see README.md).";
 
@@ -12,7 +12,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let config = Config::from_env()?;
     if lambda {
         let system = System::build(config).await?;
-        return lambda_http::run(app(AppState::new(system))).await;
+        return lambda_http::run(portal::lambda::service(AppState::new(system))).await;
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {

@@ -415,6 +415,7 @@ fn frame(f: Frame<'_>, main: &str) -> String {
 <meta name=\"referrer\" content=\"no-referrer\">\n\
 <meta name=\"robots\" content=\"noindex, nofollow\">\n\
 <title>{title}</title>\n\
+<link rel=\"icon\" href=\"data:,\">\n\
 <link rel=\"stylesheet\" href=\"/assets/portal.css\">\n\
 <script src=\"/assets/portal.js\" defer></script>\n\
 </head>\n\

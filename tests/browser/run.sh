@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Browser test of the portal page: Debian's Chromium driven by playwright-core, checked by axe-core.
+# Usage (from anywhere): bash tests/browser/run.sh   Set REBUILD=1 to rebuild target/debug/portal first.
+# Never downloads a browser: playwright-core has no browser of its own; Chromium comes from apt.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "run.sh: installing Debian's chromium" >&2
+  as_root apt-get update
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y chromium
+fi
+
+if [ ! -f tests/browser/node_modules/playwright-core/package.json ] \
+  || [ ! -f tests/browser/node_modules/axe-core/axe.min.js ]; then
+  echo "run.sh: installing test dependencies (npm ci)" >&2
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/browser --no-audit --no-fund
+fi
+
+if [ ! -x target/debug/portal ] || [ "${REBUILD:-0}" = 1 ]; then
+  echo "run.sh: building target/debug/portal" >&2
+  cargo build -p portal
+fi
+
+exec node tests/browser/portal.test.mjs
