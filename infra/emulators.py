@@ -25,6 +25,7 @@ Reading sent mail in tests: `GET $PORTAAL_MOTO_URL/moto-api/data.json`, then
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import sys
 import time
@@ -168,6 +169,21 @@ def setup(a: argparse.Namespace) -> None:
     print(dlq_arn)
 
 
+def serve_moto(a: argparse.Namespace) -> None:
+    """moto's server, handling one request at a time.
+
+    `moto_server` is threaded and moto's backends take no locks, so two concurrent
+    TransactWriteItems on the same items can both succeed there; DynamoDB isolates them (one is
+    cancelled). Serving requests one by one restores that isolation for the tests.
+    """
+    from moto.server import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import run_simple
+
+    os.environ.setdefault("MOTO_PORT", str(a.port))
+    app = DomainDispatcherApplication(create_backend_app)
+    run_simple(a.host, a.port, app, threaded=False)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -176,6 +192,9 @@ def main() -> None:
     pw = sub.add_parser("wait")
     pw.add_argument("url")
     pw.add_argument("seconds", type=float, nargs="?", default=30)
+    pm = sub.add_parser("serve-moto")
+    pm.add_argument("--host", default="127.0.0.1")
+    pm.add_argument("--port", type=int, required=True)
     ps = sub.add_parser("setup")
     for name in ("moto", "s3", "template", "table", "bucket", "mail-from", "group", "access-key", "secret-key", "region"):
         ps.add_argument(f"--{name}", required=True)
@@ -185,6 +204,8 @@ def main() -> None:
         print(" ".join(str(x) for x in free_ports(a.n)))
     elif a.cmd == "wait":
         wait_http(a.url, a.seconds)
+    elif a.cmd == "serve-moto":
+        serve_moto(a)
     else:
         setup(a)
 

@@ -63,6 +63,14 @@ impl Portaal {
         }
     }
 
+    /// The same use cases, with links made for another public URL (e.g. the one a request
+    /// came through behind API Gateway).
+    pub fn with_public_url(&self, public_url: &str) -> Self {
+        let mut clone = self.clone();
+        clone.settings.public_url = public_url.trim_end_matches('/').to_owned();
+        clone
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.settings
     }

@@ -27,6 +27,8 @@ pub struct Config {
     pub reminder_arn: String,
     pub purge_arn: String,
     pub ses_configuration_set: Option<String>,
+    /// Where Scheduler sends jobs it could not deliver (SQS queue ARN).
+    pub schedule_dead_letter_arn: Option<String>,
     /// How often the local server's timer sends queued mail and runs due schedules.
     pub tick: std::time::Duration,
 }
@@ -95,6 +97,7 @@ impl Config {
             purge_arn: lookup("PORTAAL_PURGE_ARN")
                 .unwrap_or_else(|| account_arn("lambda", "function:portaal-purge")),
             ses_configuration_set: lookup("PORTAAL_SES_CONFIGURATION_SET"),
+            schedule_dead_letter_arn: lookup("PORTAAL_SCHEDULE_DLQ_ARN"),
             tick: std::time::Duration::from_millis(tick_ms.max(50)),
         })
     }

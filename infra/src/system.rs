@@ -34,6 +34,8 @@ pub struct System {
     pub api_key: Option<String>,
     /// Origin browsers upload to when it is not the portal's own (S3), for the page's CSP.
     pub upload_origin: Option<String>,
+    /// SDK calls per operation (AWS only).
+    pub calls: Option<crate::aws::metrics::CallCounter>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +71,11 @@ fn persistent_secret(
             Ok(value)
         }
     }
+}
+
+/// A fresh bearer key, for a server that has nowhere to keep one.
+pub fn random_key() -> String {
+    random_hex(24)
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -136,6 +143,7 @@ impl System {
             }),
             api_key: Some(api_key),
             upload_origin: None,
+            calls: None,
         })
     }
 }

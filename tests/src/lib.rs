@@ -67,6 +67,18 @@ pub fn test_config(data_dir: &std::path::Path, public_url: &str) -> Config {
     .expect("valid test config")
 }
 
+/// Embedded settings whatever the environment says (for tests that need a private store).
+pub fn embedded_config(data_dir: &std::path::Path, public_url: &str) -> Config {
+    let (data_dir, public_url) = (data_dir.display().to_string(), public_url.to_owned());
+    Config::from_lookup(move |name| match name {
+        "PORTAAL_BACKEND" => Some("embedded".into()),
+        "PORTAAL_PUBLIC_URL" => Some(public_url.clone()),
+        "PORTAAL_DATA_DIR" => Some(data_dir.clone()),
+        _ => None,
+    })
+    .expect("valid embedded config")
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_in(TempDir::new("app")).await
 }

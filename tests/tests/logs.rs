@@ -30,11 +30,8 @@ impl<'a> MakeWriter<'a> for Captured {
 #[tokio::test]
 async fn the_logs_of_the_whole_flow_hold_no_link_token() {
     let captured = Captured::default();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(captured.clone())
-        .with_ansi(false)
-        .init();
+    // The production subscriber, opened up to every level.
+    portaal_infra::telemetry::init_with_writer(captured.clone(), "trace");
 
     let app = spawn_app().await;
     let case = case_id("LOG");

@@ -128,7 +128,7 @@ impl Portaal {
                 if d.hold.is_some() {
                     return Ok(JobOutcome::Skipped("dossier is under legal hold".into()));
                 }
-                if !d.destroy_at.is_some_and(|at| at <= self.now()) {
+                if d.destroy_at.is_none_or(|at| at > self.now()) {
                     return Ok(JobOutcome::Skipped("destruction is not due yet".into()));
                 }
                 Some(d)

@@ -159,11 +159,6 @@ impl Portaal {
             .filter(|s| !s.is_empty())
             .map(Sha256::parse)
             .transpose()?;
-        if sha256.is_none() && self.blobs.needs_announced_sha256() {
-            return Err(Error::invalid(
-                "sha256 is required: give the file's SHA-256 (hex) when announcing it",
-            ));
-        }
         let o = self.open_link(token).await?;
         Self::accepting(&o)?;
         let r = o.request();
@@ -187,6 +182,11 @@ impl Portaal {
                 "{filename}: type {content_type} is not accepted; allowed are: {}",
                 rules.allowed_types.join(", ")
             )));
+        }
+        if sha256.is_none() && self.blobs.needs_announced_sha256() {
+            return Err(Error::invalid(
+                "sha256 is required: give the file's SHA-256 (hex) when announcing it",
+            ));
         }
         let staged = o
             .partition

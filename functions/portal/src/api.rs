@@ -1,6 +1,6 @@
 //! The case-system API (`/api/v1`): bearer key locally, IAM (SigV4, enforced by API Gateway) on AWS.
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{Extension, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -17,6 +17,7 @@ use sha2::Digest;
 
 use crate::AppState;
 use crate::problem::{ApiError, ApiResult, found};
+use crate::state::PublicBase;
 
 type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 
@@ -124,12 +125,18 @@ async fn get_dossier(State(s): State<AppState>, Path(case): Path<String>) -> Api
 
 async fn create_request(
     State(s): State<AppState>,
+    Extension(base): Extension<PublicBase>,
     Path(case): Path<String>,
     body: JsonBody<RequestInput>,
 ) -> ApiResult<Response> {
     let case = case_id(&case)?;
     let Json(input) = body?;
-    let view = s.system.portaal.create_request(&case, &input).await?;
+    let view = s
+        .system
+        .portaal
+        .with_public_url(&base.url)
+        .create_request(&case, &input)
+        .await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 

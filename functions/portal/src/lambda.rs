@@ -7,6 +7,7 @@ use lambda_http::request::RequestContext;
 use tower::ServiceBuilder;
 use tower::util::MapRequest;
 
+use crate::state::StagePrefix;
 use crate::{AppState, app};
 
 pub type LambdaService =
@@ -41,6 +42,7 @@ pub fn strip_stage<B>(mut req: Request<B>) -> Request<B> {
     };
     if let Ok(uri) = path_and_query.parse::<Uri>() {
         *req.uri_mut() = uri;
+        req.extensions_mut().insert(StagePrefix(prefix));
     }
     req
 }

@@ -11,8 +11,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     telemetry::init(lambda);
     let config = Config::from_env()?;
     if lambda {
-        let system = System::build(config).await?;
-        return lambda_http::run(portal::lambda::service(AppState::new(system))).await;
+        let mut system = System::build(config).await?;
+        // Behind API Gateway the AWS_IAM authoriser checks the case system; no bearer key.
+        system.api_key = None;
+        let mut state = AppState::new(system);
+        state.public_url_from_request =
+            std::env::var("PORTAAL_PUBLIC_URL").map_or(true, |v| v.trim().is_empty());
+        return lambda_http::run(portal::lambda::service(state)).await;
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "--help" || a == "-h") {

@@ -6,10 +6,13 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::AppState;
+use crate::state::{PublicBase, StagePrefix};
 
 pub const API_VERSION: &str = "1";
 
-pub async fn common(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn common(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let base = public_base(&state, &req);
+    req.extensions_mut().insert(base);
     let method = req.method().clone();
     let path = redact(req.uri().path());
     let started = std::time::Instant::now();
@@ -46,6 +49,29 @@ pub async fn common(State(state): State<AppState>, req: Request, next: Next) -> 
         }
     }
     res
+}
+
+/// Where this request reached us from outside: the configured public URL, or behind API Gateway
+/// without one, the request's host and stage.
+fn public_base(state: &AppState, req: &Request) -> PublicBase {
+    if !state.public_url_from_request {
+        return PublicBase::new(&state.system.config.public_url);
+    }
+    let headers = req.headers();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("https");
+    let stage = req
+        .extensions()
+        .get::<StagePrefix>()
+        .map(|s| s.0.as_str())
+        .unwrap_or_default();
+    PublicBase::new(&format!("{proto}://{host}{stage}"))
 }
 
 /// The path as it may be logged: link tokens and blob keys' signatures never reach a log line.

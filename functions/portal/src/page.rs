@@ -384,6 +384,8 @@ fn text_block(s: &str) -> String {
 
 struct Frame<'a> {
     lang: Lang,
+    /// Path prefix the portal is served under (API Gateway stage), "" at the root.
+    base: &'a str,
     title: &'a str,
     /// Show the language switch (links keep the path, set or unset `?lang=en`).
     switch: bool,
@@ -416,8 +418,8 @@ fn frame(f: Frame<'_>, main: &str) -> String {
 <meta name=\"robots\" content=\"noindex, nofollow\">\n\
 <title>{title}</title>\n\
 <link rel=\"icon\" href=\"data:,\">\n\
-<link rel=\"stylesheet\" href=\"/assets/portal.css\">\n\
-<script src=\"/assets/portal.js\" defer></script>\n\
+<link rel=\"stylesheet\" href=\"{base}/assets/portal.css\">\n\
+<script src=\"{base}/assets/portal.js\" defer></script>\n\
 </head>\n\
 <body class=\"{body_class}\">\n\
 <a class=\"skip-link\" href=\"#main\">{skip}</a>\n\
@@ -428,6 +430,7 @@ fn frame(f: Frame<'_>, main: &str) -> String {
 <footer class=\"site-footer\">\n<div class=\"wrap\"><p>{footer}</p></div>\n</footer>\n\
 </body>\n</html>\n",
         code = lang.code(),
+        base = escape(f.base),
         title = escape(f.title),
         body_class = escape(f.body_class),
         skip = tx(lang, "skip"),
@@ -439,7 +442,8 @@ fn frame(f: Frame<'_>, main: &str) -> String {
 // ---------------------------------------------------------------- portal page
 
 /// The portal page for a link holder. Contains no token: scripts use location.pathname.
-pub fn portal_page(view: &PortalView, lang: Lang) -> String {
+/// `base`: the path prefix the portal is served under (the API Gateway stage), "" at the root.
+pub fn portal_page(view: &PortalView, lang: Lang, base: &str) -> String {
     let d = &view.dossier;
     let mut main = String::with_capacity(16 * 1024);
     main.push_str(&format!("<h1>{}</h1>\n", tx(lang, "request_heading")));
@@ -470,6 +474,7 @@ pub fn portal_page(view: &PortalView, lang: Lang) -> String {
     );
     frame(
         Frame {
+            base,
             lang,
             title: &title,
             switch: true,
@@ -1061,7 +1066,7 @@ data-max-bytes=\"{}\" data-max-files=\"{}\" data-allowed-types=\"{}\">\n",
 // ---------------------------------------------------------------- other pages
 
 /// Error page for browsers (404 unknown link, 410 closed, 429 too many tries, 500).
-pub fn error_page(status: u16, title: &str, detail: &str, lang: Lang) -> String {
+pub fn error_page(status: u16, title: &str, detail: &str, lang: Lang, base: &str) -> String {
     let hint = match status {
         404 => Some("hint_404"),
         410 => Some("hint_410"),
@@ -1081,14 +1086,16 @@ pub fn error_page(status: u16, title: &str, detail: &str, lang: Lang) -> String 
         main.push_str(&format!("<p>{}</p>\n", tx(lang, hint)));
     }
     main.push_str(&format!(
-        "<p class=\"muted\">{}</p>\n<p><a href=\"/{}\">{}</a></p>\n</div>\n",
+        "<p class=\"muted\">{}</p>\n<p><a href=\"{}/{}\">{}</a></p>\n</div>\n",
         tf(lang, "error_code", &[("code", &status.to_string())]),
+        escape(base),
         if lang == Lang::En { "?lang=en" } else { "" },
         tx(lang, "to_home")
     ));
     let page_title = format!("{status} {title} \u{2013} Portaal");
     frame(
         Frame {
+            base,
             lang,
             title: &page_title,
             switch: true,
@@ -1101,7 +1108,7 @@ pub fn error_page(status: u16, title: &str, detail: &str, lang: Lang) -> String 
 
 /// Landing page at "/": what this is; tells people to open the link from their e-mail.
 /// `dev_links`: when Some, a list of (label, href) for developers (outbox, API description).
-pub fn home_page(lang: Lang, dev_links: Option<&[(&str, &str)]>) -> String {
+pub fn home_page(lang: Lang, dev_links: Option<&[(&str, &str)]>, base: &str) -> String {
     let mut main = format!(
         "<h1>{}</h1>\n<p class=\"lead\">{}</p>\n<section class=\"panel\" aria-labelledby=\"h-how\">\n<h2 id=\"h-how\">{}</h2>\n<ol class=\"steps\">\n<li>{}</li>\n<li>{}</li>\n<li>{}</li>\n</ol>\n<p>{}</p>\n</section>\n",
         tx(lang, "home_title"),
@@ -1129,6 +1136,7 @@ pub fn home_page(lang: Lang, dev_links: Option<&[(&str, &str)]>) -> String {
     let title = format!("{} \u{2013} Portaal", t(lang, "home_title"));
     frame(
         Frame {
+            base,
             lang,
             title: &title,
             switch: true,
@@ -1180,6 +1188,7 @@ pub fn mail_list_page(rows: &[MailRow]) -> String {
     main.push_str("</section>\n");
     frame(
         Frame {
+            base: "",
             lang: Lang::Nl,
             title: "Verstuurde e-mail \u{2013} Portaal",
             switch: false,
@@ -1213,6 +1222,7 @@ pub fn mail_page(id: &str, to: &[String], subject: &str, sent_at: &str, text: &s
     let title = format!("{subject_text} \u{2013} Verstuurde e-mail");
     frame(
         Frame {
+            base: "",
             lang: Lang::Nl,
             title: &title,
             switch: false,
@@ -1411,7 +1421,7 @@ mod tests {
         let mut v = view();
         v.dossier.title = "<script>alert(1)</script>".into();
         v.dossier.remarks = "<img src=x onerror=alert(1)>".into();
-        let html = portal_page(&v, Lang::Nl);
+        let html = portal_page(&v, Lang::Nl, "");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(!html.contains("<script>alert"));
         assert!(!html.contains("<img"));
@@ -1420,7 +1430,7 @@ mod tests {
 
     #[test]
     fn dutch_and_english() {
-        let nl = portal_page(&view(), Lang::Nl);
+        let nl = portal_page(&view(), Lang::Nl, "");
         assert!(nl.contains("<html lang=\"nl\">"));
         assert!(nl.contains("Bevestigen en versturen"));
         assert!(
@@ -1443,7 +1453,7 @@ mod tests {
         assert!(nl.contains("1,2 MB"));
         assert_heading_order(&nl);
 
-        let en = portal_page(&view(), Lang::En);
+        let en = portal_page(&view(), Lang::En, "");
         assert!(en.contains("<html lang=\"en\">"));
         assert!(en.contains("Confirm and send"));
         assert!(!en.contains("Bevestigen en versturen"));
@@ -1456,7 +1466,7 @@ mod tests {
 
     #[test]
     fn page_holds_no_token_links_and_renders_document_ids() {
-        let html = portal_page(&view(), Lang::Nl);
+        let html = portal_page(&view(), Lang::Nl, "");
         assert!(html.contains(&format!("data-document-id=\"{}\"", id(4))));
         assert!(!html.contains("href=\"documents/"));
         // Rejected documents are not offered.
@@ -1480,10 +1490,10 @@ mod tests {
     #[test]
     fn submitter_hidden_when_absent() {
         let mut v = view();
-        let with = portal_page(&v, Lang::Nl);
+        let with = portal_page(&v, Lang::Nl, "");
         assert!(with.contains("Indiener") && with.contains("Jan Indiener"));
         v.dossier.submitter = None;
-        let without = portal_page(&v, Lang::Nl);
+        let without = portal_page(&v, Lang::Nl, "");
         assert!(!without.contains("Indiener"));
         assert!(!without.contains("Jan Indiener"));
     }
@@ -1493,13 +1503,13 @@ mod tests {
         let mut v = view();
         v.accepting = false;
         v.request.state = RequestState::Withdrawn;
-        let html = portal_page(&v, Lang::Nl);
+        let html = portal_page(&v, Lang::Nl, "");
         assert!(html.contains("id=\"not-accepting\""));
         assert!(html.contains("Dit verzoek is ingetrokken"));
         assert!(!html.contains("<form"));
         assert!(!html.contains("Bevestigen en versturen</button>"));
         v.request.state = RequestState::Open;
-        let closed = portal_page(&v, Lang::En);
+        let closed = portal_page(&v, Lang::En, "");
         assert!(closed.contains("This case is closed"));
         assert_csp_clean(&closed);
     }
@@ -1509,7 +1519,7 @@ mod tests {
         let mut v = view();
         v.dossier.remarks.clear();
         v.request.message.clear();
-        assert!(portal_page(&v, Lang::Nl).contains("Er zijn geen opmerkingen"));
+        assert!(portal_page(&v, Lang::Nl, "").contains("Er zijn geen opmerkingen"));
     }
 
     #[test]
@@ -1525,18 +1535,19 @@ mod tests {
 
     #[test]
     fn other_pages_are_well_formed() {
-        let e = error_page(404, "Link niet gevonden", "<b>onbekend</b>", Lang::Nl);
+        let e = error_page(404, "Link niet gevonden", "<b>onbekend</b>", Lang::Nl, "");
         assert_csp_clean(&e);
         assert!(e.contains("&lt;b&gt;onbekend"));
         assert!(e.contains("Foutcode 404"));
         let h = home_page(
             Lang::En,
             Some(&[("Outbox", "/dev/mail"), ("API", "/api/v1/openapi.json")]),
+            "",
         );
         assert_csp_clean(&h);
         assert_heading_order(&h);
         assert!(h.contains("<a href=\"/dev/mail\">Outbox</a>"));
-        assert!(!home_page(Lang::Nl, None).contains("ontwikkelaars"));
+        assert!(!home_page(Lang::Nl, None, "").contains("ontwikkelaars"));
         let to = vec!["a@b.nl".to_owned()];
         let list = mail_list_page(&[MailRow {
             id: "01ABC",

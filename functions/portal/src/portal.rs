@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::extract::{ConnectInfo, Extension, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -16,6 +16,7 @@ use serde_json::json;
 use crate::AppState;
 use crate::page::{self, Lang};
 use crate::problem::{ApiError, ApiResult, found};
+use crate::state::PublicBase;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -105,7 +106,11 @@ fn wants_json(headers: &HeaderMap) -> bool {
         .is_some_and(|a| a.contains("application/json") && !a.contains("text/html"))
 }
 
-pub async fn home(State(state): State<AppState>, Query(q): Query<LangQuery>) -> Html<String> {
+pub async fn home(
+    State(state): State<AppState>,
+    Extension(base): Extension<PublicBase>,
+    Query(q): Query<LangQuery>,
+) -> Html<String> {
     let lang = Lang::from_query(q.lang.as_deref());
     let dev: &[(&str, &str)] = &[
         ("Outbox (/dev/mail)", "/dev/mail"),
@@ -114,6 +119,7 @@ pub async fn home(State(state): State<AppState>, Query(q): Query<LangQuery>) -> 
     Html(page::home_page(
         lang,
         state.system.embedded.as_ref().map(|_| dev),
+        &base.path,
     ))
 }
 
@@ -139,6 +145,7 @@ pub async fn js() -> Response {
 /// `GET /p/{token}`: HTML for people, JSON for scripts. Changes nothing.
 async fn view(
     State(state): State<AppState>,
+    Extension(base): Extension<PublicBase>,
     ip: ClientIp,
     Path(token): Path<String>,
     Query(q): Query<LangQuery>,
@@ -151,7 +158,7 @@ async fn view(
     .await;
     match (result, wants_json(&headers)) {
         (Ok(view), true) => Json(view).into_response(),
-        (Ok(view), false) => Html(page::portal_page(&view, lang)).into_response(),
+        (Ok(view), false) => Html(page::portal_page(&view, lang, &base.path)).into_response(),
         (Err(e), true) => e.into_response(),
         (Err(e), false) => {
             let status = e.status();
@@ -161,7 +168,13 @@ async fn view(
             let (title, detail) = error_text(status, lang);
             (
                 status,
-                Html(page::error_page(status.as_u16(), title, detail, lang)),
+                Html(page::error_page(
+                    status.as_u16(),
+                    title,
+                    detail,
+                    lang,
+                    &base.path,
+                )),
             )
                 .into_response()
         }

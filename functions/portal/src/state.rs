@@ -13,7 +13,33 @@ pub struct AppState {
     /// Wakes the local outbox sender after a change that may have queued mail.
     pub outbox_kick: Arc<Notify>,
     pub guesses: Arc<GuessLimiter>,
+    /// Behind API Gateway without `PORTAAL_PUBLIC_URL`: the public URL is the request's own
+    /// (host and stage), because the template cannot name the API's URL without a cycle.
+    pub public_url_from_request: bool,
 }
+
+/// The public base URL of this request, and its path (the stage, or a proxy prefix).
+#[derive(Clone, Debug)]
+pub struct PublicBase {
+    pub url: String,
+    pub path: String,
+}
+
+impl PublicBase {
+    pub fn new(url: &str) -> Self {
+        let url = url.trim_end_matches('/').to_owned();
+        let after_scheme = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+        let path = after_scheme
+            .find('/')
+            .map_or("", |i| &after_scheme[i..])
+            .to_owned();
+        Self { url, path }
+    }
+}
+
+/// The API Gateway stage taken off the path before routing (`/prod`).
+#[derive(Clone, Debug)]
+pub struct StagePrefix(pub String);
 
 impl AppState {
     pub fn new(system: System) -> Self {
@@ -21,6 +47,7 @@ impl AppState {
             system,
             outbox_kick: Arc::new(Notify::new()),
             guesses: Arc::new(GuessLimiter::default()),
+            public_url_from_request: false,
         }
     }
 }

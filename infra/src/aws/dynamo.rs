@@ -1,1 +1,449 @@
-//! (being written)
+//! The single-table item model on DynamoDB (DESIGN.md §5): keys `pk`/`sk` (strings), every other
+//! attribute mapped from JSON (string→S, number→N, bool→BOOL, null→NULL, array→L, object→M).
+//! Reads of the table are strongly consistent; index reads are eventually consistent (GSIs offer
+//! nothing else). Every `transact` is exactly one `TransactWriteItems` call.
+//!
+//! Logging: spans name the operation, index and counts only, never keys or attribute values
+//! (they can hold personal data or token hashes).
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, ConditionCheck, Delete, Put, TransactWriteItem,
+};
+use portaal_core::ports::{Condition, Index, Item, Store, StoreError, Write};
+use serde_json::{Map, Number, Value};
+
+use crate::embedded::sqlite::validate_transaction;
+
+const PK: &str = "pk";
+const SK: &str = "sk";
+
+/// The [`Store`] port on one DynamoDB table (resource `Table` of template.yaml).
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+// ---------------------------------------------------------------- item mapping
+
+/// A JSON value as a DynamoDB attribute value. Numbers keep their exact textual form.
+pub fn to_attribute(value: &Value) -> AttributeValue {
+    match value {
+        Value::Null => AttributeValue::Null(true),
+        Value::Bool(b) => AttributeValue::Bool(*b),
+        Value::Number(n) => AttributeValue::N(n.to_string()),
+        Value::String(s) => AttributeValue::S(s.clone()),
+        Value::Array(list) => AttributeValue::L(list.iter().map(to_attribute).collect()),
+        Value::Object(map) => AttributeValue::M(
+            map.iter()
+                .map(|(k, v)| (k.clone(), to_attribute(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// A DynamoDB number as a JSON number: an integer when it is one, else a float.
+fn number(text: &str) -> Result<Value, StoreError> {
+    if let Ok(i) = text.parse::<i64>() {
+        return Ok(Value::Number(i.into()));
+    }
+    if let Ok(u) = text.parse::<u64>() {
+        return Ok(Value::Number(u.into()));
+    }
+    text.parse::<f64>()
+        .ok()
+        .and_then(Number::from_f64)
+        .map(Value::Number)
+        .ok_or_else(|| {
+            StoreError::Backend(format!(
+                "DynamoDB answered an invalid number ({} characters)",
+                text.len()
+            ))
+        })
+}
+
+/// A DynamoDB attribute value as JSON. Sets become arrays and binaries base64 strings (this
+/// adapter never writes them, but the table may hold them).
+pub fn from_attribute(value: &AttributeValue) -> Result<Value, StoreError> {
+    use base64::Engine as _;
+    let b64 = |b: &aws_sdk_dynamodb::primitives::Blob| {
+        Value::String(base64::engine::general_purpose::STANDARD.encode(b.as_ref()))
+    };
+    Ok(match value {
+        AttributeValue::S(s) => Value::String(s.clone()),
+        AttributeValue::N(n) => number(n)?,
+        AttributeValue::Bool(b) => Value::Bool(*b),
+        AttributeValue::Null(_) => Value::Null,
+        AttributeValue::L(list) => {
+            Value::Array(list.iter().map(from_attribute).collect::<Result<_, _>>()?)
+        }
+        AttributeValue::M(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), from_attribute(v)?)))
+                .collect::<Result<_, StoreError>>()?,
+        ),
+        AttributeValue::Ss(list) => Value::Array(list.iter().cloned().map(Value::String).collect()),
+        AttributeValue::Ns(list) => {
+            Value::Array(list.iter().map(|n| number(n)).collect::<Result<_, _>>()?)
+        }
+        AttributeValue::B(b) => b64(b),
+        AttributeValue::Bs(list) => Value::Array(list.iter().map(b64).collect()),
+        other => {
+            return Err(StoreError::Backend(format!(
+                "DynamoDB answered an unknown attribute type: {:?}",
+                std::mem::discriminant(other)
+            )));
+        }
+    })
+}
+
+/// An item as a DynamoDB item. The key attributes win over attributes of the same name.
+pub fn to_dynamo_item(item: &Item) -> HashMap<String, AttributeValue> {
+    let mut out: HashMap<String, AttributeValue> = item
+        .attrs
+        .iter()
+        .map(|(k, v)| (k.clone(), to_attribute(v)))
+        .collect();
+    out.insert(PK.into(), AttributeValue::S(item.pk.clone()));
+    out.insert(SK.into(), AttributeValue::S(item.sk.clone()));
+    out
+}
+
+/// A DynamoDB item as an item: `pk` and `sk` must be strings.
+pub fn from_dynamo_item(mut raw: HashMap<String, AttributeValue>) -> Result<Item, StoreError> {
+    let mut key = |name: &str| match raw.remove(name) {
+        Some(AttributeValue::S(s)) => Ok(s),
+        _ => Err(StoreError::Backend(format!(
+            "DynamoDB item without a string `{name}`"
+        ))),
+    };
+    let pk = key(PK)?;
+    let sk = key(SK)?;
+    let attrs = raw
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), from_attribute(v)?)))
+        .collect::<Result<Map<String, Value>, StoreError>>()?;
+    Ok(Item { pk, sk, attrs })
+}
+
+fn key(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (PK.to_owned(), AttributeValue::S(pk.to_owned())),
+        (SK.to_owned(), AttributeValue::S(sk.to_owned())),
+    ])
+}
+
+// ---------------------------------------------------------------- conditions
+
+/// A condition as (expression, names, values); `None` for [`Condition::None`].
+type Expression = (
+    String,
+    Option<HashMap<String, String>>,
+    Option<HashMap<String, AttributeValue>>,
+);
+
+fn condition_expression(condition: &Condition) -> Option<Expression> {
+    match condition {
+        Condition::None => None,
+        Condition::NotExists => Some(("attribute_not_exists(#pk)".into(), Some(pk_name()), None)),
+        Condition::Exists => Some(("attribute_exists(#pk)".into(), Some(pk_name()), None)),
+        Condition::Equals(attr, value) => Some((
+            "#c = :c".into(),
+            Some(HashMap::from([("#c".to_owned(), attr.clone())])),
+            Some(HashMap::from([(":c".to_owned(), to_attribute(value))])),
+        )),
+    }
+}
+
+fn pk_name() -> HashMap<String, String> {
+    HashMap::from([("#pk".to_owned(), PK.to_owned())])
+}
+
+fn transact_item(table: &str, write: &Write) -> Result<TransactWriteItem, StoreError> {
+    let built = match write {
+        Write::Put { item, condition } => {
+            let mut put = Put::builder()
+                .table_name(table)
+                .set_item(Some(to_dynamo_item(item)));
+            if let Some((expr, names, values)) = condition_expression(condition) {
+                put = put
+                    .condition_expression(expr)
+                    .set_expression_attribute_names(names)
+                    .set_expression_attribute_values(values);
+            }
+            TransactWriteItem::builder().put(put.build().map_err(build_error)?)
+        }
+        Write::Delete { pk, sk, condition } => {
+            let mut delete = Delete::builder()
+                .table_name(table)
+                .set_key(Some(key(pk, sk)));
+            if let Some((expr, names, values)) = condition_expression(condition) {
+                delete = delete
+                    .condition_expression(expr)
+                    .set_expression_attribute_names(names)
+                    .set_expression_attribute_values(values);
+            }
+            TransactWriteItem::builder().delete(delete.build().map_err(build_error)?)
+        }
+        Write::Check { pk, sk, condition } => {
+            // DynamoDB requires a condition on a check; an absent one holds always.
+            let (expr, names, values) = condition_expression(condition).unwrap_or_else(|| {
+                (
+                    "attribute_exists(#pk) OR attribute_not_exists(#pk)".into(),
+                    Some(pk_name()),
+                    None,
+                )
+            });
+            let check = ConditionCheck::builder()
+                .table_name(table)
+                .set_key(Some(key(pk, sk)))
+                .condition_expression(expr)
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(values)
+                .build()
+                .map_err(build_error)?;
+            TransactWriteItem::builder().condition_check(check)
+        }
+    };
+    Ok(built.build())
+}
+
+// ---------------------------------------------------------------- errors
+
+fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Backend(format!("DynamoDB request: {e}"))
+}
+
+fn sdk_error<E, R>(operation: &str, e: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let code = e.code().unwrap_or("unknown").to_owned();
+    StoreError::Backend(format!(
+        "DynamoDB {operation} failed ({code}): {}",
+        DisplayErrorContext(&e)
+    ))
+}
+
+/// The store error for cancellation reasons: the first failed condition wins; a conflict with
+/// another transaction is a condition failure without index (callers re-read and retry).
+fn cancelled(reasons: &[CancellationReason]) -> Option<StoreError> {
+    let code = |r: &CancellationReason| r.code().unwrap_or("None").to_owned();
+    if let Some(i) = reasons
+        .iter()
+        .position(|r| code(r) == "ConditionalCheckFailed")
+    {
+        return Some(StoreError::ConditionFailed { index: Some(i) });
+    }
+    if reasons.iter().any(|r| code(r) == "TransactionConflict") {
+        return Some(StoreError::ConditionFailed { index: None });
+    }
+    None
+}
+
+fn transact_error<R: std::fmt::Debug>(e: SdkError<TransactWriteItemsError, R>) -> StoreError {
+    if let Some(TransactWriteItemsError::TransactionCanceledException(c)) = e.as_service_error()
+        && let Some(mapped) = cancelled(c.cancellation_reasons())
+    {
+        return mapped;
+    }
+    sdk_error("TransactWriteItems", e)
+}
+
+// ---------------------------------------------------------------- the port
+
+#[async_trait]
+impl Store for DynamoStore {
+    #[tracing::instrument(name = "dynamo.get", skip_all)]
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem", e))?;
+        out.item.map(from_dynamo_item).transpose()
+    }
+
+    #[tracing::instrument(name = "dynamo.query", skip_all, fields(items))]
+    async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError> {
+        let mut names = HashMap::from([("#pk".to_owned(), PK.to_owned())]);
+        let mut values = HashMap::from([(":pk".to_owned(), AttributeValue::S(pk.to_owned()))]);
+        let expression = if sk_prefix.is_empty() {
+            "#pk = :pk"
+        } else {
+            names.insert("#sk".into(), SK.into());
+            values.insert(":p".into(), AttributeValue::S(sk_prefix.to_owned()));
+            "#pk = :pk AND begins_with(#sk, :p)"
+        };
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression(expression)
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| sdk_error("Query", e))?;
+            for raw in out.items.unwrap_or_default() {
+                items.push(from_dynamo_item(raw)?);
+            }
+            start = out.last_evaluated_key.filter(|k| !k.is_empty());
+            if start.is_none() {
+                break;
+            }
+        }
+        tracing::Span::current().record("items", items.len());
+        Ok(items)
+    }
+
+    #[tracing::instrument(name = "dynamo.query_index", skip_all, fields(index = index.name(), limit, items))]
+    async fn query_index(
+        &self,
+        index: Index,
+        pk: &str,
+        sk_upto: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        if limit == 0 {
+            return Ok(items);
+        }
+        let mut names = HashMap::from([("#ipk".to_owned(), index.pk_attr().to_owned())]);
+        let mut values = HashMap::from([(":pk".to_owned(), AttributeValue::S(pk.to_owned()))]);
+        let expression = match sk_upto {
+            None => "#ipk = :pk",
+            Some(upto) => {
+                names.insert("#isk".into(), index.sk_attr().into());
+                values.insert(":upto".into(), AttributeValue::S(upto.to_owned()));
+                "#ipk = :pk AND #isk <= :upto"
+            }
+        };
+        let mut start = None;
+        while items.len() < limit {
+            let remaining = i32::try_from(limit - items.len()).unwrap_or(i32::MAX);
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(index.name())
+                .key_condition_expression(expression)
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                .limit(remaining)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| sdk_error("Query", e))?;
+            for raw in out.items.unwrap_or_default() {
+                if items.len() < limit {
+                    items.push(from_dynamo_item(raw)?);
+                }
+            }
+            start = out.last_evaluated_key.filter(|k| !k.is_empty());
+            if start.is_none() {
+                break;
+            }
+        }
+        tracing::Span::current().record("items", items.len());
+        Ok(items)
+    }
+
+    #[tracing::instrument(name = "dynamo.transact", skip_all, fields(writes = writes.len()))]
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        validate_transaction(&writes)?;
+        let items = writes
+            .iter()
+            .map(|w| transact_item(&self.table, w))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(transact_error)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn items_map_both_ways_exactly() {
+        let Value::Object(attrs) = json!({
+            "rev": 1, "big": u64::MAX, "neg": -7, "f": 1.5, "s": "", "b": true, "n": null,
+            "nested": {"list": [1, "a", true, null, {"x": []}]}, "expires_at": 1_800_000_000i64
+        }) else {
+            unreachable!()
+        };
+        let item = Item::new("DOSSIER#1", "META", attrs);
+        let raw = to_dynamo_item(&item);
+        assert_eq!(raw["pk"], AttributeValue::S("DOSSIER#1".into()));
+        assert_eq!(raw["f"], AttributeValue::N("1.5".into()));
+        assert_eq!(raw["n"], AttributeValue::Null(true));
+        assert_eq!(from_dynamo_item(raw).unwrap(), item);
+    }
+
+    #[test]
+    fn the_first_failed_condition_is_named_and_conflicts_retry() {
+        let reason = |c: &str| CancellationReason::builder().code(c).build();
+        let failed = cancelled(&[
+            reason("None"),
+            reason("ConditionalCheckFailed"),
+            reason("ConditionalCheckFailed"),
+        ]);
+        assert!(matches!(
+            failed,
+            Some(StoreError::ConditionFailed { index: Some(1) })
+        ));
+        let conflict = cancelled(&[reason("TransactionConflict"), reason("None")]);
+        assert!(matches!(
+            conflict,
+            Some(StoreError::ConditionFailed { index: None })
+        ));
+        assert!(cancelled(&[reason("ThrottlingError")]).is_none());
+    }
+
+    #[test]
+    fn a_check_without_condition_still_has_one() {
+        let w = Write::Check {
+            pk: "a".into(),
+            sk: "b".into(),
+            condition: Condition::None,
+        };
+        let item = transact_item("t", &w).unwrap();
+        assert!(item.condition_check().is_some());
+    }
+}

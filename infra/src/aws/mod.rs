@@ -7,9 +7,116 @@ pub mod s3;
 pub mod scheduler;
 pub mod ses;
 
+use std::sync::Arc;
+
+use aws_config::BehaviorVersion;
+use portaal_core::ports::{Clock, SystemClock};
+use portaal_core::usecases::outbox::Outbox;
+use portaal_core::{Portaal, Settings};
+
 use crate::config::Config;
 use crate::system::{BuildError, System};
+use dynamo::DynamoStore;
+use metrics::CallCounter;
+use s3::S3Blobs;
+use scheduler::EventBridgeScheduler;
+use ses::SesMailer;
 
-pub async fn build(_config: Config) -> Result<System, BuildError> {
-    Err(BuildError::Aws("the AWS backend is being wired".into()))
+/// An endpoint override for S3, as the SDK reads it (emulators).
+fn s3_endpoint_override() -> Option<String> {
+    ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+}
+
+/// The origin browsers PUT uploads to, for the page's `connect-src`.
+fn upload_origin(bucket: &str, region: Option<&str>) -> String {
+    match s3_endpoint_override() {
+        Some(endpoint) => endpoint.trim_end_matches('/').to_owned(),
+        None => format!(
+            "https://{bucket}.s3.{}.amazonaws.com",
+            region.unwrap_or("eu-west-1")
+        ),
+    }
+}
+
+pub async fn build(config: Config) -> Result<System, BuildError> {
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    // Counts every SDK call per operation: tests assert reads per request and bytes never
+    // passing through (no GetObject/PutObject by the application).
+    let calls = CallCounter::new();
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(calls.clone())
+            .build(),
+    );
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            // Presigned PUTs carry only the checksum the uploader announced; a browser cannot add
+            // the SDK's default CRC32.
+            .request_checksum_calculation(
+                aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired,
+            )
+            // Emulators serve path-style only; AWS itself keeps virtual-hosted style.
+            .force_path_style(s3_endpoint_override().is_some())
+            .interceptor(calls.clone())
+            .build(),
+    );
+    let ses = aws_sdk_sesv2::Client::from_conf(
+        aws_sdk_sesv2::config::Builder::from(&sdk)
+            .interceptor(calls.clone())
+            .build(),
+    );
+    let scheduler_client = aws_sdk_scheduler::Client::from_conf(
+        aws_sdk_scheduler::config::Builder::from(&sdk)
+            .interceptor(calls.clone())
+            .build(),
+    );
+
+    let store = Arc::new(DynamoStore::new(dynamodb, config.table.clone()));
+    let blobs = Arc::new(S3Blobs::new(s3, config.bucket.clone()));
+    let mailer = Arc::new(SesMailer::new(
+        ses,
+        config.mail_from.clone(),
+        config.ses_configuration_set.clone(),
+    ));
+    let scheduler = Arc::new(EventBridgeScheduler::new(
+        scheduler_client,
+        config.schedule_group.clone(),
+        config.scheduler_role_arn.clone(),
+        config.reminder_arn.clone(),
+        config.purge_arn.clone(),
+        config.schedule_dead_letter_arn.clone(),
+    ));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let portaal = Portaal::new(
+        store.clone(),
+        blobs.clone(),
+        scheduler.clone(),
+        clock.clone(),
+        Settings::new(&config.public_url),
+    );
+    let outbox = Outbox::new(store.clone(), mailer.clone(), clock);
+    let origin = upload_origin(&config.bucket, sdk.region().map(|r| r.as_ref()));
+    // The local server with AWS adapters still wants a key; behind API Gateway, main clears it
+    // (IAM authorises there).
+    let api_key = Some(
+        config
+            .api_key
+            .clone()
+            .unwrap_or_else(crate::system::random_key),
+    );
+    Ok(System {
+        config,
+        store,
+        blobs,
+        mailer,
+        scheduler,
+        portaal,
+        outbox,
+        embedded: None,
+        api_key,
+        upload_origin: Some(origin),
+        calls: Some(calls),
+    })
 }

@@ -1,1 +1,306 @@
-//! (being written)
+//! Blob storage on S3: presigned PUT/GET URLs, HeadObject for size and verified SHA-256.
+//!
+//! # The client this adapter expects
+//!
+//! Presigned uploads are made by browsers, which cannot compute the CRC32 the SDK's default
+//! "flexible checksums" would add, so build the S3 client with
+//! `request_checksum_calculation(RequestChecksumCalculation::WhenRequired)` (on the
+//! `aws_config` loader or the `aws_sdk_s3::config::Builder`). The adapter signs only what the
+//! [`UploadSpec`] fixes: content type, content length and, when announced, the SHA-256
+//! (`x-amz-checksum-sha256`), and lists every header of the presigned request in
+//! [`UploadTarget::headers`] so the client can send exactly those.
+//!
+//! For emulators (s3s-fs, MinIO…) set `force_path_style(true)`; an IP endpoint such as
+//! `http://127.0.0.1:PORT` already gets path-style URLs, a host name does not.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
+use aws_sdk_s3::types::{ChecksumMode, Delete, ObjectIdentifier};
+use chrono::{DateTime, Utc};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use portaal_core::domain::Sha256;
+use portaal_core::ports::{BlobError, BlobInfo, Blobs, DownloadSpec, UploadSpec, UploadTarget};
+
+/// `attr-char` of RFC 8187 may stay as it is; everything else is percent-encoded.
+const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
+/// DeleteObjects takes at most this many keys.
+const DELETE_BATCH: usize = 1000;
+
+/// Blob storage in one S3 bucket. See the module docs for the client configuration it expects.
+#[derive(Clone, Debug)]
+pub struct S3Blobs {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+impl S3Blobs {
+    /// `client` must be built with `RequestChecksumCalculation::WhenRequired` (module docs).
+    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+        }
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    async fn delete_batch(&self, keys: &[String]) -> Result<(), BlobError> {
+        let objects = keys
+            .iter()
+            .map(|k| ObjectIdentifier::builder().key(k).build().map_err(backend))
+            .collect::<Result<Vec<_>, _>>()?;
+        let delete = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(backend)?;
+        match self
+            .client
+            .delete_objects()
+            .bucket(&self.bucket)
+            .delete(delete)
+            .send()
+            .await
+        {
+            Ok(out) => match out.errors().first() {
+                None => Ok(()),
+                Some(e) => Err(BlobError::Backend(format!(
+                    "S3 DeleteObjects failed for {} keys, e.g. {:?}: {:?} {:?}",
+                    out.errors().len(),
+                    e.key(),
+                    e.code(),
+                    e.message()
+                ))),
+            },
+            // Emulators without DeleteObjects: delete one by one.
+            Err(err)
+                if unsupported(err.code(), err.raw_response().map(|r| r.status().as_u16())) =>
+            {
+                for key in keys {
+                    self.delete(key).await?;
+                }
+                Ok(())
+            }
+            Err(err) => Err(sdk_error("DeleteObjects", err)),
+        }
+    }
+}
+
+fn unsupported(code: Option<&str>, status: Option<u16>) -> bool {
+    matches!(code, Some("NotImplemented" | "MethodNotAllowed")) || matches!(status, Some(405 | 501))
+}
+
+fn backend(e: impl std::fmt::Display) -> BlobError {
+    BlobError::Backend(format!("S3: {e}"))
+}
+
+fn sdk_error<E: std::error::Error + 'static>(op: &str, e: E) -> BlobError {
+    BlobError::Backend(format!("S3 {op}: {}", DisplayErrorContext(e)))
+}
+
+fn presigning(ttl: Duration) -> Result<(PresigningConfig, DateTime<Utc>), BlobError> {
+    let start = SystemTime::now();
+    let config = PresigningConfig::builder()
+        .start_time(start)
+        .expires_in(ttl)
+        .build()
+        .map_err(backend)?;
+    let expires_at = DateTime::<Utc>::from(start + ttl);
+    Ok((config, expires_at))
+}
+
+/// Every header the presigned request carries (and so was signed), except `host`, which the
+/// HTTP client derives from the URL.
+fn signed_headers(req: &PresignedRequest) -> BTreeMap<String, String> {
+    req.headers()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))
+        .filter(|(k, _)| k != "host")
+        .collect()
+}
+
+/// `attachment; filename="ascii fallback"; filename*=UTF-8''percent-encoded` (or `inline`).
+fn content_disposition(filename: &str, inline: bool) -> String {
+    let fallback: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!(
+        "{}; filename=\"{fallback}\"; filename*=UTF-8''{}",
+        if inline { "inline" } else { "attachment" },
+        utf8_percent_encode(filename, ATTR_CHAR)
+    )
+}
+
+#[async_trait]
+impl Blobs for S3Blobs {
+    async fn upload_target(&self, spec: UploadSpec<'_>) -> Result<UploadTarget, BlobError> {
+        let (config, expires_at) = presigning(spec.ttl)?;
+        let size = i64::try_from(spec.size).map_err(backend)?;
+        let req = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(spec.key)
+            .content_length(size)
+            .content_type(spec.content_type)
+            .set_checksum_sha256(spec.sha256.map(Sha256::to_base64))
+            .presigned(config)
+            .await
+            .map_err(|e| sdk_error("presign PutObject", e))?;
+        let headers = signed_headers(&req);
+        if let Some(unexpected) = headers
+            .keys()
+            .find(|k| k.starts_with("x-amz-checksum-") && k.as_str() != "x-amz-checksum-sha256")
+        {
+            // A checksum the browser cannot compute: the client is not configured as documented.
+            return Err(BlobError::Backend(format!(
+                "S3 presigned upload carries {unexpected}; build the S3 client with \
+                 RequestChecksumCalculation::WhenRequired"
+            )));
+        }
+        Ok(UploadTarget {
+            method: req.method().to_owned(),
+            url: req.uri().to_owned(),
+            headers,
+            expires_at,
+        })
+    }
+
+    async fn download_url(&self, spec: DownloadSpec<'_>) -> Result<String, BlobError> {
+        let (config, _) = presigning(spec.ttl)?;
+        let req = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(spec.key)
+            .response_content_disposition(content_disposition(spec.filename, spec.inline))
+            .response_content_type(spec.content_type)
+            .presigned(config)
+            .await
+            .map_err(|e| sdk_error("presign GetObject", e))?;
+        Ok(req.uri().to_owned())
+    }
+
+    async fn stat(&self, key: &str) -> Result<Option<BlobInfo>, BlobError> {
+        let out = match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(err)
+                if err.as_service_error().is_some_and(|e| e.is_not_found())
+                    || err
+                        .raw_response()
+                        .is_some_and(|r| r.status().as_u16() == 404) =>
+            {
+                return Ok(None);
+            }
+            Err(err) => return Err(sdk_error("HeadObject", err)),
+        };
+        let size = out
+            .content_length()
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| BlobError::Backend(format!("S3 HeadObject of {key}: no size")))?;
+        // No checksum (a composite multipart checksum, or s3s-fs after a refused body) means
+        // storage vouches for nothing: answer None, never a guess.
+        let sha256 = out
+            .checksum_sha256()
+            .filter(|c| !c.contains('-'))
+            .and_then(|c| Sha256::from_base64(c).ok());
+        Ok(Some(BlobInfo { size, sha256 }))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        match self
+            .client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            // S3 answers 204 for an absent key; some emulators answer 404.
+            Err(err)
+                if err
+                    .raw_response()
+                    .is_some_and(|r| r.status().as_u16() == 404) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(sdk_error("DeleteObject", err)),
+        }
+    }
+
+    async fn delete_prefix(&self, prefix: &str) -> Result<u64, BlobError> {
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        let mut keys = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| sdk_error("ListObjectsV2", e))?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
+        }
+        // Listed first, deleted after: deleting while paginating could skip keys.
+        for batch in keys.chunks(DELETE_BATCH) {
+            self.delete_batch(batch).await?;
+        }
+        Ok(keys.len() as u64)
+    }
+
+    fn needs_announced_sha256(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disposition_encodes_the_name() {
+        assert_eq!(
+            content_disposition("besluit 1 €.pdf", false),
+            "attachment; filename=\"besluit 1 _.pdf\"; filename*=UTF-8''besluit%201%20%E2%82%AC.pdf"
+        );
+        assert!(content_disposition("a\"b.pdf", true).starts_with("inline; filename=\"a_b.pdf\""));
+    }
+}

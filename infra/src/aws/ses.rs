@@ -1,1 +1,94 @@
-//! (being written)
+//! Mail through Amazon SES v2 (`SendEmail` with simple content: subject, text and HTML bodies).
+
+use async_trait::async_trait;
+use aws_sdk_sesv2::error::{DisplayErrorContext, SdkError};
+use aws_sdk_sesv2::operation::send_email::SendEmailError;
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
+use portaal_core::ports::{MailError, Mailer, OutgoingMail};
+
+const CHARSET: &str = "UTF-8";
+
+/// The tag carrying the outbox item's id, so SES events (bounces, complaints) name their mail.
+pub const MAIL_ID_TAG: &str = "mail_id";
+
+#[derive(Clone, Debug)]
+pub struct SesMailer {
+    client: aws_sdk_sesv2::Client,
+    from: String,
+    configuration_set: Option<String>,
+}
+
+impl SesMailer {
+    /// `from` must be a verified identity (or of a verified domain) of the SES account.
+    pub fn new(
+        client: aws_sdk_sesv2::Client,
+        from: impl Into<String>,
+        configuration_set: Option<String>,
+    ) -> Self {
+        Self {
+            client,
+            from: from.into(),
+            configuration_set,
+        }
+    }
+}
+
+fn content(data: &str) -> Result<Content, MailError> {
+    Content::builder()
+        .data(data)
+        .charset(CHARSET)
+        .build()
+        .map_err(|e| MailError::Backend(format!("SES: {e}")))
+}
+
+/// Refusals that repeat for this very mail are `Rejected` (never retried); account or
+/// configuration trouble (unverified MAIL FROM domain, suspended account, paused sending,
+/// missing configuration set) and throttling are `Backend`, so the outbox retries once an
+/// operator has fixed it instead of dropping every mail.
+fn map_error(err: SdkError<SendEmailError>) -> MailError {
+    let text = DisplayErrorContext(&err).to_string();
+    match err.as_service_error() {
+        Some(SendEmailError::MessageRejected(_) | SendEmailError::BadRequestException(_)) => {
+            MailError::Rejected(format!("SES SendEmail: {text}"))
+        }
+        _ => MailError::Backend(format!("SES SendEmail: {text}")),
+    }
+}
+
+#[async_trait]
+impl Mailer for SesMailer {
+    async fn send(&self, mail: &OutgoingMail) -> Result<String, MailError> {
+        let message = Message::builder()
+            .subject(content(&mail.subject)?)
+            .body(
+                Body::builder()
+                    .text(content(&mail.text)?)
+                    .html(content(&mail.html)?)
+                    .build(),
+            )
+            .build();
+        let destination = Destination::builder()
+            .set_to_addresses(Some(mail.to.iter().map(|e| e.to_string()).collect()))
+            .build();
+        let tag = MessageTag::builder()
+            .name(MAIL_ID_TAG)
+            .value(mail.id.to_string())
+            .build()
+            .map_err(|e| MailError::Backend(format!("SES: {e}")))?;
+        let out = self
+            .client
+            .send_email()
+            .from_email_address(&self.from)
+            .destination(destination)
+            .content(EmailContent::builder().simple(message).build())
+            .set_configuration_set_name(self.configuration_set.clone())
+            .email_tags(tag)
+            .send()
+            .await
+            .map_err(map_error)?;
+        out.message_id()
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| MailError::Backend("SES SendEmail answered no message id".into()))
+    }
+}

@@ -1,0 +1,305 @@
+//! Every sample event in `events/` goes through the real handler (ids and the link token swapped
+//! for ones this test created), on the embedded backend.
+
+use portaal_core::domain::CaseId;
+use portaal_core::model::keys;
+use portaal_core::ports::{Condition, Job, Write};
+use portaal_core::usecases::dossier::DossierInput;
+use portaal_core::usecases::lifecycle::{CloseInput, JobOutcome};
+use portaal_core::usecases::request::RequestInput;
+use portaal_infra::System;
+use portaal_infra::triggers::{self, PurgeTrigger, StreamEvent};
+use portaal_tests::{TempDir, embedded_config};
+use portal::AppState;
+use tower::ServiceExt;
+
+const CASE: &str = "BZ-2026-0042";
+const FIXTURE_TOKEN: &str = "TOKENTOKENTOKENTOKENTOKENTOKENTOKENTOKEN123";
+const FIXTURE_MAIL_ID: &str = "01JDXQ6Y3V8M5R2K9T4W7Z1B0C";
+const FIXTURE_REQUEST_ID: &str = "01JDXQ6Y3V8M5R2K9T4W7Z1B0D";
+
+/// A system as a Lambda sees it: no bearer key (API Gateway checked IAM), stage in the public URL.
+async fn lambda_system(dir: &TempDir) -> System {
+    let config = embedded_config(
+        &dir.0,
+        "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod",
+    );
+    let mut system = System::build(config).await.unwrap();
+    system.api_key = None;
+    system
+}
+
+/// The dossier of the fixtures, with one request; answers its link token and request id.
+async fn dossier_with_request(system: &System) -> (String, String) {
+    let case = CaseId::parse(CASE).unwrap();
+    let input: DossierInput = serde_json::from_value(portaal_tests::dossier_body()).unwrap();
+    system.portaal.put_dossier(&case, &input).await.unwrap();
+    let request = system
+        .portaal
+        .create_request(
+            &case,
+            &RequestInput {
+                department: "Vergunningen".into(),
+                to: vec!["vergunningen@example.nl".into()],
+                due: Some("2099-12-31".into()),
+                message: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    let token = request
+        .portal_url
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    (token, request.id.to_string())
+}
+
+async fn body_text<B>(res: lambda_http::http::Response<B>) -> String
+where
+    B: http_body_util::BodyExt,
+    B::Error: std::fmt::Debug,
+{
+    String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn the_portal_page_event_is_served_through_the_stage_prefix() {
+    let dir = TempDir::new("ev-portal");
+    let system = lambda_system(&dir).await;
+    let (token, _) = dossier_with_request(&system).await;
+    let event = include_str!("../../events/portal-page.json").replace(FIXTURE_TOKEN, &token);
+    let request = lambda_http::request::from_str(&event).expect("a valid API Gateway REST event");
+    let res = portal::lambda::service(AppState::new(system))
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["api-version"], "1");
+    let html = body_text(res).await;
+    assert!(
+        html.contains("Bevestigen en versturen"),
+        "the portal page is served"
+    );
+    assert!(
+        html.contains("/prod/assets/portal.css"),
+        "assets are linked under the stage"
+    );
+}
+
+#[tokio::test]
+async fn the_api_event_of_an_iam_caller_reads_the_dossier() {
+    let dir = TempDir::new("ev-api");
+    let system = lambda_system(&dir).await;
+    dossier_with_request(&system).await;
+    let request =
+        lambda_http::request::from_str(include_str!("../../events/api-get-dossier.json")).unwrap();
+    let res = portal::lambda::service(AppState::new(system))
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = serde_json::from_str(&body_text(res).await).unwrap();
+    assert_eq!(body["case_id"], CASE);
+    assert_eq!(body["requests"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_stream_insert_of_a_mail_item_sends_it_once() {
+    let dir = TempDir::new("ev-notify");
+    let system = lambda_system(&dir).await;
+    dossier_with_request(&system).await;
+    let mails = system
+        .store
+        .query(&format!("DOSSIER#{CASE}"), keys::MAIL)
+        .await
+        .unwrap();
+    assert_eq!(mails.len(), 1, "the request queued one mail");
+    let mail_id = mails[0].sk.trim_start_matches(keys::MAIL).to_owned();
+    let event =
+        include_str!("../../events/notify-mail-insert.json").replace(FIXTURE_MAIL_ID, &mail_id);
+    for _ in 0..2 {
+        let batch: StreamEvent = serde_json::from_str(&event).unwrap();
+        let response = triggers::send_new_mails(&system.outbox, batch).await;
+        assert!(response.batch_item_failures.is_empty());
+    }
+    let sent = system
+        .embedded
+        .as_ref()
+        .unwrap()
+        .mailer
+        .list()
+        .await
+        .unwrap();
+    assert_eq!(
+        sent.len(),
+        1,
+        "a redelivered stream record does not mail twice"
+    );
+    assert!(sent[0].subject.contains(CASE));
+}
+
+#[tokio::test]
+async fn the_scheduled_reminder_event_queues_one_reminder() {
+    let dir = TempDir::new("ev-reminder");
+    let system = lambda_system(&dir).await;
+    let (_, request_id) = dossier_with_request(&system).await;
+    let event = include_str!("../../events/reminder.json").replace(FIXTURE_REQUEST_ID, &request_id);
+    let job: Job = serde_json::from_str(&event).unwrap();
+    assert_eq!(
+        triggers::remind(&system.portaal, job.clone())
+            .await
+            .unwrap(),
+        JobOutcome::Done
+    );
+    assert!(
+        matches!(
+            triggers::remind(&system.portaal, job).await.unwrap(),
+            JobOutcome::Skipped(_)
+        ),
+        "a step fires once"
+    );
+    let mails = system
+        .store
+        .query(&format!("DOSSIER#{CASE}"), keys::MAIL)
+        .await
+        .unwrap();
+    assert_eq!(mails.len(), 2, "request mail and one reminder");
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.str_attr("kind") == Some("reminder_before"))
+    );
+}
+
+async fn close_long_ago(system: &System) {
+    let input = CloseInput {
+        result: Some("ongegrond".into()),
+        closed_at: Some(chrono::Utc::now() - chrono::Duration::days(400)),
+    };
+    system
+        .portaal
+        .close_dossier(&CaseId::parse(CASE).unwrap(), &input)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_scheduled_purge_event_destroys_a_closed_dossier() {
+    let dir = TempDir::new("ev-purge");
+    let system = lambda_system(&dir).await;
+    let (token, _) = dossier_with_request(&system).await;
+    close_long_ago(&system).await;
+    let trigger: PurgeTrigger =
+        serde_json::from_str(include_str!("../../events/purge.json")).unwrap();
+    triggers::purge(&system.portaal, trigger).await.unwrap();
+    assert!(
+        system
+            .store
+            .query(&format!("DOSSIER#{CASE}"), "")
+            .await
+            .unwrap()
+            .is_empty(),
+        "every item is gone"
+    );
+    let token_key = portaal_core::domain::LinkToken::parse(&token)
+        .unwrap()
+        .hash();
+    let (pk, sk) = keys::token(&token_key);
+    assert_eq!(
+        system.store.get(&pk, &sk).await.unwrap(),
+        None,
+        "the link is gone"
+    );
+    let records = system.portaal.destructions().await.unwrap();
+    assert_eq!(records.len(), 1);
+    assert!(
+        !serde_json::to_string(&records).unwrap().contains(CASE),
+        "the record holds no case number"
+    );
+}
+
+#[tokio::test]
+async fn an_open_dossier_is_not_purged() {
+    let dir = TempDir::new("ev-open");
+    let system = lambda_system(&dir).await;
+    dossier_with_request(&system).await;
+    let trigger: PurgeTrigger =
+        serde_json::from_str(include_str!("../../events/purge.json")).unwrap();
+    let outcome = triggers::purge(&system.portaal, trigger).await.unwrap();
+    assert_eq!(outcome["outcome"], "skipped");
+    assert!(
+        !system
+            .store
+            .query(&format!("DOSSIER#{CASE}"), "")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_ttl_removal_of_the_dossier_item_destroys_the_rest() {
+    let dir = TempDir::new("ev-ttl");
+    let system = lambda_system(&dir).await;
+    dossier_with_request(&system).await;
+    close_long_ago(&system).await;
+    // DynamoDB TTL deleted the main item; the stream tells purge.
+    let meta = Write::Delete {
+        pk: format!("DOSSIER#{CASE}"),
+        sk: keys::META.into(),
+        condition: Condition::Exists,
+    };
+    system.store.transact(vec![meta]).await.unwrap();
+    let trigger: PurgeTrigger =
+        serde_json::from_str(include_str!("../../events/purge-ttl-remove.json")).unwrap();
+    let response = triggers::purge(&system.portaal, trigger).await.unwrap();
+    assert_eq!(response["batchItemFailures"], serde_json::json!([]));
+    assert!(
+        system
+            .store
+            .query(&format!("DOSSIER#{CASE}"), "")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let records = system.portaal.destructions().await.unwrap();
+    assert_eq!(
+        records[0].case_type.as_ref().map(|k| k.as_str()),
+        Some("bezwaar"),
+        "the removed item's case type is kept"
+    );
+}
+
+#[tokio::test]
+async fn without_a_public_url_links_are_made_for_the_host_and_stage_the_request_came_through() {
+    let dir = TempDir::new("ev-host");
+    let system = lambda_system(&dir).await;
+    let case = CaseId::parse(CASE).unwrap();
+    let input: DossierInput = serde_json::from_value(portaal_tests::dossier_body()).unwrap();
+    system.portaal.put_dossier(&case, &input).await.unwrap();
+    let mut state = AppState::new(system);
+    state.public_url_from_request = true;
+    // The API event, turned into the POST that asks for documents.
+    let mut event: serde_json::Value =
+        serde_json::from_str(include_str!("../../events/api-get-dossier.json")).unwrap();
+    event["httpMethod"] = "POST".into();
+    event["path"] = format!("/api/v1/dossiers/{CASE}/requests").into();
+    event["headers"]["Content-Type"] = "application/json".into();
+    event["multiValueHeaders"]["Content-Type"] = serde_json::json!(["application/json"]);
+    event["body"] = serde_json::json!({"department": "Vergunningen", "to": ["v@example.nl"], "due": "2099-01-01"}).to_string().into();
+    let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+    let res = portal::lambda::service(state)
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let body: serde_json::Value = serde_json::from_str(&body_text(res).await).unwrap();
+    let url = body["portal_url"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod/p/"),
+        "{url}"
+    );
+}
