@@ -31,6 +31,20 @@ pub struct Config {
     pub schedule_dead_letter_arn: Option<String>,
     /// How often the local server's timer sends queued mail and runs due schedules.
     pub tick: std::time::Duration,
+    /// How long an upload URL stays valid.
+    pub upload_ttl: std::time::Duration,
+    /// Whether the local server sends mail and runs schedules itself (`PORTAAL_WORKER=off` when
+    /// something else does, or a test wants to drive it).
+    pub worker: bool,
+}
+
+impl Config {
+    /// The use cases' settings these imply.
+    pub fn settings(&self) -> portaal_core::Settings {
+        let mut settings = portaal_core::Settings::new(&self.public_url);
+        settings.upload_ttl = self.upload_ttl;
+        settings
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +86,12 @@ impl Config {
                 problem: "must start with http:// or https://".into(),
             });
         }
+        let upload_ttl: u64 = or("PORTAAL_UPLOAD_TTL_SECONDS", "1800")
+            .parse()
+            .map_err(|_| ConfigError {
+                name: "PORTAAL_UPLOAD_TTL_SECONDS",
+                problem: "must be a number of seconds".into(),
+            })?;
         let tick_ms: u64 = or("PORTAAL_TICK_MS", "1000")
             .parse()
             .map_err(|_| ConfigError {
@@ -99,6 +119,17 @@ impl Config {
             ses_configuration_set: lookup("PORTAAL_SES_CONFIGURATION_SET"),
             schedule_dead_letter_arn: lookup("PORTAAL_SCHEDULE_DLQ_ARN"),
             tick: std::time::Duration::from_millis(tick_ms.max(50)),
+            upload_ttl: std::time::Duration::from_secs(upload_ttl.clamp(1, 7 * 24 * 3600)),
+            worker: match or("PORTAAL_WORKER", "on").as_str() {
+                "on" => true,
+                "off" => false,
+                other => {
+                    return Err(ConfigError {
+                        name: "PORTAAL_WORKER",
+                        problem: format!("'{other}' is neither 'on' nor 'off'"),
+                    });
+                }
+            },
         })
     }
 }

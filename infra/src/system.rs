@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
+use portaal_core::Portaal;
 use portaal_core::ports::{Blobs, Clock, Mailer, Scheduler, Store, SystemClock};
 use portaal_core::usecases::outbox::Outbox;
-use portaal_core::{Portaal, Settings};
 use rand::RngCore;
 
 use crate::config::{Backend, Config};
@@ -125,7 +125,7 @@ impl System {
             blobs.clone(),
             scheduler.clone(),
             clock.clone(),
-            Settings::new(&config.public_url),
+            config.settings(),
         );
         let outbox = Outbox::new(store.clone(), mailer.clone(), clock);
         Ok(Self {

@@ -83,6 +83,54 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_in(TempDir::new("app")).await
 }
 
+/// An app on the AWS adapters (the emulators), whatever `PORTAAL_BACKEND` says, with extra settings.
+pub async fn spawn_aws_app(extra: &[(&str, &str)]) -> TestApp {
+    require_emulators();
+    let dir = TempDir::new("aws");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let extra: Vec<(String, String)> = extra
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let (data_dir, public_url) = (dir.0.display().to_string(), base.clone());
+    let config = Config::from_lookup(move |name| match name {
+        "PORTAAL_BACKEND" => Some("aws".into()),
+        "PORTAAL_PUBLIC_URL" => Some(public_url.clone()),
+        "PORTAAL_DATA_DIR" => Some(data_dir.clone()),
+        "PORTAAL_API_KEY" => Some("test-key".into()),
+        other => extra
+            .iter()
+            .find(|(k, _)| k == other)
+            .map(|(_, v)| v.clone())
+            .or_else(|| std::env::var(other).ok().filter(|v| !v.is_empty())),
+    })
+    .expect("valid test config");
+    let system = System::build(config).await.expect("system builds");
+    let running = local::spawn(system, listener).await.expect("spawn");
+    TestApp {
+        base,
+        api_key: "test-key".into(),
+        client: Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        data_dir: dir.0.clone(),
+        running,
+        _dir: dir,
+    }
+}
+
+/// AWS tests run against the local emulators; without them they fail, saying how to start them.
+pub fn require_emulators() {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL").is_ok_and(|v| !v.is_empty()),
+        "these tests need the AWS emulators: run `eval \"$(infra/emulators up)\"` first (tests/run does)"
+    );
+}
+
 pub async fn spawn_app_in(dir: TempDir) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

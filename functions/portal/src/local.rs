@@ -24,7 +24,9 @@ pub async fn spawn(system: System, listener: TcpListener) -> std::io::Result<Run
     let addr = listener.local_addr()?;
     let state = AppState::new(system);
     let router = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(timer(state.clone()));
+    if state.system.config.worker {
+        tokio::spawn(timer(state.clone()));
+    }
     let handle = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router)
             .with_graceful_shutdown(shutdown())

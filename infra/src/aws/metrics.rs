@@ -11,10 +11,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 
 /// Calls per "Service.Operation" (e.g. "DynamoDB.GetItem"). Clones share the counts.
 #[derive(Clone, Default, Debug)]
@@ -69,21 +69,35 @@ impl Intercept for CallCounter {
         "PortaalCallCounter"
     }
 
-    /// Called once per execution (retries are attempts after serialization). Not
-    /// `read_before_execution`: for interceptors on the client config that hook runs before the
-    /// operation's runtime plugin has stored its [`Metadata`] in the config bag.
-    fn read_before_serialization(
+    /// Counts a call when its first attempt is about to go over the wire; retries count once.
+    /// Presigning runs the same operation up to this point and then stops: its request carries
+    /// the signature in the query string, never sent by us, so it is no call.
+    /// `Metadata` is in the bag by now (on `read_before_execution` it is not yet).
+    fn read_before_transmit(
         &self,
-        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        let presigned = context.request().uri().contains("X-Amz-Signature=");
+        if presigned || cfg.load::<AlreadyCounted>().is_some() {
+            return Ok(());
+        }
         match cfg.load::<Metadata>() {
             Some(meta) => self.record(meta.service(), meta.name()),
             None => self.record("unknown", "unknown"),
         }
+        cfg.interceptor_state().store_put(AlreadyCounted);
         Ok(())
     }
+}
+
+/// Marks an operation whose first attempt was counted.
+#[derive(Debug, Clone)]
+struct AlreadyCounted;
+
+impl Storable for AlreadyCounted {
+    type Storer = StoreReplace<Self>;
 }
 
 #[cfg(test)]

@@ -10,9 +10,9 @@ pub mod ses;
 use std::sync::Arc;
 
 use aws_config::BehaviorVersion;
+use portaal_core::Portaal;
 use portaal_core::ports::{Clock, SystemClock};
 use portaal_core::usecases::outbox::Outbox;
-use portaal_core::{Portaal, Settings};
 
 use crate::config::Config;
 use crate::system::{BuildError, System};
@@ -94,7 +94,7 @@ pub async fn build(config: Config) -> Result<System, BuildError> {
         blobs.clone(),
         scheduler.clone(),
         clock.clone(),
-        Settings::new(&config.public_url),
+        config.settings(),
     );
     let outbox = Outbox::new(store.clone(), mailer.clone(), clock);
     let origin = upload_origin(&config.bucket, sdk.region().map(|r| r.as_ref()));

@@ -1,0 +1,185 @@
+//! What the AWS deployment costs and carries, counted by an SDK interceptor on the emulators:
+//! the portal page is at most 2 DynamoDB calls, a confirm is one TransactWriteItems, and no
+//! document byte passes through the application (no S3 GetObject or PutObject by it). Also: S3
+//! (s3s-fs) refuses tampered, expired and other-size uploads with 403, and the portal then
+//! refuses to confirm them.
+
+use std::collections::BTreeMap;
+
+use portaal_infra::aws::metrics::CallCounter;
+use portaal_tests::{TestApp, case_id, contract::tamper, sha256_hex, spawn_aws_app};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+fn counter(app: &TestApp) -> CallCounter {
+    app.running
+        .state
+        .system
+        .calls
+        .clone()
+        .expect("the AWS backend counts its calls")
+}
+
+fn dynamodb(snapshot: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    snapshot
+        .iter()
+        .filter(|(k, _)| k.starts_with("DynamoDB."))
+        .map(|(k, v)| (k.clone(), *v))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_page_costs_two_reads_a_confirm_one_transaction_and_no_bytes_pass_through() {
+    // No background worker: only the requests under test make calls (mail is sent by the test).
+    let app = spawn_aws_app(&[("PORTAAL_WORKER", "off")]).await;
+    let calls = counter(&app);
+    let case = case_id("COUNT");
+    let link = app.dossier_with_request(&case).await;
+    app.mails(&case, 1).await;
+
+    for accept in ["text/html", "application/json"] {
+        calls.reset();
+        let res = app
+            .client
+            .get(&link)
+            .header("accept", accept)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let reads = dynamodb(&calls.snapshot());
+        assert_eq!(
+            reads.values().sum::<u64>(),
+            2,
+            "opening the page ({accept}) costs {reads:?}"
+        );
+        assert_eq!(calls.total("DynamoDB"), 2);
+    }
+
+    let a = app
+        .upload(&link, "a.pdf", "application/pdf", vec![7u8; 300_000])
+        .await;
+    let b = app
+        .upload(&link, "b.txt", "text/plain", b"notitie".to_vec())
+        .await;
+    calls.reset();
+    let res = app.confirm(&link, &[&a.id, &b.id]).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let during_confirm = calls.snapshot();
+    assert_eq!(
+        during_confirm.get("DynamoDB.TransactWriteItems"),
+        Some(&1),
+        "one transaction: {during_confirm:?}"
+    );
+    let writes: u64 = ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"]
+        .iter()
+        .map(|op| calls.get(&format!("DynamoDB.{op}")))
+        .sum();
+    assert_eq!(writes, 0, "no other writes: {during_confirm:?}");
+
+    let delivery: Value = res.json().await.unwrap();
+    let id = delivery["id"].as_str().unwrap();
+    let res = app
+        .api(
+            Method::POST,
+            &format!("/dossiers/{case}/deliveries/{id}/approve"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(app.download(&case, &a.id).await, vec![7u8; 300_000]);
+    app.mails(&case, 3).await;
+
+    // Over the whole flow (staging, uploads, confirm, approve, download) the application itself
+    // never read or wrote a document's bytes: browsers and the case system talk to S3 directly.
+    let all = calls.snapshot();
+    let s3: Vec<&String> = all.keys().filter(|k| k.starts_with("S3.")).collect();
+    assert_eq!(
+        calls.get("S3.GetObject"),
+        0,
+        "no GetObject through the app: {all:?}"
+    );
+    assert_eq!(
+        calls.get("S3.PutObject"),
+        0,
+        "no PutObject through the app: {all:?}"
+    );
+    assert!(
+        s3.iter().all(|k| *k == "S3.HeadObject"),
+        "the app only asks S3 about files: {s3:?}"
+    );
+}
+
+async fn staged(app: &TestApp, link: &str, bytes: &[u8]) -> Value {
+    let res = app
+        .stage(
+            link,
+            "stuk.pdf",
+            "application/pdf",
+            bytes,
+            Some(&sha256_hex(bytes)),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    res.json().await.unwrap()
+}
+
+async fn refused_then_not_confirmable(
+    app: &TestApp,
+    link: &str,
+    staged: &Value,
+    put: reqwest::Response,
+    what: &str,
+) {
+    assert_eq!(put.status(), StatusCode::FORBIDDEN, "S3 refuses {what}");
+    let res = app.confirm(link, &[staged["id"].as_str().unwrap()]).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::BAD_REQUEST,
+        "the portal refuses to confirm after {what}"
+    );
+}
+
+#[tokio::test]
+async fn s3_refuses_tampered_expired_and_resized_uploads_and_the_portal_refuses_to_confirm_them() {
+    let app = spawn_aws_app(&[("PORTAAL_UPLOAD_TTL_SECONDS", "2")]).await;
+    let case = case_id("PRESIGN");
+    let link = app.dossier_with_request(&case).await;
+    let bytes = b"%PDF-1.4 precies deze bytes".to_vec();
+
+    // a changed signature
+    let s = staged(&app, &link, &bytes).await;
+    let mut tampered = s.clone();
+    tampered["upload"]["url"] = tamper(s["upload"]["url"].as_str().unwrap()).into();
+    let put = app.send_bytes(&tampered, bytes.clone()).await;
+    refused_then_not_confirmable(&app, &link, &s, put, "a changed signature").await;
+
+    // a body of another size (the signed content-length is sent as announced)
+    let s = staged(&app, &link, &bytes).await;
+    let upload = &s["upload"];
+    let mut req = app.client.put(upload["url"].as_str().unwrap());
+    for (k, v) in upload["headers"].as_object().unwrap() {
+        if k != "content-length" {
+            req = req.header(k, v.as_str().unwrap());
+        }
+    }
+    let put = req
+        .body([bytes.clone(), b"extra".to_vec()].concat())
+        .send()
+        .await
+        .unwrap();
+    refused_then_not_confirmable(&app, &link, &s, put, "a body of another size").await;
+
+    // an expired URL
+    let s = staged(&app, &link, &bytes).await;
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    let put = app.send_bytes(&s, bytes.clone()).await;
+    refused_then_not_confirmable(&app, &link, &s, put, "an expired URL").await;
+
+    let dossier = app.get_dossier(&case).await;
+    assert!(
+        dossier["deliveries"].as_array().unwrap().is_empty(),
+        "nothing refused became a delivery"
+    );
+}
