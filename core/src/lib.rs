@@ -7,6 +7,7 @@ pub mod error;
 pub mod mailtext;
 pub mod model;
 pub mod ports;
+pub mod sealing;
 pub mod service;
 pub mod usecases;
 pub mod views;

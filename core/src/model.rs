@@ -32,6 +32,9 @@ pub mod keys {
     pub fn delivery(request: &Id, id: &Id) -> String {
         format!("{DELIVERY}{request}#{id}")
     }
+    pub fn publication(id: &Id) -> String {
+        format!("{PUB}{id}")
+    }
     pub fn doc(id: &Id) -> String {
         format!("{DOC}{id}")
     }
@@ -201,6 +204,12 @@ pub struct Request {
     pub message: String,
     pub state: RequestState,
     pub token_hash: TokenHash,
+    /// The token sealed under the link key (see `sealing`), for later mails.
+    #[serde(default)]
+    pub token_sealed: Option<String>,
+    /// The public base URL the link was made for (behind API Gateway it may be the request's own).
+    #[serde(default)]
+    pub portal_base: String,
     pub created_at: DateTime<Utc>,
     #[serde(default)]
     pub delivered_at: Option<DateTime<Utc>>,
@@ -300,6 +309,33 @@ pub struct Document {
     pub created_at: DateTime<Utc>,
 }
 impl Record for Document {}
+
+// ---------------------------------------------------------------- publications
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PublicationState {
+    /// Announced; its file may be uploading.
+    Draft,
+    Published,
+}
+
+/// A document the case system makes available to the department (one request, or all).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Publication {
+    pub id: Id,
+    pub document_id: Id,
+    /// The audience: one request's department, or (None) every request of the dossier.
+    #[serde(default)]
+    pub request_id: Option<Id>,
+    #[serde(default)]
+    pub message: String,
+    pub state: PublicationState,
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub published_at: Option<DateTime<Utc>>,
+}
+impl Record for Publication {}
 
 // ---------------------------------------------------------------- events (timeline and audit)
 

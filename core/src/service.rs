@@ -24,6 +24,9 @@ pub struct Settings {
     pub upload_ttl: Duration,
     /// How long a download URL is valid.
     pub download_ttl: Duration,
+    /// Seals link tokens so later mails can carry the link; without it they point at the
+    /// request mail instead.
+    pub link_key: Option<crate::sealing::LinkKey>,
 }
 
 impl Settings {
@@ -32,6 +35,7 @@ impl Settings {
             public_url: public_url.trim_end_matches('/').to_owned(),
             upload_ttl: Duration::from_secs(30 * 60),
             download_ttl: Duration::from_secs(5 * 60),
+            link_key: None,
         }
     }
 }
@@ -89,6 +93,33 @@ impl Portaal {
 
     pub(crate) fn portal_url(&self, token: &crate::domain::LinkToken) -> String {
         format!("{}/p/{}", self.settings.public_url, token.expose())
+    }
+
+    pub(crate) fn seal(&self, token: &crate::domain::LinkToken, request: &Id) -> Option<String> {
+        self.settings
+            .link_key
+            .as_ref()
+            .map(|k| k.seal(token, request))
+    }
+
+    /// The request's link for a later mail: the sealed token opened, or (no key, or a key that
+    /// changed) a pointer to the request mail.
+    pub(crate) fn link_for_mail(&self, request: &Request) -> String {
+        let token = request
+            .token_sealed
+            .as_deref()
+            .zip(self.settings.link_key.as_ref())
+            .and_then(|(sealed, key)| key.open(sealed, &request.id));
+        match token {
+            Some(t) if !request.portal_base.is_empty() => {
+                format!("{}/p/{}", request.portal_base, t.expose())
+            }
+            Some(t) => self.portal_url(&t),
+            None => format!(
+                "(de link uit ons verzoek van {})",
+                dutch_date(request.created_at.date_naive())
+            ),
+        }
     }
 
     pub(crate) fn event(&self, kind: EventKind, actor: Actor) -> Event {
@@ -176,6 +207,7 @@ pub(crate) struct Partition {
     pub requests: Vec<Request>,
     pub deliveries: Vec<Delivery>,
     pub documents: Vec<Document>,
+    pub publications: Vec<crate::model::Publication>,
     pub events: Vec<Event>,
 }
 
@@ -183,6 +215,7 @@ impl Partition {
     pub fn parse(case: &CaseId, items: &[Item]) -> Result<Self> {
         let (mut dossier, mut requests, mut deliveries, mut documents, mut events) =
             (None, Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut publications = Vec::new();
         for item in items {
             let sk = item.sk.as_str();
             if sk == keys::META {
@@ -193,6 +226,8 @@ impl Partition {
                 deliveries.push(Delivery::from_item(item)?);
             } else if sk.starts_with(keys::DOC) {
                 documents.push(Document::from_item(item)?);
+            } else if sk.starts_with(keys::PUB) {
+                publications.push(crate::model::Publication::from_item(item)?);
             } else if sk.starts_with(keys::EVENT) {
                 events.push(Event::from_item(item)?);
             }
@@ -205,6 +240,7 @@ impl Partition {
             requests,
             deliveries,
             documents,
+            publications,
             events,
         })
     }

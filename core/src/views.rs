@@ -112,6 +112,7 @@ pub struct PublicationView {
     pub id: Id,
     pub document: DocumentView,
     pub request_id: Option<Id>,
+    pub message: String,
     pub published_at: Option<DateTime<Utc>>,
 }
 

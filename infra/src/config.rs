@@ -33,6 +33,8 @@ pub struct Config {
     pub tick: std::time::Duration,
     /// How long an upload URL stays valid.
     pub upload_ttl: std::time::Duration,
+    /// Secret that seals link tokens for later mails (`PORTAAL_LINK_KEY`; embedded: generated).
+    pub link_key: Option<String>,
     /// Whether the local server sends mail and runs schedules itself (`PORTAAL_WORKER=off` when
     /// something else does, or a test wants to drive it).
     pub worker: bool,
@@ -43,6 +45,10 @@ impl Config {
     pub fn settings(&self) -> portaal_core::Settings {
         let mut settings = portaal_core::Settings::new(&self.public_url);
         settings.upload_ttl = self.upload_ttl;
+        settings.link_key = self
+            .link_key
+            .as_deref()
+            .map(portaal_core::sealing::LinkKey::from_secret);
         settings
     }
 }
@@ -120,6 +126,7 @@ impl Config {
             schedule_dead_letter_arn: lookup("PORTAAL_SCHEDULE_DLQ_ARN"),
             tick: std::time::Duration::from_millis(tick_ms.max(50)),
             upload_ttl: std::time::Duration::from_secs(upload_ttl.clamp(1, 7 * 24 * 3600)),
+            link_key: lookup("PORTAAL_LINK_KEY"),
             worker: match or("PORTAAL_WORKER", "on").as_str() {
                 "on" => true,
                 "off" => false,

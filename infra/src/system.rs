@@ -92,8 +92,8 @@ impl System {
         }
     }
 
-    fn embedded(config: Config) -> Result<Self, BuildError> {
-        let dir = &config.data_dir;
+    fn embedded(mut config: Config) -> Result<Self, BuildError> {
+        let dir = &config.data_dir.clone();
         let data_err = |source| BuildError::DataDir {
             path: dir.display().to_string(),
             source,
@@ -105,6 +105,10 @@ impl System {
             Some(k) => k.clone(),
             None => persistent_secret(dir, "api.key", || random_hex(24)).map_err(data_err)?,
         };
+        if config.link_key.is_none() {
+            config.link_key =
+                Some(persistent_secret(dir, "link.key", || random_hex(32)).map_err(data_err)?);
+        }
         let db = dir.join("portaal.sqlite3");
         let store = Arc::new(SqliteStore::open(&db).map_err(|e| BuildError::Store(e.to_string()))?);
         let scheduler =

@@ -65,7 +65,7 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 fn row(what: &str, samples: &mut [Duration], throughput: &str) {
     samples.sort();
     println!(
-        "| {what:<44} | {:>4} | {:>8.2} | {:>8.2} | {:>8.2} | {throughput:<18} |",
+        "| {what:<44} | {:>6} | {:>8.2} | {:>8.2} | {:>8.2} | {throughput:<18} |",
         samples.len(),
         ms(pct(samples, 0.50)),
         ms(pct(samples, 0.95)),
@@ -75,13 +75,13 @@ fn row(what: &str, samples: &mut [Duration], throughput: &str) {
 
 fn header() {
     println!(
-        "| {:<44} | {:>4} | {:>8} | {:>8} | {:>8} | {:<18} |",
+        "| {:<44} | {:>6} | {:>8} | {:>8} | {:>8} | {:<18} |",
         "measurement", "N", "p50 ms", "p95 ms", "max ms", "throughput"
     );
     println!(
         "|{}|{}|{}|{}|{}|{}|",
         "-".repeat(46),
-        "-".repeat(6),
+        "-".repeat(8),
         "-".repeat(10),
         "-".repeat(10),
         "-".repeat(10),

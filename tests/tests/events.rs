@@ -145,7 +145,7 @@ async fn the_stream_insert_of_a_mail_item_sends_it_once() {
 async fn the_scheduled_reminder_event_queues_one_reminder() {
     let dir = TempDir::new("ev-reminder");
     let system = lambda_system(&dir).await;
-    let (_, request_id) = dossier_with_request(&system).await;
+    let (token, request_id) = dossier_with_request(&system).await;
     let event = include_str!("../../events/reminder.json").replace(FIXTURE_REQUEST_ID, &request_id);
     let job: Job = serde_json::from_str(&event).unwrap();
     assert_eq!(
@@ -167,10 +167,14 @@ async fn the_scheduled_reminder_event_queues_one_reminder() {
         .await
         .unwrap();
     assert_eq!(mails.len(), 2, "request mail and one reminder");
+    let reminder = mails
+        .iter()
+        .find(|m| m.str_attr("kind") == Some("reminder_before"))
+        .expect("a reminder");
+    let text = reminder.str_attr("text").unwrap();
     assert!(
-        mails
-            .iter()
-            .any(|m| m.str_attr("kind") == Some("reminder_before"))
+        text.contains(&format!("/prod/p/{token}")),
+        "the reminder carries the link"
     );
 }
 

@@ -637,3 +637,298 @@ async fn updating_a_dossier_answers_200_and_keeps_one_dossier() {
     assert_eq!(app.get_dossier(&case).await["title"], "Nieuwe titel");
     assert_eq!(app.put_dossier(&case).await.status(), StatusCode::OK);
 }
+
+async fn request_id_of(app: &TestApp, case: &str) -> String {
+    app.get_dossier(case).await["requests"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_withdrawn_request_takes_no_more_files_and_leaves_the_overview() {
+    let app = spawn_app().await;
+    let case = case_id("INTREK");
+    let link = app.dossier_with_request(&case).await;
+    let request = request_id_of(&app, &case).await;
+    let open: Value = app
+        .api(Method::GET, "/requests?status=open")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        open.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == request.as_str()),
+        "an open request is in the overview"
+    );
+
+    let res = app
+        .api(
+            Method::PATCH,
+            &format!("/dossiers/{case}/requests/{request}"),
+        )
+        .json(&json!({"state": "withdrawn"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["state"], "withdrawn");
+    problem(
+        app.stage(
+            &link,
+            "a.pdf",
+            "application/pdf",
+            b"%PDF",
+            Some(&sha256_hex(b"%PDF")),
+        )
+        .await,
+        StatusCode::GONE,
+    )
+    .await;
+    let view: Value = app
+        .client
+        .get(&link)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["accepting"], false);
+    let open: Value = app
+        .api(Method::GET, "/requests?status=open")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        !open
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == request.as_str()),
+        "a withdrawn request leaves the overview"
+    );
+    let res = app
+        .api(
+            Method::PATCH,
+            &format!("/dossiers/{case}/requests/{request}"),
+        )
+        .json(&json!({"state": "open"}))
+        .send()
+        .await
+        .unwrap();
+    problem(res, StatusCode::BAD_REQUEST).await;
+}
+
+#[tokio::test]
+async fn a_new_due_date_moves_the_request_in_the_overview() {
+    let app = spawn_app().await;
+    let case = case_id("TERMIJN");
+    app.dossier_with_request(&case).await;
+    let request = request_id_of(&app, &case).await;
+    let res = app
+        .api(
+            Method::PATCH,
+            &format!("/dossiers/{case}/requests/{request}"),
+        )
+        .json(&json!({"due": "2098-06-15"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let before: Value = app
+        .api(Method::GET, "/requests?status=open&due_before=2098-06-16")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        before
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == request.as_str() && r["due"] == "2098-06-15")
+    );
+    let earlier: Value = app
+        .api(Method::GET, "/requests?status=open&due_before=2098-06-15")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        !earlier
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == request.as_str()),
+        "due_before is exclusive"
+    );
+    let overdue: Value = app
+        .api(Method::GET, "/requests?status=overdue")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        !overdue
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == request.as_str())
+    );
+    problem(
+        app.api(Method::GET, "/requests?status=later")
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    let res = app
+        .api(
+            Method::PATCH,
+            &format!("/dossiers/{case}/requests/{request}"),
+        )
+        .json(&json!({"due": "2001-01-01"}))
+        .send()
+        .await
+        .unwrap();
+    problem(res, StatusCode::BAD_REQUEST).await;
+}
+
+#[tokio::test]
+async fn a_rotated_link_replaces_the_old_one_and_can_be_mailed() {
+    let app = spawn_app().await;
+    let case = case_id("LINK");
+    let old = app.dossier_with_request(&case).await;
+    let request = request_id_of(&app, &case).await;
+    let res = app
+        .api(
+            Method::POST,
+            &format!("/dossiers/{case}/requests/{request}/link"),
+        )
+        .json(&json!({"resend": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    let new = body["portal_url"].as_str().unwrap().to_owned();
+    assert_ne!(new, old);
+    assert_eq!(
+        app.client.get(&old).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND,
+        "the old link stops"
+    );
+    assert_eq!(
+        app.client.get(&new).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    let mails = app.mails(&case, 2).await;
+    assert!(
+        mails.iter().any(|m| m.to_string().contains(&new)),
+        "the new link was mailed"
+    );
+}
+
+#[tokio::test]
+async fn a_published_document_reaches_the_department() {
+    let app = spawn_app().await;
+    let case = case_id("PUB");
+    let link = app.dossier_with_request(&case).await;
+    let bytes = b"%PDF-1.4 hoorzitting verslag".to_vec();
+    let res = app
+        .api(Method::POST, &format!("/dossiers/{case}/publications"))
+        .json(&json!({"filename": "verslag-hoorzitting.pdf", "content_type": "application/pdf", "size": bytes.len(), "sha256": sha256_hex(&bytes), "message": "Ter informatie."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let draft: Value = res.json().await.unwrap();
+    let publication = draft["id"].as_str().unwrap().to_owned();
+    let publish = format!("/dossiers/{case}/publications/{publication}/publish");
+    problem(
+        app.api(Method::POST, &publish).send().await.unwrap(),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(
+        app.send_bytes(&draft, bytes.clone())
+            .await
+            .status()
+            .is_success()
+    );
+    let res = app.api(Method::POST, &publish).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        app.api(Method::POST, &publish)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK,
+        "publishing again changes nothing"
+    );
+
+    let mails = app.mails(&case, 2).await;
+    let mail = mails
+        .iter()
+        .find(|m| m.to_string().contains("verslag-hoorzitting.pdf"))
+        .expect("the department is mailed");
+    assert!(
+        mail.to_string().contains(&link),
+        "the publication mail carries the department's link"
+    );
+    let view: Value = app
+        .client
+        .get(&link)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["publications"].as_array().unwrap().len(), 1);
+    assert!(
+        view["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "publication_published")
+    );
+    let document = view["publications"][0]["document"]["id"].as_str().unwrap();
+    let res = app
+        .client
+        .get(format!("{link}/documents/{document}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND);
+    let got = app
+        .client
+        .get(res.headers()["location"].to_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(got.to_vec(), bytes);
+}

@@ -65,14 +65,7 @@ impl Portaal {
         let case_type = self.case_type(dossier.case_type.as_str()).await?;
         let mut vars = dossier_vars(&dossier);
         request_vars(&mut vars, &request);
-        // Only the link's hash is stored, so the reminder points at the request mail.
-        vars.insert(
-            "portal_url",
-            format!(
-                "(de link uit ons verzoek van {})",
-                crate::service::dutch_date(request.created_at.date_naive())
-            ),
-        );
+        vars.insert("portal_url", self.link_for_mail(&request));
         let kind = if step <= 0 {
             MailKind::ReminderBefore
         } else {

@@ -460,7 +460,7 @@ impl Portaal {
     }
 
     /// Compares what storage holds with what was announced; answers the document with its SHA-256.
-    async fn verify_upload(&self, doc: &Document) -> Result<Document> {
+    pub(crate) async fn verify_upload(&self, doc: &Document) -> Result<Document> {
         let info = self.blobs.stat(&doc.blob_key).await?.ok_or_else(|| {
             Error::invalid(format!(
                 "{} has not been uploaded (completely); upload it again",

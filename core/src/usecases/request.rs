@@ -50,8 +50,11 @@ impl Portaal {
         }
 
         let token = LinkToken::generate();
+        let id = self.new_id();
         let request = Request {
-            id: self.new_id(),
+            token_sealed: self.seal(&token, &id),
+            portal_base: self.settings.public_url.clone(),
+            id,
             case_id: case.clone(),
             department,
             to: to.clone(),
@@ -131,5 +134,243 @@ impl Portaal {
             .await?
             .ok_or_else(|| Error::not_found("link"))?;
         TokenRef::from_item(&item)
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct RequestPatch {
+    #[serde(default)]
+    pub due: Option<String>,
+    /// Only `"withdrawn"`.
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct RotateInput {
+    /// Mail the new link to the request's addresses.
+    #[serde(default)]
+    pub resend: bool,
+}
+
+/// Which requests the deadline overview lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overview {
+    /// Every request not yet delivered or withdrawn.
+    Open,
+    /// Open requests past their due date.
+    Overdue,
+}
+
+impl Portaal {
+    async fn request_of(
+        &self,
+        case: &CaseId,
+        id: &crate::domain::Id,
+    ) -> Result<(crate::model::Dossier, Request)> {
+        let dossier = self.dossier(case).await?;
+        let item = self
+            .store
+            .get(&keys::dossier(case), &keys::request(id))
+            .await?
+            .ok_or_else(|| Error::not_found(format!("request {id}")))?;
+        Ok((dossier, Request::from_item(&item)?))
+    }
+
+    /// `PATCH …/requests/{id}`: a new due date (reminders follow it) and/or `state: "withdrawn"`.
+    #[tracing::instrument(skip(self, patch), fields(case = %case))]
+    pub async fn update_request(
+        &self,
+        case: &CaseId,
+        id: &crate::domain::Id,
+        patch: &RequestPatch,
+    ) -> Result<RequestView> {
+        let due = patch
+            .due
+            .as_deref()
+            .map(|raw| Date::parse(raw).map_err(|e| Error::invalid(format!("due: {e}"))))
+            .transpose()?;
+        let withdraw = match patch.state.as_deref() {
+            None => false,
+            Some("withdrawn") => true,
+            Some(other) => {
+                return Err(Error::invalid(format!(
+                    "state can only become 'withdrawn', not '{other}'"
+                )));
+            }
+        };
+        if due.is_none() && !withdraw {
+            return Err(Error::invalid(
+                "give a new due date and/or state: \"withdrawn\"",
+            ));
+        }
+        if due.is_some_and(|d| d.0 < self.today()) {
+            return Err(Error::invalid("due lies in the past"));
+        }
+        crate::service::with_retries(|| async {
+            let (dossier, old) = self.request_of(case, id).await?;
+            if !dossier.is_open_at(self.now()) {
+                return Err(Error::Gone(format!("dossier {case} is closed")));
+            }
+            if old.state == RequestState::Withdrawn {
+                return Err(Error::conflict("this request was withdrawn"));
+            }
+            let mut new = Request {
+                rev: old.rev + 1,
+                ..old.clone()
+            };
+            let mut event = self.event(EventKind::RequestUpdated, Actor::CaseSystem);
+            event.request_id = Some(old.id.clone());
+            if let Some(due) = due {
+                new.due = due;
+                // Steps still ahead of the new date may fire again.
+                new.reminders_sent.retain(|step| {
+                    let day = due.0 + Duration::days((*step).into());
+                    day <= self.today()
+                });
+                event.summary = format!(
+                    "Termijn gewijzigd naar {}",
+                    crate::service::dutch_date(due.0)
+                );
+            }
+            if withdraw {
+                new.state = RequestState::Withdrawn;
+                event.kind = EventKind::RequestWithdrawn;
+                event.summary = "Verzoek ingetrokken".into();
+            }
+            if new
+                == (Request {
+                    rev: old.rev,
+                    ..old.clone()
+                })
+            {
+                return Ok(RequestView::build(&old, self.today()));
+            }
+            // Schedules first; a stale one finds the request changed and does nothing.
+            if new.state == RequestState::Withdrawn {
+                for &step in &new.reminder_days {
+                    let job = Job::Reminder {
+                        case_id: case.clone(),
+                        request_id: new.id.clone(),
+                        step,
+                    };
+                    self.scheduler.remove(&job).await?;
+                }
+            } else {
+                self.schedule_reminders(&new).await?;
+            }
+            self.store
+                .transact(vec![
+                    Write::replace_if(
+                        new.to_item(keys::dossier(case), keys::request(id)),
+                        "rev",
+                        old.rev,
+                    ),
+                    self.event_write(case, &event),
+                ])
+                .await?;
+            Ok(RequestView::build(&new, self.today()))
+        })
+        .await
+    }
+
+    /// `POST …/requests/{id}/link`: a new link; the old one stops working at once.
+    #[tracing::instrument(skip(self, input), fields(case = %case))]
+    pub async fn rotate_link(
+        &self,
+        case: &CaseId,
+        id: &crate::domain::Id,
+        input: &RotateInput,
+    ) -> Result<RequestView> {
+        crate::service::with_retries(|| async {
+            let (dossier, old) = self.request_of(case, id).await?;
+            if !dossier.is_open_at(self.now()) {
+                return Err(Error::Gone(format!("dossier {case} is closed")));
+            }
+            if old.state == RequestState::Withdrawn {
+                return Err(Error::conflict("this request was withdrawn"));
+            }
+            let token = LinkToken::generate();
+            let new = Request {
+                token_hash: token.hash(),
+                token_sealed: self.seal(&token, &old.id),
+                portal_base: self.settings.public_url.clone(),
+                rev: old.rev + 1,
+                ..old.clone()
+            };
+            let (old_pk, old_sk) = keys::token(&old.token_hash);
+            let (new_pk, new_sk) = keys::token(&new.token_hash);
+            let token_ref = TokenRef {
+                case_id: case.clone(),
+                request_id: old.id.clone(),
+                created_at: self.now(),
+            };
+            let mut event = self.event(EventKind::LinkRotated, Actor::CaseSystem);
+            event.request_id = Some(old.id.clone());
+            event.summary = if input.resend {
+                "Nieuwe link verstuurd".into()
+            } else {
+                "Nieuwe link gemaakt".into()
+            };
+            let portal_url = self.portal_url(&token);
+            let mut writes = vec![
+                Write::replace_if(
+                    new.to_item(keys::dossier(case), keys::request(id)),
+                    "rev",
+                    old.rev,
+                ),
+                Write::Delete {
+                    pk: old_pk,
+                    sk: old_sk,
+                    condition: crate::ports::Condition::None,
+                },
+                Write::create(token_ref.to_item(new_pk, new_sk)),
+                self.event_write(case, &event),
+            ];
+            if input.resend {
+                let case_type = self.case_type(dossier.case_type.as_str()).await?;
+                let mut vars = dossier_vars(&dossier);
+                request_vars(&mut vars, &new);
+                vars.insert("portal_url", portal_url.clone());
+                writes.push(self.queue_mail(
+                    &case_type,
+                    case,
+                    MailKind::Request,
+                    new.to.clone(),
+                    &vars,
+                ));
+            }
+            self.store.transact(writes).await?;
+            let mut view = RequestView::build(&new, self.today());
+            view.portal_url = Some(portal_url);
+            Ok(view)
+        })
+        .await
+    }
+
+    /// `GET /api/v1/requests`: open (or overdue) requests across dossiers, soonest due first, from
+    /// the sparse due-date index (no scan).
+    pub async fn deadline_overview(
+        &self,
+        which: Overview,
+        due_before: Option<Date>,
+    ) -> Result<Vec<RequestView>> {
+        let today = self.today();
+        let upto = match (which, due_before) {
+            (Overview::Overdue, Some(d)) => Some(d.0.min(today)),
+            (Overview::Overdue, None) => Some(today),
+            (Overview::Open, d) => d.map(|d| d.0),
+        };
+        // Index keys are `{due}#…`; "{day}#" sorts before every key of that day, so `<` the day.
+        let bound = upto.map(|d| format!("{}#", d.format("%Y-%m-%d")));
+        let items = self
+            .store
+            .query_index(crate::ports::Index::Due, "DUE", bound.as_deref(), 1000)
+            .await?;
+        items
+            .iter()
+            .map(|i| Request::from_item(i).map(|r| RequestView::build(&r, today)))
+            .filter(|r| !matches!(r, Ok(v) if v.state != RequestState::Open))
+            .collect()
     }
 }

@@ -111,11 +111,7 @@ impl Portaal {
                 "submitted_at",
                 d.submitted_at.format("%d-%m-%Y").to_string(),
             );
-            // The link itself is not kept; the department uses the one from the request mail.
-            vars.insert(
-                "portal_url",
-                "(de link uit het oorspronkelijke verzoek)".into(),
-            );
+            vars.insert("portal_url", self.link_for_mail(request));
             let mut to = request.to.clone();
             if !to.contains(&d.submitted_by.email) {
                 to.push(d.submitted_by.email.clone());
@@ -208,18 +204,25 @@ impl Portaal {
         p: &Partition,
         audience: Option<&Id>,
     ) -> Vec<PublicationView> {
-        p.documents
+        p.publications
             .iter()
-            .filter(|d| d.state == DocumentState::Published)
-            .filter(|d| {
-                audience.is_none() || d.request_id.is_none() || d.request_id.as_ref() == audience
+            .filter(|publication| publication.state == crate::model::PublicationState::Published)
+            .filter(|publication| {
+                audience.is_none()
+                    || publication.request_id.is_none()
+                    || publication.request_id.as_ref() == audience
             })
-            .filter_map(|d| {
+            .filter_map(|publication| {
+                let doc = p
+                    .documents
+                    .iter()
+                    .find(|d| d.id == publication.document_id)?;
                 Some(PublicationView {
-                    id: d.publication_id.clone()?,
-                    document: DocumentView::from(d),
-                    request_id: d.request_id.clone(),
-                    published_at: Some(d.created_at),
+                    id: publication.id.clone(),
+                    document: DocumentView::from(doc),
+                    request_id: publication.request_id.clone(),
+                    message: publication.message.clone(),
+                    published_at: publication.published_at,
                 })
             })
             .collect()

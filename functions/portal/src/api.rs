@@ -1,16 +1,18 @@
 //! The case-system API (`/api/v1`): bearer key locally, IAM (SigV4, enforced by API Gateway) on AWS.
 
+use axum::extract::Query;
 use axum::extract::{Extension, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use axum::{Json, Router};
 use portaal_core::casetype::CaseType;
 use portaal_core::domain::{CaseId, Id};
 use portaal_core::usecases::dossier::{DossierInput, Saved};
 use portaal_core::usecases::lifecycle::{CloseInput, HoldInput};
-use portaal_core::usecases::request::RequestInput;
+use portaal_core::usecases::publication::PublicationInput;
+use portaal_core::usecases::request::{Overview, RequestInput, RequestPatch, RotateInput};
 use portaal_core::usecases::review::RejectInput;
 use portaal_core::views::DossierView;
 use sha2::Digest;
@@ -43,6 +45,20 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/dossiers/{case_id}/documents/{document_id}/content",
             get(content),
         )
+        .route(
+            "/dossiers/{case_id}/requests/{request_id}",
+            patch(update_request),
+        )
+        .route(
+            "/dossiers/{case_id}/requests/{request_id}/link",
+            post(rotate_link),
+        )
+        .route("/dossiers/{case_id}/publications", post(create_publication))
+        .route(
+            "/dossiers/{case_id}/publications/{publication_id}/publish",
+            post(publish),
+        )
+        .route("/requests", get(overview))
         .route("/dossiers/{case_id}/close", post(close))
         .route("/dossiers/{case_id}/reopen", post(reopen))
         .route("/dossiers/{case_id}/hold", put(hold).delete(lift_hold))
@@ -249,4 +265,91 @@ async fn lift_hold(State(s): State<AppState>, Path(case): Path<String>) -> ApiRe
 
 async fn destructions(State(s): State<AppState>) -> ApiResult<Response> {
     Ok(Json(s.system.portaal.destructions().await?).into_response())
+}
+
+async fn update_request(
+    State(s): State<AppState>,
+    Path((case, request)): Path<(String, String)>,
+    body: JsonBody<RequestPatch>,
+) -> ApiResult<Response> {
+    let (case, request) = (case_id(&case)?, id(&request, "request")?);
+    let Json(patch) = body?;
+    Ok(Json(
+        s.system
+            .portaal
+            .update_request(&case, &request, &patch)
+            .await?,
+    )
+    .into_response())
+}
+
+async fn rotate_link(
+    State(s): State<AppState>,
+    Extension(base): Extension<PublicBase>,
+    Path((case, request)): Path<(String, String)>,
+    body: Option<Json<RotateInput>>,
+) -> ApiResult<Response> {
+    let (case, request) = (case_id(&case)?, id(&request, "request")?);
+    let input = body.map(|Json(b)| b).unwrap_or_default();
+    let view = s
+        .system
+        .portaal
+        .with_public_url(&base.url)
+        .rotate_link(&case, &request, &input)
+        .await?;
+    Ok(Json(view).into_response())
+}
+
+async fn create_publication(
+    State(s): State<AppState>,
+    Path(case): Path<String>,
+    body: JsonBody<PublicationInput>,
+) -> ApiResult<Response> {
+    let case = case_id(&case)?;
+    let Json(input) = body?;
+    let draft = s.system.portaal.create_publication(&case, &input).await?;
+    let answer = serde_json::json!({"id": draft.id, "document_id": draft.document_id, "upload": draft.upload});
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
+}
+
+async fn publish(
+    State(s): State<AppState>,
+    Path((case, publication)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let (case, publication) = (case_id(&case)?, id(&publication, "publication")?);
+    Ok(Json(s.system.portaal.publish(&case, &publication).await?).into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct OverviewQuery {
+    status: Option<String>,
+    due_before: Option<String>,
+}
+
+async fn overview(
+    State(s): State<AppState>,
+    Query(q): Query<OverviewQuery>,
+) -> ApiResult<Response> {
+    let which = match q.status.as_deref() {
+        None | Some("open") => Overview::Open,
+        Some("overdue") => Overview::Overdue,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "status must be 'open' or 'overdue', not '{other}'"
+            )));
+        }
+    };
+    let due_before = q
+        .due_before
+        .as_deref()
+        .map(portaal_core::domain::Date::parse)
+        .transpose()
+        .map_err(|e| ApiError::BadRequest(format!("due_before: {e}")))?;
+    Ok(Json(
+        s.system
+            .portaal
+            .deadline_overview(which, due_before)
+            .await?,
+    )
+    .into_response())
 }

@@ -106,7 +106,10 @@ async fn download(
         },
         percent_encoding::utf8_percent_encode(&signed.filename, percent_encoding::NON_ALPHANUMERIC)
     );
-    let mut res = Response::new(Body::from_stream(ReaderStream::new(file)));
+    let mut res = Response::new(Body::from_stream(ReaderStream::with_capacity(
+        file,
+        256 * 1024,
+    )));
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&signed.content_type) {
         h.insert(header::CONTENT_TYPE, v);

@@ -1338,6 +1338,7 @@ mod tests {
                 id: id(3),
                 document: doc(4, "beslissing-op-bezwaar.pdf", DocumentState::Published),
                 request_id: None,
+                message: String::new(),
                 published_at: Some(at),
             }],
             timeline: vec![Event {

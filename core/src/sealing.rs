@@ -1,0 +1,92 @@
+//! Link tokens kept sealed: the store holds a token's SHA-256 (to resolve links) and, so later
+//! mails (reminders, publications, rejections) can carry the same link, the token encrypted with
+//! AES-256-GCM under a key the store never sees, bound to its request.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::domain::{Id, LinkToken};
+
+#[derive(Clone)]
+pub struct LinkKey([u8; 32]);
+
+impl LinkKey {
+    /// Derives the key from a secret of any length (a generated secret string).
+    pub fn from_secret(secret: &str) -> Self {
+        Self(Sha256::digest(secret.trim().as_bytes()).into())
+    }
+
+    pub fn seal(&self, token: &LinkToken, request: &Id) -> String {
+        let mut nonce = [0u8; 12];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let cipher = Aes256Gcm::new((&self.0).into());
+        let sealed = cipher
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: token.expose().as_bytes(),
+                    aad: request.as_str().as_bytes(),
+                },
+            )
+            .expect("AES-GCM encryption of a short message cannot fail");
+        let mut out = nonce.to_vec();
+        out.extend(sealed);
+        base64::engine::general_purpose::STANDARD_NO_PAD.encode(out)
+    }
+
+    /// The token, if it was sealed under this key for this request.
+    pub fn open(&self, sealed: &str, request: &Id) -> Option<LinkToken> {
+        let raw = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(sealed)
+            .ok()?;
+        if raw.len() < 12 {
+            return None;
+        }
+        let (nonce, ciphertext) = raw.split_at(12);
+        let cipher = Aes256Gcm::new((&self.0).into());
+        let plain = cipher
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: request.as_str().as_bytes(),
+                },
+            )
+            .ok()?;
+        LinkToken::parse(std::str::from_utf8(&plain).ok()?).ok()
+    }
+}
+
+impl std::fmt::Debug for LinkKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LinkKey(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u128) -> Id {
+        Id::from_ulid(ulid::Ulid(n))
+    }
+
+    #[test]
+    fn a_sealed_token_opens_only_with_its_key_and_request() {
+        let key = LinkKey::from_secret("geheim");
+        let token = LinkToken::generate();
+        let sealed = key.seal(&token, &id(1));
+        assert!(!sealed.contains(token.expose()));
+        assert_eq!(key.open(&sealed, &id(1)), Some(token));
+        assert_eq!(key.open(&sealed, &id(2)), None, "bound to its request");
+        assert_eq!(
+            LinkKey::from_secret("anders").open(&sealed, &id(1)),
+            None,
+            "bound to its key"
+        );
+        assert_eq!(key.open("bm9uc2Vuc2U", &id(1)), None);
+    }
+}

@@ -1,0 +1,228 @@
+//! Publishing documents to the department: the case system uploads a file through a signed URL,
+//! then publishes it; the department is mailed and sees it in the portal's history.
+
+use serde::Deserialize;
+
+use crate::domain::{self, CaseId, ContentType, Filename, Id, Sha256};
+use crate::error::{Error, Result};
+use crate::model::{
+    Actor, Document, DocumentState, EventKind, MailKind, Publication, PublicationState, Record,
+    RequestState, keys,
+};
+use crate::ports::{Condition, UploadSpec, UploadTarget, Write};
+use crate::service::{Portaal, dossier_vars, request_vars, with_retries};
+use crate::views::PublicationView;
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct PublicationInput {
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// The audience; default every request of the dossier.
+    #[serde(default)]
+    pub request_id: Option<String>,
+    #[serde(default)]
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PublicationDraft {
+    pub id: Id,
+    pub document_id: Id,
+    pub upload: UploadTarget,
+}
+
+/// Publications are at most this large (they come from the case system, not from a drop zone).
+const MAX_PUBLICATION_BYTES: u64 = 500 * 1024 * 1024;
+
+impl Portaal {
+    /// `POST …/publications`: announces the document and answers where to upload it.
+    #[tracing::instrument(skip(self, input), fields(case = %case))]
+    pub async fn create_publication(
+        &self,
+        case: &CaseId,
+        input: &PublicationInput,
+    ) -> Result<PublicationDraft> {
+        let filename = Filename::parse(&input.filename)?;
+        let content_type = ContentType::parse(&input.content_type)?;
+        let sha256 = input
+            .sha256
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(Sha256::parse)
+            .transpose()?;
+        let message = domain::optional_text("message", &input.message, 4000)?;
+        if input.size == 0 {
+            return Err(Error::invalid(format!("{filename} is empty")));
+        }
+        if input.size > MAX_PUBLICATION_BYTES {
+            return Err(Error::TooLarge(format!(
+                "{filename}: at most {MAX_PUBLICATION_BYTES} bytes"
+            )));
+        }
+        if sha256.is_none() && self.blobs.needs_announced_sha256() {
+            return Err(Error::invalid(
+                "sha256 is required: give the file's SHA-256 (hex) when announcing it",
+            ));
+        }
+        let audience = input.request_id.as_deref().map(Id::parse).transpose()?;
+        let p = self.partition(case).await?;
+        if !p.dossier.is_open_at(self.now()) {
+            return Err(Error::Gone(format!("dossier {case} is closed")));
+        }
+        if let Some(request) = &audience {
+            p.request(request)?;
+        }
+        let (id, document_id) = (self.new_id(), self.new_id());
+        let doc = Document {
+            blob_key: keys::blob(case, &document_id),
+            id: document_id.clone(),
+            filename,
+            size: input.size,
+            content_type,
+            sha256,
+            state: DocumentState::Draft,
+            request_id: audience.clone(),
+            delivery_id: None,
+            publication_id: Some(id.clone()),
+            created_at: self.now(),
+        };
+        let publication = Publication {
+            id: id.clone(),
+            document_id: document_id.clone(),
+            request_id: audience,
+            message,
+            state: PublicationState::Draft,
+            created_at: self.now(),
+            published_at: None,
+        };
+        let upload = self
+            .blobs
+            .upload_target(UploadSpec {
+                key: &doc.blob_key,
+                size: doc.size,
+                content_type: doc.content_type.as_str(),
+                sha256: doc.sha256.as_ref(),
+                ttl: self.settings.upload_ttl,
+            })
+            .await?;
+        let pk = keys::dossier(case);
+        self.store
+            .transact(vec![
+                Write::Check {
+                    pk: pk.clone(),
+                    sk: keys::META.into(),
+                    condition: Condition::Equals("status".into(), "open".into()),
+                },
+                Write::create(doc.to_item(pk.clone(), keys::doc(&document_id))),
+                Write::create(publication.to_item(pk, keys::publication(&id))),
+            ])
+            .await?;
+        Ok(PublicationDraft {
+            id,
+            document_id,
+            upload,
+        })
+    }
+
+    /// `POST …/publications/{id}/publish`: checks the uploaded file, shows it to the audience and
+    /// mails them. Publishing again answers the publication unchanged.
+    #[tracing::instrument(skip(self), fields(case = %case))]
+    pub async fn publish(&self, case: &CaseId, id: &Id) -> Result<PublicationView> {
+        with_retries(|| async {
+            let p = self.partition(case).await?;
+            if !p.dossier.is_open_at(self.now()) {
+                return Err(Error::Gone(format!("dossier {case} is closed")));
+            }
+            let publication = p
+                .publications
+                .iter()
+                .find(|x| &x.id == id)
+                .ok_or_else(|| Error::not_found(format!("publication {id}")))?;
+            if publication.state == PublicationState::Published {
+                return self
+                    .publication_views(&p, None)
+                    .into_iter()
+                    .find(|v| &v.id == id)
+                    .ok_or_else(|| {
+                        Error::Corrupt(format!("publication {id} without its document"))
+                    });
+            }
+            let doc = p
+                .documents
+                .iter()
+                .find(|d| d.id == publication.document_id)
+                .ok_or_else(|| Error::Corrupt(format!("publication {id} without its document")))?;
+            let checked = self.verify_upload(doc).await?;
+            let audience: Vec<_> = p
+                .requests
+                .iter()
+                .filter(|r| r.state != RequestState::Withdrawn)
+                .filter(|r| publication.request_id.as_ref().is_none_or(|a| a == &r.id))
+                .collect();
+            if audience.is_empty() {
+                return Err(Error::conflict(
+                    "there is no (open) request whose department could see this publication",
+                ));
+            }
+            let now = self.now();
+            let published = Publication {
+                state: PublicationState::Published,
+                published_at: Some(now),
+                ..publication.clone()
+            };
+            let document = Document {
+                state: DocumentState::Published,
+                ..checked
+            };
+            let pk = keys::dossier(case);
+            let mut event = self.event(EventKind::PublicationPublished, Actor::CaseSystem);
+            event.request_id = publication.request_id.clone();
+            event.publication_id = Some(id.clone());
+            event.summary = format!("Document gepubliceerd: {}", document.filename);
+            let mut writes = vec![
+                self.dossier_unchanged(&p.dossier),
+                Write::replace_if(
+                    published.to_item(pk.clone(), keys::publication(id)),
+                    "state",
+                    "draft",
+                ),
+                Write::replace_if(
+                    document.to_item(pk.clone(), keys::doc(&document.id)),
+                    "state",
+                    "draft",
+                ),
+                self.event_write(case, &event),
+            ];
+            let case_type = self.case_type(p.dossier.case_type.as_str()).await?;
+            for request in audience
+                .iter()
+                .take(crate::ports::MAX_TRANSACTION_WRITES - writes.len())
+            {
+                let mut vars = dossier_vars(&p.dossier);
+                request_vars(&mut vars, request);
+                vars.insert("portal_url", self.link_for_mail(request));
+                vars.insert("filename", document.filename.to_string());
+                vars.insert("message", published.message.clone());
+                writes.push(self.queue_mail(
+                    &case_type,
+                    case,
+                    MailKind::Publication,
+                    request.to.clone(),
+                    &vars,
+                ));
+            }
+            self.store.transact(writes).await?;
+            Ok(PublicationView {
+                id: id.clone(),
+                document: (&document).into(),
+                request_id: published.request_id.clone(),
+                message: published.message.clone(),
+                published_at: published.published_at,
+            })
+        })
+        .await
+    }
+}
