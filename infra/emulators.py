@@ -170,7 +170,7 @@ def setup(a: argparse.Namespace) -> None:
 
 
 def serve_moto(a: argparse.Namespace) -> None:
-    """moto's server, handling one request at a time.
+    """moto's server, handling one request at a time (connections stay concurrent).
 
     `moto_server` is threaded and moto's backends take no locks, so two concurrent
     TransactWriteItems on the same items can both succeed there; DynamoDB isolates them (one is
@@ -179,9 +179,18 @@ def serve_moto(a: argparse.Namespace) -> None:
     from moto.server import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import run_simple
 
+    import threading
+
     os.environ.setdefault("MOTO_PORT", str(a.port))
     app = DomainDispatcherApplication(create_backend_app)
-    run_simple(a.host, a.port, app, threaded=False)
+    lock = threading.Lock()
+
+    def one_at_a_time(environ, start_response):
+        # Connections stay concurrent (SDK clients keep theirs open); requests take turns.
+        with lock:
+            return list(app(environ, start_response))
+
+    run_simple(a.host, a.port, one_at_a_time, threaded=True)
 
 
 def main() -> None:

@@ -51,18 +51,31 @@ fn ulid_like() -> String {
     )
 }
 
-/// Settings for a test app: the process environment (so `PORTAAL_BACKEND=aws` and the emulator
-/// variables apply), with the address, public URL and data dir of this test.
-pub fn test_config(data_dir: &std::path::Path, public_url: &str) -> Config {
+/// Settings for a test app: `overrides`, then this test's address, public URL and data dir, then
+/// the process environment (so `PORTAAL_BACKEND=aws` and the emulator variables apply).
+pub fn test_config(
+    data_dir: &std::path::Path,
+    public_url: &str,
+    overrides: &[(&str, &str)],
+) -> Config {
     let data_dir = data_dir.display().to_string();
     let public_url = public_url.to_owned();
-    Config::from_lookup(move |name| match name {
-        "PORTAAL_ADDR" => Some("127.0.0.1:0".into()),
-        "PORTAAL_PUBLIC_URL" => Some(public_url.clone()),
-        "PORTAAL_DATA_DIR" => Some(data_dir.clone()),
-        "PORTAAL_API_KEY" => Some("test-key".into()),
-        "PORTAAL_TICK_MS" => Some("100".into()),
-        other => std::env::var(other).ok().filter(|v| !v.is_empty()),
+    let overrides: Vec<(String, String)> = overrides
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::from_lookup(move |name| {
+        if let Some((_, v)) = overrides.iter().find(|(k, _)| k == name) {
+            return Some(v.clone());
+        }
+        match name {
+            "PORTAAL_ADDR" => Some("127.0.0.1:0".into()),
+            "PORTAAL_PUBLIC_URL" => Some(public_url.clone()),
+            "PORTAAL_DATA_DIR" => Some(data_dir.clone()),
+            "PORTAAL_API_KEY" => Some("test-key".into()),
+            "PORTAAL_TICK_MS" => Some("100".into()),
+            other => std::env::var(other).ok().filter(|v| !v.is_empty()),
+        }
     })
     .expect("valid test config")
 }
@@ -83,44 +96,16 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_in(TempDir::new("app")).await
 }
 
+pub async fn spawn_app_in(dir: TempDir) -> TestApp {
+    spawn_with(dir, &[]).await
+}
+
 /// An app on the AWS adapters (the emulators), whatever `PORTAAL_BACKEND` says, with extra settings.
 pub async fn spawn_aws_app(extra: &[(&str, &str)]) -> TestApp {
     require_emulators();
-    let dir = TempDir::new("aws");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let extra: Vec<(String, String)> = extra
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let (data_dir, public_url) = (dir.0.display().to_string(), base.clone());
-    let config = Config::from_lookup(move |name| match name {
-        "PORTAAL_BACKEND" => Some("aws".into()),
-        "PORTAAL_PUBLIC_URL" => Some(public_url.clone()),
-        "PORTAAL_DATA_DIR" => Some(data_dir.clone()),
-        "PORTAAL_API_KEY" => Some("test-key".into()),
-        other => extra
-            .iter()
-            .find(|(k, _)| k == other)
-            .map(|(_, v)| v.clone())
-            .or_else(|| std::env::var(other).ok().filter(|v| !v.is_empty())),
-    })
-    .expect("valid test config");
-    let system = System::build(config).await.expect("system builds");
-    let running = local::spawn(system, listener).await.expect("spawn");
-    TestApp {
-        base,
-        api_key: "test-key".into(),
-        client: Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-        data_dir: dir.0.clone(),
-        running,
-        _dir: dir,
-    }
+    let mut overrides = vec![("PORTAAL_BACKEND", "aws")];
+    overrides.extend_from_slice(extra);
+    spawn_with(TempDir::new("aws"), &overrides).await
 }
 
 /// AWS tests run against the local emulators; without them they fail, saying how to start them.
@@ -131,13 +116,14 @@ pub fn require_emulators() {
     );
 }
 
-pub async fn spawn_app_in(dir: TempDir) -> TestApp {
+async fn spawn_with(dir: TempDir, overrides: &[(&str, &str)]) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let config = test_config(&dir.0, &base);
-    let system = System::build(config).await.expect("system builds");
+    let system = System::build(test_config(&dir.0, &base, overrides))
+        .await
+        .expect("system builds");
     let running = local::spawn(system, listener).await.expect("spawn");
     TestApp {
         base,

@@ -932,3 +932,92 @@ async fn a_published_document_reaches_the_department() {
         .unwrap();
     assert_eq!(got.to_vec(), bytes);
 }
+
+#[tokio::test]
+async fn a_closed_dossier_closes_its_links_until_it_is_reopened() {
+    let app = spawn_app().await;
+    let case = case_id("SLUIT");
+    let link = app.dossier_with_request(&case).await;
+    let close = format!("/dossiers/{case}/close");
+    problem(
+        app.api(Method::POST, &close)
+            .header("content-type", "application/json")
+            .body("{\"result\": ")
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    let res = app.api(Method::POST, &close).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "closing needs no body");
+    let closed: Value = res.json().await.unwrap();
+    assert_eq!(closed["status"], "closed");
+    assert!(
+        closed["expires_at"].as_str().is_some(),
+        "closing answers when the dossier is destroyed"
+    );
+    let page = app.client.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::GONE);
+    assert!(page.text().await.unwrap().contains("Dossier gesloten"));
+    problem(
+        app.stage(
+            &link,
+            "a.pdf",
+            "application/pdf",
+            b"%PDF",
+            Some(&sha256_hex(b"%PDF")),
+        )
+        .await,
+        StatusCode::GONE,
+    )
+    .await;
+
+    let res = app
+        .api(Method::PUT, &format!("/dossiers/{case}/hold"))
+        .json(&json!({"reason": "Beroep ingesteld"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["hold"]["reason"],
+        "Beroep ingesteld"
+    );
+    assert_eq!(
+        app.api(Method::DELETE, &format!("/dossiers/{case}/hold"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+
+    let res = app
+        .api(Method::POST, &format!("/dossiers/{case}/reopen"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        app.client.get(&link).send().await.unwrap().status(),
+        StatusCode::OK,
+        "reopening restores the link"
+    );
+    let timeline = app.get_dossier(&case).await["timeline"].clone();
+    let kinds: Vec<&str> = timeline
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.ends_with(&[
+            "dossier_closed",
+            "hold_set",
+            "hold_lifted",
+            "dossier_reopened"
+        ]),
+        "{kinds:?}"
+    );
+}

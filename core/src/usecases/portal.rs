@@ -151,43 +151,11 @@ impl Portaal {
         token: &LinkToken,
         input: &UploadInput,
     ) -> Result<StagedUpload> {
-        let filename = Filename::parse(&input.filename)?;
-        let content_type = ContentType::parse(&input.content_type)?;
-        let sha256 = input
-            .sha256
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(Sha256::parse)
-            .transpose()?;
         let o = self.open_link(token).await?;
         Self::accepting(&o)?;
         let r = o.request();
         let rules = &r.upload;
-        if input.size == 0 {
-            return Err(Error::invalid(format!("{filename} is empty")));
-        }
-        if input.size > rules.max_file_bytes {
-            return Err(Error::TooLarge(format!(
-                "{filename} is {} bytes; at most {} bytes are allowed per file",
-                input.size, rules.max_file_bytes
-            )));
-        }
-        if !rules.allowed_types.is_empty()
-            && !rules
-                .allowed_types
-                .iter()
-                .any(|t| t == content_type.as_str())
-        {
-            return Err(Error::UnsupportedType(format!(
-                "{filename}: type {content_type} is not accepted; allowed are: {}",
-                rules.allowed_types.join(", ")
-            )));
-        }
-        if sha256.is_none() && self.blobs.needs_announced_sha256() {
-            return Err(Error::invalid(
-                "sha256 is required: give the file's SHA-256 (hex) when announcing it",
-            ));
-        }
+        let file = self.announce(input, rules.max_file_bytes, &rules.allowed_types)?;
         let staged = o
             .partition
             .documents
@@ -205,26 +173,17 @@ impl Portaal {
         let doc = Document {
             blob_key: keys::blob(case, &id),
             id,
-            filename,
-            size: input.size,
-            content_type,
-            sha256,
+            filename: file.filename,
+            size: file.size,
+            content_type: file.content_type,
+            sha256: file.sha256,
             state: DocumentState::Staged,
             request_id: Some(r.id.clone()),
             delivery_id: None,
             publication_id: None,
             created_at: self.now(),
         };
-        let upload = self
-            .blobs
-            .upload_target(UploadSpec {
-                key: &doc.blob_key,
-                size: doc.size,
-                content_type: doc.content_type.as_str(),
-                sha256: doc.sha256.as_ref(),
-                ttl: self.settings.upload_ttl,
-            })
-            .await?;
+        let upload = self.upload_target_for(&doc).await?;
         self.store
             .transact(vec![Write::create(
                 doc.to_item(keys::dossier(case), keys::doc(&doc.id)),
@@ -529,6 +488,73 @@ impl Portaal {
                 content_type: doc.content_type.as_str(),
                 inline: prefer_inline && doc.content_type.is_inline_safe(),
                 ttl: self.settings.download_ttl,
+            })
+            .await?)
+    }
+}
+
+/// A file as announced before its bytes are sent: name, type, size and (maybe) SHA-256, checked.
+pub(crate) struct Announced {
+    pub filename: Filename,
+    pub content_type: ContentType,
+    pub size: u64,
+    pub sha256: Option<Sha256>,
+}
+
+impl Portaal {
+    /// Checks an announcement against the limits (`allowed_types` empty: any type).
+    pub(crate) fn announce(
+        &self,
+        input: &UploadInput,
+        max_bytes: u64,
+        allowed_types: &[String],
+    ) -> Result<Announced> {
+        let filename = Filename::parse(&input.filename)?;
+        let content_type = ContentType::parse(&input.content_type)?;
+        let sha256 = input
+            .sha256
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(Sha256::parse)
+            .transpose()?;
+        if input.size == 0 {
+            return Err(Error::invalid(format!("{filename} is empty")));
+        }
+        if input.size > max_bytes {
+            return Err(Error::TooLarge(format!(
+                "{filename} is {} bytes; at most {max_bytes} bytes are allowed per file",
+                input.size
+            )));
+        }
+        if !allowed_types.is_empty() && !allowed_types.iter().any(|t| t == content_type.as_str()) {
+            return Err(Error::UnsupportedType(format!(
+                "{filename}: type {content_type} is not accepted; allowed are: {}",
+                allowed_types.join(", ")
+            )));
+        }
+        if sha256.is_none() && self.blobs.needs_announced_sha256() {
+            return Err(Error::invalid(
+                "sha256 is required: give the file's SHA-256 (hex) when announcing it",
+            ));
+        }
+        Ok(Announced {
+            filename,
+            content_type,
+            size: input.size,
+            sha256,
+        })
+    }
+
+    /// The signed upload for a document's blob: size, type and SHA-256 fixed by the signature.
+    pub(crate) async fn upload_target_for(&self, doc: &Document) -> Result<UploadTarget> {
+        Ok(self
+            .blobs
+            .upload_target(UploadSpec {
+                key: &doc.blob_key,
+                size: doc.size,
+                content_type: doc.content_type.as_str(),
+                sha256: doc.sha256.as_ref(),
+                ttl: self.settings.upload_ttl,
             })
             .await?)
     }

@@ -3,23 +3,22 @@
 
 use serde::Deserialize;
 
-use crate::domain::{self, CaseId, ContentType, Filename, Id, Sha256};
+use crate::domain::{self, CaseId, Id};
 use crate::error::{Error, Result};
 use crate::model::{
     Actor, Document, DocumentState, EventKind, MailKind, Publication, PublicationState, Record,
     RequestState, keys,
 };
-use crate::ports::{Condition, UploadSpec, UploadTarget, Write};
+use crate::ports::{Condition, UploadTarget, Write};
 use crate::service::{Portaal, dossier_vars, request_vars, with_retries};
+use crate::usecases::portal::UploadInput;
 use crate::views::PublicationView;
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct PublicationInput {
-    pub filename: String,
-    pub content_type: String,
-    pub size: u64,
-    #[serde(default)]
-    pub sha256: Option<String>,
+    /// `filename`, `content_type`, `size`, optional `sha256`: as for a staged upload.
+    #[serde(flatten)]
+    pub file: UploadInput,
     /// The audience; default every request of the dossier.
     #[serde(default)]
     pub request_id: Option<String>,
@@ -45,28 +44,8 @@ impl Portaal {
         case: &CaseId,
         input: &PublicationInput,
     ) -> Result<PublicationDraft> {
-        let filename = Filename::parse(&input.filename)?;
-        let content_type = ContentType::parse(&input.content_type)?;
-        let sha256 = input
-            .sha256
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(Sha256::parse)
-            .transpose()?;
+        let file = self.announce(&input.file, MAX_PUBLICATION_BYTES, &[])?;
         let message = domain::optional_text("message", &input.message, 4000)?;
-        if input.size == 0 {
-            return Err(Error::invalid(format!("{filename} is empty")));
-        }
-        if input.size > MAX_PUBLICATION_BYTES {
-            return Err(Error::TooLarge(format!(
-                "{filename}: at most {MAX_PUBLICATION_BYTES} bytes"
-            )));
-        }
-        if sha256.is_none() && self.blobs.needs_announced_sha256() {
-            return Err(Error::invalid(
-                "sha256 is required: give the file's SHA-256 (hex) when announcing it",
-            ));
-        }
         let audience = input.request_id.as_deref().map(Id::parse).transpose()?;
         let p = self.partition(case).await?;
         if !p.dossier.is_open_at(self.now()) {
@@ -79,10 +58,10 @@ impl Portaal {
         let doc = Document {
             blob_key: keys::blob(case, &document_id),
             id: document_id.clone(),
-            filename,
-            size: input.size,
-            content_type,
-            sha256,
+            filename: file.filename,
+            size: file.size,
+            content_type: file.content_type,
+            sha256: file.sha256,
             state: DocumentState::Draft,
             request_id: audience.clone(),
             delivery_id: None,
@@ -98,16 +77,7 @@ impl Portaal {
             created_at: self.now(),
             published_at: None,
         };
-        let upload = self
-            .blobs
-            .upload_target(UploadSpec {
-                key: &doc.blob_key,
-                size: doc.size,
-                content_type: doc.content_type.as_str(),
-                sha256: doc.sha256.as_ref(),
-                ttl: self.settings.upload_ttl,
-            })
-            .await?;
+        let upload = self.upload_target_for(&doc).await?;
         let pk = keys::dossier(case);
         self.store
             .transact(vec![

@@ -18,7 +18,7 @@ use portaal_core::views::DossierView;
 use sha2::Digest;
 
 use crate::AppState;
-use crate::problem::{ApiError, ApiResult, found};
+use crate::problem::{ApiError, ApiResult, OptionalJson, found};
 use crate::state::PublicBase;
 
 type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
@@ -224,10 +224,9 @@ async fn put_case_type(
 async fn close(
     State(s): State<AppState>,
     Path(case): Path<String>,
-    body: Option<Json<CloseInput>>,
+    OptionalJson(input): OptionalJson<CloseInput>,
 ) -> ApiResult<Response> {
     let case = case_id(&case)?;
-    let input = body.map(|Json(b)| b).unwrap_or_default();
     let d = s.system.portaal.close_dossier(&case, &input).await?;
     Ok(Json(DossierView::summary(&d)).into_response())
 }
@@ -287,10 +286,9 @@ async fn rotate_link(
     State(s): State<AppState>,
     Extension(base): Extension<PublicBase>,
     Path((case, request)): Path<(String, String)>,
-    body: Option<Json<RotateInput>>,
+    OptionalJson(input): OptionalJson<RotateInput>,
 ) -> ApiResult<Response> {
     let (case, request) = (case_id(&case)?, id(&request, "request")?);
-    let input = body.map(|Json(b)| b).unwrap_or_default();
     let view = s
         .system
         .portaal

@@ -45,6 +45,10 @@ impl ApiError {
                 E::NotFound(_) => StatusCode::NOT_FOUND,
                 E::Conflict(_) => StatusCode::CONFLICT,
                 E::Gone(_) => StatusCode::GONE,
+                // A concurrent change won the race; asking again sees it.
+                E::Store(portaal_core::ports::StoreError::ConditionFailed { .. }) => {
+                    StatusCode::CONFLICT
+                }
                 E::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
                 E::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 E::Store(_) | E::Blob(_) | E::Mail(_) | E::Schedule(_) | E::Corrupt(_) => {
@@ -64,6 +68,9 @@ impl ApiError {
     /// What the caller may read: the message for their mistakes, a generic line for ours.
     pub fn detail(&self) -> String {
         match self {
+            ApiError::Core(CoreError::Store(portaal_core::ports::StoreError::ConditionFailed { .. })) => {
+                "the dossier changed while this was being saved; nothing was changed by this call, try again".to_owned()
+            }
             ApiError::Core(e) if e.is_internal() => {
                 "Something went wrong on our side; nothing was changed. Try again later.".to_owned()
             }
@@ -125,5 +132,29 @@ pub fn found(url: &str) -> Response {
             "download URL is not a valid header".into(),
         ))
         .into_response(),
+    }
+}
+
+/// An optional JSON body: absent or empty is the default; anything else must parse, or the
+/// answer is a 400 problem like every other bad body.
+pub struct OptionalJson<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for OptionalJson<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned + Default,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge("the request body is too large".into()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(T::default()));
+        }
+        serde_json::from_slice(&bytes)
+            .map(Self)
+            .map_err(|e| ApiError::BadRequest(format!("the body is not valid: {e}")))
     }
 }
