@@ -130,6 +130,7 @@ pub fn default_template(kind: MailKind) -> Template {
              Wij vragen u de onderliggende stukken bij dit besluit uiterlijk {{due}} aan te leveren via het portaal:\n\n\
              {{portal_url}}\n\n\
              {{message}}\n\n\
+             {{remarks_block}}\n\n\
              De link is persoonlijk voor uw afdeling; stuur hem niet buiten de organisatie door. \
              U kunt later via dezelfde link stukken nazenden.\n\n\
              Met vriendelijke groet,\n{{handler_name}}\nJuridische zaken",

@@ -342,6 +342,12 @@ pub(crate) fn dossier_vars(d: &Dossier) -> Vars {
     v.insert("case_type_lower", d.case_type_name.to_lowercase());
     v.insert("title", d.title.clone());
     v.insert("remarks", d.remarks.clone());
+    let remarks_block = if d.remarks.is_empty() {
+        String::new()
+    } else {
+        format!("Opmerkingen bij de zaak:\n{}", d.remarks)
+    };
+    v.insert("remarks_block", remarks_block);
     v.insert("decision_reference", d.decision.reference.clone());
     v.insert("decision_date", dutch_date(d.decision.date.0));
     v.insert("decision_subject", d.decision.subject.clone());

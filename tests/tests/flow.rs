@@ -50,6 +50,10 @@ async fn a_request_is_delivered_approved_and_downloaded_byte_identical() {
         request_mail.contains("31 december 2099"),
         "the mail names the due date in Dutch"
     );
+    assert!(
+        request_mail.contains("Graag ook de adviezen meesturen."),
+        "the mail carries the case's remarks"
+    );
 
     // the link opens the page, in HTML and as JSON
     let page = app.client.get(&link).send().await.unwrap();
