@@ -52,6 +52,14 @@ impl CaseType {
         if self.name.trim().is_empty() {
             return Err(Error::invalid("name is required"));
         }
+        if self.request_days == 0 || self.request_days > 3650 {
+            return Err(Error::invalid("request_days must be 1 to 3650"));
+        }
+        if self.close_after_days > 36500 {
+            return Err(Error::invalid(
+                "close_after_days must be at most 36500 (100 years)",
+            ));
+        }
         if self.reminder_days.iter().any(|d| d.abs() > 365) {
             return Err(Error::invalid(
                 "reminder_days must lie within a year of the due date",

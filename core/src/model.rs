@@ -156,6 +156,9 @@ pub struct Dossier {
     pub destroy_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub hold: Option<Hold>,
+    /// Destruction has begun: from here on the dossier cannot be reopened or held.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub destroying: bool,
     /// Bumped on every change; writes are conditional on it.
     pub rev: u64,
 }

@@ -307,3 +307,27 @@ async fn without_a_public_url_links_are_made_for_the_host_and_stage_the_request_
         "{url}"
     );
 }
+
+#[tokio::test]
+async fn a_legal_hold_stops_destruction_and_a_begun_destruction_refuses_reopening() {
+    let dir = TempDir::new("ev-hold");
+    let system = lambda_system(&dir).await;
+    dossier_with_request(&system).await;
+    close_long_ago(&system).await;
+    let case = CaseId::parse(CASE).unwrap();
+    system.portaal.set_hold(&case, Some("Beroep ingesteld")).await.unwrap();
+    let trigger: PurgeTrigger = serde_json::from_str(include_str!("../../events/purge.json")).unwrap();
+    let outcome = triggers::purge(&system.portaal, trigger).await.unwrap();
+    assert_eq!(outcome["outcome"], "skipped", "a hold blocks destruction");
+
+    // Destruction that has begun (claimed, then interrupted) cannot be undone by a reopen.
+    system.portaal.set_hold(&case, None).await.unwrap();
+    let item = system.store.get(&format!("DOSSIER#{CASE}"), keys::META).await.unwrap().unwrap();
+    let mut claimed = item.clone();
+    claimed.attrs.insert("destroying".into(), true.into());
+    system.store.transact(vec![Write::put(claimed)]).await.unwrap();
+    let err = system.portaal.reopen_dossier(&case).await.unwrap_err();
+    assert!(matches!(err, portaal_core::Error::Conflict(_)), "{err:?}");
+    let trigger: PurgeTrigger = serde_json::from_str(include_str!("../../events/purge.json")).unwrap();
+    assert_eq!(triggers::purge(&system.portaal, trigger).await.unwrap()["outcome"], "done", "the purge finishes");
+}

@@ -138,6 +138,7 @@ impl Portaal {
                         result: None,
                         destroy_at: None,
                         hold: None,
+                        destroying: false,
                         rev: 1,
                     };
                     let w = Write::create(d.to_item(keys::dossier(case), keys::META.into()));

@@ -87,6 +87,7 @@ impl Portaal {
         };
         self.store
             .transact(vec![
+                self.dossier_unchanged(&dossier),
                 Write::replace_if(
                     updated.to_item(keys::dossier(case), keys::request(request_id)),
                     "rev",
@@ -123,6 +124,26 @@ impl Portaal {
                 }
                 if d.destroy_at.is_none_or(|at| at > self.now()) {
                     return Ok(JobOutcome::Skipped("destruction is not due yet".into()));
+                }
+                if !d.destroying {
+                    // Claim the destruction against the revision checked above: a reopen or a
+                    // legal hold that commits first wins, one that comes later is refused.
+                    let marked = Dossier {
+                        destroying: true,
+                        rev: d.rev + 1,
+                        ..d.clone()
+                    };
+                    let claim = Write::replace_if(
+                        marked.to_item(keys::dossier(case), keys::META.into()),
+                        "rev",
+                        d.rev,
+                    );
+                    match self.store.transact(vec![claim]).await {
+                        Err(crate::ports::StoreError::ConditionFailed { .. }) => {
+                            return Ok(JobOutcome::Skipped("the dossier changed meanwhile".into()));
+                        }
+                        other => other?,
+                    }
                 }
                 Some(d)
             }
@@ -269,6 +290,11 @@ impl Portaal {
     pub async fn reopen_dossier(&self, case: &CaseId) -> Result<Dossier> {
         crate::service::with_retries(|| async {
             let d = self.dossier(case).await?;
+            if d.destroying {
+                return Err(Error::conflict(format!(
+                    "destruction of dossier {case} has begun"
+                )));
+            }
             if d.status == DossierStatus::Open {
                 return Ok(d);
             }
@@ -306,6 +332,11 @@ impl Portaal {
             .transpose()?;
         crate::service::with_retries(|| async {
             let d = self.dossier(case).await?;
+            if d.destroying {
+                return Err(Error::conflict(format!(
+                    "destruction of dossier {case} has begun"
+                )));
+            }
             let hold = reason.as_ref().map(|r| crate::model::Hold {
                 reason: r.clone(),
                 since: self.now(),

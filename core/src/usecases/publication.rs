@@ -167,10 +167,13 @@ impl Portaal {
                 self.event_write(case, &event),
             ];
             let case_type = self.case_type(p.dossier.case_type.as_str()).await?;
-            for request in audience
-                .iter()
-                .take(crate::ports::MAX_TRANSACTION_WRITES - writes.len())
-            {
+            if writes.len() + audience.len() > crate::ports::MAX_TRANSACTION_WRITES {
+                return Err(Error::conflict(format!(
+                    "{} requests would be mailed at once; publish to one request at a time (request_id)",
+                    audience.len()
+                )));
+            }
+            for request in &audience {
                 let mut vars = dossier_vars(&p.dossier);
                 request_vars(&mut vars, request);
                 vars.insert("portal_url", self.link_for_mail(request));

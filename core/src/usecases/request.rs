@@ -314,6 +314,7 @@ impl Portaal {
             };
             let portal_url = self.portal_url(&token);
             let mut writes = vec![
+                self.dossier_unchanged(&dossier),
                 Write::replace_if(
                     new.to_item(keys::dossier(case), keys::request(id)),
                     "rev",

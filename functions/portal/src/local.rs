@@ -73,16 +73,17 @@ pub async fn run_due_work(system: &System) {
             return;
         }
     };
-    for (name, job) in due {
-        match system.portaal.run_job(&job).await {
+    for ran in due {
+        let job = &ran.job;
+        match system.portaal.run_job(job).await {
             Ok(outcome) => {
-                tracing::info!(job = job_kind(&job), ?outcome, "scheduled job ran");
-                if let Err(e) = embedded.scheduler.complete(&name).await {
+                tracing::info!(job = job_kind(job), ?outcome, "scheduled job ran");
+                if let Err(e) = embedded.scheduler.complete(&ran).await {
                     tracing::error!(error = %e, "schedule not removed");
                 }
             }
             Err(e) => {
-                tracing::error!(job = job_kind(&job), error = %e, "scheduled job failed; retried next tick")
+                tracing::error!(job = job_kind(job), error = %e, "scheduled job failed; retried next tick")
             }
         }
     }

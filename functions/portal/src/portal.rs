@@ -33,7 +33,7 @@ pub struct LangQuery {
 }
 
 /// The client's address, for rate limiting link guesses: the socket locally, the source IP that
-/// API Gateway reports on Lambda.
+/// API Gateway reports on Lambda (never a client-set header).
 pub struct ClientIp(pub Option<IpAddr>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
@@ -42,13 +42,20 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
         if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
             return Ok(ClientIp(Some(addr.ip())));
         }
-        let forwarded = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|ip| ip.trim().parse().ok());
-        Ok(ClientIp(forwarded))
+        // Behind API Gateway: the source address it saw (X-Forwarded-For is the client's to set).
+        let source = match parts
+            .extensions
+            .get::<lambda_http::request::RequestContext>()
+        {
+            Some(lambda_http::request::RequestContext::ApiGatewayV1(ctx)) => {
+                ctx.identity.source_ip.clone()
+            }
+            Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => {
+                ctx.http.source_ip.clone()
+            }
+            _ => None,
+        };
+        Ok(ClientIp(source.and_then(|ip| ip.parse().ok())))
     }
 }
 

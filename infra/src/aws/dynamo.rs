@@ -387,6 +387,9 @@ impl Store for DynamoStore {
             .collect::<Result<Vec<_>, _>>()?;
         self.client
             .transact_write_items()
+            // The SDK's own retries (e.g. after a timeout) reuse this token, so DynamoDB answers a
+            // retried, already committed transaction as a success instead of a failed condition.
+            .client_request_token(ulid::Ulid::new().to_string())
             .set_transact_items(Some(items))
             .send()
             .await

@@ -9,6 +9,14 @@ use chrono::{DateTime, Utc};
 use portaal_core::ports::{Job, ScheduleError, Scheduler};
 use rusqlite::{Connection, params};
 
+/// A schedule whose time has come, as read (its time tells a re-planned one apart).
+#[derive(Clone, Debug)]
+pub struct DueJob {
+    pub name: String,
+    pub at: String,
+    pub job: Job,
+}
+
 #[derive(Clone)]
 pub struct SqliteScheduler {
     conn: Arc<Mutex<Connection>>,
@@ -47,21 +55,40 @@ impl SqliteScheduler {
     }
 
     /// Jobs whose time has come, oldest first.
-    pub async fn due(&self, now: DateTime<Utc>) -> Result<Vec<(String, Job)>, ScheduleError> {
-        let rows: Vec<(String, String)> = self
+    pub async fn due(&self, now: DateTime<Utc>) -> Result<Vec<DueJob>, ScheduleError> {
+        let rows: Vec<(String, String, String)> = self
             .run(move |c| {
                 let mut stmt =
-                    c.prepare("SELECT name, job FROM schedules WHERE at <= ?1 ORDER BY at")?;
+                    c.prepare("SELECT name, at, job FROM schedules WHERE at <= ?1 ORDER BY at")?;
                 let rows = stmt.query_map(
                     params![now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )?;
                 rows.collect()
             })
             .await?;
         rows.into_iter()
-            .map(|(name, job)| Ok((name, serde_json::from_str(&job).map_err(backend)?)))
+            .map(|(name, at, job)| {
+                Ok(DueJob {
+                    name,
+                    at,
+                    job: serde_json::from_str(&job).map_err(backend)?,
+                })
+            })
             .collect()
+    }
+
+    /// Deletes a schedule that ran, unless it was re-planned meanwhile (another time).
+    pub async fn complete(&self, due: &DueJob) -> Result<(), ScheduleError> {
+        let (name, at) = (due.name.clone(), due.at.clone());
+        self.run(move |c| {
+            c.execute(
+                "DELETE FROM schedules WHERE name = ?1 AND at = ?2",
+                params![name, at],
+            )
+            .map(|_| ())
+        })
+        .await
     }
 
     /// Every schedule with its time, for inspection and tests.
@@ -85,7 +112,7 @@ impl SqliteScheduler {
             .collect()
     }
 
-    pub async fn complete(&self, name: &str) -> Result<(), ScheduleError> {
+    async fn delete_named(&self, name: &str) -> Result<(), ScheduleError> {
         let name = name.to_owned();
         self.run(move |c| {
             c.execute("DELETE FROM schedules WHERE name = ?1", params![name])
@@ -118,7 +145,7 @@ impl Scheduler for SqliteScheduler {
     }
 
     async fn remove(&self, job: &Job) -> Result<(), ScheduleError> {
-        self.complete(&job.schedule_name()).await
+        self.delete_named(&job.schedule_name()).await
     }
 
     async fn scheduled_at(&self, job: &Job) -> Result<Option<DateTime<Utc>>, ScheduleError> {
