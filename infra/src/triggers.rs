@@ -129,7 +129,8 @@ pub async fn send_new_mails(outbox: &Outbox, event: StreamEvent) -> BatchRespons
         }
         let retry = match outbox.send(pk, sk).await {
             Ok(SendOutcome::Sent | SendOutcome::Skipped | SendOutcome::Failed(_)) => false,
-            Ok(SendOutcome::Retry(_)) => true,
+            // A live claim may belong to a send that crashed: retry the record after it lapses.
+            Ok(SendOutcome::Retry(_) | SendOutcome::Busy) => true,
             Err(e) => {
                 tracing::error!(error = %e, "sending a queued mail failed");
                 true
@@ -142,6 +143,34 @@ pub async fn send_new_mails(outbox: &Outbox, event: StreamEvent) -> BatchRespons
         }
     }
     response
+}
+
+/// What `notify` is invoked with: a stream batch, or the periodic sweep that re-drives mail a
+/// stream retry gave up on (`{"sweep": true}` from a schedule).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum NotifyTrigger {
+    Sweep(SweepRequest),
+    Stream(StreamEvent),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepRequest {
+    pub sweep: bool,
+}
+
+/// `notify`: sends new mail of a stream batch, or sweeps the outbox.
+pub async fn notify(outbox: &Outbox, trigger: NotifyTrigger) -> Result<Value, portaal_core::Error> {
+    match trigger {
+        NotifyTrigger::Stream(event) => {
+            Ok(serde_json::to_value(send_new_mails(outbox, event).await).unwrap_or_default())
+        }
+        NotifyTrigger::Sweep(SweepRequest { sweep: false }) => Ok(serde_json::json!({"sent": 0})),
+        NotifyTrigger::Sweep(SweepRequest { sweep: true }) => {
+            Ok(serde_json::json!({"sent": outbox.sweep(100).await?}))
+        }
+    }
 }
 
 /// What `purge` is invoked with: a Scheduler payload, or a stream batch of TTL removals.

@@ -315,19 +315,67 @@ async fn a_legal_hold_stops_destruction_and_a_begun_destruction_refuses_reopenin
     dossier_with_request(&system).await;
     close_long_ago(&system).await;
     let case = CaseId::parse(CASE).unwrap();
-    system.portaal.set_hold(&case, Some("Beroep ingesteld")).await.unwrap();
-    let trigger: PurgeTrigger = serde_json::from_str(include_str!("../../events/purge.json")).unwrap();
+    system
+        .portaal
+        .set_hold(&case, Some("Beroep ingesteld"))
+        .await
+        .unwrap();
+    let trigger: PurgeTrigger =
+        serde_json::from_str(include_str!("../../events/purge.json")).unwrap();
     let outcome = triggers::purge(&system.portaal, trigger).await.unwrap();
     assert_eq!(outcome["outcome"], "skipped", "a hold blocks destruction");
 
     // Destruction that has begun (claimed, then interrupted) cannot be undone by a reopen.
     system.portaal.set_hold(&case, None).await.unwrap();
-    let item = system.store.get(&format!("DOSSIER#{CASE}"), keys::META).await.unwrap().unwrap();
+    let item = system
+        .store
+        .get(&format!("DOSSIER#{CASE}"), keys::META)
+        .await
+        .unwrap()
+        .unwrap();
     let mut claimed = item.clone();
     claimed.attrs.insert("destroying".into(), true.into());
-    system.store.transact(vec![Write::put(claimed)]).await.unwrap();
+    system
+        .store
+        .transact(vec![Write::put(claimed)])
+        .await
+        .unwrap();
     let err = system.portaal.reopen_dossier(&case).await.unwrap_err();
     assert!(matches!(err, portaal_core::Error::Conflict(_)), "{err:?}");
-    let trigger: PurgeTrigger = serde_json::from_str(include_str!("../../events/purge.json")).unwrap();
-    assert_eq!(triggers::purge(&system.portaal, trigger).await.unwrap()["outcome"], "done", "the purge finishes");
+    let trigger: PurgeTrigger =
+        serde_json::from_str(include_str!("../../events/purge.json")).unwrap();
+    assert_eq!(
+        triggers::purge(&system.portaal, trigger).await.unwrap()["outcome"],
+        "done",
+        "the purge finishes"
+    );
+}
+
+#[tokio::test]
+async fn a_mail_claimed_by_a_live_sender_is_retried_and_the_sweep_sends_what_is_left() {
+    let dir = TempDir::new("ev-sweep");
+    let system = lambda_system(&dir).await;
+    dossier_with_request(&system).await;
+    let mail = system.store.query(&format!("DOSSIER#{CASE}"), keys::MAIL).await.unwrap().remove(0);
+    let mail_id = mail.sk.trim_start_matches(keys::MAIL).to_owned();
+
+    // Another sender claimed it (and may have crashed): the stream record is reported for retry.
+    let mut claimed = mail.clone();
+    claimed.attrs.insert("state".into(), "sending".into());
+    claimed.attrs.insert("claimed_until".into(), (chrono::Utc::now() + chrono::Duration::minutes(2)).to_rfc3339().into());
+    system.store.transact(vec![Write::put(claimed)]).await.unwrap();
+    let event = include_str!("../../events/notify-mail-insert.json").replace(FIXTURE_MAIL_ID, &mail_id);
+    let response = triggers::send_new_mails(&system.outbox, serde_json::from_str(&event).unwrap()).await;
+    assert_eq!(response.batch_item_failures.len(), 1, "a live claim is retried, not dropped");
+    assert_eq!(response.batch_item_failures[0].item_identifier, "111100000000012345678901");
+
+    // The claim lapsed without a send: the scheduled sweep sends it.
+    let mut lapsed = mail.clone();
+    lapsed.attrs.insert("state".into(), "sending".into());
+    lapsed.attrs.insert("claimed_until".into(), (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339().into());
+    system.store.transact(vec![Write::put(lapsed)]).await.unwrap();
+    let sweep: triggers::NotifyTrigger = serde_json::from_str(include_str!("../../events/notify-sweep.json")).unwrap();
+    let answer = triggers::notify(&system.outbox, sweep).await.unwrap();
+    assert_eq!(answer["sent"], 1);
+    assert_eq!(system.embedded.as_ref().unwrap().mailer.list().await.unwrap().len(), 1);
 }

@@ -17,8 +17,10 @@ pub const MAX_ATTEMPTS: u32 = 5;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SendOutcome {
     Sent,
-    /// Already sent or failed, or claimed by another sender.
+    /// Already sent or failed, or gone.
     Skipped,
+    /// Another sender holds a live claim on it: ask again after the claim lapses.
+    Busy,
     /// Transport failed; the mail stays queued for a later attempt.
     Retry(String),
     /// The transport refused it for good, or it ran out of attempts.
@@ -52,7 +54,7 @@ impl Outbox {
         match mail.state {
             MailState::Sent | MailState::Failed => return Ok(SendOutcome::Skipped),
             MailState::Sending if mail.claimed_until.is_some_and(|t| t > now) => {
-                return Ok(SendOutcome::Skipped);
+                return Ok(SendOutcome::Busy);
             }
             MailState::Queued | MailState::Sending => {}
         }
@@ -139,7 +141,7 @@ impl Outbox {
             SendOutcome::Retry(why) => {
                 tracing::warn!(kind = ?mail.kind, error = %why, "mail send failed; will retry")
             }
-            SendOutcome::Skipped => {}
+            SendOutcome::Skipped | SendOutcome::Busy => {}
         }
         Ok(outcome)
     }

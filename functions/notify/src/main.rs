@@ -1,7 +1,8 @@
-//! Sends the mail items a DynamoDB stream batch announces (`ReportBatchItemFailures`).
+//! Sends the mail items a DynamoDB stream batch announces (`ReportBatchItemFailures`), and on a
+//! schedule sweeps the outbox for mail a stream retry gave up on.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use portaal_infra::triggers::{self, StreamEvent};
+use portaal_infra::triggers::{self, NotifyTrigger};
 use portaal_infra::{Config, System, telemetry};
 
 #[tokio::main]
@@ -9,8 +10,8 @@ async fn main() -> Result<(), Error> {
     telemetry::init(true);
     let system = System::build(Config::from_env()?).await?;
     let outbox = &system.outbox;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<StreamEvent>| async move {
-        Ok::<_, Error>(triggers::send_new_mails(outbox, event.payload).await)
+    lambda_runtime::run(service_fn(|event: LambdaEvent<NotifyTrigger>| async move {
+        Ok::<_, Error>(triggers::notify(outbox, event.payload).await?)
     }))
     .await
 }
