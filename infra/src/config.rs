@@ -33,6 +33,9 @@ pub struct Config {
     pub tick: std::time::Duration,
     /// How long an upload URL stays valid.
     pub upload_ttl: std::time::Duration,
+    /// Whether `/dev/mail` (the outbox, with every link in it) is served: by default only when
+    /// the server listens on a loopback address.
+    pub dev_routes: bool,
     /// Secret that seals link tokens for later mails (`PORTAAL_LINK_KEY`; embedded: generated).
     pub link_key: Option<String>,
     /// Whether the local server sends mail and runs schedules itself (`PORTAAL_WORKER=off` when
@@ -127,6 +130,17 @@ impl Config {
             tick: std::time::Duration::from_millis(tick_ms.max(50)),
             upload_ttl: std::time::Duration::from_secs(upload_ttl.clamp(1, 7 * 24 * 3600)),
             link_key: lookup("PORTAAL_LINK_KEY"),
+            dev_routes: match lookup("PORTAAL_DEV_ROUTES").as_deref() {
+                None => addr.ip().is_loopback(),
+                Some("on") => true,
+                Some("off") => false,
+                Some(other) => {
+                    return Err(ConfigError {
+                        name: "PORTAAL_DEV_ROUTES",
+                        problem: format!("'{other}' is neither 'on' nor 'off'"),
+                    });
+                }
+            },
             worker: match or("PORTAAL_WORKER", "on").as_str() {
                 "on" => true,
                 "off" => false,
@@ -151,6 +165,22 @@ mod tests {
         assert_eq!(c.backend, Backend::Embedded);
         assert_eq!(c.addr.to_string(), "127.0.0.1:8080");
         assert_eq!(c.public_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn the_outbox_is_served_only_on_loopback_unless_asked() {
+        let on_network =
+            Config::from_lookup(|n| (n == "PORTAAL_ADDR").then(|| "0.0.0.0:8080".to_owned()))
+                .unwrap();
+        assert!(!on_network.dev_routes);
+        assert!(Config::from_lookup(|_| None).unwrap().dev_routes);
+        let asked = Config::from_lookup(|n| match n {
+            "PORTAAL_ADDR" => Some("0.0.0.0:8080".to_owned()),
+            "PORTAAL_DEV_ROUTES" => Some("on".to_owned()),
+            _ => None,
+        })
+        .unwrap();
+        assert!(asked.dev_routes);
     }
 
     #[test]

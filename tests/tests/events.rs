@@ -356,26 +356,70 @@ async fn a_mail_claimed_by_a_live_sender_is_retried_and_the_sweep_sends_what_is_
     let dir = TempDir::new("ev-sweep");
     let system = lambda_system(&dir).await;
     dossier_with_request(&system).await;
-    let mail = system.store.query(&format!("DOSSIER#{CASE}"), keys::MAIL).await.unwrap().remove(0);
+    let mail = system
+        .store
+        .query(&format!("DOSSIER#{CASE}"), keys::MAIL)
+        .await
+        .unwrap()
+        .remove(0);
     let mail_id = mail.sk.trim_start_matches(keys::MAIL).to_owned();
 
     // Another sender claimed it (and may have crashed): the stream record is reported for retry.
     let mut claimed = mail.clone();
     claimed.attrs.insert("state".into(), "sending".into());
-    claimed.attrs.insert("claimed_until".into(), (chrono::Utc::now() + chrono::Duration::minutes(2)).to_rfc3339().into());
-    system.store.transact(vec![Write::put(claimed)]).await.unwrap();
-    let event = include_str!("../../events/notify-mail-insert.json").replace(FIXTURE_MAIL_ID, &mail_id);
-    let response = triggers::send_new_mails(&system.outbox, serde_json::from_str(&event).unwrap()).await;
-    assert_eq!(response.batch_item_failures.len(), 1, "a live claim is retried, not dropped");
-    assert_eq!(response.batch_item_failures[0].item_identifier, "111100000000012345678901");
+    claimed.attrs.insert(
+        "claimed_until".into(),
+        (chrono::Utc::now() + chrono::Duration::minutes(2))
+            .to_rfc3339()
+            .into(),
+    );
+    system
+        .store
+        .transact(vec![Write::put(claimed)])
+        .await
+        .unwrap();
+    let event =
+        include_str!("../../events/notify-mail-insert.json").replace(FIXTURE_MAIL_ID, &mail_id);
+    let response =
+        triggers::send_new_mails(&system.outbox, serde_json::from_str(&event).unwrap()).await;
+    assert_eq!(
+        response.batch_item_failures.len(),
+        1,
+        "a live claim is retried, not dropped"
+    );
+    assert_eq!(
+        response.batch_item_failures[0].item_identifier,
+        "111100000000012345678901"
+    );
 
     // The claim lapsed without a send: the scheduled sweep sends it.
     let mut lapsed = mail.clone();
     lapsed.attrs.insert("state".into(), "sending".into());
-    lapsed.attrs.insert("claimed_until".into(), (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339().into());
-    system.store.transact(vec![Write::put(lapsed)]).await.unwrap();
-    let sweep: triggers::NotifyTrigger = serde_json::from_str(include_str!("../../events/notify-sweep.json")).unwrap();
+    lapsed.attrs.insert(
+        "claimed_until".into(),
+        (chrono::Utc::now() - chrono::Duration::minutes(1))
+            .to_rfc3339()
+            .into(),
+    );
+    system
+        .store
+        .transact(vec![Write::put(lapsed)])
+        .await
+        .unwrap();
+    let sweep: triggers::NotifyTrigger =
+        serde_json::from_str(include_str!("../../events/notify-sweep.json")).unwrap();
     let answer = triggers::notify(&system.outbox, sweep).await.unwrap();
     assert_eq!(answer["sent"], 1);
-    assert_eq!(system.embedded.as_ref().unwrap().mailer.list().await.unwrap().len(), 1);
+    assert_eq!(
+        system
+            .embedded
+            .as_ref()
+            .unwrap()
+            .mailer
+            .list()
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }

@@ -16,7 +16,8 @@ use crate::AppState;
 use crate::page;
 use crate::problem::ApiError;
 
-pub fn routes(embedded: Embedded) -> Router<AppState> {
+/// The signed blob routes always; `/dev/mail` only when `with_mail` (it shows every link).
+pub fn routes(embedded: Embedded, with_mail: bool) -> Router<AppState> {
     let blob_routes = Router::new()
         .route("/blobs/{*key}", get(download).put(upload))
         .layer(DefaultBodyLimit::disable())
@@ -25,7 +26,11 @@ pub fn routes(embedded: Embedded) -> Router<AppState> {
         .route("/dev/mail", get(mail_list))
         .route("/dev/mail/{id}", get(mail_one))
         .with_state(embedded);
-    Router::new().merge(blob_routes).merge(mail_routes)
+    if with_mail {
+        blob_routes.merge(mail_routes)
+    } else {
+        blob_routes
+    }
 }
 
 fn blob_error(e: BlobAccessError) -> Response {

@@ -28,7 +28,7 @@ pub fn app(state: AppState) -> Router {
         .merge(portal::routes())
         .nest("/api/v1", api::routes(state.clone()));
     if let Some(embedded) = state.system.embedded.clone() {
-        router = router.merge(dev::routes(embedded));
+        router = router.merge(dev::routes(embedded, state.system.config.dev_routes));
     }
     router
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))

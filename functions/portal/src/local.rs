@@ -156,9 +156,12 @@ pub fn banner(system: &System, addr: SocketAddr, demo_link: Option<&str>) -> Str
     if let Some(key) = &system.api_key {
         s.push_str(&format!("  API key:  {key}\n            (curl -H 'Authorization: Bearer {key}' {base}/api/v1/case-types)\n"));
     }
+    if system.embedded.is_some() && system.config.dev_routes {
+        s.push_str(&format!("  Outbox:   {base}/dev/mail\n"));
+    }
     if system.embedded.is_some() {
         s.push_str(&format!(
-            "  Outbox:   {base}/dev/mail\n  Data:     {}\n",
+            "  Data:     {}\n",
             system.config.data_dir.display()
         ));
     }

@@ -125,7 +125,12 @@ pub async fn home(
     ];
     Html(page::home_page(
         lang,
-        state.system.embedded.as_ref().map(|_| dev),
+        state
+            .system
+            .embedded
+            .as_ref()
+            .filter(|_| state.system.config.dev_routes)
+            .map(|_| dev),
         &base.path,
     ))
 }
