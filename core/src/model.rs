@@ -60,6 +60,14 @@ pub mod keys {
     pub fn blob(case: &CaseId, doc: &Id) -> String {
         format!("dossiers/{case}/{doc}")
     }
+    /// Uploads land here until they are confirmed (or published) and copied under the dossier;
+    /// S3 lifecycle expires what stays behind.
+    pub fn staged_blob(case: &CaseId, doc: &Id) -> String {
+        format!("staged/{case}/{doc}")
+    }
+    pub fn staged_prefix(case: &CaseId) -> String {
+        format!("staged/{case}/")
+    }
 }
 
 /// A record type stored as items.

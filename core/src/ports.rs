@@ -213,6 +213,8 @@ pub trait Blobs: Send + Sync {
     async fn download_url(&self, spec: DownloadSpec<'_>) -> Result<String, BlobError>;
     async fn stat(&self, key: &str) -> Result<Option<BlobInfo>, BlobError>;
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
+    /// Copies a blob within storage (server-side: the bytes never pass through the caller).
+    async fn copy(&self, from: &str, to: &str) -> Result<(), BlobError>;
     /// Deletes every blob under the prefix; answers how many.
     async fn delete_prefix(&self, prefix: &str) -> Result<u64, BlobError>;
     /// True when storage verifies a SHA-256 only if the uploader announced it (S3 checksums), so

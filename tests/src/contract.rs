@@ -396,6 +396,36 @@ pub async fn blobs_contract(blobs: Arc<dyn Blobs>) {
         "an expired URL is refused"
     );
 
+    // a server-side copy holds the same bytes and survives its source
+    let copy = format!("{prefix}copy");
+    blobs.copy(&key, &copy).await.expect("copy succeeds");
+    let copied = blobs.stat(&copy).await.unwrap().expect("the copy exists");
+    assert_eq!(copied.size, bytes.len() as u64);
+    blobs.delete(&key).await.unwrap();
+    let url = blobs
+        .download_url(DownloadSpec {
+            key: &copy,
+            filename: "kopie.pdf",
+            content_type: "application/pdf",
+            inline: true,
+            ttl: Duration::from_secs(60),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+            .to_vec(),
+        bytes,
+        "the copy is byte-identical"
+    );
+
     // delete and prefix delete
     blobs.delete(&key).await.unwrap();
     assert_eq!(blobs.stat(&key).await.unwrap(), None);

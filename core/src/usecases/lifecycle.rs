@@ -151,7 +151,8 @@ impl Portaal {
             (None, _) => return Ok(JobOutcome::Skipped("dossier is already gone".into())),
         };
 
-        let files = self.blobs.delete_prefix(&keys::blob_prefix(case)).await?;
+        let files = self.blobs.delete_prefix(&keys::blob_prefix(case)).await?
+            + self.blobs.delete_prefix(&keys::staged_prefix(case)).await?;
         use sha2::Digest;
         let case_hash = hex::encode(sha2::Sha256::digest(case.as_str().as_bytes()));
         let record = Destruction {

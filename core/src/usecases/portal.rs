@@ -171,7 +171,7 @@ impl Portaal {
         let case = &o.partition.dossier.case_id;
         let id = self.new_id();
         let doc = Document {
-            blob_key: keys::blob(case, &id),
+            blob_key: keys::staged_blob(case, &id),
             id,
             filename: file.filename,
             size: file.size,
@@ -302,9 +302,11 @@ impl Portaal {
         }
         Self::accepting(&o)?;
 
+        let case = &p.dossier.case_id;
         let mut checked = Vec::with_capacity(docs.len());
         for doc in &docs {
-            checked.push(self.verify_upload(doc).await?);
+            let verified = self.verify_upload(doc).await?;
+            checked.push(self.keep(case, verified).await?);
         }
 
         let now = self.now();
@@ -329,7 +331,6 @@ impl Portaal {
             rev: r.rev + 1,
             ..r.clone()
         };
-        let case = &p.dossier.case_id;
         let pk = keys::dossier(case);
         let first = p.deliveries.iter().all(|d| d.request_id != r.id);
         let mut event = self.event(EventKind::DeliverySubmitted, Actor::Department);
@@ -405,6 +406,8 @@ impl Portaal {
             ));
         }
         self.store.transact(writes).await?;
+        self.discard_staged(&docs.iter().map(|d| d.blob_key.as_str()).collect::<Vec<_>>())
+            .await;
         let submitted: Vec<Document> = checked
             .into_iter()
             .map(|d| Document {
@@ -543,6 +546,41 @@ impl Portaal {
             size: input.size,
             sha256,
         })
+    }
+
+    /// Copies a verified upload from the staging area to its place under the dossier (server-side)
+    /// and answers the document pointing there. Storage that can tell the copy's SHA-256 must tell
+    /// the verified one: a re-upload racing the copy is caught.
+    pub(crate) async fn keep(
+        &self,
+        case: &crate::domain::CaseId,
+        doc: Document,
+    ) -> Result<Document> {
+        let kept = keys::blob(case, &doc.id);
+        self.blobs.copy(&doc.blob_key, &kept).await?;
+        if let Some(info) = self.blobs.stat(&kept).await? {
+            if (info.sha256.is_some() && info.sha256 != doc.sha256) || info.size != doc.size {
+                let _ = self.blobs.delete(&kept).await;
+                return Err(Error::invalid(format!(
+                    "{} changed while it was being sent; upload it again",
+                    doc.filename
+                )));
+            }
+        }
+        Ok(Document {
+            blob_key: kept,
+            ..doc
+        })
+    }
+
+    /// After the commit: staged copies are no longer needed. A failure leaves them to the
+    /// storage's expiry of abandoned uploads (and to destruction).
+    pub(crate) async fn discard_staged(&self, keys: &[&str]) {
+        for key in keys {
+            if let Err(e) = self.blobs.delete(key).await {
+                tracing::warn!(error = %e, "staged copy not deleted");
+            }
+        }
     }
 
     /// The signed upload for a document's blob: size, type and SHA-256 fixed by the signature.

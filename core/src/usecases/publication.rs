@@ -56,7 +56,7 @@ impl Portaal {
         }
         let (id, document_id) = (self.new_id(), self.new_id());
         let doc = Document {
-            blob_key: keys::blob(case, &document_id),
+            blob_key: keys::staged_blob(case, &document_id),
             id: document_id.clone(),
             filename: file.filename,
             size: file.size,
@@ -145,7 +145,7 @@ impl Portaal {
             };
             let document = Document {
                 state: DocumentState::Published,
-                ..checked
+                ..self.keep(case, checked).await?
             };
             let pk = keys::dossier(case);
             let mut event = self.event(EventKind::PublicationPublished, Actor::CaseSystem);
@@ -188,6 +188,7 @@ impl Portaal {
                 ));
             }
             self.store.transact(writes).await?;
+            self.discard_staged(&[doc.blob_key.as_str()]).await;
             Ok(PublicationView {
                 id: id.clone(),
                 document: (&document).into(),

@@ -240,6 +240,19 @@ impl Blobs for S3Blobs {
         Ok(Some(BlobInfo { size, sha256 }))
     }
 
+    async fn copy(&self, from: &str, to: &str) -> Result<(), BlobError> {
+        // Keys are made of [A-Za-z0-9._/-] (core's key scheme), so the source needs no escaping.
+        self.client
+            .copy_object()
+            .bucket(&self.bucket)
+            .copy_source(format!("{}/{from}", self.bucket))
+            .key(to)
+            .send()
+            .await
+            .map_err(|err| sdk_error("CopyObject", err))?;
+        Ok(())
+    }
+
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         match self
             .client

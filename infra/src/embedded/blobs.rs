@@ -395,6 +395,30 @@ impl Blobs for FsBlobs {
         }))
     }
 
+    async fn copy(&self, from: &str, to: &str) -> Result<(), BlobError> {
+        let (Ok(source), Ok(target)) = (self.path(from), self.path(to)) else {
+            return Err(io(format!("invalid key {from} or {to}")));
+        };
+        let dir = target.parent().expect("keys have a directory").to_owned();
+        tokio::fs::create_dir_all(&dir).await.map_err(io)?;
+        // A hard link shares the bytes (no copy); a later upload to the source replaces its file,
+        // never the target's. Land it under a temporary name, then rename over any older target.
+        let tmp = dir.join(format!(
+            ".{}.link-{}",
+            target.file_name().unwrap_or_default().to_string_lossy(),
+            ulid::Ulid::new()
+        ));
+        tokio::fs::hard_link(&source, &tmp).await.map_err(io)?;
+        tokio::fs::rename(&tmp, &target).await.map_err(io)?;
+        let meta = tokio::fs::read(Self::meta_path(&source))
+            .await
+            .map_err(io)?;
+        write_atomically(&Self::meta_path(&target), &meta)
+            .await
+            .map_err(io)?;
+        Ok(())
+    }
+
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         let Ok(path) = self.path(key) else {
             return Ok(());
