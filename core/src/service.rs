@@ -83,8 +83,9 @@ impl Portaal {
         self.clock.now()
     }
 
+    /// Today in the Netherlands: due dates are Dutch dates.
     pub(crate) fn today(&self) -> NaiveDate {
-        self.now().date_naive()
+        crate::localtime::dutch_today(self.now())
     }
 
     pub(crate) fn new_id(&self) -> Id {
@@ -117,7 +118,7 @@ impl Portaal {
             Some(t) => self.portal_url(&t),
             None => format!(
                 "(de link uit ons verzoek van {})",
-                dutch_date(request.created_at.date_naive())
+                dutch_date(crate::localtime::dutch_today(request.created_at))
             ),
         }
     }

@@ -278,7 +278,7 @@ impl Portaal {
                 .await?;
             let summary = format!(
                 "Dossier gesloten; vernietiging op {}",
-                destroy_at.date_naive()
+                crate::localtime::dutch_today(destroy_at)
             );
             self.save_dossier(&d, closed, EventKind::DossierClosed, summary)
                 .await

@@ -355,7 +355,7 @@ impl Portaal {
         vars.insert("submitted_by", submitted_by.name.clone());
         vars.insert(
             "submitted_at",
-            now.with_timezone(&chrono::FixedOffset::east_opt(3600).expect("valid"))
+            crate::localtime::amsterdam(now)
                 .format("%d-%m-%Y %H:%M")
                 .to_string(),
         );

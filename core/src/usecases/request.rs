@@ -1,6 +1,6 @@
 //! Ask a department for documents: one call makes the link, queues the mail, plans reminders.
 
-use chrono::{Duration, NaiveTime, TimeZone, Utc};
+use chrono::{Duration, NaiveTime};
 use serde::Deserialize;
 
 use crate::domain::{self, CaseId, Date, Email, LinkToken};
@@ -21,8 +21,8 @@ pub struct RequestInput {
     pub message: String,
 }
 
-/// Reminders go out at 08:00 Dutch winter time (07:00 UTC) on their day.
-const REMINDER_HOUR_UTC: u32 = 7;
+/// Reminders go out at 08:00 Dutch time on their day.
+const REMINDER_HOUR: u32 = 8;
 
 impl Portaal {
     /// `POST /api/v1/dossiers/{case_id}/requests`.
@@ -113,8 +113,9 @@ impl Portaal {
                 step,
             };
             let day = request.due.0 + Duration::days(step.into());
-            let at = Utc.from_utc_datetime(
-                &day.and_time(NaiveTime::from_hms_opt(REMINDER_HOUR_UTC, 0, 0).expect("valid")),
+            let at = crate::localtime::from_dutch(
+                day,
+                NaiveTime::from_hms_opt(REMINDER_HOUR, 0, 0).expect("valid"),
             );
             if at > now && !request.reminders_sent.contains(&step) {
                 self.scheduler.upsert(&job, at).await?;

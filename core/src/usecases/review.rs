@@ -109,7 +109,9 @@ impl Portaal {
             vars.insert("submitted_by", d.submitted_by.name.clone());
             vars.insert(
                 "submitted_at",
-                d.submitted_at.format("%d-%m-%Y").to_string(),
+                crate::localtime::amsterdam(d.submitted_at)
+                    .format("%d-%m-%Y")
+                    .to_string(),
             );
             vars.insert("portal_url", self.link_for_mail(request));
             let mut to = request.to.clone();

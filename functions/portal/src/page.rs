@@ -5,7 +5,7 @@
 //! `/assets/portal.js` (defer) and carry data in `data-*` attributes. The portal page holds no
 //! link token: the script builds every URL from `location.pathname`.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use portaal_core::casetype::UploadRules;
 use portaal_core::domain::Sha256;
 use portaal_core::mailtext::escape_html;
@@ -278,32 +278,7 @@ fn date_text(d: NaiveDate, lang: Lang) -> String {
     }
 }
 
-fn last_sunday(year: i32, month: u32) -> Option<NaiveDate> {
-    let first_next = if month == 12 {
-        NaiveDate::from_ymd_opt(year + 1, 1, 1)?
-    } else {
-        NaiveDate::from_ymd_opt(year, month + 1, 1)?
-    };
-    let last = first_next.pred_opt()?;
-    Some(last - Duration::days(i64::from(last.weekday().num_days_from_sunday())))
-}
-
-/// Local time in Europe/Amsterdam without a time-zone database: CET (UTC+1), and CEST (UTC+2)
-/// from the last Sunday of March 01:00 UTC to the last Sunday of October 01:00 UTC (the EU
-/// rule since 1996). Older or far-future rule changes are not modelled.
-fn amsterdam(at: DateTime<Utc>) -> NaiveDateTime {
-    let utc = at.naive_utc();
-    let year = utc.year();
-    let summer = match (last_sunday(year, 3), last_sunday(year, 10)) {
-        (Some(start), Some(end)) => {
-            let start = start.and_hms_opt(1, 0, 0);
-            let end = end.and_hms_opt(1, 0, 0);
-            matches!((start, end), (Some(s), Some(e)) if utc >= s && utc < e)
-        }
-        _ => false,
-    };
-    utc + Duration::hours(if summer { 2 } else { 1 })
-}
+use portaal_core::localtime::amsterdam;
 
 fn datetime_text(at: DateTime<Utc>, lang: Lang) -> String {
     let local = amsterdam(at);
