@@ -13,7 +13,7 @@
 
 use std::time::{Duration, Instant};
 
-use portaal_tests::{TestApp, case_id, sha256_hex, spawn_app};
+use portaal_tests::{TestApp, case_id, pseudo_random, sha256_hex, spawn_app};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -38,18 +38,6 @@ fn main() {
         .build()
         .expect("tokio runtime");
     runtime.block_on(run(&backend));
-}
-
-fn pseudo_random(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
 }
 
 fn ms(d: Duration) -> f64 {

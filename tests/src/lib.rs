@@ -138,6 +138,19 @@ async fn spawn_with(dir: TempDir, overrides: &[(&str, &str)]) -> TestApp {
     }
 }
 
+/// Reproducible bytes that do not compress (xorshift).
+pub fn pseudo_random(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
@@ -178,6 +191,28 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    pub async fn patch_request(&self, case: &str, request: &str, body: Value) -> Response {
+        self.api(
+            reqwest::Method::PATCH,
+            &format!("/dossiers/{case}/requests/{request}"),
+        )
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+    }
+
+    /// The deadline overview for this query string.
+    pub async fn overview(&self, query: &str) -> Vec<Value> {
+        let res = self
+            .api(reqwest::Method::GET, &format!("/requests?{query}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
     }
 
     pub async fn get_dossier(&self, case: &str) -> Value {

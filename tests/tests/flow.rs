@@ -1,21 +1,9 @@
 //! The request → delivery → approval flow over HTTP, and what bad input gets. Runs on the backend
 //! the environment chooses (embedded by default; `PORTAAL_BACKEND=aws` on the emulators).
 
-use portaal_tests::{TestApp, case_id, sha256_hex, spawn_app};
+use portaal_tests::{TestApp, case_id, pseudo_random, sha256_hex, spawn_app};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-fn pseudo_random(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
 
 async fn problem(res: reqwest::Response, status: StatusCode) -> Value {
     assert_eq!(res.status(), status);
@@ -655,14 +643,7 @@ async fn a_withdrawn_request_takes_no_more_files_and_leaves_the_overview() {
     let case = case_id("INTREK");
     let link = app.dossier_with_request(&case).await;
     let request = request_id_of(&app, &case).await;
-    let open: Value = app
-        .api(Method::GET, "/requests?status=open")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let open: Value = Value::Array(app.overview("status=open").await);
     assert!(
         open.as_array()
             .unwrap()
@@ -672,14 +653,8 @@ async fn a_withdrawn_request_takes_no_more_files_and_leaves_the_overview() {
     );
 
     let res = app
-        .api(
-            Method::PATCH,
-            &format!("/dossiers/{case}/requests/{request}"),
-        )
-        .json(&json!({"state": "withdrawn"}))
-        .send()
-        .await
-        .unwrap();
+        .patch_request(&case, &request, json!({"state": "withdrawn"}))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["state"], "withdrawn");
@@ -706,14 +681,7 @@ async fn a_withdrawn_request_takes_no_more_files_and_leaves_the_overview() {
         .await
         .unwrap();
     assert_eq!(view["accepting"], false);
-    let open: Value = app
-        .api(Method::GET, "/requests?status=open")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let open: Value = Value::Array(app.overview("status=open").await);
     assert!(
         !open
             .as_array()
@@ -723,14 +691,8 @@ async fn a_withdrawn_request_takes_no_more_files_and_leaves_the_overview() {
         "a withdrawn request leaves the overview"
     );
     let res = app
-        .api(
-            Method::PATCH,
-            &format!("/dossiers/{case}/requests/{request}"),
-        )
-        .json(&json!({"state": "open"}))
-        .send()
-        .await
-        .unwrap();
+        .patch_request(&case, &request, json!({"state": "open"}))
+        .await;
     problem(res, StatusCode::BAD_REQUEST).await;
 }
 
@@ -741,23 +703,10 @@ async fn a_new_due_date_moves_the_request_in_the_overview() {
     app.dossier_with_request(&case).await;
     let request = request_id_of(&app, &case).await;
     let res = app
-        .api(
-            Method::PATCH,
-            &format!("/dossiers/{case}/requests/{request}"),
-        )
-        .json(&json!({"due": "2098-06-15"}))
-        .send()
-        .await
-        .unwrap();
+        .patch_request(&case, &request, json!({"due": "2098-06-15"}))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let before: Value = app
-        .api(Method::GET, "/requests?status=open&due_before=2098-06-16")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let before: Value = Value::Array(app.overview("status=open&due_before=2098-06-16").await);
     assert!(
         before
             .as_array()
@@ -765,14 +714,7 @@ async fn a_new_due_date_moves_the_request_in_the_overview() {
             .iter()
             .any(|r| r["id"] == request.as_str() && r["due"] == "2098-06-15")
     );
-    let earlier: Value = app
-        .api(Method::GET, "/requests?status=open&due_before=2098-06-15")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let earlier: Value = Value::Array(app.overview("status=open&due_before=2098-06-15").await);
     assert!(
         !earlier
             .as_array()
@@ -781,14 +723,7 @@ async fn a_new_due_date_moves_the_request_in_the_overview() {
             .any(|r| r["id"] == request.as_str()),
         "due_before is exclusive"
     );
-    let overdue: Value = app
-        .api(Method::GET, "/requests?status=overdue")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let overdue: Value = Value::Array(app.overview("status=overdue").await);
     assert!(
         !overdue
             .as_array()
@@ -805,14 +740,8 @@ async fn a_new_due_date_moves_the_request_in_the_overview() {
     )
     .await;
     let res = app
-        .api(
-            Method::PATCH,
-            &format!("/dossiers/{case}/requests/{request}"),
-        )
-        .json(&json!({"due": "2001-01-01"}))
-        .send()
-        .await
-        .unwrap();
+        .patch_request(&case, &request, json!({"due": "2001-01-01"}))
+        .await;
     problem(res, StatusCode::BAD_REQUEST).await;
 }
 
