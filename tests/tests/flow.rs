@@ -846,6 +846,19 @@ async fn a_published_document_reaches_the_department() {
             .iter()
             .any(|e| e["kind"] == "publication_published")
     );
+    let html = app
+        .client
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("verslag-hoorzitting.pdf") && html.contains("Ter informatie."),
+        "the page shows the publication and its note"
+    );
     let document = view["publications"][0]["document"]["id"].as_str().unwrap();
     let res = app
         .client

@@ -810,7 +810,16 @@ fn history_column(view: &PortalView, lang: Lang) -> String {
             let when = p
                 .published_at
                 .map(|at| t(lang, "published_on").replace("{date}", &time_html(at, lang)));
-            let item = document_item(&p.document, lang, when);
+            let mut item = document_item(&p.document, lang, when);
+            if !p.message.trim().is_empty() {
+                // The case handler's note with the publication, inside the item.
+                if let Some(end) = item.rfind("</li>") {
+                    item.insert_str(
+                        end,
+                        &format!("<p class=\"prewrap\">{}</p>", escape(p.message.trim())),
+                    );
+                }
+            }
             // Anchor for the history's "view document" link.
             s.push_str(&item.replacen(
                 "<li class=\"doc\">",
