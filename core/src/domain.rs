@@ -287,7 +287,7 @@ impl LinkToken {
         {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(Error::NotFound("link".into()))
+            Err(Error::UnknownLink)
         }
     }
     pub fn expose(&self) -> &str {

@@ -7,6 +7,9 @@ pub enum Error {
     Invalid(String),
     #[error("{0} not found")]
     NotFound(String),
+    /// A portal link that opens nothing (unknown, rotated, or not a link at all).
+    #[error("this link is not known; check it against the e-mail you received")]
+    UnknownLink,
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]

@@ -84,7 +84,47 @@ fn random_hex(bytes: usize) -> String {
     hex::encode(b)
 }
 
+/// The adapters one backend provides.
+pub struct Adapters {
+    pub store: Arc<dyn Store>,
+    pub blobs: Arc<dyn Blobs>,
+    pub mailer: Arc<dyn Mailer>,
+    pub scheduler: Arc<dyn Scheduler>,
+}
+
 impl System {
+    /// The use cases over a backend's adapters; the backend fills in what is its own.
+    pub(crate) fn assemble(config: Config, adapters: Adapters) -> Self {
+        let Adapters {
+            store,
+            blobs,
+            mailer,
+            scheduler,
+        } = adapters;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let portaal = Portaal::new(
+            store.clone(),
+            blobs.clone(),
+            scheduler.clone(),
+            clock.clone(),
+            config.settings(),
+        );
+        let outbox = Outbox::new(store.clone(), mailer.clone(), clock);
+        Self {
+            config,
+            store,
+            blobs,
+            mailer,
+            scheduler,
+            portaal,
+            outbox,
+            embedded: None,
+            api_key: None,
+            upload_origin: None,
+            calls: None,
+        }
+    }
+
     pub async fn build(config: Config) -> Result<Self, BuildError> {
         match config.backend {
             Backend::Embedded => Self::embedded(config),
@@ -123,31 +163,21 @@ impl System {
         );
         let mailer =
             Arc::new(OutboxMailer::new(dir.join("outbox"), &config.mail_from).map_err(data_err)?);
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let portaal = Portaal::new(
-            store.clone(),
-            blobs.clone(),
-            scheduler.clone(),
-            clock.clone(),
-            config.settings(),
-        );
-        let outbox = Outbox::new(store.clone(), mailer.clone(), clock);
-        Ok(Self {
+        let mut system = Self::assemble(
             config,
-            store,
-            blobs: blobs.clone(),
-            mailer: mailer.clone(),
-            scheduler: scheduler.clone(),
-            portaal,
-            outbox,
-            embedded: Some(Embedded {
-                blobs,
-                mailer,
-                scheduler,
-            }),
-            api_key: Some(api_key),
-            upload_origin: None,
-            calls: None,
-        })
+            Adapters {
+                store,
+                blobs: blobs.clone(),
+                mailer: mailer.clone(),
+                scheduler: scheduler.clone(),
+            },
+        );
+        system.embedded = Some(Embedded {
+            blobs,
+            mailer,
+            scheduler,
+        });
+        system.api_key = Some(api_key);
+        Ok(system)
     }
 }

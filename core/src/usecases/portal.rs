@@ -77,7 +77,7 @@ impl Portaal {
         }
         partition
             .request(&token_ref.request_id)
-            .map_err(|_| Error::not_found("link"))?;
+            .map_err(|_| Error::UnknownLink)?;
         Ok(Opened {
             partition,
             request_id: token_ref.request_id,

@@ -129,11 +129,7 @@ impl Portaal {
     /// Resolves a link to its request, refusing unknown, rotated and closed links alike.
     pub(crate) async fn resolve_token(&self, token: &LinkToken) -> Result<TokenRef> {
         let (pk, sk) = keys::token(&token.hash());
-        let item = self
-            .store
-            .get(&pk, &sk)
-            .await?
-            .ok_or_else(|| Error::not_found("link"))?;
+        let item = self.store.get(&pk, &sk).await?.ok_or(Error::UnknownLink)?;
         TokenRef::from_item(&item)
     }
 }

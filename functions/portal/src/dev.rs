@@ -14,7 +14,7 @@ use tokio_util::io::ReaderStream;
 
 use crate::AppState;
 use crate::page;
-use crate::problem::ApiError;
+use crate::problem::{ApiError, problem_response};
 
 /// The signed blob routes always; `/dev/mail` only when `with_mail` (it shows every link).
 pub fn routes(embedded: Embedded, with_mail: bool) -> Router<AppState> {
@@ -51,12 +51,7 @@ fn blob_error(e: BlobAccessError) -> Response {
             )
         }
     };
-    let mut res = (status, Json(serde_json::json!({"type": "about:blank", "title": status.canonical_reason(), "status": status.as_u16(), "detail": detail}))).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
-    res
+    problem_response(status, detail)
 }
 
 fn query_map(q: Option<String>) -> BTreeMap<String, String> {

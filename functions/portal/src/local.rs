@@ -60,12 +60,16 @@ async fn timer(state: AppState) {
 
 /// One round of background work. Public so tests can drive it without waiting for a tick.
 pub async fn run_due_work(system: &System) {
+    // Jobs first: the mail they queue goes out in the same round.
+    if let Some(embedded) = &system.embedded {
+        run_due_jobs(system, embedded).await;
+    }
     if let Err(e) = system.outbox.sweep(100).await {
         tracing::error!(error = %e, "outbox sweep failed");
     }
-    let Some(embedded) = &system.embedded else {
-        return;
-    };
+}
+
+async fn run_due_jobs(system: &System, embedded: &portaal_infra::system::Embedded) {
     let due = match embedded.scheduler.due(chrono::Utc::now()).await {
         Ok(d) => d,
         Err(e) => {
@@ -86,9 +90,6 @@ pub async fn run_due_work(system: &System) {
                 tracing::error!(job = job_kind(job), error = %e, "scheduled job failed; retried next tick")
             }
         }
-    }
-    if let Err(e) = system.outbox.sweep(100).await {
-        tracing::error!(error = %e, "outbox sweep failed");
     }
 }
 

@@ -73,13 +73,8 @@ async fn with_link<T>(
         Ok(token) => f(token).await,
         Err(e) => Err(e),
     };
-    if let Err(portaal_core::Error::NotFound(what)) = &result {
-        if what == "link" {
-            state.guesses.miss(ip.0);
-            return Err(ApiError::NotFound(
-                "this link is not known; check it against the e-mail you received".into(),
-            ));
-        }
+    if let Err(portaal_core::Error::UnknownLink) = &result {
+        state.guesses.miss(ip.0);
     }
     Ok(result?)
 }

@@ -42,7 +42,7 @@ impl ApiError {
         match self {
             ApiError::Core(e) => match e {
                 E::Invalid(_) => StatusCode::BAD_REQUEST,
-                E::NotFound(_) => StatusCode::NOT_FOUND,
+                E::NotFound(_) | E::UnknownLink => StatusCode::NOT_FOUND,
                 E::Conflict(_) => StatusCode::CONFLICT,
                 E::Gone(_) => StatusCode::GONE,
                 // A concurrent change won the race; asking again sees it.
@@ -77,16 +77,22 @@ impl ApiError {
             other => other.to_string(),
         }
     }
+}
 
-    pub fn problem(&self) -> Problem {
-        let status = self.status();
-        Problem {
-            kind: "about:blank",
-            title: status.canonical_reason().unwrap_or("Error"),
-            status: status.as_u16(),
-            detail: self.detail(),
-        }
-    }
+/// An `application/problem+json` answer.
+pub fn problem_response(status: StatusCode, detail: String) -> Response {
+    let problem = Problem {
+        kind: "about:blank",
+        title: status.canonical_reason().unwrap_or("Error"),
+        status: status.as_u16(),
+        detail,
+    };
+    let mut res = (status, Json(problem)).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    res
 }
 
 impl IntoResponse for ApiError {
@@ -95,11 +101,7 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        let mut res = (status, Json(self.problem())).into_response();
-        res.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        let mut res = problem_response(status, self.detail());
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

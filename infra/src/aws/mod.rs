@@ -10,12 +10,9 @@ pub mod ses;
 use std::sync::Arc;
 
 use aws_config::BehaviorVersion;
-use portaal_core::Portaal;
-use portaal_core::ports::{Clock, SystemClock};
-use portaal_core::usecases::outbox::Outbox;
 
 use crate::config::Config;
-use crate::system::{BuildError, System};
+use crate::system::{Adapters, BuildError, System};
 use dynamo::DynamoStore;
 use metrics::CallCounter;
 use s3::S3Blobs;
@@ -88,15 +85,6 @@ pub async fn build(config: Config) -> Result<System, BuildError> {
         config.purge_arn.clone(),
         config.schedule_dead_letter_arn.clone(),
     ));
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let portaal = Portaal::new(
-        store.clone(),
-        blobs.clone(),
-        scheduler.clone(),
-        clock.clone(),
-        config.settings(),
-    );
-    let outbox = Outbox::new(store.clone(), mailer.clone(), clock);
     let origin = upload_origin(&config.bucket, sdk.region().map(|r| r.as_ref()));
     // The local server with AWS adapters still wants a key; behind API Gateway, main clears it
     // (IAM authorises there).
@@ -106,17 +94,17 @@ pub async fn build(config: Config) -> Result<System, BuildError> {
             .clone()
             .unwrap_or_else(crate::system::random_key),
     );
-    Ok(System {
+    let mut system = System::assemble(
         config,
-        store,
-        blobs,
-        mailer,
-        scheduler,
-        portaal,
-        outbox,
-        embedded: None,
-        api_key,
-        upload_origin: Some(origin),
-        calls: Some(calls),
-    })
+        Adapters {
+            store,
+            blobs,
+            mailer,
+            scheduler,
+        },
+    );
+    system.api_key = api_key;
+    system.upload_origin = Some(origin);
+    system.calls = Some(calls);
+    Ok(system)
 }
