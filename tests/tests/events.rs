@@ -1,5 +1,6 @@
-//! Every sample event in `events/` goes through the real handler (ids and the link token swapped
-//! for ones this test created), on the embedded backend.
+//! Every sample event in `events/` goes through the real handler (case number, ids and the link
+//! token swapped for ones this test created), on the backend the environment chooses (embedded by
+//! default; `PORTAAL_BACKEND=aws` on the emulators).
 
 use portaal_core::domain::CaseId;
 use portaal_core::model::keys;
@@ -9,29 +10,70 @@ use portaal_core::usecases::lifecycle::{CloseInput, JobOutcome};
 use portaal_core::usecases::request::RequestInput;
 use portaal_infra::System;
 use portaal_infra::triggers::{self, PurgeTrigger, StreamEvent};
-use portaal_tests::{TempDir, embedded_config};
+use portaal_tests::{TempDir, case_id, embedded_config, test_config};
 use portal::AppState;
 use tower::ServiceExt;
 
-const CASE: &str = "BZ-2026-0042";
+/// The case number the fixtures carry; each test swaps in its own.
+const FIXTURE_CASE: &str = "BZ-2026-0042";
 const FIXTURE_TOKEN: &str = "TOKENTOKENTOKENTOKENTOKENTOKENTOKENTOKEN123";
 const FIXTURE_MAIL_ID: &str = "01JDXQ6Y3V8M5R2K9T4W7Z1B0C";
 const FIXTURE_REQUEST_ID: &str = "01JDXQ6Y3V8M5R2K9T4W7Z1B0D";
 
-/// A system as a Lambda sees it: no bearer key (API Gateway checked IAM), stage in the public URL.
-async fn lambda_system(dir: &TempDir) -> System {
-    let config = embedded_config(
-        &dir.0,
-        "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod",
-    );
+/// A system as a Lambda sees it (no bearer key: API Gateway checked IAM; the stage in the public
+/// URL), and the case number this test uses.
+async fn lambda_system(dir: &TempDir) -> (System, String) {
+    let url = "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod";
+    let config = if std::env::var("PORTAAL_BACKEND").as_deref() == Ok("aws") {
+        portaal_tests::require_emulators();
+        test_config(&dir.0, url, &[])
+    } else {
+        embedded_config(&dir.0, url)
+    };
     let mut system = System::build(config).await.unwrap();
     system.api_key = None;
+    (system, case_id("BZ"))
+}
+
+/// A sample event with this test's case number.
+fn fixture(text: &str, case: impl AsRef<str>) -> String {
+    text.replace(FIXTURE_CASE, case.as_ref())
+}
+
+/// The mails the transport sent about this case.
+async fn sent_mails(system: &System, case: &str) -> Vec<serde_json::Value> {
+    let all: Vec<serde_json::Value> = match &system.embedded {
+        Some(e) => e
+            .mailer
+            .list()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| serde_json::to_value(m).unwrap())
+            .collect(),
+        None => portaal_tests::contract::aws_sent_mails().await,
+    };
+    all.into_iter()
+        .filter(|m| m.to_string().contains(case))
+        .collect()
+}
+
+/// This case's destruction record.
+async fn destruction_of(system: &System, case: &str) -> Option<portaal_core::model::Destruction> {
+    use sha2::Digest;
+    let hash = hex::encode(sha2::Sha256::digest(case.as_bytes()));
     system
+        .portaal
+        .destructions()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.case_hash == hash)
 }
 
 /// The dossier of the fixtures, with one request; answers its link token and request id.
-async fn dossier_with_request(system: &System) -> (String, String) {
-    let case = CaseId::parse(CASE).unwrap();
+async fn dossier_with_request(system: &System, case: &str) -> (String, String) {
+    let case = CaseId::parse(case).unwrap();
     let input: DossierInput = serde_json::from_value(portaal_tests::dossier_body()).unwrap();
     system.portaal.put_dossier(&case, &input).await.unwrap();
     let request = system
@@ -68,9 +110,10 @@ where
 #[tokio::test]
 async fn the_portal_page_event_is_served_through_the_stage_prefix() {
     let dir = TempDir::new("ev-portal");
-    let system = lambda_system(&dir).await;
-    let (token, _) = dossier_with_request(&system).await;
-    let event = include_str!("../../events/portal-page.json").replace(FIXTURE_TOKEN, &token);
+    let (system, case) = lambda_system(&dir).await;
+    let (token, _) = dossier_with_request(&system, &case).await;
+    let event = &fixture(include_str!("../../events/portal-page.json"), &case)
+        .replace(FIXTURE_TOKEN, &token);
     let request = lambda_http::request::from_str(&event).expect("a valid API Gateway REST event");
     let res = portal::lambda::service(AppState::new(system))
         .oneshot(request)
@@ -92,61 +135,58 @@ async fn the_portal_page_event_is_served_through_the_stage_prefix() {
 #[tokio::test]
 async fn the_api_event_of_an_iam_caller_reads_the_dossier() {
     let dir = TempDir::new("ev-api");
-    let system = lambda_system(&dir).await;
-    dossier_with_request(&system).await;
-    let request =
-        lambda_http::request::from_str(include_str!("../../events/api-get-dossier.json")).unwrap();
+    let (system, case) = lambda_system(&dir).await;
+    dossier_with_request(&system, &case).await;
+    let request = lambda_http::request::from_str(&fixture(
+        include_str!("../../events/api-get-dossier.json"),
+        &case,
+    ))
+    .unwrap();
     let res = portal::lambda::service(AppState::new(system))
         .oneshot(request)
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
     let body: serde_json::Value = serde_json::from_str(&body_text(res).await).unwrap();
-    assert_eq!(body["case_id"], CASE);
+    assert_eq!(body["case_id"], case.as_str());
     assert_eq!(body["requests"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn the_stream_insert_of_a_mail_item_sends_it_once() {
     let dir = TempDir::new("ev-notify");
-    let system = lambda_system(&dir).await;
-    dossier_with_request(&system).await;
+    let (system, case) = lambda_system(&dir).await;
+    dossier_with_request(&system, &case).await;
     let mails = system
         .store
-        .query(&format!("DOSSIER#{CASE}"), keys::MAIL)
+        .query(&format!("DOSSIER#{case}"), keys::MAIL)
         .await
         .unwrap();
     assert_eq!(mails.len(), 1, "the request queued one mail");
     let mail_id = mails[0].sk.trim_start_matches(keys::MAIL).to_owned();
-    let event =
-        include_str!("../../events/notify-mail-insert.json").replace(FIXTURE_MAIL_ID, &mail_id);
+    let event = &fixture(include_str!("../../events/notify-mail-insert.json"), &case)
+        .replace(FIXTURE_MAIL_ID, &mail_id);
     for _ in 0..2 {
         let batch: StreamEvent = serde_json::from_str(&event).unwrap();
         let response = triggers::send_new_mails(&system.outbox, batch).await;
         assert!(response.batch_item_failures.is_empty());
     }
-    let sent = system
-        .embedded
-        .as_ref()
-        .unwrap()
-        .mailer
-        .list()
-        .await
-        .unwrap();
+    let sent = sent_mails(&system, &case).await;
     assert_eq!(
         sent.len(),
         1,
         "a redelivered stream record does not mail twice"
     );
-    assert!(sent[0].subject.contains(CASE));
+    assert!(sent[0].to_string().contains("Verzoek om stukken"));
 }
 
 #[tokio::test]
 async fn the_scheduled_reminder_event_queues_one_reminder() {
     let dir = TempDir::new("ev-reminder");
-    let system = lambda_system(&dir).await;
-    let (token, request_id) = dossier_with_request(&system).await;
-    let event = include_str!("../../events/reminder.json").replace(FIXTURE_REQUEST_ID, &request_id);
+    let (system, case) = lambda_system(&dir).await;
+    let (token, request_id) = dossier_with_request(&system, &case).await;
+    let event = &fixture(include_str!("../../events/reminder.json"), &case)
+        .replace(FIXTURE_REQUEST_ID, &request_id);
     let job: Job = serde_json::from_str(&event).unwrap();
     assert_eq!(
         triggers::remind(&system.portaal, job.clone())
@@ -163,7 +203,7 @@ async fn the_scheduled_reminder_event_queues_one_reminder() {
     );
     let mails = system
         .store
-        .query(&format!("DOSSIER#{CASE}"), keys::MAIL)
+        .query(&format!("DOSSIER#{case}"), keys::MAIL)
         .await
         .unwrap();
     assert_eq!(mails.len(), 2, "request mail and one reminder");
@@ -178,14 +218,14 @@ async fn the_scheduled_reminder_event_queues_one_reminder() {
     );
 }
 
-async fn close_long_ago(system: &System) {
+async fn close_long_ago(system: &System, case: &str) {
     let input = CloseInput {
         result: Some("ongegrond".into()),
         closed_at: Some(chrono::Utc::now() - chrono::Duration::days(400)),
     };
     system
         .portaal
-        .close_dossier(&CaseId::parse(CASE).unwrap(), &input)
+        .close_dossier(&CaseId::parse(case).unwrap(), &input)
         .await
         .unwrap();
 }
@@ -193,16 +233,16 @@ async fn close_long_ago(system: &System) {
 #[tokio::test]
 async fn the_scheduled_purge_event_destroys_a_closed_dossier() {
     let dir = TempDir::new("ev-purge");
-    let system = lambda_system(&dir).await;
-    let (token, _) = dossier_with_request(&system).await;
-    close_long_ago(&system).await;
+    let (system, case) = lambda_system(&dir).await;
+    let (token, _) = dossier_with_request(&system, &case).await;
+    close_long_ago(&system, &case).await;
     let trigger: PurgeTrigger =
-        serde_json::from_str(include_str!("../../events/purge.json")).unwrap();
+        serde_json::from_str(&fixture(include_str!("../../events/purge.json"), &case)).unwrap();
     triggers::purge(&system.portaal, trigger).await.unwrap();
     assert!(
         system
             .store
-            .query(&format!("DOSSIER#{CASE}"), "")
+            .query(&format!("DOSSIER#{case}"), "")
             .await
             .unwrap()
             .is_empty(),
@@ -217,10 +257,11 @@ async fn the_scheduled_purge_event_destroys_a_closed_dossier() {
         None,
         "the link is gone"
     );
-    let records = system.portaal.destructions().await.unwrap();
-    assert_eq!(records.len(), 1);
+    let record = destruction_of(&system, &case)
+        .await
+        .expect("a destruction record");
     assert!(
-        !serde_json::to_string(&records).unwrap().contains(CASE),
+        !serde_json::to_string(&record).unwrap().contains(&case),
         "the record holds no case number"
     );
 }
@@ -228,16 +269,16 @@ async fn the_scheduled_purge_event_destroys_a_closed_dossier() {
 #[tokio::test]
 async fn an_open_dossier_is_not_purged() {
     let dir = TempDir::new("ev-open");
-    let system = lambda_system(&dir).await;
-    dossier_with_request(&system).await;
+    let (system, case) = lambda_system(&dir).await;
+    dossier_with_request(&system, &case).await;
     let trigger: PurgeTrigger =
-        serde_json::from_str(include_str!("../../events/purge.json")).unwrap();
+        serde_json::from_str(&fixture(include_str!("../../events/purge.json"), &case)).unwrap();
     let outcome = triggers::purge(&system.portaal, trigger).await.unwrap();
     assert_eq!(outcome["outcome"], "skipped");
     assert!(
         !system
             .store
-            .query(&format!("DOSSIER#{CASE}"), "")
+            .query(&format!("DOSSIER#{case}"), "")
             .await
             .unwrap()
             .is_empty()
@@ -247,31 +288,36 @@ async fn an_open_dossier_is_not_purged() {
 #[tokio::test]
 async fn a_ttl_removal_of_the_dossier_item_destroys_the_rest() {
     let dir = TempDir::new("ev-ttl");
-    let system = lambda_system(&dir).await;
-    dossier_with_request(&system).await;
-    close_long_ago(&system).await;
+    let (system, case) = lambda_system(&dir).await;
+    dossier_with_request(&system, &case).await;
+    close_long_ago(&system, &case).await;
     // DynamoDB TTL deleted the main item; the stream tells purge.
     let meta = Write::Delete {
-        pk: format!("DOSSIER#{CASE}"),
+        pk: format!("DOSSIER#{case}"),
         sk: keys::META.into(),
         condition: Condition::Exists,
     };
     system.store.transact(vec![meta]).await.unwrap();
-    let trigger: PurgeTrigger =
-        serde_json::from_str(include_str!("../../events/purge-ttl-remove.json")).unwrap();
+    let trigger: PurgeTrigger = serde_json::from_str(&fixture(
+        include_str!("../../events/purge-ttl-remove.json"),
+        &case,
+    ))
+    .unwrap();
     let response = triggers::purge(&system.portaal, trigger).await.unwrap();
     assert_eq!(response["batchItemFailures"], serde_json::json!([]));
     assert!(
         system
             .store
-            .query(&format!("DOSSIER#{CASE}"), "")
+            .query(&format!("DOSSIER#{case}"), "")
             .await
             .unwrap()
             .is_empty()
     );
-    let records = system.portaal.destructions().await.unwrap();
+    let record = destruction_of(&system, &case)
+        .await
+        .expect("a destruction record");
     assert_eq!(
-        records[0].case_type.as_ref().map(|k| k.as_str()),
+        record.case_type.as_ref().map(|k| k.as_str()),
         Some("bezwaar"),
         "the removed item's case type is kept"
     );
@@ -280,17 +326,20 @@ async fn a_ttl_removal_of_the_dossier_item_destroys_the_rest() {
 #[tokio::test]
 async fn without_a_public_url_links_are_made_for_the_host_and_stage_the_request_came_through() {
     let dir = TempDir::new("ev-host");
-    let system = lambda_system(&dir).await;
-    let case = CaseId::parse(CASE).unwrap();
+    let (system, case) = lambda_system(&dir).await;
+    let case = CaseId::parse(&case).unwrap();
     let input: DossierInput = serde_json::from_value(portaal_tests::dossier_body()).unwrap();
     system.portaal.put_dossier(&case, &input).await.unwrap();
     let mut state = AppState::new(system);
     state.public_url_from_request = true;
     // The API event, turned into the POST that asks for documents.
-    let mut event: serde_json::Value =
-        serde_json::from_str(include_str!("../../events/api-get-dossier.json")).unwrap();
+    let mut event: serde_json::Value = serde_json::from_str(&fixture(
+        include_str!("../../events/api-get-dossier.json"),
+        &case,
+    ))
+    .unwrap();
     event["httpMethod"] = "POST".into();
-    event["path"] = format!("/api/v1/dossiers/{CASE}/requests").into();
+    event["path"] = format!("/api/v1/dossiers/{case}/requests").into();
     event["headers"]["Content-Type"] = "application/json".into();
     event["multiValueHeaders"]["Content-Type"] = serde_json::json!(["application/json"]);
     event["body"] = serde_json::json!({"department": "Vergunningen", "to": ["v@example.nl"], "due": "2099-01-01"}).to_string().into();
@@ -311,17 +360,17 @@ async fn without_a_public_url_links_are_made_for_the_host_and_stage_the_request_
 #[tokio::test]
 async fn a_legal_hold_stops_destruction_and_a_begun_destruction_refuses_reopening() {
     let dir = TempDir::new("ev-hold");
-    let system = lambda_system(&dir).await;
-    dossier_with_request(&system).await;
-    close_long_ago(&system).await;
-    let case = CaseId::parse(CASE).unwrap();
+    let (system, case) = lambda_system(&dir).await;
+    dossier_with_request(&system, &case).await;
+    close_long_ago(&system, &case).await;
+    let case = CaseId::parse(&case).unwrap();
     system
         .portaal
         .set_hold(&case, Some("Beroep ingesteld"))
         .await
         .unwrap();
     let trigger: PurgeTrigger =
-        serde_json::from_str(include_str!("../../events/purge.json")).unwrap();
+        serde_json::from_str(&fixture(include_str!("../../events/purge.json"), &case)).unwrap();
     let outcome = triggers::purge(&system.portaal, trigger).await.unwrap();
     assert_eq!(outcome["outcome"], "skipped", "a hold blocks destruction");
 
@@ -329,7 +378,7 @@ async fn a_legal_hold_stops_destruction_and_a_begun_destruction_refuses_reopenin
     system.portaal.set_hold(&case, None).await.unwrap();
     let item = system
         .store
-        .get(&format!("DOSSIER#{CASE}"), keys::META)
+        .get(&format!("DOSSIER#{case}"), keys::META)
         .await
         .unwrap()
         .unwrap();
@@ -343,7 +392,7 @@ async fn a_legal_hold_stops_destruction_and_a_begun_destruction_refuses_reopenin
     let err = system.portaal.reopen_dossier(&case).await.unwrap_err();
     assert!(matches!(err, portaal_core::Error::Conflict(_)), "{err:?}");
     let trigger: PurgeTrigger =
-        serde_json::from_str(include_str!("../../events/purge.json")).unwrap();
+        serde_json::from_str(&fixture(include_str!("../../events/purge.json"), &case)).unwrap();
     assert_eq!(
         triggers::purge(&system.portaal, trigger).await.unwrap()["outcome"],
         "done",
@@ -354,11 +403,11 @@ async fn a_legal_hold_stops_destruction_and_a_begun_destruction_refuses_reopenin
 #[tokio::test]
 async fn a_mail_claimed_by_a_live_sender_is_retried_and_the_sweep_sends_what_is_left() {
     let dir = TempDir::new("ev-sweep");
-    let system = lambda_system(&dir).await;
-    dossier_with_request(&system).await;
+    let (system, case) = lambda_system(&dir).await;
+    dossier_with_request(&system, &case).await;
     let mail = system
         .store
-        .query(&format!("DOSSIER#{CASE}"), keys::MAIL)
+        .query(&format!("DOSSIER#{case}"), keys::MAIL)
         .await
         .unwrap()
         .remove(0);
@@ -378,8 +427,8 @@ async fn a_mail_claimed_by_a_live_sender_is_retried_and_the_sweep_sends_what_is_
         .transact(vec![Write::put(claimed)])
         .await
         .unwrap();
-    let event =
-        include_str!("../../events/notify-mail-insert.json").replace(FIXTURE_MAIL_ID, &mail_id);
+    let event = &fixture(include_str!("../../events/notify-mail-insert.json"), &case)
+        .replace(FIXTURE_MAIL_ID, &mail_id);
     let response =
         triggers::send_new_mails(&system.outbox, serde_json::from_str(&event).unwrap()).await;
     assert_eq!(
@@ -406,20 +455,13 @@ async fn a_mail_claimed_by_a_live_sender_is_retried_and_the_sweep_sends_what_is_
         .transact(vec![Write::put(lapsed)])
         .await
         .unwrap();
-    let sweep: triggers::NotifyTrigger =
-        serde_json::from_str(include_str!("../../events/notify-sweep.json")).unwrap();
+    let sweep: triggers::NotifyTrigger = serde_json::from_str(&fixture(
+        include_str!("../../events/notify-sweep.json"),
+        &case,
+    ))
+    .unwrap();
     let answer = triggers::notify(&system.outbox, sweep).await.unwrap();
-    assert_eq!(answer["sent"], 1);
-    assert_eq!(
-        system
-            .embedded
-            .as_ref()
-            .unwrap()
-            .mailer
-            .list()
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    // On shared emulators the sweep may also send other tests' queued mail; this case's is one.
+    assert!(answer["sent"].as_u64().unwrap() >= 1);
+    assert_eq!(sent_mails(&system, &case).await.len(), 1);
 }
