@@ -114,7 +114,7 @@ async fn the_portal_page_event_is_served_through_the_stage_prefix() {
     let (token, _) = dossier_with_request(&system, &case).await;
     let event = &fixture(include_str!("../../events/portal-page.json"), &case)
         .replace(FIXTURE_TOKEN, &token);
-    let request = lambda_http::request::from_str(&event).expect("a valid API Gateway REST event");
+    let request = lambda_http::request::from_str(event).expect("a valid API Gateway REST event");
     let res = portal::lambda::service(AppState::new(system))
         .oneshot(request)
         .await
@@ -167,7 +167,7 @@ async fn the_stream_insert_of_a_mail_item_sends_it_once() {
     let event = &fixture(include_str!("../../events/notify-mail-insert.json"), &case)
         .replace(FIXTURE_MAIL_ID, &mail_id);
     for _ in 0..2 {
-        let batch: StreamEvent = serde_json::from_str(&event).unwrap();
+        let batch: StreamEvent = serde_json::from_str(event).unwrap();
         let response = triggers::send_new_mails(&system.outbox, batch).await;
         assert!(response.batch_item_failures.is_empty());
     }
@@ -187,7 +187,7 @@ async fn the_scheduled_reminder_event_queues_one_reminder() {
     let (token, request_id) = dossier_with_request(&system, &case).await;
     let event = &fixture(include_str!("../../events/reminder.json"), &case)
         .replace(FIXTURE_REQUEST_ID, &request_id);
-    let job: Job = serde_json::from_str(&event).unwrap();
+    let job: Job = serde_json::from_str(event).unwrap();
     assert_eq!(
         triggers::remind(&system.portaal, job.clone())
             .await
@@ -430,7 +430,7 @@ async fn a_mail_claimed_by_a_live_sender_is_retried_and_the_sweep_sends_what_is_
     let event = &fixture(include_str!("../../events/notify-mail-insert.json"), &case)
         .replace(FIXTURE_MAIL_ID, &mail_id);
     let response =
-        triggers::send_new_mails(&system.outbox, serde_json::from_str(&event).unwrap()).await;
+        triggers::send_new_mails(&system.outbox, serde_json::from_str(event).unwrap()).await;
     assert_eq!(
         response.batch_item_failures.len(),
         1,
