@@ -4,6 +4,7 @@
 pub mod casetype;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod localtime;
 pub mod mailtext;
 pub mod model;

@@ -70,6 +70,39 @@ pub mod keys {
     }
 }
 
+/// The overloaded index keys of dossiers and deliveries (see [`Index`]).
+pub mod index_keys {
+    use crate::domain::CaseTypeKey;
+    use crate::ports::Index;
+
+    use super::{DeliveryState, DossierStatus};
+
+    fn status(s: DossierStatus) -> &'static str {
+        match s {
+            DossierStatus::Open => "open",
+            DossierStatus::Closed => "closed",
+        }
+    }
+
+    /// Dossiers of a status (`gsi1`), or of a status and case type (`gsi3`).
+    pub fn dossiers(s: DossierStatus, case_type: Option<&CaseTypeKey>) -> (Index, String) {
+        match case_type {
+            None => (Index::Due, format!("DOSSIERS#{}", status(s))),
+            Some(t) => (Index::Outbox, format!("DOSSIERS#{}#{t}", status(s))),
+        }
+    }
+
+    /// Deliveries of a state (`gsi1`).
+    pub fn deliveries(state: DeliveryState) -> (Index, String) {
+        let name = match state {
+            DeliveryState::Submitted => "submitted",
+            DeliveryState::Approved => "approved",
+            DeliveryState::Rejected => "rejected",
+        };
+        (Index::Due, format!("DELIVERIES#{name}"))
+    }
+}
+
 /// A record type stored as items.
 pub trait Record: Serialize + DeserializeOwned {
     /// Extra attributes besides the record's own fields: index keys and TTL.
@@ -180,6 +213,27 @@ impl Dossier {
 
 impl Record for Dossier {
     fn index_attrs(&self) -> Vec<(&'static str, Value)> {
+        // Listed newest first by status, and by status and case type.
+        let listed = format!(
+            "{}#{}",
+            crate::events::time_key(self.created_at),
+            self.case_id
+        );
+        let (by_status, by_status_key) = index_keys::dossiers(self.status, None);
+        let (by_type, by_type_key) = index_keys::dossiers(self.status, Some(&self.case_type));
+        let mut attrs = vec![
+            (by_status.pk_attr(), Value::from(by_status_key)),
+            (by_status.sk_attr(), Value::from(listed.clone())),
+            (by_type.pk_attr(), Value::from(by_type_key)),
+            (by_type.sk_attr(), Value::from(listed)),
+        ];
+        attrs.extend(self.expiry_attrs());
+        attrs
+    }
+}
+
+impl Dossier {
+    fn expiry_attrs(&self) -> Vec<(&'static str, Value)> {
         match (self.destroy_at, &self.hold) {
             (Some(at), None) => vec![
                 (TTL_ATTR, Value::from(at.timestamp())),
@@ -224,6 +278,9 @@ pub struct Request {
     pub created_at: DateTime<Utc>,
     #[serde(default)]
     pub delivered_at: Option<DateTime<Utc>>,
+    /// The due date `request.overdue` was reported for (once per due date).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overdue_reported: Option<Date>,
     /// Reminder steps in days relative to `due` (negative: before).
     #[serde(default)]
     pub reminder_days: Vec<i32>,
@@ -283,7 +340,23 @@ pub struct Delivery {
     #[serde(default)]
     pub reason: Option<String>,
 }
-impl Record for Delivery {}
+
+impl Record for Delivery {
+    fn index_attrs(&self) -> Vec<(&'static str, Value)> {
+        let (index, key) = index_keys::deliveries(self.state);
+        vec![
+            (index.pk_attr(), Value::from(key)),
+            (
+                index.sk_attr(),
+                Value::from(format!(
+                    "{}#{}",
+                    crate::events::time_key(self.submitted_at),
+                    self.id
+                )),
+            ),
+        ]
+    }
+}
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -439,6 +512,9 @@ pub enum MailState {
 pub struct Mail {
     pub id: Id,
     pub case_id: CaseId,
+    /// The request a request mail or reminder is about (for `request.sent`, `reminder.sent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<Id>,
     pub kind: MailKind,
     pub to: Vec<Email>,
     pub subject: String,

@@ -35,13 +35,18 @@ impl Item {
 }
 
 /// Sparse secondary indexes: only items that carry the index's key attributes appear in it.
+/// CloudFormation adds one index per stack update, so each index is overloaded: several kinds of
+/// item use it under index keys of their own (see `model::index_keys`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Index {
-    /// Open requests by due date (deadline overview).
+    /// `gsi1`: open requests by due date (`DUE`), dossiers by status (`DOSSIERS#…`) and
+    /// deliveries by state (`DELIVERIES#…`), newest last.
     Due,
-    /// Closed dossiers by `expires_at` (destruction sweep).
+    /// `gsi2`: closed dossiers by destruction time (`EXPIRY`), webhook attempts by when they
+    /// are due (`HOOKDUE`).
     Expiry,
-    /// Mail items not yet sent (outbox sweep).
+    /// `gsi3`: mail not yet sent (`OUTBOX`), events not yet sequenced (`FEEDQ`), dossiers by
+    /// status and case type (`DOSSIERS#…#…`).
     Outbox,
 }
 
@@ -158,8 +163,23 @@ pub trait Store: Send + Sync {
         sk_upto: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Item>, StoreError>;
+    /// One page of a partition, or of an index key when `query.index` is set: at most
+    /// `query.limit` items strictly after `query.after` in (sort-key or index sort-key) order,
+    /// reversed when `query.descending`. Exactly one read of the table or index per page.
+    async fn page(&self, query: PageQuery<'_>) -> Result<Vec<Item>, StoreError>;
     /// All writes or none. Fails with `ConditionFailed` when any condition does not hold.
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+}
+
+/// See [`Store::page`].
+#[derive(Clone, Copy, Debug)]
+pub struct PageQuery<'a> {
+    pub index: Option<Index>,
+    pub pk: &'a str,
+    /// Exclusive start: a sort key (or index sort key) already seen.
+    pub after: Option<&'a str>,
+    pub descending: bool,
+    pub limit: usize,
 }
 
 // ---------------------------------------------------------------- blobs
@@ -251,6 +271,53 @@ pub trait Mailer: Send + Sync {
     async fn send(&self, mail: &OutgoingMail) -> Result<String, MailError>;
 }
 
+// ---------------------------------------------------------------- webhooks
+
+/// What a receiver answered to one webhook POST.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HookAnswer {
+    /// An HTTP status (redirects are not followed: a 3xx is an answer like any other).
+    Status(u16),
+    /// No answer: refused, reset, TLS failure or the 10-second timeout.
+    NoAnswer(String),
+}
+
+/// Sends one signed webhook request (the Standard Webhooks headers are made by the caller).
+#[async_trait]
+pub trait HookSender: Send + Sync {
+    async fn post(&self, url: &str, headers: &[(&str, String)], body: &str) -> HookAnswer;
+}
+
+/// The key of one webhook attempt: which subscription, which event (by feed sequence).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookKey {
+    pub subscription_id: Id,
+    pub seq: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("{0}")]
+    Backend(String),
+}
+
+/// Where attempts wait until they are due. The store's `HOOKDUE` index always holds them; a
+/// queue (SQS on AWS) can hand them to a sender sooner. Locally the timer reads the index.
+#[async_trait]
+pub trait HookQueue: Send + Sync {
+    async fn enqueue(&self, key: &HookKey, delay: Duration) -> Result<(), QueueError>;
+}
+
+/// No queue: the timer (or the scheduled sweep) finds due attempts in the store's index.
+pub struct IndexOnlyQueue;
+
+#[async_trait]
+impl HookQueue for IndexOnlyQueue {
+    async fn enqueue(&self, _key: &HookKey, _delay: Duration) -> Result<(), QueueError> {
+        Ok(())
+    }
+}
+
 // ---------------------------------------------------------------- scheduler
 
 /// Work that a one-time schedule triggers: the payload of the `reminder` and `purge` functions.
@@ -265,6 +332,11 @@ pub enum Job {
     Purge {
         case_id: CaseId,
     },
+    /// At 00:00 Dutch time the day after `due`: reports the request overdue (once).
+    Overdue {
+        case_id: CaseId,
+        request_id: Id,
+    },
 }
 
 impl Job {
@@ -278,10 +350,15 @@ impl Job {
                 step,
             } => format!("r|{case_id}|{request_id}|{step}"),
             Job::Purge { case_id } => format!("p|{case_id}"),
+            Job::Overdue {
+                case_id,
+                request_id,
+            } => format!("o|{case_id}|{request_id}"),
         };
         let prefix = match self {
             Job::Reminder { .. } => "reminder",
             Job::Purge { .. } => "purge",
+            Job::Overdue { .. } => "overdue",
         };
         // Case ids may hold characters schedule names refuse, so name by hash.
         format!(

@@ -19,6 +19,17 @@ impl LinkKey {
         Self(Sha256::digest(secret.trim().as_bytes()).into())
     }
 
+    /// A separate key for another purpose (e.g. signing cursors), so one secret serves both
+    /// without one use weakening the other.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"portaal-derive|");
+        h.update(purpose.as_bytes());
+        h.update(b"|");
+        h.update(self.0);
+        h.finalize().into()
+    }
+
     pub fn seal(&self, token: &LinkToken, request: &Id) -> String {
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);

@@ -27,7 +27,18 @@ pub struct Settings {
     /// Seals link tokens so later mails can carry the link; without it they point at the
     /// request mail instead.
     pub link_key: Option<crate::sealing::LinkKey>,
+    /// Signs list and feed cursors.
+    pub cursor_key: crate::events::CursorKey,
+    /// How long feed events (and their webhook state) are kept.
+    pub event_retention: chrono::Duration,
+    /// Plain-http webhook receivers beyond loopback (`PORTAAL_WEBHOOK_ALLOW_HTTP=on`).
+    pub webhook_allow_http: bool,
+    /// Seconds between webhook attempts: N values, N retries after the first attempt.
+    pub webhook_retry: Vec<u64>,
 }
+
+/// `PORTAAL_WEBHOOK_RETRY_SCHEDULE`'s default: more than a day in all.
+pub const DEFAULT_WEBHOOK_RETRY: [u64; 8] = [10, 60, 300, 1800, 7200, 21600, 43200, 86400];
 
 impl Settings {
     pub fn new(public_url: &str) -> Self {
@@ -36,6 +47,10 @@ impl Settings {
             upload_ttl: Duration::from_secs(30 * 60),
             download_ttl: Duration::from_secs(5 * 60),
             link_key: None,
+            cursor_key: crate::events::CursorKey::random(),
+            event_retention: chrono::Duration::days(30),
+            webhook_allow_http: false,
+            webhook_retry: DEFAULT_WEBHOOK_RETRY.to_vec(),
         }
     }
 }
@@ -146,6 +161,7 @@ impl Portaal {
         &self,
         case_type: &CaseType,
         case: &CaseId,
+        request: Option<&Id>,
         kind: MailKind,
         to: Vec<Email>,
         vars: &Vars,
@@ -154,6 +170,7 @@ impl Portaal {
         let mail = Mail {
             id: self.new_id(),
             case_id: case.clone(),
+            request_id: request.cloned(),
             kind,
             to,
             subject: rendered.subject,

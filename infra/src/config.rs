@@ -41,6 +41,52 @@ pub struct Config {
     /// Whether the local server sends mail and runs schedules itself (`PORTAAL_WORKER=off` when
     /// something else does, or a test wants to drive it).
     pub worker: bool,
+    /// `PORTAAL_WEBHOOK_ALLOW_HTTP=on`: plain-http receivers beyond loopback.
+    pub webhook_allow_http: bool,
+    /// `PORTAAL_WEBHOOK_RETRY_SCHEDULE`: seconds between webhook attempts.
+    pub webhook_retry: Vec<u64>,
+    /// `PORTAAL_WEBHOOK_CA_FILE`: PEM roots of an internal CA that receivers' certificates
+    /// may chain to, besides the system's roots.
+    pub webhook_ca_file: Option<PathBuf>,
+    /// `PORTAAL_WEBHOOK_QUEUE_URL` (aws): the SQS queue webhook attempts wait in.
+    pub webhook_queue_url: Option<String>,
+    /// `PORTAAL_EVENT_RETENTION_DAYS`: how long feed events are kept.
+    pub event_retention_days: u32,
+}
+
+/// Parses `on`/`off` settings.
+fn on_off(name: &'static str, value: Option<String>, default: bool) -> Result<bool, ConfigError> {
+    match value.as_deref() {
+        None => Ok(default),
+        Some("on") => Ok(true),
+        Some("off") => Ok(false),
+        Some(other) => Err(ConfigError {
+            name,
+            problem: format!("'{other}' is neither 'on' nor 'off'"),
+        }),
+    }
+}
+
+/// `10,60,300`: seconds between attempts.
+fn retry_schedule(name: &'static str, raw: Option<String>) -> Result<Vec<u64>, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(portaal_core::service::DEFAULT_WEBHOOK_RETRY.to_vec());
+    };
+    let steps = raw
+        .split(',')
+        .map(|s| s.trim().parse::<u64>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| ConfigError {
+            name,
+            problem: "must be comma-separated seconds, e.g. 10,60,300".into(),
+        })?;
+    if steps.len() > 50 || steps.iter().any(|s| *s > 7 * 24 * 3600) {
+        return Err(ConfigError {
+            name,
+            problem: "at most 50 retries, each at most 7 days (604800 s)".into(),
+        });
+    }
+    Ok(steps)
 }
 
 impl Config {
@@ -52,6 +98,13 @@ impl Config {
             .link_key
             .as_deref()
             .map(portaal_core::sealing::LinkKey::from_secret);
+        // Cursors must verify on every instance: derived from the link key where there is one.
+        if let Some(key) = &settings.link_key {
+            settings.cursor_key = portaal_core::events::CursorKey::new(key.derive("cursor"));
+        }
+        settings.event_retention = chrono::Duration::days(self.event_retention_days.into());
+        settings.webhook_allow_http = self.webhook_allow_http;
+        settings.webhook_retry = self.webhook_retry.clone();
         settings
     }
 }
@@ -141,15 +194,28 @@ impl Config {
                     });
                 }
             },
-            worker: match or("PORTAAL_WORKER", "on").as_str() {
-                "on" => true,
-                "off" => false,
-                other => {
-                    return Err(ConfigError {
-                        name: "PORTAAL_WORKER",
-                        problem: format!("'{other}' is neither 'on' nor 'off'"),
-                    });
-                }
+            worker: on_off("PORTAAL_WORKER", lookup("PORTAAL_WORKER"), true)?,
+            webhook_allow_http: on_off(
+                "PORTAAL_WEBHOOK_ALLOW_HTTP",
+                lookup("PORTAAL_WEBHOOK_ALLOW_HTTP"),
+                false,
+            )?,
+            webhook_retry: retry_schedule(
+                "PORTAAL_WEBHOOK_RETRY_SCHEDULE",
+                lookup("PORTAAL_WEBHOOK_RETRY_SCHEDULE"),
+            )?,
+            webhook_ca_file: lookup("PORTAAL_WEBHOOK_CA_FILE").map(PathBuf::from),
+            webhook_queue_url: lookup("PORTAAL_WEBHOOK_QUEUE_URL"),
+            event_retention_days: match lookup("PORTAAL_EVENT_RETENTION_DAYS") {
+                None => 30,
+                Some(raw) => raw
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|d| (1..=3650).contains(d))
+                    .ok_or_else(|| ConfigError {
+                        name: "PORTAAL_EVENT_RETENTION_DAYS",
+                        problem: "must be a number of days from 1 to 3650".into(),
+                    })?,
             },
         })
     }
@@ -181,6 +247,29 @@ mod tests {
         })
         .unwrap();
         assert!(asked.dev_routes);
+    }
+
+    #[test]
+    fn webhook_settings_are_read_and_checked() {
+        let c = Config::from_lookup(|_| None).unwrap();
+        assert_eq!(
+            c.webhook_retry,
+            vec![10, 60, 300, 1800, 7200, 21600, 43200, 86400]
+        );
+        assert_eq!(c.event_retention_days, 30);
+        let c = Config::from_lookup(|n| match n {
+            "PORTAAL_WEBHOOK_RETRY_SCHEDULE" => Some("1, 2,3".into()),
+            "PORTAAL_WEBHOOK_ALLOW_HTTP" => Some("on".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.webhook_retry, vec![1, 2, 3]);
+        assert!(c.webhook_allow_http);
+        let err = Config::from_lookup(|n| {
+            (n == "PORTAAL_WEBHOOK_RETRY_SCHEDULE").then(|| "10,soon".to_owned())
+        })
+        .unwrap_err();
+        assert_eq!(err.name, "PORTAAL_WEBHOOK_RETRY_SCHEDULE");
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod embedded;
 pub mod system;
 pub mod telemetry;
 pub mod triggers;
+pub mod webhook;
 
 pub use config::{Backend, Config};
 pub use system::System;

@@ -3,8 +3,13 @@
 use std::sync::Arc;
 
 use portaal_core::Portaal;
-use portaal_core::ports::{Blobs, Clock, Mailer, Scheduler, Store, SystemClock};
+use portaal_core::ports::{
+    Blobs, Clock, HookQueue, IndexOnlyQueue, Mailer, Scheduler, Store, SystemClock,
+};
 use portaal_core::usecases::outbox::Outbox;
+use portaal_core::usecases::webhooks::Webhooks;
+
+use crate::webhook::HttpHookSender;
 use rand::RngCore;
 
 use crate::config::{Backend, Config};
@@ -28,6 +33,8 @@ pub struct System {
     pub scheduler: Arc<dyn Scheduler>,
     pub portaal: Portaal,
     pub outbox: Outbox,
+    /// Sequences events and delivers webhooks.
+    pub webhooks: Webhooks,
     /// Present in embedded mode only.
     pub embedded: Option<Embedded>,
     /// The bearer key of the case-system API on the local server; `None` behind API Gateway.
@@ -49,6 +56,8 @@ pub enum BuildError {
     Store(String),
     #[error("AWS: {0}")]
     Aws(String),
+    #[error("{0}")]
+    Webhooks(#[from] crate::webhook::HookClientError),
 }
 
 /// Reads a secret kept in the data directory, creating it on first start (mode 0600).
@@ -90,27 +99,32 @@ pub struct Adapters {
     pub blobs: Arc<dyn Blobs>,
     pub mailer: Arc<dyn Mailer>,
     pub scheduler: Arc<dyn Scheduler>,
+    pub hook_queue: Arc<dyn HookQueue>,
 }
 
 impl System {
     /// The use cases over a backend's adapters; the backend fills in what is its own.
-    pub(crate) fn assemble(config: Config, adapters: Adapters) -> Self {
+    pub(crate) fn assemble(config: Config, adapters: Adapters) -> Result<Self, BuildError> {
         let Adapters {
             store,
             blobs,
             mailer,
             scheduler,
+            hook_queue,
         } = adapters;
+        let settings = config.settings();
+        let sender = Arc::new(HttpHookSender::new(config.webhook_ca_file.as_deref())?);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let portaal = Portaal::new(
             store.clone(),
             blobs.clone(),
             scheduler.clone(),
             clock.clone(),
-            config.settings(),
+            settings.clone(),
         );
-        let outbox = Outbox::new(store.clone(), mailer.clone(), clock);
-        Self {
+        let outbox = Outbox::new(store.clone(), mailer.clone(), clock.clone());
+        let webhooks = Webhooks::new(store.clone(), sender, hook_queue, clock, &settings);
+        Ok(Self {
             config,
             store,
             blobs,
@@ -118,11 +132,12 @@ impl System {
             scheduler,
             portaal,
             outbox,
+            webhooks,
             embedded: None,
             api_key: None,
             upload_origin: None,
             calls: None,
-        }
+        })
     }
 
     pub async fn build(config: Config) -> Result<Self, BuildError> {
@@ -170,8 +185,9 @@ impl System {
                 blobs: blobs.clone(),
                 mailer: mailer.clone(),
                 scheduler: scheduler.clone(),
+                hook_queue: Arc::new(IndexOnlyQueue),
             },
-        );
+        )?;
         system.embedded = Some(Embedded {
             blobs,
             mailer,

@@ -3,10 +3,14 @@
 
 use portaal_core::domain::CaseId;
 use portaal_core::model::{Dossier, Record};
+use portaal_core::ports::HookKey;
 use portaal_core::ports::Item;
 pub use portaal_core::ports::Job;
 use portaal_core::usecases::lifecycle::JobOutcome;
 use portaal_core::usecases::outbox::{Outbox, SendOutcome};
+use portaal_core::usecases::webhooks::Webhooks;
+
+use crate::System;
 use portaal_core::{Portaal, model::keys};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -18,10 +22,18 @@ pub struct StreamEvent {
     pub records: Vec<StreamRecord>,
 }
 
+/// A record of a stream batch or of an SQS batch (`eventSource` tells which).
 #[derive(Debug, Deserialize)]
 pub struct StreamRecord {
+    #[serde(rename = "eventSource", default)]
+    pub event_source: String,
     #[serde(rename = "eventName", default)]
     pub event_name: String,
+    /// SQS: the message id (reported back on failure) and body.
+    #[serde(rename = "messageId", default)]
+    pub message_id: String,
+    #[serde(default)]
+    pub body: String,
     #[serde(default)]
     pub dynamodb: StreamChange,
     #[serde(rename = "userIdentity", default)]
@@ -127,22 +139,91 @@ pub async fn send_new_mails(outbox: &Outbox, event: StreamEvent) -> BatchRespons
         if record.event_name != "INSERT" || !sk.starts_with(keys::MAIL) {
             continue;
         }
-        let retry = match outbox.send(pk, sk).await {
-            Ok(SendOutcome::Sent | SendOutcome::Skipped | SendOutcome::Failed(_)) => false,
-            // A live claim may belong to a send that crashed: retry the record after it lapses.
-            Ok(SendOutcome::Retry(_) | SendOutcome::Busy) => true,
+        send_mail_record(outbox, record, pk, sk, &mut response).await;
+    }
+    response
+}
+
+async fn send_mail_record(
+    outbox: &Outbox,
+    record: &StreamRecord,
+    pk: &str,
+    sk: &str,
+    response: &mut BatchResponse,
+) {
+    let retry = match outbox.send(pk, sk).await {
+        Ok(SendOutcome::Sent | SendOutcome::Skipped | SendOutcome::Failed(_)) => false,
+        // A live claim may belong to a send that crashed: retry the record after it lapses.
+        Ok(SendOutcome::Retry(_) | SendOutcome::Busy) => true,
+        Err(e) => {
+            tracing::error!(error = %e, "sending a queued mail failed");
+            true
+        }
+    };
+    if retry {
+        response.batch_item_failures.push(BatchItemFailure {
+            item_identifier: record.dynamodb.sequence_number.clone(),
+        });
+    }
+}
+
+/// The stream side of webhooks: each new pending event gets its feed number and its messages,
+/// which go on the queue. A failure is reported for retry.
+async fn sequence_record(
+    webhooks: &Webhooks,
+    record: &StreamRecord,
+    pk: &str,
+    sk: &str,
+    response: &mut BatchResponse,
+) {
+    if let Err(e) = webhooks.sequence(pk, sk).await {
+        tracing::error!(error = %e, "sequencing an event failed");
+        response.batch_item_failures.push(BatchItemFailure {
+            item_identifier: record.dynamodb.sequence_number.clone(),
+        });
+    }
+}
+
+/// The queue side of webhooks: one attempt per SQS message, all of a batch at once, so one
+/// slow receiver does not hold up the others. A message whose attempt could not even be
+/// recorded is reported for retry.
+pub async fn attempt_webhooks(webhooks: &Webhooks, records: &[&StreamRecord]) -> BatchResponse {
+    let attempts = records.iter().map(|record| async move {
+        let ok = match serde_json::from_str::<HookKey>(&record.body) {
+            Ok(key) => match webhooks.attempt(&key).await {
+                Ok(_) => true,
+                Err(e) => {
+                    tracing::error!(error = %e, "webhook attempt failed");
+                    false
+                }
+            },
             Err(e) => {
-                tracing::error!(error = %e, "sending a queued mail failed");
+                // Not ours: retrying cannot help.
+                tracing::error!(error = %e, "queue message is not a webhook attempt");
                 true
             }
         };
-        if retry {
-            response.batch_item_failures.push(BatchItemFailure {
-                item_identifier: record.dynamodb.sequence_number.clone(),
-            });
-        }
+        (!ok).then(|| BatchItemFailure {
+            item_identifier: record.message_id.clone(),
+        })
+    });
+    BatchResponse {
+        batch_item_failures: futures_util::future::join_all(attempts)
+            .await
+            .into_iter()
+            .flatten()
+            .collect(),
     }
-    response
+}
+
+/// The scheduled sweep's webhook part: sequence what the stream missed, and put attempts that
+/// waited past their time (longer than SQS can delay, or never queued) on the queue.
+pub async fn sweep_webhooks(webhooks: &Webhooks) -> Result<Value, portaal_core::Error> {
+    let sequenced = webhooks.sequence_pending(100).await?.len();
+    let requeued = webhooks
+        .requeue_due(chrono::Duration::seconds(60), 100)
+        .await?;
+    Ok(serde_json::json!({"sequenced": sequenced, "requeued": requeued}))
 }
 
 /// What `notify` is invoked with: a stream batch, or the periodic sweep that re-drives mail a
@@ -160,15 +241,41 @@ pub struct SweepRequest {
     pub sweep: bool,
 }
 
-/// `notify`: sends new mail of a stream batch, or sweeps the outbox.
-pub async fn notify(outbox: &Outbox, trigger: NotifyTrigger) -> Result<Value, portaal_core::Error> {
+/// `notify`: sends new mail and sequences new events of a stream batch, makes the webhook
+/// attempts of an SQS batch, or sweeps the outbox and the webhook index.
+pub async fn notify(system: &System, trigger: NotifyTrigger) -> Result<Value, portaal_core::Error> {
     match trigger {
         NotifyTrigger::Stream(event) => {
-            Ok(serde_json::to_value(send_new_mails(outbox, event).await).unwrap_or_default())
+            let mut response = BatchResponse::default();
+            let from_queue: Vec<&StreamRecord> = event
+                .records
+                .iter()
+                .filter(|r| r.event_source == "aws:sqs")
+                .collect();
+            if !from_queue.is_empty() {
+                response = attempt_webhooks(&system.webhooks, &from_queue).await;
+            }
+            for record in event.records.iter().filter(|r| r.event_source != "aws:sqs") {
+                let (Some(pk), Some(sk)) = (record.key("pk"), record.key("sk")) else {
+                    continue;
+                };
+                if record.event_name != "INSERT" {
+                    continue;
+                }
+                if sk.starts_with(keys::MAIL) {
+                    send_mail_record(&system.outbox, record, pk, sk, &mut response).await;
+                } else if pk.starts_with("FEEDQ#") {
+                    sequence_record(&system.webhooks, record, pk, sk, &mut response).await;
+                }
+            }
+            Ok(serde_json::to_value(response).unwrap_or_default())
         }
         NotifyTrigger::Sweep(SweepRequest { sweep: false }) => Ok(serde_json::json!({"sent": 0})),
         NotifyTrigger::Sweep(SweepRequest { sweep: true }) => {
-            Ok(serde_json::json!({"sent": outbox.sweep(100).await?}))
+            let sent = system.outbox.sweep(100).await?;
+            let mut answer = sweep_webhooks(&system.webhooks).await?;
+            answer["sent"] = sent.into();
+            Ok(answer)
         }
     }
 }
@@ -187,9 +294,9 @@ pub async fn purge(portaal: &Portaal, trigger: PurgeTrigger) -> Result<Value, po
         PurgeTrigger::Scheduled(job @ Job::Purge { .. }) => {
             Ok(serde_json::to_value(portaal.run_job(&job).await?).unwrap_or_default())
         }
-        PurgeTrigger::Scheduled(Job::Reminder { .. }) => Err(portaal_core::Error::invalid(
-            "purge was sent a reminder job",
-        )),
+        PurgeTrigger::Scheduled(Job::Reminder { .. } | Job::Overdue { .. }) => Err(
+            portaal_core::Error::invalid("purge was sent a reminder job"),
+        ),
         PurgeTrigger::Stream(event) => {
             let mut response = BatchResponse::default();
             for record in event
@@ -226,7 +333,7 @@ pub async fn purge(portaal: &Portaal, trigger: PurgeTrigger) -> Result<Value, po
 /// `reminder`: runs the scheduled reminder job; an error makes Scheduler retry.
 pub async fn remind(portaal: &Portaal, job: Job) -> Result<JobOutcome, portaal_core::Error> {
     match job {
-        Job::Reminder { .. } => portaal.run_job(&job).await,
+        Job::Reminder { .. } | Job::Overdue { .. } => portaal.run_job(&job).await,
         Job::Purge { .. } => Err(portaal_core::Error::invalid(
             "reminder was sent a purge job",
         )),

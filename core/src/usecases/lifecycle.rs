@@ -28,7 +28,62 @@ impl Portaal {
                 step,
             } => self.send_reminder(case_id, request_id, *step).await,
             Job::Purge { case_id } => self.purge(case_id, None).await,
+            Job::Overdue {
+                case_id,
+                request_id,
+            } => self.report_overdue(case_id, request_id).await,
         }
+    }
+
+    /// `request.overdue`: once per due date, when the Dutch day after it begins and the request
+    /// is still open.
+    #[tracing::instrument(skip(self), fields(case = %case))]
+    pub async fn report_overdue(&self, case: &CaseId, request_id: &Id) -> Result<JobOutcome> {
+        let Some(item) = self
+            .store
+            .get(&keys::dossier(case), &keys::request(request_id))
+            .await?
+        else {
+            return Ok(JobOutcome::Skipped("request is gone".into()));
+        };
+        let request = Request::from_item(&item)?;
+        if request.state != RequestState::Open {
+            return Ok(JobOutcome::Skipped(
+                format!("request is {:?}", request.state).to_lowercase(),
+            ));
+        }
+        if request.due.0 >= self.today() {
+            return Ok(JobOutcome::Skipped("request is not overdue".into()));
+        }
+        if request.overdue_reported == Some(request.due) {
+            return Ok(JobOutcome::Skipped("already reported".into()));
+        }
+        let updated = Request {
+            overdue_reported: Some(request.due),
+            rev: request.rev + 1,
+            ..request.clone()
+        };
+        self.store
+            .transact(vec![
+                Write::replace_if(
+                    updated.to_item(keys::dossier(case), keys::request(request_id)),
+                    "rev",
+                    request.rev,
+                ),
+                crate::usecases::feed::pending_event(
+                    self.new_id(),
+                    crate::events::EventType::RequestOverdue,
+                    self.now(),
+                    case,
+                    &[
+                        ("request_id", request.id.to_string().into()),
+                        ("due", request.due.to_string().into()),
+                        ("state", "open".into()),
+                    ],
+                ),
+            ])
+            .await?;
+        Ok(JobOutcome::Done)
     }
 
     #[tracing::instrument(skip(self), fields(case = %case))]
@@ -94,7 +149,14 @@ impl Portaal {
                     request.rev,
                 ),
                 self.event_write(case, &event),
-                self.queue_mail(&case_type, case, kind, request.to.clone(), &vars),
+                self.queue_mail(
+                    &case_type,
+                    case,
+                    Some(&request.id),
+                    kind,
+                    request.to.clone(),
+                    &vars,
+                ),
             ])
             .await?;
         Ok(JobOutcome::Done)
@@ -164,9 +226,35 @@ impl Portaal {
             files,
         };
         let (rpk, rsk) = keys::destruction(&case_hash);
-        self.store
-            .transact(vec![Write::put(record.to_item(rpk, rsk))])
-            .await?;
+        // The first attempt tells the case system; a retry after a crash finds the record.
+        let destroyed = crate::usecases::feed::pending_event(
+            self.new_id(),
+            crate::events::EventType::DossierDestroyed,
+            self.now(),
+            case,
+            &[(
+                "case_type",
+                record
+                    .case_type
+                    .as_ref()
+                    .map_or(serde_json::Value::Null, |t| t.as_str().into()),
+            )],
+        );
+        match self
+            .store
+            .transact(vec![
+                Write::create(record.to_item(rpk.clone(), rsk.clone())),
+                destroyed,
+            ])
+            .await
+        {
+            Err(crate::ports::StoreError::ConditionFailed { .. }) => {
+                self.store
+                    .transact(vec![Write::put(record.to_item(rpk, rsk))])
+                    .await?
+            }
+            other => other?,
+        }
 
         let delete = |pk: String, sk: String| Write::Delete {
             pk,
@@ -228,16 +316,13 @@ impl Portaal {
         let mut event = self.event(kind, Actor::CaseSystem);
         event.summary = summary;
         let case = &old.case_id;
-        self.store
-            .transact(vec![
-                Write::replace_if(
-                    new.to_item(keys::dossier(case), keys::META.into()),
-                    "rev",
-                    old.rev,
-                ),
-                self.event_write(case, &event),
-            ])
-            .await?;
+        let mut writes = vec![Write::replace_if(
+            new.to_item(keys::dossier(case), keys::META.into()),
+            "rev",
+            old.rev,
+        )];
+        writes.extend(self.event_writes(case, &event));
+        self.store.transact(writes).await?;
         Ok(new)
     }
 

@@ -1,7 +1,9 @@
 pub mod dossier;
+pub mod feed;
 pub mod lifecycle;
 pub mod outbox;
 pub mod portal;
 pub mod publication;
 pub mod request;
 pub mod review;
+pub mod webhooks;

@@ -5,9 +5,12 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
+use crate::domain::Id;
 use crate::error::Result;
-use crate::model::{Mail, MailState, Record};
+use crate::events::EventType;
+use crate::model::{Mail, MailKind, MailState, Record};
 use crate::ports::{Clock, Index, MailError, Mailer, OutgoingMail, Store, StoreError, Write};
+use crate::usecases::feed::pending_event;
 
 /// How long a claim protects a send in progress.
 const CLAIM_SECONDS: i64 = 120;
@@ -126,13 +129,15 @@ impl Outbox {
                 SendOutcome::Retry(why),
             ),
         };
-        self.store
-            .transact(vec![Write::replace_if(
-                next.to_item(pk.into(), sk.into()),
-                "attempts",
-                claimed.attempts,
-            )])
-            .await?;
+        let mut writes = vec![Write::replace_if(
+            next.to_item(pk.into(), sk.into()),
+            "attempts",
+            claimed.attempts,
+        )];
+        if outcome == SendOutcome::Sent {
+            writes.extend(self.sent_event(&mail));
+        }
+        self.store.transact(writes).await?;
         match &outcome {
             SendOutcome::Sent => tracing::info!(kind = ?mail.kind, "mail sent"),
             SendOutcome::Failed(why) => {
@@ -144,6 +149,33 @@ impl Outbox {
             SendOutcome::Skipped | SendOutcome::Busy => {}
         }
         Ok(outcome)
+    }
+
+    /// `request.sent` / `reminder.sent`, in the transaction that marks the mail sent.
+    fn sent_event(&self, mail: &Mail) -> Option<Write> {
+        let (kind, mail_kind) = match mail.kind {
+            MailKind::Request => (EventType::RequestSent, "request"),
+            MailKind::ReminderBefore => (EventType::ReminderSent, "reminder_before"),
+            MailKind::ReminderOverdue => (EventType::ReminderSent, "reminder_overdue"),
+            _ => return None,
+        };
+        let now = self.clock.now();
+        Some(pending_event(
+            Id::from_ulid(ulid::Ulid::from_datetime(now.into())),
+            kind,
+            now,
+            &mail.case_id,
+            &[
+                (
+                    "request_id",
+                    mail.request_id
+                        .as_ref()
+                        .map_or(serde_json::Value::Null, |r| r.to_string().into()),
+                ),
+                ("mail_id", mail.id.to_string().into()),
+                ("kind", mail_kind.into()),
+            ],
+        ))
     }
 
     /// Sends every queued mail (oldest first), at most `limit`. Answers how many were sent.

@@ -377,10 +377,10 @@ impl Portaal {
                 "rev",
                 r.rev,
             ),
-            self.event_write(case, &event),
             self.queue_mail(
                 &case_type,
                 case,
+                Some(&r.id),
                 MailKind::DeliveryReceived,
                 vec![p.dossier.handler.email.clone()],
                 &vars,
@@ -388,11 +388,13 @@ impl Portaal {
             self.queue_mail(
                 &case_type,
                 case,
+                Some(&r.id),
                 MailKind::Receipt,
                 vec![submitted_by.email.clone()],
                 &vars,
             ),
         ];
+        writes.extend(self.event_writes(case, &event));
         for doc in &checked {
             let submitted = Document {
                 state: DocumentState::Submitted,

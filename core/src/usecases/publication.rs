@@ -164,8 +164,8 @@ impl Portaal {
                     "state",
                     "draft",
                 ),
-                self.event_write(case, &event),
             ];
+            writes.extend(self.event_writes(case, &event));
             let case_type = self.case_type(p.dossier.case_type.as_str()).await?;
             if writes.len() + audience.len() > crate::ports::MAX_TRANSACTION_WRITES {
                 return Err(Error::conflict(format!(
@@ -182,6 +182,7 @@ impl Portaal {
                 writes.push(self.queue_mail(
                     &case_type,
                     case,
+                    Some(&request.id),
                     MailKind::Publication,
                     request.to.clone(),
                     &vars,

@@ -66,6 +66,7 @@ impl Portaal {
             delivered_at: None,
             reminder_days: case_type.reminder_days.clone(),
             reminders_sent: Vec::new(),
+            overdue_reported: None,
             upload: case_type.upload.clone(),
             rev: 1,
         };
@@ -96,7 +97,14 @@ impl Portaal {
                 Write::create(request.to_item(keys::dossier(case), keys::request(&request.id))),
                 Write::create(token_ref.to_item(token_pk, token_sk)),
                 self.event_write(case, &event),
-                self.queue_mail(&case_type, case, MailKind::Request, to, &vars),
+                self.queue_mail(
+                    &case_type,
+                    case,
+                    Some(&request.id),
+                    MailKind::Request,
+                    to,
+                    &vars,
+                ),
             ])
             .await?;
         let mut view = RequestView::build(&request, today);
@@ -122,6 +130,18 @@ impl Portaal {
             } else {
                 self.scheduler.remove(&job).await?;
             }
+        }
+        let overdue = Job::Overdue {
+            case_id: request.case_id.clone(),
+            request_id: request.id.clone(),
+        };
+        let day_after = crate::localtime::from_dutch(
+            request.due.0 + Duration::days(1),
+            NaiveTime::from_hms_opt(0, 0, 0).expect("valid"),
+        );
+        if request.overdue_reported.as_ref() != Some(&request.due) {
+            // Already past (a due date moved back): the job reports at once.
+            self.scheduler.upsert(&overdue, day_after.max(now)).await?;
         }
         Ok(())
     }
@@ -253,19 +273,22 @@ impl Portaal {
                     };
                     self.scheduler.remove(&job).await?;
                 }
+                self.scheduler
+                    .remove(&Job::Overdue {
+                        case_id: case.clone(),
+                        request_id: new.id.clone(),
+                    })
+                    .await?;
             } else {
                 self.schedule_reminders(&new).await?;
             }
-            self.store
-                .transact(vec![
-                    Write::replace_if(
-                        new.to_item(keys::dossier(case), keys::request(id)),
-                        "rev",
-                        old.rev,
-                    ),
-                    self.event_write(case, &event),
-                ])
-                .await?;
+            let mut writes = vec![Write::replace_if(
+                new.to_item(keys::dossier(case), keys::request(id)),
+                "rev",
+                old.rev,
+            )];
+            writes.extend(self.event_writes(case, &event));
+            self.store.transact(writes).await?;
             Ok(RequestView::build(&new, self.today()))
         })
         .await
@@ -333,6 +356,7 @@ impl Portaal {
                 writes.push(self.queue_mail(
                     &case_type,
                     case,
+                    Some(&new.id),
                     MailKind::Request,
                     new.to.clone(),
                     &vars,

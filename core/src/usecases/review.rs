@@ -47,7 +47,7 @@ impl Portaal {
             event.delivery_id = Some(d.id.clone());
             event.summary =
                 "Aanlevering akkoord; de stukken zijn aan het dossier toegevoegd".into();
-            writes.push(self.event_write(case, &event));
+            writes.extend(self.event_writes(case, &event));
             self.store.transact(writes).await?;
             Ok(DeliveryView::build(&decided, &docs))
         })
@@ -100,7 +100,7 @@ impl Portaal {
             event.request_id = Some(d.request_id.clone());
             event.delivery_id = Some(d.id.clone());
             event.summary = format!("Aanlevering afgewezen: {reason}");
-            writes.push(self.event_write(case, &event));
+            writes.extend(self.event_writes(case, &event));
 
             let case_type = self.case_type(p.dossier.case_type.as_str()).await?;
             let mut vars = dossier_vars(&p.dossier);
@@ -118,7 +118,14 @@ impl Portaal {
             if !to.contains(&d.submitted_by.email) {
                 to.push(d.submitted_by.email.clone());
             }
-            writes.push(self.queue_mail(&case_type, case, MailKind::Rejected, to, &vars));
+            writes.push(self.queue_mail(
+                &case_type,
+                case,
+                Some(&request.id),
+                MailKind::Rejected,
+                to,
+                &vars,
+            ));
             self.store.transact(writes).await?;
             let keys: Vec<String> = docs.iter().map(|doc| doc.blob_key.clone()).collect();
             Ok((DeliveryView::build(&decided, &docs), keys))

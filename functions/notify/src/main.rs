@@ -1,5 +1,6 @@
-//! Sends the mail items a DynamoDB stream batch announces (`ReportBatchItemFailures`), and on a
-//! schedule sweeps the outbox for mail a stream retry gave up on.
+//! Sends the mail items a DynamoDB stream batch announces and sequences its new events
+//! (`ReportBatchItemFailures`); makes the webhook attempts an SQS batch carries; and on a
+//! schedule sweeps the outbox and the webhook index for what a retry gave up on.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use portaal_infra::triggers::{self, NotifyTrigger};
@@ -9,9 +10,9 @@ use portaal_infra::{Config, System, telemetry};
 async fn main() -> Result<(), Error> {
     telemetry::init(true);
     let system = System::build(Config::from_env()?).await?;
-    let outbox = &system.outbox;
+    let system = &system;
     lambda_runtime::run(service_fn(|event: LambdaEvent<NotifyTrigger>| async move {
-        Ok::<_, Error>(triggers::notify(outbox, event.payload).await?)
+        Ok::<_, Error>(triggers::notify(system, event.payload).await?)
     }))
     .await
 }

@@ -65,6 +65,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/destructions", get(destructions))
         .route("/case-types", get(case_types))
         .route("/case-types/{key}", get(case_type).put(put_case_type))
+        .merge(crate::integration::routes())
         .layer(axum::middleware::from_fn_with_state(state, authenticate));
     Router::new()
         .route("/openapi.json", get(openapi))

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod dev;
+pub mod integration;
 pub mod lambda;
 pub mod local;
 pub mod middleware;

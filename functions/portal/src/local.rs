@@ -2,6 +2,7 @@
 //! queued mail, running due reminders and destructions).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use portaal_core::ports::Job;
@@ -9,6 +10,7 @@ use portaal_core::usecases::dossier::{DecisionInput, DossierInput, PersonInput, 
 use portaal_core::usecases::request::RequestInput;
 use portaal_infra::System;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::{AppState, app};
 
@@ -26,6 +28,7 @@ pub async fn spawn(system: System, listener: TcpListener) -> std::io::Result<Run
     let router = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     if state.system.config.worker {
         tokio::spawn(timer(state.clone()));
+        tokio::spawn(webhook_sender(state.clone()));
     }
     let handle = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router)
@@ -55,6 +58,59 @@ async fn timer(state: AppState) {
             _ = tokio::time::sleep(tick) => {}
         }
         run_due_work(&state.system).await;
+        // Sent mail and due jobs may have written events.
+        state.hook_kick.notify_one();
+    }
+}
+
+/// At most this many webhook attempts run at once; the rest wait for a later round.
+const WEBHOOKS_IN_FLIGHT: usize = 32;
+
+/// Sequences new events and makes due webhook attempts, apart from the mail timer, each attempt
+/// its own task: a receiver that never answers holds up nothing but its own attempt.
+async fn webhook_sender(state: AppState) {
+    let tick = state.system.config.tick;
+    let in_flight = Arc::new(Semaphore::new(WEBHOOKS_IN_FLIGHT));
+    let mut rounds: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = state.hook_kick.notified() => {}
+            _ = tokio::time::sleep(tick) => {}
+        }
+        rounds += 1;
+        // The embedded store has no TTL: drop expired events now and then.
+        if rounds % 600 == 1 && state.system.embedded.is_some() {
+            if let Err(e) = state.system.webhooks.expire(500).await {
+                tracing::error!(error = %e, "expiring feed events failed");
+            }
+        }
+        run_webhook_round(&state.system, &in_flight).await;
+    }
+}
+
+/// One round: sequence pending events, then start the due attempts (not waiting for them).
+pub async fn run_webhook_round(system: &System, in_flight: &Arc<Semaphore>) {
+    if let Err(e) = system.webhooks.sequence_pending(500).await {
+        tracing::error!(error = %e, "sequencing events failed");
+    }
+    let due = match system.webhooks.due(WEBHOOKS_IN_FLIGHT).await {
+        Ok(due) => due,
+        Err(e) => {
+            tracing::error!(error = %e, "reading due webhooks failed");
+            return;
+        }
+    };
+    for key in due {
+        let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+            break;
+        };
+        let webhooks = system.webhooks.clone();
+        tokio::spawn(async move {
+            if let Err(e) = webhooks.attempt(&key).await {
+                tracing::error!(error = %e, "webhook attempt failed");
+            }
+            drop(permit);
+        });
     }
 }
 
@@ -97,6 +153,7 @@ fn job_kind(job: &Job) -> &'static str {
     match job {
         Job::Reminder { .. } => "reminder",
         Job::Purge { .. } => "purge",
+        Job::Overdue { .. } => "overdue",
     }
 }
 

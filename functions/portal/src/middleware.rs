@@ -21,6 +21,7 @@ pub async fn common(State(state): State<AppState>, mut req: Request, next: Next)
     tracing::info!(%method, path = %path, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "request");
     if method != Method::GET && method != Method::HEAD && status.is_success() {
         state.outbox_kick.notify_one();
+        state.hook_kick.notify_one();
     }
     let h = res.headers_mut();
     h.insert("api-version", HeaderValue::from_static(API_VERSION));

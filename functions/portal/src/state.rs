@@ -12,6 +12,8 @@ pub struct AppState {
     pub system: System,
     /// Wakes the local outbox sender after a change that may have queued mail.
     pub outbox_kick: Arc<Notify>,
+    /// Wakes the local webhook sender after a change that may have written an event.
+    pub hook_kick: Arc<Notify>,
     pub guesses: Arc<GuessLimiter>,
     /// Behind API Gateway without `PORTAAL_PUBLIC_URL`: the public URL is the request's own
     /// (host and stage), because the template cannot name the API's URL without a cycle.
@@ -46,6 +48,7 @@ impl AppState {
         Self {
             system,
             outbox_kick: Arc::new(Notify::new()),
+            hook_kick: Arc::new(Notify::new()),
             guesses: Arc::new(GuessLimiter::default()),
             public_url_from_request: false,
         }

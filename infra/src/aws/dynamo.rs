@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, ConditionCheck, Delete, Put, TransactWriteItem,
 };
-use portaal_core::ports::{Condition, Index, Item, Store, StoreError, Write};
+use portaal_core::ports::{Condition, Index, Item, PageQuery, Store, StoreError, Write};
 use serde_json::{Map, Number, Value};
 
 use crate::embedded::sqlite::validate_transaction;
@@ -366,6 +366,65 @@ impl Store for DynamoStore {
                 .map_err(|e| sdk_error("Query", e))?;
             for raw in out.items.unwrap_or_default() {
                 if items.len() < limit {
+                    items.push(from_dynamo_item(raw)?);
+                }
+            }
+            start = out.last_evaluated_key.filter(|k| !k.is_empty());
+            if start.is_none() {
+                break;
+            }
+        }
+        tracing::Span::current().record("items", items.len());
+        Ok(items)
+    }
+
+    #[tracing::instrument(name = "dynamo.page", skip_all, fields(index = query.index.map(|i| i.name()), limit = query.limit, items))]
+    async fn page(&self, query: PageQuery<'_>) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        if query.limit == 0 {
+            return Ok(items);
+        }
+        let (key_pk, key_sk) = match query.index {
+            None => (PK, SK),
+            Some(index) => (index.pk_attr(), index.sk_attr()),
+        };
+        let mut names = HashMap::from([("#kpk".to_owned(), key_pk.to_owned())]);
+        let mut values =
+            HashMap::from([(":pk".to_owned(), AttributeValue::S(query.pk.to_owned()))]);
+        let expression = match query.after {
+            None => "#kpk = :pk",
+            Some(after) => {
+                names.insert("#ksk".into(), key_sk.into());
+                values.insert(":after".into(), AttributeValue::S(after.to_owned()));
+                if query.descending {
+                    "#kpk = :pk AND #ksk < :after"
+                } else {
+                    "#kpk = :pk AND #ksk > :after"
+                }
+            }
+        };
+        let mut start = None;
+        // One call per page unless the page passes DynamoDB's 1 MB answer limit.
+        while items.len() < query.limit {
+            let remaining = i32::try_from(query.limit - items.len()).unwrap_or(i32::MAX);
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(query.index.map(|i| i.name().to_owned()))
+                .key_condition_expression(expression)
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                .scan_index_forward(!query.descending)
+                // Only the table itself offers consistent reads.
+                .consistent_read(query.index.is_none())
+                .limit(remaining)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| sdk_error("Query", e))?;
+            for raw in out.items.unwrap_or_default() {
+                if items.len() < query.limit {
                     items.push(from_dynamo_item(raw)?);
                 }
             }

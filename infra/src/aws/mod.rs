@@ -6,6 +6,7 @@ pub mod metrics;
 pub mod s3;
 pub mod scheduler;
 pub mod ses;
+pub mod sqs;
 
 use std::sync::Arc;
 
@@ -70,6 +71,18 @@ pub async fn build(config: Config) -> Result<System, BuildError> {
             .build(),
     );
 
+    // Only functions that queue webhook attempts name a queue; without one the index is the queue.
+    let hook_queue: Arc<dyn portaal_core::ports::HookQueue> = match &config.webhook_queue_url {
+        Some(url) => Arc::new(sqs::SqsHookQueue::new(
+            aws_sdk_sqs::Client::from_conf(
+                aws_sdk_sqs::config::Builder::from(&sdk)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            url.clone(),
+        )),
+        None => Arc::new(portaal_core::ports::IndexOnlyQueue),
+    };
     let store = Arc::new(DynamoStore::new(dynamodb, config.table.clone()));
     let blobs = Arc::new(S3Blobs::new(s3, config.bucket.clone()));
     let mailer = Arc::new(SesMailer::new(
@@ -101,8 +114,9 @@ pub async fn build(config: Config) -> Result<System, BuildError> {
             blobs,
             mailer,
             scheduler,
+            hook_queue,
         },
-    );
+    )?;
     system.api_key = api_key;
     system.upload_origin = Some(origin);
     system.calls = Some(calls);

@@ -54,7 +54,7 @@ impl EventBridgeScheduler {
 
     fn target(&self, job: &Job) -> Result<Target, ScheduleError> {
         let arn = match job {
-            Job::Reminder { .. } => &self.reminder_arn,
+            Job::Reminder { .. } | Job::Overdue { .. } => &self.reminder_arn,
             Job::Purge { .. } => &self.purge_arn,
         };
         let input = serde_json::to_string(job).map_err(backend)?;

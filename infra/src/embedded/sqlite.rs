@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use portaal_core::ports::{
-    Condition, Index, Item, MAX_TRANSACTION_WRITES, Store, StoreError, Write,
+    Condition, Index, Item, MAX_TRANSACTION_WRITES, PageQuery, Store, StoreError, Write,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
@@ -186,6 +186,41 @@ impl Store for SqliteStore {
             let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
             let rows = stmt
                 .query_map(params![pk, upto, limit as i64], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+                })
+                .map_err(backend)?;
+            rows.map(|r| {
+                let (pk, sk, attrs) = r.map_err(backend)?;
+                row_to_item(pk, sk, attrs)
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn page(&self, query: PageQuery<'_>) -> Result<Vec<Item>, StoreError> {
+        let (pk, after, limit) = (
+            query.pk.to_owned(),
+            query.after.map(str::to_owned),
+            query.limit as i64,
+        );
+        let (cmp, order) = if query.descending {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
+        // Column names come from the Index enum, never from input.
+        let (key_pk, key_sk) = match query.index {
+            None => ("pk", "sk"),
+            Some(index) => (index.pk_attr(), index.sk_attr()),
+        };
+        self.with_conn(move |c| {
+            let sql = format!(
+                "SELECT pk, sk, attrs FROM items WHERE {key_pk} = ?1 AND (?2 IS NULL OR {key_sk} {cmp} ?2) ORDER BY {key_sk} {order} LIMIT ?3"
+            );
+            let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
+            let rows = stmt
+                .query_map(params![pk, after, limit], |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
                 })
                 .map_err(backend)?;

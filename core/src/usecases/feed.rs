@@ -1,0 +1,684 @@
+//! The case system's view of what happens: the event feed it can page through, the webhook
+//! subscriptions that push the same events, and the lists it needs instead of polling dossiers.
+//!
+//! A change writes its event as a *pending* item in the same transaction (so a crash can neither
+//! lose nor invent one); the sequencer (`usecases::webhooks`) then gives it its place in the feed.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::domain::{CaseId, CaseTypeKey, Id};
+use crate::error::{Error, Result};
+use crate::events::{
+    self, EventType, FeedEvent, HookMessage, MessageState, Subscription, WebhookSecret, keys,
+};
+use crate::model::{DeliveryState, DossierStatus, Event, EventKind, Record, index_keys};
+use crate::ports::{Condition, Item, MAX_TRANSACTION_WRITES, PageQuery, Write};
+use crate::service::{Portaal, with_retries};
+
+/// At most this many subscriptions, so one event's fan-out fits one transaction.
+pub const MAX_SUBSCRIPTIONS: usize = 20;
+pub const DEFAULT_PAGE: usize = 100;
+pub const MAX_FEED_PAGE: usize = 500;
+pub const MAX_LIST_PAGE: usize = 200;
+
+/// The write that records an event in the same transaction as the change it reports.
+pub(crate) fn pending_event(
+    id: Id,
+    kind: EventType,
+    at: DateTime<Utc>,
+    case: &CaseId,
+    data: &[(&str, Value)],
+) -> Write {
+    let mut map = Map::new();
+    map.insert("case_id".into(), Value::from(case.as_str()));
+    for (k, v) in data {
+        if !v.is_null() {
+            map.insert((*k).to_owned(), v.clone());
+        }
+    }
+    let event = FeedEvent {
+        id: id.clone(),
+        kind,
+        timestamp: at,
+        data: map,
+        seq: None,
+    };
+    let (pk, sk) = keys::pending(&id);
+    Write::create(event.to_item(pk, sk))
+}
+
+fn id_value(id: &Option<Id>) -> Value {
+    id.as_ref()
+        .map_or(Value::Null, |i| Value::from(i.to_string()))
+}
+
+impl Portaal {
+    /// The feed event a timeline event implies, if the case system is told of it at that moment.
+    /// (`request.sent` and `reminder.sent` follow when the mail is sent; see the outbox.)
+    pub(crate) fn feed_write(&self, case: &CaseId, event: &Event) -> Option<Write> {
+        let (kind, state) = match event.kind {
+            EventKind::RequestWithdrawn => (EventType::RequestWithdrawn, Some("withdrawn")),
+            EventKind::DeliverySubmitted => (EventType::DeliverySubmitted, Some("submitted")),
+            EventKind::DeliveryApproved => (EventType::DeliveryApproved, Some("approved")),
+            EventKind::DeliveryRejected => (EventType::DeliveryRejected, Some("rejected")),
+            EventKind::PublicationPublished => (EventType::PublicationCreated, None),
+            EventKind::DossierClosed => (EventType::DossierClosed, Some("closed")),
+            EventKind::DossierReopened => (EventType::DossierReopened, Some("open")),
+            _ => return None,
+        };
+        Some(pending_event(
+            self.new_id(),
+            kind,
+            event.at,
+            case,
+            &[
+                ("request_id", id_value(&event.request_id)),
+                ("delivery_id", id_value(&event.delivery_id)),
+                ("publication_id", id_value(&event.publication_id)),
+                ("state", state.map_or(Value::Null, Value::from)),
+            ],
+        ))
+    }
+
+    /// The timeline write of an event, followed by its feed write where it has one.
+    pub(crate) fn event_writes(&self, case: &CaseId, event: &Event) -> Vec<Write> {
+        let mut writes = vec![self.event_write(case, event)];
+        writes.extend(self.feed_write(case, event));
+        writes
+    }
+
+    fn retention_cutoff(&self) -> DateTime<Utc> {
+        self.now() - self.settings.event_retention
+    }
+
+    /// `GET /api/v1/events?after=&limit=`: the feed in sequence order, from the oldest retained
+    /// event, or after a cursor.
+    pub async fn events_page(&self, after: Option<&str>, limit: Option<usize>) -> Result<FeedPage> {
+        let limit = page_limit(limit, MAX_FEED_PAGE)?;
+        let cutoff = self.retention_cutoff();
+        let after_seq = match after {
+            None => None,
+            Some(cursor) => {
+                let (seq, valid_from) = FeedCursor::open(self, cursor)?;
+                if valid_from < cutoff.timestamp_millis() {
+                    return Err(Error::Gone(format!(
+                        "this cursor is older than the feed's retention ({} days): events after it may be gone; start again without `after`",
+                        self.settings.event_retention.num_days()
+                    )));
+                }
+                Some(seq)
+            }
+        };
+        let after_key = after_seq.map(keys::seq);
+        let items = self
+            .store
+            .page(PageQuery {
+                index: None,
+                pk: keys::FEED,
+                after: after_key.as_deref(),
+                descending: false,
+                limit,
+            })
+            .await?;
+        let full = items.len() == limit;
+        let mut last_seq = after_seq.unwrap_or(0);
+        let mut last_at = None;
+        let mut out = Vec::with_capacity(items.len());
+        for item in &items {
+            let event = FeedEvent::from_item(item)?;
+            last_seq = event.seq.unwrap_or(last_seq);
+            last_at = Some(event.timestamp);
+            if event.timestamp >= cutoff {
+                out.push(FeedEntry::from(event));
+            }
+        }
+        // Events after the cursor are no older than the last one read (less an hour for
+        // sequencing lag); at the end of the feed, no older than now.
+        let valid_from = match (full, last_at) {
+            (true, Some(at)) => at,
+            _ => self.now(),
+        } - chrono::Duration::hours(1);
+        Ok(FeedPage {
+            events: out,
+            next: FeedCursor::seal(self, last_seq, valid_from.timestamp_millis()),
+        })
+    }
+
+    // ------------------------------------------------------------ subscriptions
+
+    async fn subscription_records(&self) -> Result<Vec<Subscription>> {
+        self.store
+            .query(keys::SUBSCRIPTIONS, "SUB#")
+            .await?
+            .iter()
+            .map(Subscription::from_item)
+            .collect()
+    }
+
+    /// `POST /api/v1/subscriptions`.
+    pub async fn create_subscription(
+        &self,
+        input: &SubscriptionInput,
+    ) -> Result<CreatedSubscription> {
+        let url = events::validate_receiver_url(&input.url, self.settings.webhook_allow_http)?;
+        if input.events.is_empty() {
+            return Err(Error::invalid(
+                "events must name at least one event type, or [\"*\"] for all",
+            ));
+        }
+        if input.events.len() > EventType::ALL.len() + 1 {
+            return Err(Error::invalid("events names too many event types"));
+        }
+        for e in &input.events {
+            if e != "*" && EventType::parse(e).is_none() {
+                return Err(Error::invalid(format!(
+                    "events: unknown event type '{}'; known are {} (or \"*\")",
+                    e.chars().take(60).collect::<String>(),
+                    EventType::ALL.map(EventType::as_str).join(", ")
+                )));
+            }
+        }
+        let description = crate::domain::optional_text(
+            "description",
+            input.description.as_deref().unwrap_or_default(),
+            500,
+        )?;
+        if self.subscription_records().await?.len() >= MAX_SUBSCRIPTIONS {
+            return Err(Error::conflict(format!(
+                "at most {MAX_SUBSCRIPTIONS} subscriptions can exist; delete one first"
+            )));
+        }
+        let mut events = input.events.clone();
+        events.sort();
+        events.dedup();
+        let subscription = Subscription {
+            id: self.new_id(),
+            url,
+            events,
+            description,
+            secret: WebhookSecret::generate(),
+            previous_secret: None,
+            previous_until: None,
+            created_at: self.now(),
+            disabled_at: None,
+            failing_since: None,
+            last_error: None,
+            failed_events: 0,
+            rev: 0,
+        };
+        let (pk, sk) = keys::subscription(&subscription.id);
+        self.store
+            .transact(vec![Write::create(subscription.to_item(pk, sk))])
+            .await?;
+        tracing::info!(subscription = %subscription.id, url = %events::redact_url(&subscription.url), "webhook subscription created");
+        Ok(CreatedSubscription {
+            secret: subscription.secret.expose().to_owned(),
+            subscription: SubscriptionView::from(&subscription),
+        })
+    }
+
+    /// `GET /api/v1/subscriptions`: no secrets.
+    pub async fn subscriptions(&self) -> Result<Vec<SubscriptionView>> {
+        let mut all: Vec<SubscriptionView> = self
+            .subscription_records()
+            .await?
+            .iter()
+            .map(SubscriptionView::from)
+            .collect();
+        all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        Ok(all)
+    }
+
+    /// `DELETE /api/v1/subscriptions/{id}`: nothing more is sent to it.
+    pub async fn delete_subscription(&self, id: &Id) -> Result<()> {
+        let (pk, sk) = keys::subscription(id);
+        match self
+            .store
+            .transact(vec![Write::Delete {
+                pk,
+                sk,
+                condition: Condition::Exists,
+            }])
+            .await
+        {
+            Err(crate::ports::StoreError::ConditionFailed { .. }) => {
+                Err(Error::not_found(format!("subscription {id}")))
+            }
+            other => Ok(other?),
+        }
+    }
+
+    async fn subscription(&self, id: &Id) -> Result<Subscription> {
+        let (pk, sk) = keys::subscription(id);
+        let item = self
+            .store
+            .get(&pk, &sk)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("subscription {id}")))?;
+        Subscription::from_item(&item)
+    }
+
+    /// `POST …/{id}/rotate-secret`: a new secret; the old one also signs for 24 hours.
+    pub async fn rotate_subscription_secret(&self, id: &Id) -> Result<RotatedSecret> {
+        with_retries(|| async {
+            let current = self.subscription(id).await?;
+            let until = self.now() + chrono::Duration::hours(24);
+            let rotated = Subscription {
+                secret: WebhookSecret::generate(),
+                previous_secret: Some(current.secret.clone()),
+                previous_until: Some(until),
+                rev: current.rev + 1,
+                ..current.clone()
+            };
+            let (pk, sk) = keys::subscription(id);
+            self.store
+                .transact(vec![Write::replace_if(
+                    rotated.to_item(pk, sk),
+                    "rev",
+                    current.rev,
+                )])
+                .await?;
+            Ok(RotatedSecret {
+                id: id.clone(),
+                secret: rotated.secret.expose().to_owned(),
+                previous_secret_valid_until: until,
+            })
+        })
+        .await
+    }
+
+    /// `POST …/{id}/redeliver`: sends the events that failed for this subscription (since a
+    /// time, or all retained) again, with a fresh retry schedule. Re-enables a subscription its
+    /// receiver disabled with `410 Gone`.
+    pub async fn redeliver(&self, id: &Id, since: Option<DateTime<Utc>>) -> Result<usize> {
+        let subscription = self.subscription(id).await?;
+        let pk = keys::messages_of(id);
+        let now = self.now();
+        let mut after: Option<String> = None;
+        let mut queued = 0usize;
+        loop {
+            let items = self
+                .store
+                .page(PageQuery {
+                    index: None,
+                    pk: &pk,
+                    after: after.as_deref(),
+                    descending: false,
+                    limit: 500,
+                })
+                .await?;
+            let Some(last) = items.last() else { break };
+            after = Some(last.sk.clone());
+            let mut writes = Vec::new();
+            for item in &items {
+                let message = HookMessage::from_item(item)?;
+                if message.state != MessageState::Failed
+                    || since.is_some_and(|s| message.event_at < s)
+                {
+                    continue;
+                }
+                let again = HookMessage {
+                    state: MessageState::Pending,
+                    attempts: 0,
+                    next_at: now,
+                    ..message
+                };
+                writes.push(Write::replace_if(
+                    again.to_item(item.pk.clone(), item.sk.clone()),
+                    "state",
+                    "failed",
+                ));
+            }
+            for chunk in writes.chunks(MAX_TRANSACTION_WRITES) {
+                self.store.transact(chunk.to_vec()).await?;
+                queued += chunk.len();
+            }
+            if items.len() < 500 {
+                break;
+            }
+        }
+        if queued > 0 || subscription.disabled_at.is_some() {
+            with_retries(|| async {
+                let current = self.subscription(id).await?;
+                let updated = Subscription {
+                    disabled_at: None,
+                    failed_events: current.failed_events.saturating_sub(queued as u64),
+                    rev: current.rev + 1,
+                    ..current.clone()
+                };
+                let (pk, sk) = keys::subscription(id);
+                self.store
+                    .transact(vec![Write::replace_if(
+                        updated.to_item(pk, sk),
+                        "rev",
+                        current.rev,
+                    )])
+                    .await?;
+                Ok(())
+            })
+            .await?;
+        }
+        tracing::info!(subscription = %id, queued, "webhook redelivery queued");
+        Ok(queued)
+    }
+
+    // ------------------------------------------------------------ lists
+
+    /// `GET /api/v1/dossiers?status=&case_type=&limit=&cursor=`: newest first, from the indexes.
+    pub async fn list_dossiers(&self, filter: &DossierFilter) -> Result<ListPage<DossierSummary>> {
+        let limit = page_limit(filter.limit, MAX_LIST_PAGE)?;
+        let statuses = match filter.status.as_deref() {
+            None | Some("") => vec![DossierStatus::Open, DossierStatus::Closed],
+            Some("open") => vec![DossierStatus::Open],
+            Some("closed") => vec![DossierStatus::Closed],
+            Some(other) => {
+                return Err(Error::invalid(format!(
+                    "status must be open or closed, not '{}'",
+                    other.chars().take(40).collect::<String>()
+                )));
+            }
+        };
+        let case_type = match filter.case_type.as_deref() {
+            None | Some("") => None,
+            Some(raw) => Some(CaseTypeKey::parse(raw)?),
+        };
+        let sources: Vec<(crate::ports::Index, String)> = statuses
+            .into_iter()
+            .map(|s| index_keys::dossiers(s, case_type.as_ref()))
+            .collect();
+        let (items, next) = self
+            .merged_page("dossiers", &sources, filter.cursor.as_deref(), limit)
+            .await?;
+        let dossiers = items
+            .iter()
+            .map(|i| crate::model::Dossier::from_item(i).map(|d| DossierSummary::from(&d)))
+            .collect::<Result<_>>()?;
+        Ok(ListPage {
+            items: dossiers,
+            next,
+        })
+    }
+
+    /// `GET /api/v1/deliveries?state=&limit=&cursor=`: newest first, each with its case.
+    pub async fn list_deliveries(
+        &self,
+        filter: &DeliveryFilter,
+    ) -> Result<ListPage<DeliverySummary>> {
+        let limit = page_limit(filter.limit, MAX_LIST_PAGE)?;
+        let states = match filter.state.as_deref() {
+            None | Some("") => vec![
+                DeliveryState::Submitted,
+                DeliveryState::Approved,
+                DeliveryState::Rejected,
+            ],
+            Some("submitted") => vec![DeliveryState::Submitted],
+            Some("approved") => vec![DeliveryState::Approved],
+            Some("rejected") => vec![DeliveryState::Rejected],
+            Some(other) => {
+                return Err(Error::invalid(format!(
+                    "state must be submitted, approved or rejected, not '{}'",
+                    other.chars().take(40).collect::<String>()
+                )));
+            }
+        };
+        let sources: Vec<(crate::ports::Index, String)> =
+            states.into_iter().map(index_keys::deliveries).collect();
+        let (items, next) = self
+            .merged_page("deliveries", &sources, filter.cursor.as_deref(), limit)
+            .await?;
+        let deliveries = items
+            .iter()
+            .map(|item| {
+                let delivery = crate::model::Delivery::from_item(item)?;
+                let case = item
+                    .pk
+                    .strip_prefix("DOSSIER#")
+                    .and_then(|c| CaseId::parse(c).ok())
+                    .ok_or_else(|| {
+                        Error::Corrupt(format!("delivery outside a dossier: {}", item.pk))
+                    })?;
+                Ok(DeliverySummary::build(case, &delivery))
+            })
+            .collect::<Result<_>>()?;
+        Ok(ListPage {
+            items: deliveries,
+            next,
+        })
+    }
+
+    /// Newest first over one or more index keys (one read each), merged by index sort key.
+    async fn merged_page(
+        &self,
+        purpose: &str,
+        sources: &[(crate::ports::Index, String)],
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Item>, Option<String>)> {
+        let after = cursor
+            .map(|c| self.settings.cursor_key.open(purpose, c))
+            .transpose()?;
+        let mut merged: Vec<(String, Item)> = Vec::new();
+        let mut more = false;
+        for (index, pk) in sources {
+            let items = self
+                .store
+                .page(PageQuery {
+                    index: Some(*index),
+                    pk,
+                    after: after.as_deref(),
+                    descending: true,
+                    limit,
+                })
+                .await?;
+            more |= items.len() == limit;
+            for item in items {
+                let key = item
+                    .str_attr(index.sk_attr())
+                    .unwrap_or_default()
+                    .to_owned();
+                merged.push((key, item));
+            }
+        }
+        merged.sort_by(|a, b| b.0.cmp(&a.0));
+        more |= merged.len() > limit;
+        merged.truncate(limit);
+        let next = match merged.last() {
+            Some((key, _)) if more => Some(self.settings.cursor_key.seal(purpose, key)),
+            _ => None,
+        };
+        Ok((merged.into_iter().map(|(_, i)| i).collect(), next))
+    }
+}
+
+fn page_limit(limit: Option<usize>, max: usize) -> Result<usize> {
+    match limit {
+        None => Ok(DEFAULT_PAGE.min(max)),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(n) => Err(Error::invalid(format!("limit must be 1 to {max}, not {n}"))),
+    }
+}
+
+/// A feed position: the last sequence number read, and the time from which events after it are
+/// guaranteed to be retained (older than the retention: `410`).
+struct FeedCursor;
+
+impl FeedCursor {
+    const PURPOSE: &'static str = "feed";
+
+    fn seal(p: &Portaal, seq: u64, valid_from_ms: i64) -> String {
+        p.settings
+            .cursor_key
+            .seal(Self::PURPOSE, &format!("{seq}|{valid_from_ms}"))
+    }
+
+    fn open(p: &Portaal, cursor: &str) -> Result<(u64, i64)> {
+        let payload = p.settings.cursor_key.open(Self::PURPOSE, cursor)?;
+        let (seq, at) = payload
+            .split_once('|')
+            .ok_or_else(|| Error::invalid("cursor is not valid"))?;
+        Ok((
+            seq.parse()
+                .map_err(|_| Error::invalid("cursor is not valid"))?,
+            at.parse()
+                .map_err(|_| Error::invalid("cursor is not valid"))?,
+        ))
+    }
+}
+
+// ---------------------------------------------------------------- inputs and views
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionInput {
+    pub url: String,
+    pub events: Vec<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SubscriptionView {
+    pub id: Id,
+    /// Credentials and query string redacted.
+    pub url: String,
+    pub events: Vec<String>,
+    pub description: String,
+    pub created_at: DateTime<Utc>,
+    pub active: bool,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub failing_since: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub failed_events: u64,
+}
+
+impl From<&Subscription> for SubscriptionView {
+    fn from(s: &Subscription) -> Self {
+        Self {
+            id: s.id.clone(),
+            url: events::redact_url(&s.url),
+            events: s.events.clone(),
+            description: s.description.clone(),
+            created_at: s.created_at,
+            active: s.disabled_at.is_none(),
+            disabled_at: s.disabled_at,
+            failing_since: s.failing_since,
+            last_error: s.last_error.clone(),
+            failed_events: s.failed_events,
+        }
+    }
+}
+
+/// The answer to a create: the only time the secret is shown.
+#[derive(Clone, Debug, Serialize)]
+pub struct CreatedSubscription {
+    #[serde(flatten)]
+    pub subscription: SubscriptionView,
+    pub secret: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RotatedSecret {
+    pub id: Id,
+    pub secret: String,
+    pub previous_secret_valid_until: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct FeedEntry {
+    pub id: Id,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub timestamp: DateTime<Utc>,
+    pub data: Map<String, Value>,
+}
+
+impl From<FeedEvent> for FeedEntry {
+    fn from(e: FeedEvent) -> Self {
+        Self {
+            id: e.id,
+            kind: e.kind,
+            timestamp: e.timestamp,
+            data: e.data,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FeedPage {
+    pub events: Vec<FeedEntry>,
+    pub next: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct DossierFilter {
+    pub status: Option<String>,
+    pub case_type: Option<String>,
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct DeliveryFilter {
+    pub state: Option<String>,
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+pub struct ListPage<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct DossierSummary {
+    pub case_id: CaseId,
+    pub case_type: CaseTypeKey,
+    pub title: String,
+    pub status: DossierStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub on_hold: bool,
+}
+
+impl From<&crate::model::Dossier> for DossierSummary {
+    fn from(d: &crate::model::Dossier) -> Self {
+        Self {
+            case_id: d.case_id.clone(),
+            case_type: d.case_type.clone(),
+            title: d.title.clone(),
+            status: d.status,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+            closed_at: d.closed_at,
+            on_hold: d.hold.is_some(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct DeliverySummary {
+    pub case_id: CaseId,
+    pub id: Id,
+    pub request_id: Id,
+    pub state: DeliveryState,
+    pub submitted_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub document_ids: Vec<Id>,
+}
+
+impl DeliverySummary {
+    fn build(case_id: CaseId, d: &crate::model::Delivery) -> Self {
+        Self {
+            case_id,
+            id: d.id.clone(),
+            request_id: d.request_id.clone(),
+            state: d.state,
+            submitted_at: d.submitted_at,
+            decided_at: d.decided_at,
+            document_ids: d.documents.clone(),
+        }
+    }
+}
