@@ -8,6 +8,8 @@ Subcommands:
   wait URL [SECONDS]      wait until URL answers with any HTTP status
   setup --moto URL --s3 URL --template FILE --table T --bucket B --mail-from M --group G
         --access-key K --secret-key S --region R [--dlq NAME]
+  table --template FILE --table T
+                          create one more table like the stack's, without stream (AWS_* variables name moto)
                           create the table (from template.yaml's `Table` resource), TTL, the
                           bucket, the SES identity, the schedule group and the schedule DLQ;
                           prints the DLQ ARN on stdout (captured by the shell script)
@@ -169,6 +171,59 @@ def setup(a: argparse.Namespace) -> None:
     print(dlq_arn)
 
 
+def create_table(a: argparse.Namespace) -> None:
+    """One more table like the stack's, for a test that needs a store of its own (the feed and the
+    subscriptions are global partitions). Endpoint and credentials from the AWS_* variables.
+
+    Without the stream: nothing reads it here, and moto keeps every stream record and deep-copies
+    the whole table (records included) for each write of a transaction, so a busy table with a
+    stream grows slower and larger with every write."""
+    import boto3
+
+    spec, ttl_attr = table_spec(a.template, a.table)
+    spec.pop("StreamSpecification", None)
+    ddb = boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+    ddb.create_table(**spec)
+    ddb.get_waiter("table_exists").wait(TableName=a.table, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+    if ttl_attr:
+        ddb.update_time_to_live(
+            TableName=a.table, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attr}
+        )
+
+
+def copy_tables_once_per_transaction() -> None:
+    """moto backs up a table for rollback by deep-copying it once per *item* of a
+    TransactWriteItems (a 97-item confirm copies the table 97 times), so transactions get slower
+    and moto larger as tables grow. One copy per table and transaction restores the same state."""
+    import copy as real_copy
+
+    import moto.dynamodb.models as models
+
+    class OncePerObject:
+        def __init__(self) -> None:
+            self.copies: dict[int, object] = {}
+
+        def deepcopy(self, obj, memo=None):
+            key = id(obj)
+            if key not in self.copies:
+                self.copies[key] = real_copy.deepcopy(obj, memo)
+            return self.copies[key]
+
+        def __getattr__(self, name: str):
+            return getattr(real_copy, name)
+
+    original = models.DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self, transact_items):
+        models.copy = OncePerObject()
+        try:
+            return original(self, transact_items)
+        finally:
+            models.copy = real_copy
+
+    models.DynamoDBBackend.transact_write_items = transact_write_items
+
+
 def serve_moto(a: argparse.Namespace) -> None:
     """moto's server, handling one request at a time (connections stay concurrent).
 
@@ -180,6 +235,8 @@ def serve_moto(a: argparse.Namespace) -> None:
     from werkzeug.serving import run_simple
 
     import threading
+
+    copy_tables_once_per_transaction()
 
     os.environ.setdefault("MOTO_PORT", str(a.port))
     app = DomainDispatcherApplication(create_backend_app)
@@ -208,6 +265,9 @@ def main() -> None:
     for name in ("moto", "s3", "template", "table", "bucket", "mail-from", "group", "access-key", "secret-key", "region"):
         ps.add_argument(f"--{name}", required=True)
     ps.add_argument("--dlq", default="portaal-schedule-dlq")
+    pt = sub.add_parser("table")
+    pt.add_argument("--template", required=True)
+    pt.add_argument("--table", required=True)
     a = p.parse_args()
     if a.cmd == "ports":
         print(" ".join(str(x) for x in free_ports(a.n)))
@@ -215,6 +275,8 @@ def main() -> None:
         wait_http(a.url, a.seconds)
     elif a.cmd == "serve-moto":
         serve_moto(a)
+    elif a.cmd == "table":
+        create_table(a)
     else:
         setup(a)
 

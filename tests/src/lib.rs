@@ -2,6 +2,7 @@
 //! API.md describes. `PORTAAL_BACKEND=aws` in the environment runs the same tests on AWS adapters.
 
 pub mod contract;
+pub mod receiver;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -98,6 +99,71 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_in(dir: TempDir) -> TestApp {
     spawn_with(dir, &[]).await
+}
+
+/// An app on the backend `PORTAAL_BACKEND` names, with extra settings. On AWS it gets a table
+/// of its own: the feed, its counter and the subscriptions are global partitions, which tests
+/// sharing one table would see each other in.
+pub async fn spawn_with_settings(extra: &[(&str, &str)]) -> TestApp {
+    let mut settings: Vec<(&str, &str)> = extra.to_vec();
+    let table;
+    if std::env::var("PORTAAL_BACKEND").as_deref() == Ok("aws") {
+        table = format!("portaal-{}", ulid::Ulid::new().to_string().to_lowercase());
+        create_emulator_table(&table);
+        settings.push(("PORTAAL_TABLE", &table));
+    }
+    spawn_with(TempDir::new("app"), &settings).await
+}
+
+/// A table like the stack's on the emulators (`infra/emulators.py table`).
+pub fn create_emulator_table(name: &str) {
+    require_emulators();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let out = std::process::Command::new("python3")
+        .arg(format!("{root}/infra/emulators.py"))
+        .args([
+            "table",
+            "--template",
+            &format!("{root}/template.yaml"),
+            "--table",
+            name,
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "creating table {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Lets the background work run for a while (to show that something does *not* happen).
+pub async fn settle(app: &TestApp, how_long: Duration) {
+    let until = tokio::time::Instant::now() + how_long;
+    while tokio::time::Instant::now() < until {
+        local::run_due_work(&app.running.state.system).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Moves a request's due date in the store, as if time had passed (for overdue reports).
+pub async fn move_due_date(
+    system: &System,
+    case: &portaal_core::domain::CaseId,
+    request: &portaal_core::domain::Id,
+    due: &str,
+) {
+    use portaal_core::model::{Record, Request, keys};
+    let (pk, sk) = (keys::dossier(case), keys::request(request));
+    let item = system.store.get(&pk, &sk).await.unwrap().expect("request");
+    let mut moved = Request::from_item(&item).unwrap();
+    moved.due = portaal_core::domain::Date::parse(due).unwrap();
+    moved.rev += 1;
+    system
+        .store
+        .transact(vec![portaal_core::ports::Write::put(moved.to_item(pk, sk))])
+        .await
+        .unwrap();
 }
 
 /// An app on the AWS adapters (the emulators), whatever `PORTAAL_BACKEND` says, with extra settings.

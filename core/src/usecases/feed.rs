@@ -24,7 +24,7 @@ pub const MAX_FEED_PAGE: usize = 500;
 pub const MAX_LIST_PAGE: usize = 200;
 
 /// The write that records an event in the same transaction as the change it reports.
-pub(crate) fn pending_event(
+pub fn pending_event(
     id: Id,
     kind: EventType,
     at: DateTime<Utc>,

@@ -57,9 +57,10 @@ async fn timer(state: AppState) {
             _ = state.outbox_kick.notified() => {}
             _ = tokio::time::sleep(tick) => {}
         }
-        run_due_work(&state.system).await;
-        // Sent mail and due jobs may have written events.
-        state.hook_kick.notify_one();
+        if run_due_work(&state.system).await > 0 {
+            // Sent mail and jobs that ran may have written events.
+            state.hook_kick.notify_one();
+        }
     }
 }
 
@@ -69,7 +70,8 @@ const WEBHOOKS_IN_FLIGHT: usize = 32;
 /// Sequences new events and makes due webhook attempts, apart from the mail timer, each attempt
 /// its own task: a receiver that never answers holds up nothing but its own attempt.
 async fn webhook_sender(state: AppState) {
-    let tick = state.system.config.tick;
+    // Changes wake it at once; polling only finds retries that came due.
+    let tick = state.system.config.tick.max(Duration::from_secs(1));
     let in_flight = Arc::new(Semaphore::new(WEBHOOKS_IN_FLIGHT));
     let mut rounds: u64 = 0;
     loop {
@@ -115,24 +117,29 @@ pub async fn run_webhook_round(system: &System, in_flight: &Arc<Semaphore>) {
 }
 
 /// One round of background work. Public so tests can drive it without waiting for a tick.
-pub async fn run_due_work(system: &System) {
+/// Answers how many jobs ran and mails were sent.
+pub async fn run_due_work(system: &System) -> usize {
     // Jobs first: the mail they queue goes out in the same round.
+    let mut done = 0;
     if let Some(embedded) = &system.embedded {
-        run_due_jobs(system, embedded).await;
+        done += run_due_jobs(system, embedded).await;
     }
-    if let Err(e) = system.outbox.sweep(100).await {
-        tracing::error!(error = %e, "outbox sweep failed");
+    match system.outbox.sweep(100).await {
+        Ok(sent) => done += sent,
+        Err(e) => tracing::error!(error = %e, "outbox sweep failed"),
     }
+    done
 }
 
-async fn run_due_jobs(system: &System, embedded: &portaal_infra::system::Embedded) {
+async fn run_due_jobs(system: &System, embedded: &portaal_infra::system::Embedded) -> usize {
     let due = match embedded.scheduler.due(chrono::Utc::now()).await {
         Ok(d) => d,
         Err(e) => {
             tracing::error!(error = %e, "reading schedules failed");
-            return;
+            return 0;
         }
     };
+    let ran = due.len();
     for ran in due {
         let job = &ran.job;
         match system.portaal.run_job(job).await {
@@ -147,6 +154,7 @@ async fn run_due_jobs(system: &System, embedded: &portaal_infra::system::Embedde
             }
         }
     }
+    ran
 }
 
 fn job_kind(job: &Job) -> &'static str {
