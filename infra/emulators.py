@@ -199,6 +199,10 @@ def copy_tables_once_per_transaction() -> None:
 
     import moto.dynamodb.models as models
 
+    if not hasattr(models, "copy") or not hasattr(models.DynamoDBBackend, "transact_write_items"):
+        log("moto changed: transactions keep copying tables per item (slower, same results)")
+        return
+
     class OncePerObject:
         def __init__(self) -> None:
             self.copies: dict[int, object] = {}

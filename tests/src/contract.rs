@@ -227,6 +227,90 @@ pub async fn store_contract(store: Arc<dyn Store>) {
     );
     store.transact(vec![Write::put(ttl.clone())]).await.unwrap();
     assert_eq!(store.get(&pk, "TTL").await.unwrap(), Some(ttl));
+
+    page_contract(store.as_ref()).await;
+}
+
+/// Pages of a partition and of an index key: both directions, exclusive start, limit.
+async fn page_contract(store: &dyn Store) {
+    use portaal_core::ports::PageQuery;
+    let pk = format!("FEEDTEST#{}", unique("page"));
+    let index_pk = format!("LIST#{}", unique("page"));
+    let writes = (0..7)
+        .map(|i| {
+            Write::create(item(
+                &pk,
+                &format!("{i:020}"),
+                json!({"gsi1pk": index_pk, "gsi1sk": format!("2026-12-0{i}#x"), "i": i}),
+            ))
+        })
+        .collect();
+    store.transact(writes).await.unwrap();
+    let sks = |items: Vec<Item>| -> Vec<i64> {
+        items
+            .iter()
+            .map(|i| i.attrs["i"].as_i64().unwrap())
+            .collect()
+    };
+    let page = |index, pk, after, descending, limit| PageQuery {
+        index,
+        pk,
+        after,
+        descending,
+        limit,
+    };
+    let after = format!("{:020}", 2);
+    assert_eq!(
+        sks(store.page(page(None, &pk, None, false, 3)).await.unwrap()),
+        vec![0, 1, 2],
+        "a partition from its start, limited"
+    );
+    assert_eq!(
+        sks(store
+            .page(page(None, &pk, Some(&after), false, 10))
+            .await
+            .unwrap()),
+        vec![3, 4, 5, 6],
+        "strictly after a sort key"
+    );
+    assert_eq!(
+        sks(store
+            .page(page(None, &pk, Some(&after), true, 10))
+            .await
+            .unwrap()),
+        vec![1, 0],
+        "descending: strictly before it"
+    );
+    assert_eq!(
+        sks(store
+            .page(page(Some(Index::Due), &index_pk, None, true, 2))
+            .await
+            .unwrap()),
+        vec![6, 5],
+        "an index key, newest first"
+    );
+    assert_eq!(
+        sks(store
+            .page(page(
+                Some(Index::Due),
+                &index_pk,
+                Some("2026-12-05#x"),
+                true,
+                2
+            ))
+            .await
+            .unwrap()),
+        vec![4, 3],
+        "an index key after a cursor"
+    );
+    assert!(
+        store
+            .page(page(None, &pk, Some(&format!("{:020}", 6)), false, 5))
+            .await
+            .unwrap()
+            .is_empty(),
+        "past the end: nothing"
+    );
 }
 
 // ---------------------------------------------------------------- blobs

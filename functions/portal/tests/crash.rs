@@ -15,12 +15,20 @@ struct Server {
 }
 
 fn start(data_dir: &std::path::Path, port: u16) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_portal"))
+    start_with(data_dir, port, &[])
+}
+
+fn start_with(data_dir: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_portal"));
+    command
         .env("PORTAAL_DATA_DIR", data_dir)
         .env("PORTAAL_ADDR", format!("127.0.0.1:{port}"))
         .env("PORTAAL_BACKEND", "embedded")
         .env_remove("PORTAAL_PUBLIC_URL")
         .env_remove("PORTAAL_API_KEY")
+        .env_remove("PORTAAL_WORKER");
+    let mut child = command
+        .envs(env.iter().copied())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -177,6 +185,129 @@ async fn a_killed_process_loses_nothing_confirmed_before() {
     );
 
     let mut server = server;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A webhook receiver that records (webhook-id, body) and acknowledges.
+async fn receiver() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>,
+) {
+    use axum::routing::post;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let app = axum::Router::new().route(
+        "/hooks",
+        post(move |headers: axum::http::HeaderMap, body: String| {
+            let record = record.clone();
+            async move {
+                let id = headers["webhook-id"].to_str().unwrap().to_owned();
+                record
+                    .lock()
+                    .unwrap()
+                    .push((id, serde_json::from_str::<Value>(&body).unwrap()));
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn a_webhook_not_yet_sent_when_the_process_is_killed_is_sent_after_restart() {
+    let dir = std::env::temp_dir().join(format!("portaal-crash-hook-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let port = free_port();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let (url, seen) = receiver().await;
+    // No background work: the confirm commits, its webhook is not sent before the kill.
+    let mut server = start_with(&dir, port, &[("PORTAAL_WORKER", "off")]);
+    let res = client
+        .post(format!("{}/api/v1/subscriptions", server.base))
+        .bearer_auth(&server.key)
+        .json(&json!({"url": url, "events": ["delivery.submitted"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let body = json!({
+        "case_type": "bezwaar", "title": "Crash", "submitter": {"name": "X"},
+        "decision": {"reference": "R-1", "date": "2026-01-01", "department": "Vergunningen"},
+        "handler": {"name": "H", "email": "h@example.nl"}
+    });
+    let res = client
+        .put(format!("{}/api/v1/dossiers/CRASH-HOOK", server.base))
+        .bearer_auth(&server.key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let req: Value = client
+        .post(format!(
+            "{}/api/v1/dossiers/CRASH-HOOK/requests",
+            server.base
+        ))
+        .bearer_auth(&server.key)
+        .json(&json!({"department": "Vergunningen", "to": ["v@example.nl"], "due": "2099-01-01"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let link = req["portal_url"].as_str().unwrap().to_owned();
+    let a = upload(&client, &link, "a.pdf", b"%PDF-1.4 a").await;
+    let delivery: Value = confirm(&client, &link, &[&a]).await.json().await.unwrap();
+
+    server.child.kill().unwrap(); // SIGKILL between the confirm and its webhook
+    server.child.wait().unwrap();
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "nothing was sent before the kill"
+    );
+
+    let mut server = start(&dir, port);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let got = seen.lock().unwrap().clone();
+        if let Some((id, body)) = got.first() {
+            assert_eq!(got.len(), 1);
+            assert_eq!(body["type"], "delivery.submitted");
+            assert_eq!(body["data"]["delivery_id"], delivery["id"]);
+            // The feed holds the same event under the same id.
+            let feed: Value = client
+                .get(format!("{}/api/v1/events", server.base))
+                .bearer_auth(&server.key)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert!(
+                feed["events"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|e| e["id"] == id.as_str())
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the webhook was not sent after the restart"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
