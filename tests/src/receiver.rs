@@ -32,6 +32,8 @@ pub struct Received {
     /// Whether any signature in the header verified with one of the secrets given.
     pub verified: bool,
     pub answer: Answer,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 impl Received {
@@ -113,6 +115,7 @@ async fn receive(
             body,
             verified,
             answer,
+            at: std::time::Instant::now(),
         });
         if answer == Answer::Hang {
             inner.hanging += 1;
