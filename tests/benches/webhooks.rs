@@ -64,7 +64,12 @@ async fn run(backend: &str) {
     let mut store_calls = Vec::with_capacity(N);
     for i in 0..=N {
         let upload = app
-            .upload(&link, &format!("stuk-{i}.pdf"), "application/pdf", format!("%PDF-1.4 {i}").into_bytes())
+            .upload(
+                &link,
+                &format!("stuk-{i}.pdf"),
+                "application/pdf",
+                format!("%PDF-1.4 {i}").into_bytes(),
+            )
             .await;
         let sent = Instant::now();
         let res = app.confirm(&link, &[&upload.id]).await;
@@ -77,7 +82,8 @@ async fn run(backend: &str) {
         let id = delivery["id"].as_str().unwrap().to_owned();
         let got = receiver
             .wait_for("the webhook", Duration::from_secs(60), |r| {
-                r.iter().any(|x| x.json()["data"]["delivery_id"] == id.as_str())
+                r.iter()
+                    .any(|x| x.json()["data"]["delivery_id"] == id.as_str())
             })
             .await;
         let arrived = got
