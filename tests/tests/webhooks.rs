@@ -1000,3 +1000,123 @@ async fn rotation_failure_410_and_redelivery() {
         .await;
     }
 }
+
+/// A receiver whose certificate an internal CA issued is reached only when
+/// `PORTAAL_WEBHOOK_CA_FILE` names that CA (a real TLS server, certificates made by openssl).
+#[tokio::test]
+async fn an_internal_ca_is_trusted_only_when_configured() {
+    use portaal_core::ports::{HookAnswer, HookSender};
+    use portaal_infra::webhook::HttpHookSender;
+
+    let dir = portaal_tests::TempDir::new("ca");
+    let d = |name: &str| dir.0.join(name).display().to_string();
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Gemeente Test CA",
+        "-keyout",
+        &d("ca.key"),
+        "-out",
+        &d("ca.pem"),
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        &d("leaf.key"),
+        "-out",
+        &d("leaf.csr"),
+    ]);
+    std::fs::write(d("ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n").unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &d("leaf.csr"),
+        "-CA",
+        &d("ca.pem"),
+        "-CAkey",
+        &d("ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        &d("ext.cnf"),
+        "-out",
+        &d("leaf.pem"),
+    ]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = r#"
+import http.server, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.send_response(204); self.end_headers()
+    def log_message(self, *a): pass
+httpd = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+print("ready", flush=True)
+httpd.serve_forever()
+"#;
+    let mut child = std::process::Command::new("python3")
+        .args([
+            "-c",
+            server,
+            &port.to_string(),
+            &d("leaf.pem"),
+            &d("leaf.key"),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::BufRead;
+    let mut ready = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(ready.trim(), "ready");
+
+    let url = format!("https://localhost:{port}/hooks");
+    let without = HttpHookSender::new(None).unwrap();
+    match without.post(&url, &[], "{}").await {
+        HookAnswer::NoAnswer(why) => assert!(
+            why.contains("certificate") || why.contains("connection"),
+            "{why}"
+        ),
+        other => panic!("an unknown CA must not be trusted: {other:?}"),
+    }
+    let with = HttpHookSender::new(Some(std::path::Path::new(&d("ca.pem")))).unwrap();
+    assert_eq!(with.post(&url, &[], "{}").await, HookAnswer::Status(204));
+    assert!(
+        HttpHookSender::new(Some(std::path::Path::new(&d("leaf.csr")))).is_err(),
+        "a file without certificates is refused"
+    );
+    assert!(HttpHookSender::new(Some(std::path::Path::new(&d("missing.pem")))).is_err());
+    let _ = child.kill();
+}
