@@ -1119,4 +1119,5 @@ httpd.serve_forever()
     );
     assert!(HttpHookSender::new(Some(std::path::Path::new(&d("missing.pem")))).is_err());
     let _ = child.kill();
+    let _ = child.wait();
 }
