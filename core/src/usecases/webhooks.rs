@@ -382,7 +382,8 @@ impl Webhooks {
             Err(StoreError::ConditionFailed { .. }) => return Ok(AttemptOutcome::Skipped),
             other => other?,
         }
-        self.record_on_subscription(&subscription.id, &outcome, error.as_deref(), done)
+        let gone = answer == HookAnswer::Status(410);
+        self.record_on_subscription(&subscription.id, &outcome, error.as_deref(), gone, done)
             .await?;
         let url = events::redact_url(&subscription.url);
         match &outcome {
@@ -417,6 +418,7 @@ impl Webhooks {
         id: &Id,
         outcome: &AttemptOutcome,
         error: Option<&str>,
+        gone: bool,
         at: DateTime<Utc>,
     ) -> Result<()> {
         let (pk, sk) = keys::subscription(id);
@@ -439,7 +441,7 @@ impl Webhooks {
                     next.failing_since.get_or_insert(at);
                     next.last_error = error.map(str::to_owned);
                     next.failed_events += 1;
-                    if error.is_some_and(|e| e.contains("410")) {
+                    if gone {
                         next.disabled_at = Some(at);
                     }
                 }
