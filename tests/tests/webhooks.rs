@@ -155,6 +155,19 @@ async fn webhooks_are_signed_retried_under_one_id_and_acknowledged_once() {
         .find(|e| e["id"] == id.as_str())
         .expect("the event is in the feed");
     assert_eq!(entry["type"], "delivery.submitted");
+    let pushed = ours[0].json();
+    assert_eq!(
+        entry["timestamp"], pushed["timestamp"],
+        "feed and push agree"
+    );
+    assert_eq!(entry["data"], pushed["data"]);
+    assert!(
+        ours[0]
+            .body
+            .starts_with(r#"{"type":"delivery.submitted","timestamp":"#),
+        "{}",
+        ours[0].body
+    );
 }
 
 #[tokio::test]

@@ -38,10 +38,12 @@ pub fn pending_event(
             map.insert((*k).to_owned(), v.clone());
         }
     }
+    // Milliseconds, as webhook payloads show it: the feed and the push agree to the digit.
+    use chrono::SubsecRound;
     let event = FeedEvent {
         id: id.clone(),
         kind,
-        timestamp: at,
+        timestamp: at.trunc_subsecs(3),
         data: map,
         seq: None,
     };
@@ -590,8 +592,14 @@ pub struct FeedEntry {
     pub id: Id,
     #[serde(rename = "type")]
     pub kind: EventType,
+    #[serde(serialize_with = "millis")]
     pub timestamp: DateTime<Utc>,
     pub data: Map<String, Value>,
+}
+
+/// Written exactly as in webhook payloads (`2026-11-29T09:14:03.512Z`).
+fn millis<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&events::time_key(*at))
 }
 
 impl From<FeedEvent> for FeedEntry {
