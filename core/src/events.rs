@@ -43,10 +43,12 @@ pub enum EventType {
     DossierReopened,
     #[serde(rename = "dossier.destroyed")]
     DossierDestroyed,
+    #[serde(rename = "mail.failed")]
+    MailFailed,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 11] = [
+    pub const ALL: [EventType; 12] = [
         EventType::RequestSent,
         EventType::ReminderSent,
         EventType::RequestOverdue,
@@ -58,6 +60,7 @@ impl EventType {
         EventType::DossierClosed,
         EventType::DossierReopened,
         EventType::DossierDestroyed,
+        EventType::MailFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +76,7 @@ impl EventType {
             EventType::DossierClosed => "dossier.closed",
             EventType::DossierReopened => "dossier.reopened",
             EventType::DossierDestroyed => "dossier.destroyed",
+            EventType::MailFailed => "mail.failed",
         }
     }
 

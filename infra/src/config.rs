@@ -117,6 +117,22 @@ pub struct ConfigError {
 }
 
 impl Config {
+    /// Retries must end while their event is still kept, or the retention would delete them.
+    fn check_retries_fit_retention(self) -> Result<Self, ConfigError> {
+        let total: u64 = self.webhook_retry.iter().sum();
+        let kept = u64::from(self.event_retention_days) * 24 * 3600;
+        if total >= kept {
+            return Err(ConfigError {
+                name: "PORTAAL_WEBHOOK_RETRY_SCHEDULE",
+                problem: format!(
+                    "the retries span {total} s, but events are kept only {} days (PORTAAL_EVENT_RETENTION_DAYS)",
+                    self.event_retention_days
+                ),
+            });
+        }
+        Ok(self)
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
     }
@@ -162,7 +178,7 @@ impl Config {
             })?;
         let account_arn =
             |kind: &str, name: &str| format!("arn:aws:{kind}:eu-west-1:123456789012:{name}");
-        Ok(Self {
+        Self {
             backend,
             addr,
             data_dir: PathBuf::from(or("PORTAAL_DATA_DIR", "portaal-data")),
@@ -217,7 +233,8 @@ impl Config {
                         problem: "must be a number of days from 1 to 3650".into(),
                     })?,
             },
-        })
+        }
+        .check_retries_fit_retention()
     }
 }
 
@@ -270,6 +287,10 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(err.name, "PORTAAL_WEBHOOK_RETRY_SCHEDULE");
+        let err =
+            Config::from_lookup(|n| (n == "PORTAAL_EVENT_RETENTION_DAYS").then(|| "1".to_owned()))
+                .unwrap_err();
+        assert!(err.problem.contains("kept only 1 days"), "{err}");
     }
 
     #[test]

@@ -32,6 +32,8 @@ impl HttpHookSender {
             .timeout(TIMEOUT)
             .connect_timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())
+            // Straight to the receiver: through a proxy the address guard would check the proxy.
+            .no_proxy()
             .user_agent(concat!("Portaal-Webhooks/", env!("CARGO_PKG_VERSION")))
             .dns_resolver(Arc::new(GuardedResolver));
         if let Some(path) = ca_file {

@@ -525,7 +525,7 @@ async fn a_pending_event_goes_from_the_stream_through_the_queue_to_the_receiver(
         )
         .await
         .unwrap();
-    receiver.trust(&created.secret);
+    receiver.trust(created.secret.expose());
     let subscription = created.subscription.id.to_string();
     system
         .portaal

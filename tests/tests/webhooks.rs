@@ -521,16 +521,20 @@ async fn the_feed_pages_through_1000_events_in_order_without_gap_or_duplicate() 
             None => "?limit=100".to_owned(),
         };
         let page = feed(&app, &q).await;
+        let events = page["events"].as_array().unwrap();
         if let Some(c) = &calls {
+            // A page is one Query; the empty page at the end also reads the counter (to tell
+            // the end from events lost to the retention).
+            let expected = if events.is_empty() { 2 } else { 1 };
             assert_eq!(
                 c.total("DynamoDB"),
-                1,
-                "one store read per page: {:?}",
+                expected,
+                "store reads for a page of {}: {:?}",
+                events.len(),
                 c.snapshot()
             );
         }
         pages += 1;
-        let events = page["events"].as_array().unwrap();
         assert!(events.len() <= 100);
         seen.extend(events.iter().map(|e| e["id"].as_str().unwrap().to_owned()));
         let next = page["next"]
@@ -645,12 +649,8 @@ async fn subscriptions_refuse_bad_input_and_redact_urls() {
 }
 
 #[tokio::test]
-async fn cursors_are_signed_bounded_and_expire_with_the_retention() {
-    let app = spawn_with_settings(&[
-        ("PORTAAL_EVENT_RETENTION_DAYS", "1"),
-        ("PORTAAL_WORKER", "off"),
-    ])
-    .await;
+async fn cursors_are_signed_bounded_and_answer_410_once_events_after_them_are_gone() {
+    let app = spawn_with_settings(&[("PORTAAL_WORKER", "off")]).await;
     let system = &app.running.state.system;
     for q in [
         "?limit=0",
@@ -668,11 +668,14 @@ async fn cursors_are_signed_bounded_and_expire_with_the_retention() {
         .await;
     }
     let page = feed(&app, "").await;
-    let next = page["next"].as_str().unwrap();
-    let (payload, tag) = next.split_once('.').unwrap();
-    let tampered = format!("{payload}x.{tag}");
+    assert_eq!(page["events"], json!([]));
+    let start = page["next"]
+        .as_str()
+        .expect("next on an empty feed")
+        .to_owned();
+    let (payload, tag) = start.split_once('.').unwrap();
     let detail = problem(
-        app.api(Method::GET, &format!("/events?after={tampered}"))
+        app.api(Method::GET, &format!("/events?after={payload}x.{tag}"))
             .send()
             .await
             .unwrap(),
@@ -681,53 +684,104 @@ async fn cursors_are_signed_bounded_and_expire_with_the_retention() {
     .await;
     assert!(detail.contains("cursor"), "{detail}");
 
-    // Read to the end of the feed; then an event older than the retention is sequenced, and
-    // read with limit=1: the cursor after it is stale.
-    let mut cursor = next.to_owned();
-    loop {
-        let page = feed(&app, &format!("?limit=500&after={cursor}")).await;
-        cursor = page["next"].as_str().unwrap().to_owned();
-        if page["events"].as_array().unwrap().len() < 500 {
-            break;
-        }
-    }
-    let case = CaseId::parse(&case_id("OLD")).unwrap();
-    let old = chrono::Utc::now() - chrono::Duration::days(3);
-    system
-        .store
-        .transact(vec![pending_event(
-            Id::from_ulid(ulid::Ulid::from_datetime(old.into())),
-            EventType::DossierClosed,
-            old,
-            &case,
-            &[],
-        )])
-        .await
-        .unwrap();
+    // Three events; a reader stops after the first.
+    let case = CaseId::parse(&case_id("GONE")).unwrap();
+    pending_events(system, &case, 3).await;
     system.webhooks.sequence_pending(1000).await.unwrap();
-    for _ in 0..2000 {
-        let res = app
-            .api(Method::GET, &format!("/events?limit=1&after={cursor}"))
+    let first = feed(&app, &format!("?limit=1&after={start}")).await;
+    let after_first = first["next"].as_str().unwrap().to_owned();
+    let all = feed(&app, &format!("?after={start}")).await;
+    let end = all["next"].as_str().unwrap().to_owned();
+    assert_eq!(all["events"].as_array().unwrap().len(), 3);
+
+    // The retention removes the oldest (as TTL does, in feed order): a reader from the start
+    // lost it; the reader after it lost nothing.
+    let remove = |seq: u64| Write::Delete {
+        pk: "FEED".into(),
+        sk: portaal_core::events::keys::seq(seq),
+        condition: portaal_core::ports::Condition::Exists,
+    };
+    system.store.transact(vec![remove(1)]).await.unwrap();
+    let detail = problem(
+        app.api(Method::GET, &format!("/events?after={start}"))
             .send()
             .await
-            .unwrap();
-        if res.status() == StatusCode::GONE {
-            let detail = problem(res, StatusCode::GONE).await;
-            assert!(detail.contains("retention"), "{detail}");
-            return;
-        }
-        let page: Value = res.json().await.unwrap();
-        assert!(
-            page["events"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .all(|e| e["data"]["case_id"] != case.as_str()),
-            "an event older than the retention is not served"
-        );
-        cursor = page["next"].as_str().unwrap().to_owned();
-    }
-    panic!("a cursor older than the retention was not refused with 410");
+            .unwrap(),
+        StatusCode::GONE,
+    )
+    .await;
+    assert!(detail.contains("no longer kept"), "{detail}");
+    assert_eq!(
+        feed(&app, &format!("?after={after_first}")).await["events"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // Starting over gets what is kept, and pages on without a 410.
+    let again = feed(&app, "?limit=1").await;
+    let next = again["next"].as_str().unwrap();
+    assert_eq!(again["events"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        feed(&app, &format!("?after={next}")).await["events"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // All removed: an empty page, but the counter tells the reader after the first it lost two.
+    system
+        .store
+        .transact(vec![remove(2), remove(3)])
+        .await
+        .unwrap();
+    problem(
+        app.api(Method::GET, &format!("/events?after={after_first}"))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::GONE,
+    )
+    .await;
+    assert_eq!(
+        feed(&app, &format!("?after={end}")).await["events"],
+        json!([]),
+        "the end lost nothing"
+    );
+    // Starting over on an emptied feed: the cursor is the end, and it holds.
+    let fresh = feed(&app, "").await["next"].as_str().unwrap().to_owned();
+    assert_eq!(
+        feed(&app, &format!("?after={fresh}")).await["events"],
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn the_embedded_store_expires_feed_events_in_feed_order() {
+    let app = spawn_with_settings(&[
+        ("PORTAAL_WORKER", "off"),
+        ("PORTAAL_EVENT_RETENTION_DAYS", "1"),
+        ("PORTAAL_WEBHOOK_RETRY_SCHEDULE", "1,1"),
+    ])
+    .await;
+    let system = &app.running.state.system;
+    let case = CaseId::parse(&case_id("EXP")).unwrap();
+    pending_events(system, &case, 2).await;
+    system.webhooks.sequence_pending(1000).await.unwrap();
+    assert_eq!(
+        system.webhooks.expire(100).await.unwrap(),
+        0,
+        "kept for a day"
+    );
+    // The first entered the feed two days ago (its TTL moved back, as time would).
+    let (pk, sk) = ("FEED".to_owned(), portaal_core::events::keys::seq(1));
+    let mut item = system.store.get(&pk, &sk).await.unwrap().unwrap();
+    let two_days_ago = (chrono::Utc::now() - chrono::Duration::days(2)).timestamp();
+    item.attrs.insert("expires_at".into(), two_days_ago.into());
+    system.store.transact(vec![Write::put(item)]).await.unwrap();
+    assert_eq!(system.webhooks.expire(100).await.unwrap(), 1);
+    assert!(system.store.get(&pk, &sk).await.unwrap().is_none());
+    assert_eq!(feed(&app, "").await["events"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -1133,4 +1187,52 @@ httpd.serve_forever()
     assert!(HttpHookSender::new(Some(std::path::Path::new(&d("missing.pem")))).is_err());
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// A transport that refuses every mail for good (as a relay answering 550 would).
+struct Refusing;
+
+#[async_trait::async_trait]
+impl portaal_core::ports::Mailer for Refusing {
+    async fn send(
+        &self,
+        _mail: &portaal_core::ports::OutgoingMail,
+    ) -> Result<String, portaal_core::ports::MailError> {
+        Err(portaal_core::ports::MailError::Rejected(
+            "550 mailbox unavailable".into(),
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_mail_that_fails_for_good_is_reported_as_mail_failed() {
+    let app = spawn_with_settings(&[("PORTAAL_WORKER", "off")]).await;
+    let system = &app.running.state.system;
+    let case = case_id("MAILFAIL");
+    app.dossier_with_request(&case).await;
+    let request = app.get_dossier(&case).await["requests"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let outbox = portaal_core::usecases::outbox::Outbox::new(
+        system.store.clone(),
+        std::sync::Arc::new(Refusing),
+        std::sync::Arc::new(portaal_core::ports::SystemClock),
+    );
+    outbox.sweep(100).await.unwrap();
+    system.webhooks.sequence_pending(1000).await.unwrap();
+    let events = feed(&app, "?limit=500").await["events"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let failed: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["data"]["case_id"] == case.as_str())
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["type"], "mail.failed");
+    assert_eq!(failed[0]["data"]["kind"], "request");
+    assert_eq!(failed[0]["data"]["request_id"], request.as_str());
+    assert!(failed[0]["data"]["mail_id"].is_string());
+    assert!(!failed[0].to_string().contains("@"), "no addresses");
 }

@@ -91,31 +91,51 @@ impl Portaal {
         writes
     }
 
-    fn retention_cutoff(&self) -> DateTime<Utc> {
-        self.now() - self.settings.event_retention
-    }
-
     /// `GET /api/v1/events?after=&limit=`: the feed in sequence order, from the oldest retained
-    /// event, or after a cursor.
+    /// event, or after a cursor. Numbers are given without gaps, so a gap after the cursor means
+    /// events the reader never saw were removed with the retention: `410`.
     pub async fn events_page(&self, after: Option<&str>, limit: Option<usize>) -> Result<FeedPage> {
         let limit = page_limit(limit, MAX_FEED_PAGE)?;
-        let cutoff = self.retention_cutoff();
-        let after_seq = match after {
-            None => None,
-            Some(cursor) => {
-                let (seq, valid_from) = FeedCursor::open(self, cursor)?;
-                if valid_from < cutoff.timestamp_millis() {
-                    return Err(Error::Gone(format!(
-                        "this cursor is older than the feed's retention ({} days): events after it may be gone; start again without `after`",
-                        self.settings.event_retention.num_days()
-                    )));
+        let after_seq = after.map(|c| FeedCursor::open(self, c)).transpose()?;
+        let mut events = self.feed_after(after_seq, limit).await?;
+        if let Some(after) = after_seq {
+            let gone = || {
+                Error::Gone(format!(
+                    "events after this cursor are no longer kept (the feed keeps them {} days); start again without `after` and reconcile through GET /api/v1/dossiers and /deliveries",
+                    self.settings.event_retention.num_days()
+                ))
+            };
+            // At the end, unless the counter went on: then what followed is gone, or was
+            // sequenced just after the read (read again to tell).
+            if events.is_empty() && self.feed_counter().await? > after {
+                events = self.feed_after(Some(after), limit).await?;
+                if events.is_empty() {
+                    return Err(gone());
                 }
-                Some(seq)
             }
+            if events
+                .first()
+                .and_then(|e| e.seq)
+                .is_some_and(|s| s > after + 1)
+            {
+                return Err(gone());
+            }
+        }
+        let last_seq = match (events.last().and_then(|e| e.seq), after_seq) {
+            (Some(seq), _) => seq,
+            (None, Some(after)) => after,
+            // Nothing retained: the end of the feed is where the counter stands.
+            (None, None) => self.feed_counter().await?,
         };
-        let after_key = after_seq.map(keys::seq);
-        let items = self
-            .store
+        Ok(FeedPage {
+            events: events.into_iter().map(FeedEntry::from).collect(),
+            next: FeedCursor::seal(self, last_seq),
+        })
+    }
+
+    async fn feed_after(&self, after: Option<u64>, limit: usize) -> Result<Vec<FeedEvent>> {
+        let after_key = after.map(keys::seq);
+        self.store
             .page(PageQuery {
                 index: None,
                 pk: keys::FEED,
@@ -123,29 +143,21 @@ impl Portaal {
                 descending: false,
                 limit,
             })
-            .await?;
-        let full = items.len() == limit;
-        let mut last_seq = after_seq.unwrap_or(0);
-        let mut last_at = None;
-        let mut out = Vec::with_capacity(items.len());
-        for item in &items {
-            let event = FeedEvent::from_item(item)?;
-            last_seq = event.seq.unwrap_or(last_seq);
-            last_at = Some(event.timestamp);
-            if event.timestamp >= cutoff {
-                out.push(FeedEntry::from(event));
-            }
-        }
-        // Events after the cursor are no older than the last one read (less an hour for
-        // sequencing lag); at the end of the feed, no older than now.
-        let valid_from = match (full, last_at) {
-            (true, Some(at)) => at,
-            _ => self.now(),
-        } - chrono::Duration::hours(1);
-        Ok(FeedPage {
-            events: out,
-            next: FeedCursor::seal(self, last_seq, valid_from.timestamp_millis()),
-        })
+            .await?
+            .iter()
+            .map(FeedEvent::from_item)
+            .collect()
+    }
+
+    /// The last feed number given out.
+    async fn feed_counter(&self) -> Result<u64> {
+        let (pk, sk) = keys::COUNTER;
+        Ok(self
+            .store
+            .get(pk, sk)
+            .await?
+            .and_then(|c| c.attrs.get("seq").and_then(serde_json::Value::as_u64))
+            .unwrap_or(0))
     }
 
     // ------------------------------------------------------------ subscriptions
@@ -216,7 +228,7 @@ impl Portaal {
             .await?;
         tracing::info!(subscription = %subscription.id, url = %events::redact_url(&subscription.url), "webhook subscription created");
         Ok(CreatedSubscription {
-            secret: subscription.secret.expose().to_owned(),
+            secret: subscription.secret.clone(),
             subscription: SubscriptionView::from(&subscription),
         })
     }
@@ -284,7 +296,7 @@ impl Portaal {
                 .await?;
             Ok(RotatedSecret {
                 id: id.clone(),
-                secret: rotated.secret.expose().to_owned(),
+                secret: rotated.secret.clone(),
                 previous_secret_valid_until: until,
             })
         })
@@ -333,37 +345,45 @@ impl Portaal {
                     "failed",
                 ));
             }
+            // Counted down per chunk, so a redelivery cut short leaves the count right.
             for chunk in writes.chunks(MAX_TRANSACTION_WRITES) {
                 self.store.transact(chunk.to_vec()).await?;
                 queued += chunk.len();
+                self.reenable(id, chunk.len() as u64).await?;
             }
             if items.len() < 500 {
                 break;
             }
         }
-        if queued > 0 || subscription.disabled_at.is_some() {
-            with_retries(|| async {
-                let current = self.subscription(id).await?;
-                let updated = Subscription {
-                    disabled_at: None,
-                    failed_events: current.failed_events.saturating_sub(queued as u64),
-                    rev: current.rev + 1,
-                    ..current.clone()
-                };
-                let (pk, sk) = keys::subscription(id);
-                self.store
-                    .transact(vec![Write::replace_if(
-                        updated.to_item(pk, sk),
-                        "rev",
-                        current.rev,
-                    )])
-                    .await?;
-                Ok(())
-            })
-            .await?;
+        if subscription.disabled_at.is_some() {
+            self.reenable(id, 0).await?;
         }
         tracing::info!(subscription = %id, queued, "webhook redelivery queued");
         Ok(queued)
+    }
+
+    /// Active again, with `redelivered` fewer failed events.
+    async fn reenable(&self, id: &Id, redelivered: u64) -> Result<()> {
+        with_retries(|| async {
+            let current = self.subscription(id).await?;
+            let updated = Subscription {
+                disabled_at: None,
+                failed_events: current.failed_events.saturating_sub(redelivered),
+                rev: current.rev + 1,
+                ..current.clone()
+            };
+            let (pk, sk) = keys::subscription(id);
+            self.store
+                .transact(vec![Write::replace_if(
+                    updated.to_item(pk, sk),
+                    "rev",
+                    current.rev,
+                )])
+                .await?;
+            Ok(())
+        })
+        .await?;
+        Ok(())
     }
 
     // ------------------------------------------------------------ lists
@@ -462,7 +482,6 @@ impl Portaal {
             .map(|c| self.settings.cursor_key.open(purpose, c))
             .transpose()?;
         let mut merged: Vec<(String, Item)> = Vec::new();
-        let mut more = false;
         for (index, pk) in sources {
             let items = self
                 .store
@@ -471,10 +490,10 @@ impl Portaal {
                     pk,
                     after: after.as_deref(),
                     descending: true,
-                    limit,
+                    // One more than shown tells whether another page follows.
+                    limit: limit + 1,
                 })
                 .await?;
-            more |= items.len() == limit;
             for item in items {
                 let key = item
                     .str_attr(index.sk_attr())
@@ -484,7 +503,7 @@ impl Portaal {
             }
         }
         merged.sort_by(|a, b| b.0.cmp(&a.0));
-        more |= merged.len() > limit;
+        let more = merged.len() > limit;
         merged.truncate(limit);
         let next = match merged.last() {
             Some((key, _)) if more => Some(self.settings.cursor_key.seal(purpose, key)),
@@ -502,30 +521,22 @@ fn page_limit(limit: Option<usize>, max: usize) -> Result<usize> {
     }
 }
 
-/// A feed position: the last sequence number read, and the time from which events after it are
-/// guaranteed to be retained (older than the retention: `410`).
+/// A feed position: the last sequence number read.
 struct FeedCursor;
 
 impl FeedCursor {
     const PURPOSE: &'static str = "feed";
 
-    fn seal(p: &Portaal, seq: u64, valid_from_ms: i64) -> String {
-        p.settings
-            .cursor_key
-            .seal(Self::PURPOSE, &format!("{seq}|{valid_from_ms}"))
+    fn seal(p: &Portaal, seq: u64) -> String {
+        p.settings.cursor_key.seal(Self::PURPOSE, &seq.to_string())
     }
 
-    fn open(p: &Portaal, cursor: &str) -> Result<(u64, i64)> {
-        let payload = p.settings.cursor_key.open(Self::PURPOSE, cursor)?;
-        let (seq, at) = payload
-            .split_once('|')
-            .ok_or_else(|| Error::invalid("cursor is not valid"))?;
-        Ok((
-            seq.parse()
-                .map_err(|_| Error::invalid("cursor is not valid"))?,
-            at.parse()
-                .map_err(|_| Error::invalid("cursor is not valid"))?,
-        ))
+    fn open(p: &Portaal, cursor: &str) -> Result<u64> {
+        p.settings
+            .cursor_key
+            .open(Self::PURPOSE, cursor)?
+            .parse()
+            .map_err(|_| Error::invalid("cursor is not valid"))
     }
 }
 
@@ -577,13 +588,13 @@ impl From<&Subscription> for SubscriptionView {
 pub struct CreatedSubscription {
     #[serde(flatten)]
     pub subscription: SubscriptionView,
-    pub secret: String,
+    pub secret: WebhookSecret,
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct RotatedSecret {
     pub id: Id,
-    pub secret: String,
+    pub secret: WebhookSecret,
     pub previous_secret_valid_until: DateTime<Utc>,
 }
 

@@ -134,8 +134,10 @@ impl Outbox {
             "attempts",
             claimed.attempts,
         )];
-        if outcome == SendOutcome::Sent {
-            writes.extend(self.sent_event(&mail));
+        match &outcome {
+            SendOutcome::Sent => writes.extend(self.sent_event(&mail)),
+            SendOutcome::Failed(_) => writes.push(self.failed_event(&mail)),
+            _ => {}
         }
         self.store.transact(writes).await?;
         match &outcome {
@@ -176,6 +178,28 @@ impl Outbox {
                 ("kind", mail_kind.into()),
             ],
         ))
+    }
+
+    /// `mail.failed`, in the transaction that marks the mail failed for good.
+    fn failed_event(&self, mail: &Mail) -> Write {
+        let now = self.clock.now();
+        let kind = serde_json::to_value(mail.kind).unwrap_or_default();
+        pending_event(
+            Id::from_ulid(ulid::Ulid::from_datetime(now.into())),
+            EventType::MailFailed,
+            now,
+            &mail.case_id,
+            &[
+                (
+                    "request_id",
+                    mail.request_id
+                        .as_ref()
+                        .map_or(serde_json::Value::Null, |r| r.to_string().into()),
+                ),
+                ("mail_id", mail.id.to_string().into()),
+                ("kind", kind),
+            ],
+        )
     }
 
     /// Sends every queued mail (oldest first), at most `limit`. Answers how many were sent.

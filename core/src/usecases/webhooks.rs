@@ -27,6 +27,8 @@ use crate::ports::{
 
 /// An attempt in progress keeps its message for this long (more than the 10-second timeout).
 const CLAIM_SECONDS: i64 = 30;
+/// Why a message waits: its subscription's receiver answered `410 Gone`.
+const DISABLED: &str = "not sent: the subscription is disabled (its receiver answered 410 Gone)";
 /// A queue may hand a message over slightly before its time.
 const EARLY_TOLERANCE_MS: i64 = 2000;
 
@@ -134,12 +136,14 @@ impl Webhooks {
                 None => Condition::NotExists,
             },
         };
+        let now = self.clock.now();
+        // Kept from when it entered the feed: expiry then follows feed order, so the feed only
+        // ever loses its oldest end (which is what readers' cursors rely on).
         let mut sequenced = event.to_item(keys::FEED.into(), keys::seq(seq));
-        let (ttl, until) = retained_until(event.timestamp, self.retention);
+        let (ttl, until) = retained_until(now, self.retention);
         sequenced.attrs.insert(ttl.into(), until.clone());
 
         let subscriptions = self.subscriptions().await?;
-        let now = self.clock.now();
         let body = event.body();
         let mut writes = vec![
             counter_write,
@@ -151,9 +155,12 @@ impl Webhooks {
             },
         ];
         let mut made = Vec::new();
-        for s in subscriptions.iter().filter(|s| {
-            s.disabled_at.is_none() && s.created_at <= event.timestamp && s.wants(event.kind)
-        }) {
+        for s in subscriptions
+            .iter()
+            .filter(|s| s.created_at <= event.timestamp && s.wants(event.kind))
+        {
+            // A disabled subscription keeps its events as failed: a redelivery sends them.
+            let disabled = s.disabled_at.is_some();
             let message = HookMessage {
                 subscription_id: s.id.clone(),
                 event_id: event.id.clone(),
@@ -161,21 +168,25 @@ impl Webhooks {
                 event_type: event.kind,
                 event_at: event.timestamp,
                 body: body.clone(),
-                state: MessageState::Pending,
+                state: if disabled {
+                    MessageState::Failed
+                } else {
+                    MessageState::Pending
+                },
                 attempts: 0,
                 next_at: now,
                 last_status: None,
-                last_error: None,
+                last_error: disabled.then(|| DISABLED.to_owned()),
                 delivered_at: None,
             };
             let (mpk, msk) = keys::message(&s.id, seq);
-            let mut item = message.to_item(mpk, msk);
-            item.attrs.insert(ttl.into(), until.clone());
-            writes.push(Write::create(item));
-            made.push(HookKey {
-                subscription_id: s.id.clone(),
-                seq,
-            });
+            writes.push(Write::create(self.message_item(&message, &mpk, &msk)));
+            if !disabled {
+                made.push(HookKey {
+                    subscription_id: s.id.clone(),
+                    seq,
+                });
+            }
         }
         self.store.transact(writes).await?;
         tracing::debug!(
@@ -270,6 +281,24 @@ impl Webhooks {
             }
         };
         if subscription.disabled_at.is_some() {
+            // Out of the due index (it would hold up the others), kept for a redelivery.
+            let parked = HookMessage {
+                state: MessageState::Failed,
+                last_error: Some(DISABLED.to_owned()),
+                ..message.clone()
+            };
+            match self
+                .store
+                .transact(vec![Write::replace_if(
+                    self.message_item(&parked, &pk, &sk),
+                    "attempts",
+                    message.attempts,
+                )])
+                .await
+            {
+                Err(StoreError::ConditionFailed { .. }) | Ok(()) => {}
+                Err(e) => return Err(e.into()),
+            }
             return Ok(AttemptOutcome::Skipped);
         }
         let claimed = HookMessage {
@@ -469,10 +498,10 @@ impl Webhooks {
 
     // ------------------------------------------------------------ retention
 
-    /// Deletes feed events (and their messages) older than the retention, oldest first, at
-    /// most `limit`. DynamoDB's TTL does this on AWS; the embedded store has no TTL.
+    /// Deletes feed events (and their messages) whose retention ended, oldest first, at most
+    /// `limit`: what DynamoDB's TTL does on AWS (the embedded store has no TTL).
     pub async fn expire(&self, limit: usize) -> Result<usize> {
-        let cutoff = self.clock.now() - self.retention;
+        let now = self.clock.now().timestamp();
         let items = self
             .store
             .page(PageQuery {
@@ -487,7 +516,11 @@ impl Webhooks {
         let mut removed = 0;
         for item in items {
             let event = FeedEvent::from_item(&item)?;
-            if event.timestamp >= cutoff {
+            let until = item
+                .attrs
+                .get(crate::ports::TTL_ATTR)
+                .and_then(serde_json::Value::as_i64);
+            if until.is_none_or(|t| t > now) {
                 break;
             }
             let mut writes = vec![Write::Delete {

@@ -66,13 +66,31 @@ async fn timer(state: AppState) {
 
 /// At most this many webhook attempts run at once; the rest wait for a later round.
 const WEBHOOKS_IN_FLIGHT: usize = 32;
+/// And at most this many per subscription, so a receiver that never answers cannot take them all.
+const WEBHOOKS_IN_FLIGHT_PER_SUBSCRIPTION: usize = 4;
+
+/// Attempts running now: all, and per subscription.
+#[derive(Clone)]
+pub struct InFlight {
+    all: Arc<Semaphore>,
+    per_subscription: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+}
+
+impl Default for InFlight {
+    fn default() -> Self {
+        Self {
+            all: Arc::new(Semaphore::new(WEBHOOKS_IN_FLIGHT)),
+            per_subscription: Arc::default(),
+        }
+    }
+}
 
 /// Sequences new events and makes due webhook attempts, apart from the mail timer, each attempt
 /// its own task: a receiver that never answers holds up nothing but its own attempt.
 async fn webhook_sender(state: AppState) {
     // Changes wake it at once; polling only finds retries that came due.
     let tick = state.system.config.tick.max(Duration::from_secs(1));
-    let in_flight = Arc::new(Semaphore::new(WEBHOOKS_IN_FLIGHT));
+    let in_flight = InFlight::default();
     let mut rounds: u64 = 0;
     loop {
         tokio::select! {
@@ -91,11 +109,12 @@ async fn webhook_sender(state: AppState) {
 }
 
 /// One round: sequence pending events, then start the due attempts (not waiting for them).
-pub async fn run_webhook_round(system: &System, in_flight: &Arc<Semaphore>) {
+pub async fn run_webhook_round(system: &System, in_flight: &InFlight) {
     if let Err(e) = system.webhooks.sequence_pending(500).await {
         tracing::error!(error = %e, "sequencing events failed");
     }
-    let due = match system.webhooks.due(WEBHOOKS_IN_FLIGHT).await {
+    // More than can run: attempts of a subscription at its limit leave room for the others.
+    let due = match system.webhooks.due(8 * WEBHOOKS_IN_FLIGHT).await {
         Ok(due) => due,
         Err(e) => {
             tracing::error!(error = %e, "reading due webhooks failed");
@@ -103,7 +122,30 @@ pub async fn run_webhook_round(system: &System, in_flight: &Arc<Semaphore>) {
         }
     };
     for key in due {
-        let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+        let subscription = key.subscription_id.to_string();
+        {
+            let mut running = in_flight.per_subscription.lock().expect("in-flight lock");
+            let n = running.entry(subscription.clone()).or_default();
+            if *n >= WEBHOOKS_IN_FLIGHT_PER_SUBSCRIPTION {
+                continue;
+            }
+            *n += 1;
+        }
+        let release = {
+            let per_subscription = in_flight.per_subscription.clone();
+            let subscription = subscription.clone();
+            move || {
+                let mut running = per_subscription.lock().expect("in-flight lock");
+                if let Some(n) = running.get_mut(&subscription) {
+                    *n -= 1;
+                    if *n == 0 {
+                        running.remove(&subscription);
+                    }
+                }
+            }
+        };
+        let Ok(permit) = in_flight.all.clone().try_acquire_owned() else {
+            release();
             break;
         };
         let webhooks = system.webhooks.clone();
@@ -111,6 +153,7 @@ pub async fn run_webhook_round(system: &System, in_flight: &Arc<Semaphore>) {
             if let Err(e) = webhooks.attempt(&key).await {
                 tracing::error!(error = %e, "webhook attempt failed");
             }
+            release();
             drop(permit);
         });
     }
