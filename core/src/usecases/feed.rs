@@ -163,12 +163,7 @@ impl Portaal {
     // ------------------------------------------------------------ subscriptions
 
     async fn subscription_records(&self) -> Result<Vec<Subscription>> {
-        self.store
-            .query(keys::SUBSCRIPTIONS, "SUB#")
-            .await?
-            .iter()
-            .map(Subscription::from_item)
-            .collect()
+        crate::usecases::webhooks::subscriptions(self.store.as_ref()).await
     }
 
     /// `POST /api/v1/subscriptions`.

@@ -155,14 +155,23 @@ impl Outbox {
 
     /// `request.sent` / `reminder.sent`, in the transaction that marks the mail sent.
     fn sent_event(&self, mail: &Mail) -> Option<Write> {
-        let (kind, mail_kind) = match mail.kind {
-            MailKind::Request => (EventType::RequestSent, "request"),
-            MailKind::ReminderBefore => (EventType::ReminderSent, "reminder_before"),
-            MailKind::ReminderOverdue => (EventType::ReminderSent, "reminder_overdue"),
+        let kind = match mail.kind {
+            MailKind::Request => EventType::RequestSent,
+            MailKind::ReminderBefore | MailKind::ReminderOverdue => EventType::ReminderSent,
             _ => return None,
         };
+        Some(self.mail_event(kind, mail))
+    }
+
+    /// `mail.failed`, in the transaction that marks the mail failed for good.
+    fn failed_event(&self, mail: &Mail) -> Write {
+        self.mail_event(EventType::MailFailed, mail)
+    }
+
+    /// An event about a mail: its case, request (when it has one), id and kind.
+    fn mail_event(&self, kind: EventType, mail: &Mail) -> Write {
         let now = self.clock.now();
-        Some(pending_event(
+        pending_event(
             Id::from_ulid(ulid::Ulid::from_datetime(now.into())),
             kind,
             now,
@@ -175,29 +184,7 @@ impl Outbox {
                         .map_or(serde_json::Value::Null, |r| r.to_string().into()),
                 ),
                 ("mail_id", mail.id.to_string().into()),
-                ("kind", mail_kind.into()),
-            ],
-        ))
-    }
-
-    /// `mail.failed`, in the transaction that marks the mail failed for good.
-    fn failed_event(&self, mail: &Mail) -> Write {
-        let now = self.clock.now();
-        let kind = serde_json::to_value(mail.kind).unwrap_or_default();
-        pending_event(
-            Id::from_ulid(ulid::Ulid::from_datetime(now.into())),
-            EventType::MailFailed,
-            now,
-            &mail.case_id,
-            &[
-                (
-                    "request_id",
-                    mail.request_id
-                        .as_ref()
-                        .map_or(serde_json::Value::Null, |r| r.to_string().into()),
-                ),
-                ("mail_id", mail.id.to_string().into()),
-                ("kind", kind),
+                ("kind", serde_json::to_value(mail.kind).unwrap_or_default()),
             ],
         )
     }

@@ -45,6 +45,16 @@ pub enum AttemptOutcome {
     Skipped,
 }
 
+/// Every subscription (one partition, one read).
+pub(crate) async fn subscriptions(store: &dyn Store) -> Result<Vec<Subscription>> {
+    store
+        .query(keys::SUBSCRIPTIONS, "SUB#")
+        .await?
+        .iter()
+        .map(Subscription::from_item)
+        .collect()
+}
+
 #[derive(Clone)]
 pub struct Webhooks {
     store: Arc<dyn Store>,
@@ -199,12 +209,7 @@ impl Webhooks {
     }
 
     async fn subscriptions(&self) -> Result<Vec<Subscription>> {
-        self.store
-            .query(keys::SUBSCRIPTIONS, "SUB#")
-            .await?
-            .iter()
-            .map(Subscription::from_item)
-            .collect()
+        subscriptions(self.store.as_ref()).await
     }
 
     // ------------------------------------------------------------ attempts

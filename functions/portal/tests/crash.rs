@@ -87,6 +87,34 @@ async fn upload(client: &reqwest::Client, link: &str, name: &str, bytes: &[u8]) 
     staged["id"].as_str().unwrap().to_owned()
 }
 
+/// Registers a dossier with one request; answers the request's portal link.
+async fn dossier_with_request(client: &reqwest::Client, server: &Server, case: &str) -> String {
+    let body = json!({
+        "case_type": "bezwaar", "title": "Crash", "submitter": {"name": "X"},
+        "decision": {"reference": "R-1", "date": "2026-01-01", "department": "Vergunningen"},
+        "handler": {"name": "H", "email": "h@example.nl"}
+    });
+    let res = client
+        .put(format!("{}/api/v1/dossiers/{case}", server.base))
+        .bearer_auth(&server.key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let req: Value = client
+        .post(format!("{}/api/v1/dossiers/{case}/requests", server.base))
+        .bearer_auth(&server.key)
+        .json(&json!({"department": "Vergunningen", "to": ["v@example.nl"], "due": "2099-01-01"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    req["portal_url"].as_str().unwrap().to_owned()
+}
+
 async fn confirm(client: &reqwest::Client, link: &str, ids: &[&str]) -> reqwest::Response {
     client
         .post(format!("{link}/deliveries"))
@@ -110,30 +138,7 @@ async fn a_killed_process_loses_nothing_confirmed_before() {
         .unwrap();
     let mut server = start(&dir, port);
 
-    let body = json!({
-        "case_type": "bezwaar", "title": "Crash", "submitter": {"name": "X"},
-        "decision": {"reference": "R-1", "date": "2026-01-01", "department": "Vergunningen"},
-        "handler": {"name": "H", "email": "h@example.nl"}
-    });
-    let res = client
-        .put(format!("{}/api/v1/dossiers/CRASH-1", server.base))
-        .bearer_auth(&server.key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let req: Value = client
-        .post(format!("{}/api/v1/dossiers/CRASH-1/requests", server.base))
-        .bearer_auth(&server.key)
-        .json(&json!({"department": "Vergunningen", "to": ["v@example.nl"], "due": "2099-01-01"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let link = req["portal_url"].as_str().unwrap().to_owned();
+    let link = dossier_with_request(&client, &server, "CRASH-1").await;
 
     let confirmed_bytes = b"%PDF-1.4 confirmed before the crash".to_vec();
     let a = upload(&client, &link, "bevestigd.pdf", &confirmed_bytes).await;
@@ -238,33 +243,7 @@ async fn a_webhook_not_yet_sent_when_the_process_is_killed_is_sent_after_restart
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
-    let body = json!({
-        "case_type": "bezwaar", "title": "Crash", "submitter": {"name": "X"},
-        "decision": {"reference": "R-1", "date": "2026-01-01", "department": "Vergunningen"},
-        "handler": {"name": "H", "email": "h@example.nl"}
-    });
-    let res = client
-        .put(format!("{}/api/v1/dossiers/CRASH-HOOK", server.base))
-        .bearer_auth(&server.key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let req: Value = client
-        .post(format!(
-            "{}/api/v1/dossiers/CRASH-HOOK/requests",
-            server.base
-        ))
-        .bearer_auth(&server.key)
-        .json(&json!({"department": "Vergunningen", "to": ["v@example.nl"], "due": "2099-01-01"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let link = req["portal_url"].as_str().unwrap().to_owned();
+    let link = dossier_with_request(&client, &server, "CRASH-HOOK").await;
     let a = upload(&client, &link, "a.pdf", b"%PDF-1.4 a").await;
     let delivery: Value = confirm(&client, &link, &[&a]).await.json().await.unwrap();
 
