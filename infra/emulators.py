@@ -180,11 +180,15 @@ def create_table(a: argparse.Namespace) -> None:
     stream grows slower and larger with every write."""
     import boto3
 
+    from botocore.config import Config
+
     spec, ttl_attr = table_spec(a.template, a.table)
     spec.pop("StreamSpecification", None)
-    ddb = boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+    # moto serves one request at a time: under a busy test run an answer can take a while.
+    patient = Config(read_timeout=300, retries={"max_attempts": 10, "mode": "standard"})
+    ddb = boto3.client("dynamodb", endpoint_url=os.environ["AWS_ENDPOINT_URL"], config=patient)
     ddb.create_table(**spec)
-    ddb.get_waiter("table_exists").wait(TableName=a.table, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+    ddb.get_waiter("table_exists").wait(TableName=a.table, WaiterConfig={"Delay": 0.2, "MaxAttempts": 600})
     if ttl_attr:
         ddb.update_time_to_live(
             TableName=a.table, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attr}

@@ -58,6 +58,28 @@ async fn sent_mails(system: &System, case: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// How many `dossier.destroyed` events of this case exist, pending or in the feed (on shared
+/// emulators another test's server may have sequenced it already).
+async fn destroyed_events(system: &System, case: &str) -> usize {
+    use portaal_core::events::keys as feed_keys;
+    let pending = system
+        .store
+        .query_index(
+            portaal_core::ports::Index::Outbox,
+            feed_keys::PENDING_INDEX,
+            None,
+            100_000,
+        )
+        .await
+        .unwrap();
+    let sequenced = system.store.query(feed_keys::FEED, "").await.unwrap();
+    pending
+        .iter()
+        .chain(sequenced.iter())
+        .filter(|i| i.attrs["type"] == "dossier.destroyed" && i.attrs["data"]["case_id"] == case)
+        .count()
+}
+
 /// This case's destruction record.
 async fn destruction_of(system: &System, case: &str) -> Option<portaal_core::model::Destruction> {
     use sha2::Digest;
@@ -236,9 +258,12 @@ async fn the_scheduled_purge_event_destroys_a_closed_dossier() {
     let (system, case) = lambda_system(&dir).await;
     let (token, _) = dossier_with_request(&system, &case).await;
     close_long_ago(&system, &case).await;
-    let trigger: PurgeTrigger =
-        serde_json::from_str(&fixture(include_str!("../../events/purge.json"), &case)).unwrap();
-    triggers::purge(&system.portaal, trigger).await.unwrap();
+    for _ in 0..2 {
+        let trigger: PurgeTrigger =
+            serde_json::from_str(&fixture(include_str!("../../events/purge.json"), &case)).unwrap();
+        triggers::purge(&system.portaal, trigger).await.unwrap();
+    }
+    assert_eq!(destroyed_events(&system, &case).await, 1, "told once");
     assert!(
         system
             .store
@@ -305,6 +330,7 @@ async fn a_ttl_removal_of_the_dossier_item_destroys_the_rest() {
     .unwrap();
     let response = triggers::purge(&system.portaal, trigger).await.unwrap();
     assert_eq!(response["batchItemFailures"], serde_json::json!([]));
+    assert_eq!(destroyed_events(&system, &case).await, 1, "told once");
     assert!(
         system
             .store

@@ -226,7 +226,8 @@ impl Portaal {
             files,
         };
         let (rpk, rsk) = keys::destruction(&case_hash);
-        // The first attempt tells the case system; a retry after a crash finds the record.
+        // `dossier.destroyed` goes with the last write of the destruction, once: the deletion of
+        // the main item, or (TTL removed that already) the first writing of the record.
         let destroyed = crate::usecases::feed::pending_event(
             self.new_id(),
             crate::events::EventType::DossierDestroyed,
@@ -240,20 +241,28 @@ impl Portaal {
                     .map_or(serde_json::Value::Null, |t| t.as_str().into()),
             )],
         );
-        match self
-            .store
-            .transact(vec![
-                Write::create(record.to_item(rpk.clone(), rsk.clone())),
-                destroyed,
-            ])
-            .await
-        {
-            Err(crate::ports::StoreError::ConditionFailed { .. }) => {
-                self.store
-                    .transact(vec![Write::put(record.to_item(rpk, rsk))])
-                    .await?
+        let meta_present = items.iter().any(|i| i.sk == keys::META);
+        let told = if meta_present {
+            false
+        } else {
+            match self
+                .store
+                .transact(vec![
+                    Write::create(record.to_item(rpk.clone(), rsk.clone())),
+                    destroyed.clone(),
+                ])
+                .await
+            {
+                Ok(()) => true,
+                // A retry: the record (and the event) were written before.
+                Err(crate::ports::StoreError::ConditionFailed { .. }) => false,
+                Err(e) => return Err(e.into()),
             }
-            other => other?,
+        };
+        if !told {
+            self.store
+                .transact(vec![Write::put(record.to_item(rpk, rsk))])
+                .await?;
         }
 
         let delete = |pk: String, sk: String| Write::Delete {
@@ -275,10 +284,17 @@ impl Portaal {
         for chunk in deletes.chunks(MAX_TRANSACTION_WRITES) {
             self.store.transact(chunk.to_vec()).await?;
         }
-        if items.iter().any(|i| i.sk == keys::META) {
-            self.store
-                .transact(vec![delete(keys::dossier(case), keys::META.into())])
-                .await?;
+        if meta_present {
+            let last = Write::Delete {
+                pk: keys::dossier(case),
+                sk: keys::META.into(),
+                condition: Condition::Exists,
+            };
+            match self.store.transact(vec![last, destroyed]).await {
+                // Another run finished it (and told the case system).
+                Err(crate::ports::StoreError::ConditionFailed { .. }) => {}
+                other => other?,
+            }
         }
         self.scheduler
             .remove(&Job::Purge {
