@@ -81,16 +81,24 @@ impl S3Blobs {
             .send()
             .await
         {
-            Ok(out) => match out.errors().first() {
-                None => Ok(()),
-                Some(e) => Err(BlobError::Backend(format!(
-                    "S3 DeleteObjects failed for {} keys, e.g. {:?}: {:?} {:?}",
-                    out.errors().len(),
-                    e.key(),
-                    e.code(),
-                    e.message()
-                ))),
-            },
+            Ok(out) => {
+                // Gone already (a concurrent destruction; some emulators say so, S3 does not).
+                let failed: Vec<_> = out
+                    .errors()
+                    .iter()
+                    .filter(|e| e.code() != Some("NoSuchKey"))
+                    .collect();
+                match failed.first() {
+                    None => Ok(()),
+                    Some(e) => Err(BlobError::Backend(format!(
+                        "S3 DeleteObjects failed for {} keys, e.g. {:?}: {:?} {:?}",
+                        failed.len(),
+                        e.key(),
+                        e.code(),
+                        e.message()
+                    ))),
+                }
+            }
             // Emulators without DeleteObjects: delete one by one.
             Err(err)
                 if unsupported(err.code(), err.raw_response().map(|r| r.status().as_u16())) =>

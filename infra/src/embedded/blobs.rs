@@ -445,13 +445,32 @@ impl Blobs for FsBlobs {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
             Err(e) => return Err(io(e)),
         };
-        while let Some(entry) = entries.next_entry().await.map_err(io)? {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !name.starts_with('.') && !name.ends_with(".meta") {
-                count += 1;
+        loop {
+            match entries.next_entry().await {
+                Ok(Some(entry)) => {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    if !name.starts_with('.') && !name.ends_with(".meta") {
+                        count += 1;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                Err(e) => return Err(io(e)),
             }
         }
-        tokio::fs::remove_dir_all(&dir).await.map_err(io)?;
+        // Two destructions of one dossier may run at once (a retry, the timer and a trigger):
+        // what the other removed first is gone all the same.
+        for _ in 0..3 {
+            match tokio::fs::remove_dir_all(&dir).await {
+                Ok(()) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    if tokio::fs::metadata(&dir).await.is_err() {
+                        break;
+                    }
+                }
+                Err(e) => return Err(io(e)),
+            }
+        }
         Ok(count)
     }
 }
