@@ -187,19 +187,32 @@ async fn a_receiver_that_never_answers_delays_nothing_else() {
 
     // While the dead receiver holds its request open, the live one gets the event, and the
     // mail of another dossier goes out.
-    alive
+    let is_submitted = |x: &&portaal_tests::receiver::Received| {
+        x.json()["data"]["case_id"] == case.as_str() && x.event_type() == "delivery.submitted"
+    };
+    let got = alive
         .wait_for("delivery.submitted at the live receiver", WAIT, |r| {
-            of_case(r, &case)
-                .iter()
-                .any(|x| x.event_type() == "delivery.submitted")
+            r.iter().any(|x| is_submitted(&x))
         })
         .await;
     let other = case_id("OTHER");
     app.dossier_with_request(&other).await;
     app.mails(&other, 1).await;
+    let held = dead
+        .wait_for("delivery.submitted held open", WAIT, |r| {
+            r.iter().any(|x| is_submitted(&x))
+        })
+        .await;
+    // Not after the dead receiver's 10-second timeout: beside it.
+    let alive_at = got.iter().find(is_submitted).unwrap().at;
+    let dead_at = held.iter().find(is_submitted).unwrap().at;
+    assert!(
+        alive_at < dead_at + portaal_infra::webhook::TIMEOUT,
+        "the live receiver waited for the dead one's timeout"
+    );
     assert!(
         dead.hanging() >= 1,
-        "the dead receiver is still holding a request"
+        "the dead receiver still holds a request"
     );
     assert!(
         dead.received().iter().all(|r| r.answer == Answer::Hang),
