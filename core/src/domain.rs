@@ -177,7 +177,7 @@ impl Filename {
         let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
         let cleaned: String = base
             .chars()
-            .filter(|c| !c.is_control())
+            .filter(|c| !c.is_control() && !is_invisible_format(*c))
             .map(|c| {
                 if matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*') {
                     '_'
@@ -195,6 +195,24 @@ impl Filename {
         }
         Ok(Self(cleaned))
     }
+}
+
+/// Unicode format characters that make a name read otherwise than it is (a right-to-left
+/// override makes `factuur<RLO>fdp.exe` read as `factuurexe.pdf`), zero-width characters, and
+/// line and paragraph separators.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+    )
 }
 
 /// A MIME type such as `application/pdf` (parameters dropped, lower case).
@@ -374,6 +392,26 @@ mod tests {
             "ab.txt"
         );
         assert!(Filename::parse("///").is_err());
+    }
+
+    #[test]
+    fn filename_loses_bidi_overrides_zero_width_and_separators() {
+        // Shown as "factuurexe.pdf" with the override; it is an executable.
+        assert_eq!(
+            Filename::parse("factuur\u{202E}fdp.exe").unwrap().as_str(),
+            "factuurfdp.exe"
+        );
+        assert_eq!(
+            Filename::parse("be\u{200B}sluit\u{2066}\u{FEFF}.pdf\u{2028}\u{2029}")
+                .unwrap()
+                .as_str(),
+            "besluit.pdf"
+        );
+        assert_eq!(
+            Filename::parse("café – €.pdf").unwrap().as_str(),
+            "café – €.pdf"
+        );
+        assert!(Filename::parse("\u{202E}\u{200B}").is_err());
     }
 
     #[test]

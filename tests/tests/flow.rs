@@ -967,3 +967,32 @@ async fn a_closed_dossier_closes_its_links_until_it_is_reopened() {
         "{kinds:?}"
     );
 }
+
+#[tokio::test]
+async fn hsts_is_sent_only_when_the_portal_is_reached_over_https() {
+    let https = portaal_tests::spawn_with_settings(&[(
+        "PORTAAL_PUBLIC_URL",
+        "https://portaal.gemeente.example",
+    )])
+    .await;
+    let res = https
+        .client
+        .get(format!("{}/", https.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()
+            .get("strict-transport-security")
+            .map(|v| v.to_str().unwrap()),
+        Some("max-age=31536000")
+    );
+    let http = spawn_app().await;
+    let res = http
+        .client
+        .get(format!("{}/", http.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().get("strict-transport-security").is_none());
+}

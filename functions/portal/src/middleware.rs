@@ -12,6 +12,7 @@ pub const API_VERSION: &str = "1";
 
 pub async fn common(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let base = public_base(&state, &req);
+    let https = base.url.starts_with("https://");
     req.extensions_mut().insert(base);
     let method = req.method().clone();
     let path = redact(req.uri().path());
@@ -31,6 +32,13 @@ pub async fn common(State(state): State<AppState>, mut req: Request, next: Next)
         HeaderValue::from_static("nosniff"),
     );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    if https {
+        // Only where users reach the portal over https: a plain-http install must stay reachable.
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
