@@ -14,6 +14,9 @@ pub enum Error {
     Conflict(String),
     #[error("{0}")]
     Gone(String),
+    /// A link whose request the case system withdrew: it shows nothing any more.
+    #[error("this request was withdrawn; its link no longer gives access")]
+    RequestWithdrawn,
     #[error("{0}")]
     TooLarge(String),
     #[error("{0}")]

@@ -154,6 +154,13 @@ impl System {
             source,
         };
         std::fs::create_dir_all(dir).map_err(data_err)?;
+        // Documents, mail and keys are for the server's user only (also in an older directory).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(data_err)?;
+        }
         let signing_key =
             persistent_secret(dir, "signing.key", || random_hex(32)).map_err(data_err)?;
         let api_key = match &config.api_key {

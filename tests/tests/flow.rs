@@ -670,17 +670,29 @@ async fn a_withdrawn_request_takes_no_more_files_and_leaves_the_overview() {
         StatusCode::GONE,
     )
     .await;
-    let view: Value = app
-        .client
-        .get(&link)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(view["accepting"], false);
+    // The link no longer shows the dossier: 410, in JSON and as a page that says why.
+    let detail = problem(
+        app.client
+            .get(&link)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::GONE,
+    )
+    .await;
+    assert!(
+        detail["detail"].as_str().unwrap().contains("withdrawn"),
+        "{detail}"
+    );
+    let page = app.client.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::GONE);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Verzoek ingetrokken"), "{html}");
+    assert!(
+        !html.contains("Bezwaar tegen"),
+        "no dossier details on the page"
+    );
     let open: Value = Value::Array(app.overview("status=open").await);
     assert!(
         !open

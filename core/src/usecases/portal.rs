@@ -75,9 +75,12 @@ impl Portaal {
         if !partition.dossier.is_open_at(self.now()) {
             return Err(Error::Gone("this dossier is closed".into()));
         }
-        partition
+        let request = partition
             .request(&token_ref.request_id)
             .map_err(|_| Error::UnknownLink)?;
+        if request.state == RequestState::Withdrawn {
+            return Err(Error::RequestWithdrawn);
+        }
         Ok(Opened {
             partition,
             request_id: token_ref.request_id,

@@ -27,6 +27,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     if let Some(unknown) = args.iter().find(|a| *a != "--demo") {
         return Err(format!("unknown argument {unknown}\n\n{USAGE}").into());
     }
+    // Everything the server writes in its data directory (database, documents, outbox, keys) is
+    // for its own user only: files 0600, directories 0700.
+    // SAFETY: umask only sets the process's file-creation mask; no other thread creates files yet.
+    unsafe { libc::umask(0o077) };
     let addr = config.addr;
     let system = System::build(config).await?;
     let listener = tokio::net::TcpListener::bind(addr)

@@ -1049,15 +1049,27 @@ data-max-bytes=\"{}\" data-max-files=\"{}\" data-allowed-types=\"{}\">\n",
 
 // ---------------------------------------------------------------- other pages
 
-/// Error page for browsers (404 unknown link, 410 closed, 429 too many tries, 500).
-pub fn error_page(status: u16, title: &str, detail: &str, lang: Lang, base: &str) -> String {
-    let hint = match status {
+/// The advice an error page adds for a status (404 unknown link, 410 closed, 429 too many
+/// tries, 500).
+pub fn hint_for(status: u16) -> Option<&'static str> {
+    match status {
         404 => Some("hint_404"),
         410 => Some("hint_410"),
         429 => Some("hint_429"),
         500..=599 => Some("hint_500"),
         _ => None,
-    };
+    }
+}
+
+/// Error page for browsers, with the advice `hint` names (see [`hint_for`]).
+pub fn error_page(
+    status: u16,
+    title: &str,
+    detail: &str,
+    hint: Option<&str>,
+    lang: Lang,
+    base: &str,
+) -> String {
     let mut main = format!(
         "<div class=\"panel panel-error\">\n<h1>{}</h1>\n",
         escape(title)
@@ -1520,7 +1532,14 @@ mod tests {
 
     #[test]
     fn other_pages_are_well_formed() {
-        let e = error_page(404, "Link niet gevonden", "<b>onbekend</b>", Lang::Nl, "");
+        let e = error_page(
+            404,
+            "Link niet gevonden",
+            "<b>onbekend</b>",
+            hint_for(404),
+            Lang::Nl,
+            "",
+        );
         assert_csp_clean(&e);
         assert!(e.contains("&lt;b&gt;onbekend"));
         assert!(e.contains("Foutcode 404"));

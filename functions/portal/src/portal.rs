@@ -172,19 +172,43 @@ async fn view(
             if status.is_server_error() {
                 tracing::error!(error = %e, "portal page failed");
             }
-            let (title, detail) = error_text(status, lang);
+            let withdrawn = matches!(e, ApiError::Core(portaal_core::Error::RequestWithdrawn));
+            let (title, detail) = if withdrawn {
+                withdrawn_text(lang)
+            } else {
+                error_text(status, lang)
+            };
+            let hint = if withdrawn {
+                None
+            } else {
+                page::hint_for(status.as_u16())
+            };
             (
                 status,
                 Html(page::error_page(
                     status.as_u16(),
                     title,
                     detail,
+                    hint,
                     lang,
                     &base.path,
                 )),
             )
                 .into_response()
         }
+    }
+}
+
+fn withdrawn_text(lang: Lang) -> (&'static str, &'static str) {
+    match lang {
+        Lang::Nl => (
+            "Verzoek ingetrokken",
+            "Juridische zaken heeft dit verzoek ingetrokken; via deze link kunt u niets meer inzien of aanleveren. Neem bij vragen contact op met de behandelaar.",
+        ),
+        Lang::En => (
+            "Request withdrawn",
+            "The legal department withdrew this request; the link no longer gives access. Contact the case handler with any questions.",
+        ),
     }
 }
 

@@ -44,7 +44,7 @@ impl ApiError {
                 E::Invalid(_) => StatusCode::BAD_REQUEST,
                 E::NotFound(_) | E::UnknownLink => StatusCode::NOT_FOUND,
                 E::Conflict(_) => StatusCode::CONFLICT,
-                E::Gone(_) => StatusCode::GONE,
+                E::Gone(_) | E::RequestWithdrawn => StatusCode::GONE,
                 // A concurrent change won the race; asking again sees it.
                 E::Store(portaal_core::ports::StoreError::ConditionFailed { .. }) => {
                     StatusCode::CONFLICT

@@ -189,6 +189,27 @@ async fn a_killed_process_loses_nothing_confirmed_before() {
         StatusCode::CREATED
     );
 
+    // Everything the server wrote is for its own user only.
+    let mut modes = Vec::new();
+    let mut stack = vec![dir.clone()];
+    while let Some(path) = stack.pop() {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(&path).unwrap();
+        modes.push((
+            path.clone(),
+            meta.permissions().mode() & 0o777,
+            meta.is_dir(),
+        ));
+        if meta.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        }
+    }
+    assert!(modes.len() > 5, "{modes:?}");
+    for (path, mode, is_dir) in &modes {
+        let expected = if *is_dir { 0o700 } else { 0o600 };
+        assert_eq!(*mode, expected, "{} is {mode:o}", path.display());
+    }
+
     let mut server = server;
     server.child.kill().unwrap();
     server.child.wait().unwrap();
