@@ -54,6 +54,9 @@ pub struct Config {
     pub event_retention_days: u32,
 }
 
+/// A configured API key shorter than this is refused: it could be guessed.
+pub const MIN_API_KEY_CHARS: usize = 32;
+
 /// Parses `on`/`off` settings.
 fn on_off(name: &'static str, value: Option<String>, default: bool) -> Result<bool, ConfigError> {
     match value.as_deref() {
@@ -183,7 +186,18 @@ impl Config {
             addr,
             data_dir: PathBuf::from(or("PORTAAL_DATA_DIR", "portaal-data")),
             public_url: public_url.trim_end_matches('/').to_owned(),
-            api_key: lookup("PORTAAL_API_KEY"),
+            api_key: match lookup("PORTAAL_API_KEY") {
+                Some(key) if key.trim().chars().count() < MIN_API_KEY_CHARS => {
+                    return Err(ConfigError {
+                        name: "PORTAAL_API_KEY",
+                        problem: format!(
+                            "is {} characters; a key must have at least {MIN_API_KEY_CHARS} (e.g. `openssl rand -hex 24`)",
+                            key.trim().chars().count()
+                        ),
+                    });
+                }
+                other => other.map(|k| k.trim().to_owned()),
+            },
             mail_from: or("PORTAAL_MAIL_FROM", "portaal@example.nl"),
             table: or("PORTAAL_TABLE", "portaal"),
             bucket: or("PORTAAL_BUCKET", "portaal-docs"),
@@ -291,6 +305,20 @@ mod tests {
             Config::from_lookup(|n| (n == "PORTAAL_EVENT_RETENTION_DAYS").then(|| "1".to_owned()))
                 .unwrap_err();
         assert!(err.problem.contains("kept only 1 days"), "{err}");
+    }
+
+    #[test]
+    fn a_short_api_key_is_refused_by_name() {
+        let err = Config::from_lookup(|n| (n == "PORTAAL_API_KEY").then(|| "geheim".to_owned()))
+            .unwrap_err();
+        assert_eq!(err.name, "PORTAAL_API_KEY");
+        assert!(err.problem.contains("6 characters"), "{err}");
+        assert!(
+            !err.to_string().contains("geheim"),
+            "the key is not repeated"
+        );
+        let ok = Config::from_lookup(|n| (n == "PORTAAL_API_KEY").then(|| "k".repeat(32))).unwrap();
+        assert_eq!(ok.api_key.as_deref(), Some("k".repeat(32).as_str()));
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub struct System {
     pub embedded: Option<Embedded>,
     /// The bearer key of the case-system API on the local server; `None` behind API Gateway.
     pub api_key: Option<String>,
+    /// This start made the key (first start without `PORTAAL_API_KEY`): the banner shows it once.
+    pub api_key_generated: bool,
     /// Origin browsers upload to when it is not the portal's own (S3), for the page's CSP.
     pub upload_origin: Option<String>,
     /// SDK calls per operation (AWS only).
@@ -66,9 +68,18 @@ fn persistent_secret(
     name: &str,
     make: impl FnOnce() -> String,
 ) -> std::io::Result<String> {
+    persistent_secret_created(dir, name, make).map(|(value, _)| value)
+}
+
+/// The secret, and whether this start created it.
+fn persistent_secret_created(
+    dir: &std::path::Path,
+    name: &str,
+    make: impl FnOnce() -> String,
+) -> std::io::Result<(String, bool)> {
     let path = dir.join(name);
     match std::fs::read_to_string(&path) {
-        Ok(s) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
+        Ok(s) if !s.trim().is_empty() => Ok((s.trim().to_owned(), false)),
         _ => {
             let value = make();
             std::fs::write(&path, &value)?;
@@ -77,7 +88,7 @@ fn persistent_secret(
                 use std::os::unix::fs::PermissionsExt;
                 std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
             }
-            Ok(value)
+            Ok((value, true))
         }
     }
 }
@@ -135,6 +146,7 @@ impl System {
             webhooks,
             embedded: None,
             api_key: None,
+            api_key_generated: false,
             upload_origin: None,
             calls: None,
         })
@@ -163,9 +175,11 @@ impl System {
         }
         let signing_key =
             persistent_secret(dir, "signing.key", || random_hex(32)).map_err(data_err)?;
-        let api_key = match &config.api_key {
-            Some(k) => k.clone(),
-            None => persistent_secret(dir, "api.key", || random_hex(24)).map_err(data_err)?,
+        let (api_key, generated) = match &config.api_key {
+            Some(k) => (k.clone(), false),
+            None => {
+                persistent_secret_created(dir, "api.key", || random_hex(24)).map_err(data_err)?
+            }
         };
         if config.link_key.is_none() {
             config.link_key =
@@ -201,6 +215,7 @@ impl System {
             scheduler,
         });
         system.api_key = Some(api_key);
+        system.api_key_generated = generated;
         Ok(system)
     }
 }

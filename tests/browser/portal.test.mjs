@@ -31,7 +31,8 @@ const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const BINARY = path.join(repo, 'target', 'debug', 'portal');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SCREENS = '/tmp/portaal-screens';
-const API_KEY = 'browser-test-key-' + Math.random().toString(36).slice(2);
+// At least 32 characters: shorter keys are refused at start.
+const API_KEY = 'browser-test-key-' + Math.random().toString(36).slice(2).padEnd(12, '0') + '-0123456789';
 const CASE_ID = 'BZ-2026-0042';
 const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 

@@ -21,6 +21,9 @@ pub struct TestApp {
     _dir: TempDir,
 }
 
+/// The bearer key of test apps (keys under 32 characters are refused).
+pub const TEST_API_KEY: &str = "test-key-0123456789abcdefghijklmnop";
+
 /// A directory removed when dropped.
 pub struct TempDir(pub PathBuf);
 
@@ -73,7 +76,7 @@ pub fn test_config(
             "PORTAAL_ADDR" => Some("127.0.0.1:0".into()),
             "PORTAAL_PUBLIC_URL" => Some(public_url.clone()),
             "PORTAAL_DATA_DIR" => Some(data_dir.clone()),
-            "PORTAAL_API_KEY" => Some("test-key".into()),
+            "PORTAAL_API_KEY" => Some(TEST_API_KEY.into()),
             "PORTAAL_TICK_MS" => Some("100".into()),
             other => std::env::var(other).ok().filter(|v| !v.is_empty()),
         }
@@ -193,7 +196,7 @@ async fn spawn_with(dir: TempDir, overrides: &[(&str, &str)]) -> TestApp {
     let running = local::spawn(system, listener).await.expect("spawn");
     TestApp {
         base,
-        api_key: "test-key".into(),
+        api_key: TEST_API_KEY.into(),
         client: Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

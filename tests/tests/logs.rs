@@ -75,6 +75,10 @@ async fn the_logs_of_the_whole_flow_hold_no_link_token() {
     assert!(logs.contains("mail sent"), "the flow was logged");
     assert!(!logs.contains(&token), "a link token appeared in the logs");
     assert!(
+        !logs.contains(portaal_tests::TEST_API_KEY),
+        "the API key appeared in the logs"
+    );
+    assert!(
         !logs.contains(&"B".repeat(43)),
         "a guessed token appeared in the logs"
     );

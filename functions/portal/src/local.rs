@@ -262,8 +262,27 @@ pub fn banner(system: &System, addr: SocketAddr, demo_link: Option<&str>) -> Str
             portaal_infra::Backend::Aws => "aws",
         }
     );
-    if let Some(key) = &system.api_key {
-        s.push_str(&format!("  API key:  {key}\n            (curl -H 'Authorization: Bearer {key}' {base}/api/v1/case-types)\n"));
+    // Shown once, when this start made it; never in a log.
+    match (&system.api_key, system.api_key_generated) {
+        (Some(key), true) => {
+            s.push_str(&format!("  API key:  {key}\n            (curl -H 'Authorization: Bearer {key}' {base}/api/v1/case-types)\n"));
+            if system.embedded.is_some() {
+                s.push_str(&format!(
+                    "            (shown this once; kept in {})\n",
+                    system.config.data_dir.join("api.key").display()
+                ));
+            }
+        }
+        (Some(_), false) if system.config.api_key.is_some() => {
+            s.push_str("  API key:  the one in PORTAAL_API_KEY\n");
+        }
+        (Some(_), false) => {
+            s.push_str(&format!(
+                "  API key:  in {}\n",
+                system.config.data_dir.join("api.key").display()
+            ));
+        }
+        (None, _) => {}
     }
     if system.embedded.is_some() && system.config.dev_routes {
         s.push_str(&format!("  Outbox:   {base}/dev/mail\n"));

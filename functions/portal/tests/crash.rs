@@ -12,6 +12,7 @@ struct Server {
     child: Child,
     base: String,
     key: String,
+    banner_showed_key: bool,
 }
 
 fn start(data_dir: &std::path::Path, port: u16) -> Server {
@@ -39,17 +40,30 @@ fn start_with(data_dir: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Se
     for line in lines.by_ref() {
         let line = line.unwrap();
         if let Some(k) = line.trim().strip_prefix("API key:") {
-            key = Some(k.trim().to_owned());
+            // Shown only when this start generated it; otherwise the line says where it is.
+            let k = k.trim();
+            if !k.contains(' ') {
+                key = Some(k.to_owned());
+            }
         }
         if line.contains("Stop with Ctrl+C") {
             break;
         }
     }
     std::thread::spawn(move || for _ in lines {});
+    // The banner shows a generated key once; after a restart it is in the data directory.
+    let banner_showed_key = key.is_some();
+    let key = key.unwrap_or_else(|| {
+        std::fs::read_to_string(data_dir.join("api.key"))
+            .expect("the key is kept in the data directory")
+            .trim()
+            .to_owned()
+    });
     Server {
         child,
         base: format!("http://127.0.0.1:{port}"),
-        key: key.expect("banner prints the API key"),
+        key,
+        banner_showed_key,
     }
 }
 
@@ -152,6 +166,10 @@ async fn a_killed_process_loses_nothing_confirmed_before() {
     server.child.kill().unwrap(); // SIGKILL: no shutdown code runs
     server.child.wait().unwrap();
     let server = start(&dir, port);
+    assert!(
+        !server.banner_showed_key,
+        "a key made on the first start is not shown again"
+    );
 
     // what was confirmed is there, byte-identical
     let dossier: Value = client

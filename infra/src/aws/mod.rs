@@ -101,6 +101,7 @@ pub async fn build(config: Config) -> Result<System, BuildError> {
     let origin = upload_origin(&config.bucket, sdk.region().map(|r| r.as_ref()));
     // The local server with AWS adapters still wants a key; behind API Gateway, main clears it
     // (IAM authorises there).
+    let config_key_absent = config.api_key.is_none();
     let api_key = Some(
         config
             .api_key
@@ -117,6 +118,7 @@ pub async fn build(config: Config) -> Result<System, BuildError> {
             hook_queue,
         },
     )?;
+    system.api_key_generated = config_key_absent;
     system.api_key = api_key;
     system.upload_origin = Some(origin);
     system.calls = Some(calls);
