@@ -1008,3 +1008,54 @@ async fn hsts_is_sent_only_when_the_portal_is_reached_over_https() {
         .unwrap();
     assert!(res.headers().get("strict-transport-security").is_none());
 }
+
+#[tokio::test]
+async fn guessing_is_throttled_but_a_real_link_always_opens() {
+    let app = spawn_app().await;
+    let case = case_id("GUESS");
+    let link = app.dossier_with_request(&case).await;
+    let base = link.rsplit_once("/p/").unwrap().0.to_owned();
+    // 30 unknown links from this address are answered 404; from then on 429, with Retry-After.
+    for i in 0..30 {
+        let res = app
+            .client
+            .get(format!("{base}/p/{}{i:03}", "G".repeat(40)))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "guess {i}");
+    }
+    let res = app
+        .client
+        .get(format!("{base}/p/{}", "H".repeat(43)))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["retry-after"], "600");
+    problem(res, StatusCode::TOO_MANY_REQUESTS).await;
+    // The department's own link, from the same (shared proxy) address, still opens.
+    let res = app
+        .client
+        .get(&link)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "a link that resolves is never refused"
+    );
+    let staged = app
+        .stage(
+            &link,
+            "a.pdf",
+            "application/pdf",
+            b"%PDF",
+            Some(&sha256_hex(b"%PDF")),
+        )
+        .await;
+    assert_eq!(staged.status(), StatusCode::CREATED);
+}

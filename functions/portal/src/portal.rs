@@ -59,22 +59,25 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
-/// Parses the token and applies the guess limit; unknown links count as misses.
+/// Parses the token and applies the guess limit: unknown links count as misses, and an address
+/// with too many is answered 429 instead of 404. A link that resolves always works, whatever
+/// its address guessed before (departments share proxies).
 async fn with_link<T>(
     state: &AppState,
     ip: &ClientIp,
     raw: &str,
     f: impl AsyncFnOnce(LinkToken) -> Result<T, portaal_core::Error>,
 ) -> ApiResult<T> {
-    if state.guesses.blocked(ip.0) {
-        return Err(ApiError::TooManyRequests);
-    }
     let result = match LinkToken::parse(raw) {
         Ok(token) => f(token).await,
         Err(e) => Err(e),
     };
     if let Err(portaal_core::Error::UnknownLink) = &result {
+        let blocked = state.guesses.blocked(ip.0);
         state.guesses.miss(ip.0);
+        if blocked {
+            return Err(ApiError::TooManyRequests);
+        }
     }
     Ok(result?)
 }

@@ -106,6 +106,11 @@ impl IntoResponse for ApiError {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            // The guess limiter's window.
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("600"));
+        }
         res
     }
 }

@@ -65,16 +65,32 @@ pub struct GuessLimiter {
 const WINDOW: Duration = Duration::from_secs(600);
 const MAX_MISSES: u32 = 30;
 
+/// IPv6 clients are counted per /64 (one host's privacy addresses), IPv4 per address.
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
+    }
+}
+
 impl GuessLimiter {
     pub fn blocked(&self, ip: Option<IpAddr>) -> bool {
-        let Some(ip) = ip else { return false };
+        let Some(ip) = ip.map(client_key) else {
+            return false;
+        };
         let map = self.misses.lock().expect("limiter lock");
         map.get(&ip)
             .is_some_and(|(n, since)| *n >= MAX_MISSES && since.elapsed() < WINDOW)
     }
 
     pub fn miss(&self, ip: Option<IpAddr>) {
-        let Some(ip) = ip else { return };
+        let Some(ip) = ip.map(client_key) else { return };
         let mut map = self.misses.lock().expect("limiter lock");
         if map.len() > 10_000 {
             map.retain(|_, (_, since)| since.elapsed() < WINDOW);
@@ -84,5 +100,34 @@ impl GuessLimiter {
             *entry = (0, Instant::now());
         }
         entry.0 += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_count_per_64_and_ipv4_per_address() {
+        let limiter = GuessLimiter::default();
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:aaaa::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        for _ in 0..MAX_MISSES / 2 {
+            limiter.miss(Some(a));
+            limiter.miss(Some(b));
+        }
+        assert!(limiter.blocked(Some(a)), "one /64 is one client");
+        assert!(!limiter.blocked(Some(other)));
+        let v4: IpAddr = "10.0.0.1".parse().unwrap();
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        for _ in 0..MAX_MISSES {
+            limiter.miss(Some(mapped));
+        }
+        assert!(
+            limiter.blocked(Some(v4)),
+            "a mapped IPv4 address is that address"
+        );
+        assert!(!limiter.blocked(Some("10.0.0.2".parse().unwrap())));
     }
 }
