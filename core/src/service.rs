@@ -35,6 +35,9 @@ pub struct Settings {
     pub webhook_allow_http: bool,
     /// Seconds between webhook attempts: N values, N retries after the first attempt.
     pub webhook_retry: Vec<u64>,
+    /// Domains a link holder's own address may be in to get mail (lower case); empty: the
+    /// domains of the request's addresses.
+    pub org_mail_domains: Vec<String>,
 }
 
 /// `PORTAAL_WEBHOOK_RETRY_SCHEDULE`'s default: more than a day in all.
@@ -51,6 +54,7 @@ impl Settings {
             event_retention: chrono::Duration::days(30),
             webhook_allow_http: false,
             webhook_retry: DEFAULT_WEBHOOK_RETRY.to_vec(),
+            org_mail_domains: Vec::new(),
         }
     }
 }
@@ -135,6 +139,27 @@ impl Portaal {
                 "(de link uit ons verzoek van {})",
                 dutch_date(crate::localtime::dutch_today(request.created_at))
             ),
+        }
+    }
+
+    /// Whether the portal may mail an address a link holder typed: one of the request's own
+    /// addresses, or one in the organisation's domains (`PORTAAL_ORG_MAIL_DOMAINS`; by default
+    /// the domains of the request's addresses). Anything else would make the portal a relay.
+    pub(crate) fn may_mail(&self, address: &Email, request: &Request) -> bool {
+        if request.to.contains(address) {
+            return true;
+        }
+        let domain = |e: &Email| {
+            e.as_str()
+                .rsplit_once('@')
+                .map(|(_, d)| d.to_ascii_lowercase())
+                .unwrap_or_default()
+        };
+        let theirs = domain(address);
+        if self.settings.org_mail_domains.is_empty() {
+            request.to.iter().any(|r| domain(r) == theirs)
+        } else {
+            self.settings.org_mail_domains.contains(&theirs)
         }
     }
 

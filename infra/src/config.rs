@@ -52,6 +52,8 @@ pub struct Config {
     pub webhook_queue_url: Option<String>,
     /// `PORTAAL_EVENT_RETENTION_DAYS`: how long feed events are kept.
     pub event_retention_days: u32,
+    /// `PORTAAL_ORG_MAIL_DOMAINS`: where receipts to a link holder's own address may go.
+    pub org_mail_domains: Vec<String>,
 }
 
 /// A configured API key shorter than this is refused: it could be guessed.
@@ -108,6 +110,7 @@ impl Config {
         settings.event_retention = chrono::Duration::days(self.event_retention_days.into());
         settings.webhook_allow_http = self.webhook_allow_http;
         settings.webhook_retry = self.webhook_retry.clone();
+        settings.org_mail_domains = self.org_mail_domains.clone();
         settings
     }
 }
@@ -236,6 +239,14 @@ impl Config {
             )?,
             webhook_ca_file: lookup("PORTAAL_WEBHOOK_CA_FILE").map(PathBuf::from),
             webhook_queue_url: lookup("PORTAAL_WEBHOOK_QUEUE_URL"),
+            org_mail_domains: lookup("PORTAAL_ORG_MAIL_DOMAINS")
+                .map(|raw| {
+                    raw.split(',')
+                        .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
+                        .filter(|d| !d.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             event_retention_days: match lookup("PORTAAL_EVENT_RETENTION_DAYS") {
                 None => 30,
                 Some(raw) => raw

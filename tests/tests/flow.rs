@@ -1059,3 +1059,50 @@ async fn guessing_is_throttled_but_a_real_link_always_opens() {
         .await;
     assert_eq!(staged.status(), StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn a_receipt_goes_only_to_the_organisation_not_to_any_address_typed_in() {
+    let app = spawn_app().await;
+    let case = case_id("RELAY");
+    let link = app.dossier_with_request(&case).await;
+    app.mails(&case, 1).await;
+    let upload = app
+        .upload(&link, "a.pdf", "application/pdf", b"%PDF-1.4 a".to_vec())
+        .await;
+    let res = app
+        .portal(Method::POST, &format!("{link}/deliveries"))
+        .json(&json!({"uploads": [upload.id], "comment": "", "submitted_by": {"name": "Buiten", "email": "slachtoffer@elders.example"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    // The handler's notice goes out; nothing goes to the typed-in stranger.
+    let mails = app.mails(&case, 2).await;
+    portaal_tests::settle(&app, std::time::Duration::from_millis(500)).await;
+    let mails: Vec<Value> = app
+        .mails(&case, mails.len())
+        .await
+        .into_iter()
+        .filter(|m| m.to_string().contains(&case))
+        .collect();
+    assert!(
+        !mails
+            .iter()
+            .any(|m| m.to_string().contains("elders.example")),
+        "the portal is no relay: {mails:?}"
+    );
+    // An address of the organisation (the request's domain) gets its receipt.
+    let upload = app
+        .upload(&link, "b.pdf", "application/pdf", b"%PDF-1.4 b".to_vec())
+        .await;
+    assert_eq!(
+        app.confirm(&link, &[&upload.id]).await.status(),
+        StatusCode::CREATED
+    );
+    let mails = app.mails(&case, mails.len() + 2).await;
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.to_string().contains("p.bakker@example.nl"))
+    );
+}

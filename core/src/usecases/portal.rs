@@ -388,15 +388,20 @@ impl Portaal {
                 vec![p.dossier.handler.email.clone()],
                 &vars,
             ),
-            self.queue_mail(
+        ];
+        // Only to the organisation: the form's address is whatever the sender typed.
+        if self.may_mail(&submitted_by.email, r) {
+            writes.push(self.queue_mail(
                 &case_type,
                 case,
                 Some(&r.id),
                 MailKind::Receipt,
                 vec![submitted_by.email.clone()],
                 &vars,
-            ),
-        ];
+            ));
+        } else {
+            tracing::info!("receipt not mailed: the address is outside the organisation's domains");
+        }
         writes.extend(self.event_writes(case, &event));
         for doc in &checked {
             let submitted = Document {

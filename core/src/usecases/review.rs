@@ -115,7 +115,8 @@ impl Portaal {
             );
             vars.insert("portal_url", self.link_for_mail(request));
             let mut to = request.to.clone();
-            if !to.contains(&d.submitted_by.email) {
+            if !to.contains(&d.submitted_by.email) && self.may_mail(&d.submitted_by.email, request)
+            {
                 to.push(d.submitted_by.email.clone());
             }
             writes.push(self.queue_mail(

@@ -33,7 +33,7 @@
       checkFields: 'Controleer de gemarkeerde velden.',
       sending: 'Bezig met versturen…',
       sentTitle: 'Verstuurd',
-      sentText: 'Uw stukken zijn verstuurd. De behandelaar heeft een melding gekregen; u ontvangt een ontvangstbevestiging per e-mail. De SHA-256 is de vingerafdruk van wat wij ontvingen.',
+      sentText: 'Uw stukken zijn verstuurd. De behandelaar heeft een melding gekregen. Hieronder staat wat wij ontvingen; een adres van de organisatie krijgt dit ook per e-mail. De SHA-256 is de vingerafdruk van wat wij ontvingen.',
       sentOnce: 'Deze stukken waren al verstuurd.',
       unknownSha: 'onbekend',
       leave: 'Er worden nog bestanden geüpload.'
@@ -66,7 +66,7 @@
       checkFields: 'Check the marked fields.',
       sending: 'Sending…',
       sentTitle: 'Sent',
-      sentText: 'Your documents have been sent. The case handler has been notified; you will receive a receipt by e-mail. The SHA-256 is the fingerprint of what we received.',
+      sentText: 'Your documents have been sent. The case handler has been notified. Below is what we received; an address of the organisation also gets this by e-mail. The SHA-256 is the fingerprint of what we received.',
       sentOnce: 'These documents had already been sent.',
       unknownSha: 'unknown',
       leave: 'Files are still being uploaded.'

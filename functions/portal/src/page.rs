@@ -126,8 +126,8 @@ fn t(lang: Lang, key: &str) -> &'static str {
         "sha_unknown" => ("SHA-256 onbekend", "SHA-256 unknown"),
         "deliver" => ("Stukken aanleveren", "Deliver documents"),
         "deliver_intro" => (
-            "Voeg de onderliggende stukken toe. Controleer of alles compleet is, vul uw gegevens in en kies daarna \u{201c}Bevestigen en versturen\u{201d}. De behandelaar krijgt dan een melding; u ontvangt een ontvangstbevestiging per e-mail.",
-            "Add the underlying documents. Check that everything is complete, fill in your details and then choose \u{201c}Confirm and send\u{201d}. The case handler is then notified; you receive a receipt by e-mail.",
+            "Voeg de onderliggende stukken toe. Controleer of alles compleet is, vul uw gegevens in en kies daarna \u{201c}Bevestigen en versturen\u{201d}. De behandelaar krijgt dan een melding; is uw e-mailadres een adres van de organisatie, dan ontvangt u ook een ontvangstbevestiging per e-mail.",
+            "Add the underlying documents. Check that everything is complete, fill in your details and then choose \u{201c}Confirm and send\u{201d}. The case handler is then notified; if your e-mail address is one of the organisation's, you also receive a receipt by e-mail.",
         ),
         "deliver_intro_more" => (
             "Een stuk vergeten? Voeg het hier toe; het wordt als nazending bij dit verzoek bewaard.",
@@ -160,8 +160,8 @@ fn t(lang: Lang, key: &str) -> &'static str {
         "your_name" => ("Uw naam", "Your name"),
         "your_email" => ("Uw e-mailadres", "Your e-mail address"),
         "email_hint" => (
-            "Hier sturen wij de ontvangstbevestiging naartoe.",
-            "We send the receipt to this address.",
+            "Hier sturen wij de ontvangstbevestiging naartoe, als het een adres van de organisatie is.",
+            "We send the receipt here if it is an address of the organisation.",
         ),
         "confirm" => ("Bevestigen en versturen", "Confirm and send"),
         "notice_withdrawn" => (
