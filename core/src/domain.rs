@@ -96,6 +96,11 @@ impl Id {
     pub fn from_ulid(u: ulid::Ulid) -> Self {
         Self(u.to_string())
     }
+
+    /// A new id that sorts by `at` (ULID).
+    pub fn new_at(at: chrono::DateTime<chrono::Utc>) -> Self {
+        Self::from_ulid(ulid::Ulid::from_datetime(at.into()))
+    }
 }
 
 /// An e-mail address, checked for a plausible shape (the mail system does the rest).

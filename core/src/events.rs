@@ -402,7 +402,9 @@ const METADATA_HOSTS: [&str; 5] = [
     "metadata.azure.internal",
 ];
 
-fn forbidden_ip(ip: IpAddr) -> Option<&'static str> {
+/// Why an address may not receive webhooks, if it may not; also checked on the resolved address
+/// at send time.
+pub fn refused_address(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => {
             if v4.is_link_local() {
@@ -417,7 +419,7 @@ fn forbidden_ip(ip: IpAddr) -> Option<&'static str> {
         }
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
-                return forbidden_ip(IpAddr::V4(v4));
+                return refused_address(IpAddr::V4(v4));
             }
             if (v6.segments()[0] & 0xffc0) == 0xfe80 {
                 Some("a link-local address (fe80::/10)")
@@ -430,11 +432,6 @@ fn forbidden_ip(ip: IpAddr) -> Option<&'static str> {
             }
         }
     }
-}
-
-/// Whether an address may receive webhooks; also checked on the resolved address at send time.
-pub fn refused_address(ip: IpAddr) -> Option<&'static str> {
-    forbidden_ip(ip)
 }
 
 fn is_loopback_host(host: &url::Host<&str>) -> bool {
@@ -476,8 +473,8 @@ pub fn validate_receiver_url(raw: &str, allow_http: bool) -> Result<String> {
         }
     }
     let why = match host {
-        url::Host::Ipv4(ip) => forbidden_ip(IpAddr::V4(ip)),
-        url::Host::Ipv6(ip) => forbidden_ip(IpAddr::V6(ip)),
+        url::Host::Ipv4(ip) => refused_address(IpAddr::V4(ip)),
+        url::Host::Ipv6(ip) => refused_address(IpAddr::V6(ip)),
         url::Host::Domain(d) => METADATA_HOSTS
             .iter()
             .any(|m| d.trim_end_matches('.').eq_ignore_ascii_case(m))

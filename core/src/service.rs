@@ -108,7 +108,7 @@ impl Portaal {
     }
 
     pub(crate) fn new_id(&self) -> Id {
-        Id::from_ulid(ulid::Ulid::from_datetime(self.now().into()))
+        Id::new_at(self.now())
     }
 
     pub(crate) fn portal_url(&self, token: &crate::domain::LinkToken) -> String {

@@ -51,7 +51,8 @@ pub fn pending_event(
     Write::create(event.to_item(pk, sk))
 }
 
-fn id_value(id: &Option<Id>) -> Value {
+/// An optional id as a payload value (absent ids are left out of `data`).
+pub(crate) fn id_value(id: &Option<Id>) -> Value {
     id.as_ref()
         .map_or(Value::Null, |i| Value::from(i.to_string()))
 }
@@ -162,10 +163,6 @@ impl Portaal {
 
     // ------------------------------------------------------------ subscriptions
 
-    async fn subscription_records(&self) -> Result<Vec<Subscription>> {
-        crate::usecases::webhooks::subscriptions(self.store.as_ref()).await
-    }
-
     /// `POST /api/v1/subscriptions`.
     pub async fn create_subscription(
         &self,
@@ -194,7 +191,11 @@ impl Portaal {
             input.description.as_deref().unwrap_or_default(),
             500,
         )?;
-        if self.subscription_records().await?.len() >= MAX_SUBSCRIPTIONS {
+        if crate::usecases::webhooks::subscriptions(self.store.as_ref())
+            .await?
+            .len()
+            >= MAX_SUBSCRIPTIONS
+        {
             return Err(Error::conflict(format!(
                 "at most {MAX_SUBSCRIPTIONS} subscriptions can exist; delete one first"
             )));
@@ -230,12 +231,12 @@ impl Portaal {
 
     /// `GET /api/v1/subscriptions`: no secrets.
     pub async fn subscriptions(&self) -> Result<Vec<SubscriptionView>> {
-        let mut all: Vec<SubscriptionView> = self
-            .subscription_records()
-            .await?
-            .iter()
-            .map(SubscriptionView::from)
-            .collect();
+        let mut all: Vec<SubscriptionView> =
+            crate::usecases::webhooks::subscriptions(self.store.as_ref())
+                .await?
+                .iter()
+                .map(SubscriptionView::from)
+                .collect();
         all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
         Ok(all)
     }

@@ -35,23 +35,36 @@ impl Portaal {
         }
     }
 
-    /// `request.overdue`: once per due date, when the Dutch day after it begins and the request
-    /// is still open.
-    #[tracing::instrument(skip(self), fields(case = %case))]
-    pub async fn report_overdue(&self, case: &CaseId, request_id: &Id) -> Result<JobOutcome> {
+    /// The request a job is about, if it is still open; else why the job has nothing to do.
+    async fn open_request_for_job(
+        &self,
+        case: &CaseId,
+        request_id: &Id,
+    ) -> Result<std::result::Result<Request, JobOutcome>> {
         let Some(item) = self
             .store
             .get(&keys::dossier(case), &keys::request(request_id))
             .await?
         else {
-            return Ok(JobOutcome::Skipped("request is gone".into()));
+            return Ok(Err(JobOutcome::Skipped("request is gone".into())));
         };
         let request = Request::from_item(&item)?;
         if request.state != RequestState::Open {
-            return Ok(JobOutcome::Skipped(
+            return Ok(Err(JobOutcome::Skipped(
                 format!("request is {:?}", request.state).to_lowercase(),
-            ));
+            )));
         }
+        Ok(Ok(request))
+    }
+
+    /// `request.overdue`: once per due date, when the Dutch day after it begins and the request
+    /// is still open.
+    #[tracing::instrument(skip(self), fields(case = %case))]
+    pub async fn report_overdue(&self, case: &CaseId, request_id: &Id) -> Result<JobOutcome> {
+        let request = match self.open_request_for_job(case, request_id).await? {
+            Ok(r) => r,
+            Err(skipped) => return Ok(skipped),
+        };
         if request.due.0 >= self.today() {
             return Ok(JobOutcome::Skipped("request is not overdue".into()));
         }
@@ -101,19 +114,10 @@ impl Portaal {
         if !dossier.is_open_at(self.now()) {
             return Ok(JobOutcome::Skipped("dossier is closed".into()));
         }
-        let Some(item) = self
-            .store
-            .get(&keys::dossier(case), &keys::request(request_id))
-            .await?
-        else {
-            return Ok(JobOutcome::Skipped("request is gone".into()));
+        let request = match self.open_request_for_job(case, request_id).await? {
+            Ok(r) => r,
+            Err(skipped) => return Ok(skipped),
         };
-        let request = Request::from_item(&item)?;
-        if request.state != RequestState::Open {
-            return Ok(JobOutcome::Skipped(
-                format!("request is {:?}", request.state).to_lowercase(),
-            ));
-        }
         if request.reminders_sent.contains(&step) {
             return Ok(JobOutcome::Skipped("reminder already sent".into()));
         }

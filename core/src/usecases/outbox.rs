@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::events::EventType;
 use crate::model::{Mail, MailKind, MailState, Record};
 use crate::ports::{Clock, Index, MailError, Mailer, OutgoingMail, Store, StoreError, Write};
-use crate::usecases::feed::pending_event;
+use crate::usecases::feed::{id_value, pending_event};
 
 /// How long a claim protects a send in progress.
 const CLAIM_SECONDS: i64 = 120;
@@ -172,17 +172,12 @@ impl Outbox {
     fn mail_event(&self, kind: EventType, mail: &Mail) -> Write {
         let now = self.clock.now();
         pending_event(
-            Id::from_ulid(ulid::Ulid::from_datetime(now.into())),
+            Id::new_at(now),
             kind,
             now,
             &mail.case_id,
             &[
-                (
-                    "request_id",
-                    mail.request_id
-                        .as_ref()
-                        .map_or(serde_json::Value::Null, |r| r.to_string().into()),
-                ),
+                ("request_id", id_value(&mail.request_id)),
                 ("mail_id", mail.id.to_string().into()),
                 ("kind", serde_json::to_value(mail.kind).unwrap_or_default()),
             ],

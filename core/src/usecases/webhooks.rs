@@ -91,9 +91,14 @@ impl Webhooks {
             .store
             .query_index(Index::Outbox, keys::PENDING_INDEX, None, limit)
             .await?;
+        // One read of the subscriptions serves the whole sweep.
+        let mut subscriptions = None;
         let mut made = Vec::new();
         for item in pending {
-            made.extend(self.sequence(&item.pk, &item.sk).await?);
+            made.extend(
+                self.sequence_with(&item.pk, &item.sk, &mut subscriptions)
+                    .await?,
+            );
         }
         Ok(made)
     }
@@ -102,9 +107,19 @@ impl Webhooks {
     /// the queue. Answers nothing when another sequencer already did it.
     #[tracing::instrument(skip(self))]
     pub async fn sequence(&self, pk: &str, sk: &str) -> Result<Vec<HookKey>> {
+        self.sequence_with(pk, sk, &mut None).await
+    }
+
+    /// [`Self::sequence`] with the subscriptions, read when first needed and kept across calls.
+    async fn sequence_with(
+        &self,
+        pk: &str,
+        sk: &str,
+        subscriptions: &mut Option<Vec<Subscription>>,
+    ) -> Result<Vec<HookKey>> {
         let mut conflicts = 0;
         loop {
-            match self.try_sequence(pk, sk).await {
+            match self.try_sequence(pk, sk, subscriptions).await {
                 Err(crate::Error::Store(StoreError::ConditionFailed { .. })) if conflicts < 50 => {
                     // Another sequencer took this number (or this event): read again.
                     conflicts += 1;
@@ -123,7 +138,12 @@ impl Webhooks {
         }
     }
 
-    async fn try_sequence(&self, pk: &str, sk: &str) -> Result<Vec<HookKey>> {
+    async fn try_sequence(
+        &self,
+        pk: &str,
+        sk: &str,
+        subscriptions: &mut Option<Vec<Subscription>>,
+    ) -> Result<Vec<HookKey>> {
         let Some(item) = self.store.get(pk, sk).await? else {
             return Ok(Vec::new());
         };
@@ -153,7 +173,10 @@ impl Webhooks {
         let (ttl, until) = retained_until(now, self.retention);
         sequenced.attrs.insert(ttl.into(), until.clone());
 
-        let subscriptions = self.subscriptions().await?;
+        if subscriptions.is_none() {
+            *subscriptions = Some(self.subscriptions().await?);
+        }
+        let subscriptions = subscriptions.as_deref().unwrap_or_default();
         let body = event.body();
         let mut writes = vec![
             counter_write,
@@ -216,12 +239,15 @@ impl Webhooks {
 
     /// Messages whose attempt is due, oldest first, at most `limit`.
     pub async fn due(&self, limit: usize) -> Result<Vec<HookKey>> {
-        let upto = format!("{}~", events::time_key(self.clock.now()));
-        let items = self
-            .store
+        self.due_by(self.clock.now(), limit).await
+    }
+
+    /// Messages due at `at` or before, oldest first (the `HOOKDUE` index).
+    async fn due_by(&self, at: DateTime<Utc>, limit: usize) -> Result<Vec<HookKey>> {
+        let upto = format!("{}~", events::time_key(at));
+        self.store
             .query_index(Index::Expiry, keys::DUE_INDEX, Some(&upto), limit)
-            .await?;
-        items
+            .await?
             .iter()
             .map(|i| {
                 let m = HookMessage::from_item(i)?;
@@ -236,18 +262,8 @@ impl Webhooks {
     /// Puts attempts that are due for longer than `grace` on the queue again (beyond SQS's
     /// delay, or never queued after a crash). Answers how many.
     pub async fn requeue_due(&self, grace: chrono::Duration, limit: usize) -> Result<usize> {
-        let upto = format!("{}~", events::time_key(self.clock.now() - grace));
-        let items = self
-            .store
-            .query_index(Index::Expiry, keys::DUE_INDEX, Some(&upto), limit)
-            .await?;
         let mut queued = 0;
-        for item in &items {
-            let m = HookMessage::from_item(item)?;
-            let key = HookKey {
-                subscription_id: m.subscription_id,
-                seq: m.seq,
-            };
+        for key in self.due_by(self.clock.now() - grace, limit).await? {
             match self.queue.enqueue(&key, Duration::ZERO).await {
                 Ok(()) => queued += 1,
                 Err(e) => tracing::warn!(error = %e, "webhook attempt not queued"),

@@ -69,11 +69,12 @@ const WEBHOOKS_IN_FLIGHT: usize = 32;
 /// And at most this many per subscription, so a receiver that never answers cannot take them all.
 const WEBHOOKS_IN_FLIGHT_PER_SUBSCRIPTION: usize = 4;
 
+type RunningPerSubscription = Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>;
+
 /// Attempts running now: all, and per subscription.
-#[derive(Clone)]
-pub struct InFlight {
+struct InFlight {
     all: Arc<Semaphore>,
-    per_subscription: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+    per_subscription: RunningPerSubscription,
 }
 
 impl Default for InFlight {
@@ -81,6 +82,43 @@ impl Default for InFlight {
         Self {
             all: Arc::new(Semaphore::new(WEBHOOKS_IN_FLIGHT)),
             per_subscription: Arc::default(),
+        }
+    }
+}
+
+impl InFlight {
+    /// Room for one more attempt of this subscription, if both limits allow it now.
+    fn try_start(&self, subscription: String) -> Option<Slot> {
+        let permit = self.all.clone().try_acquire_owned().ok()?;
+        let mut running = self.per_subscription.lock().expect("in-flight lock");
+        let n = running.entry(subscription.clone()).or_default();
+        if *n >= WEBHOOKS_IN_FLIGHT_PER_SUBSCRIPTION {
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            _permit: permit,
+            subscription,
+            per_subscription: self.per_subscription.clone(),
+        })
+    }
+}
+
+/// One running attempt; dropping it frees its room.
+struct Slot {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    subscription: String,
+    per_subscription: RunningPerSubscription,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut running = self.per_subscription.lock().expect("in-flight lock");
+        if let Some(n) = running.get_mut(&self.subscription) {
+            *n -= 1;
+            if *n == 0 {
+                running.remove(&self.subscription);
+            }
         }
     }
 }
@@ -109,7 +147,7 @@ async fn webhook_sender(state: AppState) {
 }
 
 /// One round: sequence pending events, then start the due attempts (not waiting for them).
-pub async fn run_webhook_round(system: &System, in_flight: &InFlight) {
+async fn run_webhook_round(system: &System, in_flight: &InFlight) {
     if let Err(e) = system.webhooks.sequence_pending(500).await {
         tracing::error!(error = %e, "sequencing events failed");
     }
@@ -122,39 +160,15 @@ pub async fn run_webhook_round(system: &System, in_flight: &InFlight) {
         }
     };
     for key in due {
-        let subscription = key.subscription_id.to_string();
-        {
-            let mut running = in_flight.per_subscription.lock().expect("in-flight lock");
-            let n = running.entry(subscription.clone()).or_default();
-            if *n >= WEBHOOKS_IN_FLIGHT_PER_SUBSCRIPTION {
-                continue;
-            }
-            *n += 1;
-        }
-        let release = {
-            let per_subscription = in_flight.per_subscription.clone();
-            let subscription = subscription.clone();
-            move || {
-                let mut running = per_subscription.lock().expect("in-flight lock");
-                if let Some(n) = running.get_mut(&subscription) {
-                    *n -= 1;
-                    if *n == 0 {
-                        running.remove(&subscription);
-                    }
-                }
-            }
-        };
-        let Ok(permit) = in_flight.all.clone().try_acquire_owned() else {
-            release();
-            break;
+        let Some(slot) = in_flight.try_start(key.subscription_id.to_string()) else {
+            continue;
         };
         let webhooks = system.webhooks.clone();
         tokio::spawn(async move {
             if let Err(e) = webhooks.attempt(&key).await {
                 tracing::error!(error = %e, "webhook attempt failed");
             }
-            release();
-            drop(permit);
+            drop(slot);
         });
     }
 }

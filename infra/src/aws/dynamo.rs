@@ -272,6 +272,36 @@ fn transact_error<R: std::fmt::Debug>(e: SdkError<TransactWriteItemsError, R>) -
 
 // ---------------------------------------------------------------- the port
 
+/// Runs a query until `limit` items are read or none are left (one call unless an answer passes
+/// DynamoDB's 1 MB limit).
+async fn collect_up_to(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    limit: usize,
+) -> Result<Vec<Item>, StoreError> {
+    let mut items = Vec::new();
+    let mut start = None;
+    while items.len() < limit {
+        let remaining = i32::try_from(limit - items.len()).unwrap_or(i32::MAX);
+        let out = query
+            .clone()
+            .limit(remaining)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| sdk_error("Query", e))?;
+        for raw in out.items.unwrap_or_default() {
+            if items.len() < limit {
+                items.push(from_dynamo_item(raw)?);
+            }
+        }
+        start = out.last_evaluated_key.filter(|k| !k.is_empty());
+        if start.is_none() {
+            break;
+        }
+    }
+    Ok(items)
+}
+
 #[async_trait]
 impl Store for DynamoStore {
     #[tracing::instrument(name = "dynamo.get", skip_all)]
@@ -334,10 +364,6 @@ impl Store for DynamoStore {
         sk_upto: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        if limit == 0 {
-            return Ok(items);
-        }
         let mut names = HashMap::from([("#ipk".to_owned(), index.pk_attr().to_owned())]);
         let mut values = HashMap::from([(":pk".to_owned(), AttributeValue::S(pk.to_owned()))]);
         let expression = match sk_upto {
@@ -348,42 +374,21 @@ impl Store for DynamoStore {
                 "#ipk = :pk AND #isk <= :upto"
             }
         };
-        let mut start = None;
-        while items.len() < limit {
-            let remaining = i32::try_from(limit - items.len()).unwrap_or(i32::MAX);
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index.name())
-                .key_condition_expression(expression)
-                .set_expression_attribute_names(Some(names.clone()))
-                .set_expression_attribute_values(Some(values.clone()))
-                .limit(remaining)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| sdk_error("Query", e))?;
-            for raw in out.items.unwrap_or_default() {
-                if items.len() < limit {
-                    items.push(from_dynamo_item(raw)?);
-                }
-            }
-            start = out.last_evaluated_key.filter(|k| !k.is_empty());
-            if start.is_none() {
-                break;
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index.name())
+            .key_condition_expression(expression)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values));
+        let items = collect_up_to(query, limit).await?;
         tracing::Span::current().record("items", items.len());
         Ok(items)
     }
 
     #[tracing::instrument(name = "dynamo.page", skip_all, fields(index = query.index.map(|i| i.name()), limit = query.limit, items))]
     async fn page(&self, query: PageQuery<'_>) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        if query.limit == 0 {
-            return Ok(items);
-        }
         let (key_pk, key_sk) = match query.index {
             None => (PK, SK),
             Some(index) => (index.pk_attr(), index.sk_attr()),
@@ -403,36 +408,19 @@ impl Store for DynamoStore {
                 }
             }
         };
-        let mut start = None;
         // One call per page unless the page passes DynamoDB's 1 MB answer limit.
-        while items.len() < query.limit {
-            let remaining = i32::try_from(query.limit - items.len()).unwrap_or(i32::MAX);
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .set_index_name(query.index.map(|i| i.name().to_owned()))
-                .key_condition_expression(expression)
-                .set_expression_attribute_names(Some(names.clone()))
-                .set_expression_attribute_values(Some(values.clone()))
-                .scan_index_forward(!query.descending)
-                // Only the table itself offers consistent reads.
-                .consistent_read(query.index.is_none())
-                .limit(remaining)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| sdk_error("Query", e))?;
-            for raw in out.items.unwrap_or_default() {
-                if items.len() < query.limit {
-                    items.push(from_dynamo_item(raw)?);
-                }
-            }
-            start = out.last_evaluated_key.filter(|k| !k.is_empty());
-            if start.is_none() {
-                break;
-            }
-        }
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(query.index.map(|i| i.name().to_owned()))
+            .key_condition_expression(expression)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .scan_index_forward(!query.descending)
+            // Only the table itself offers consistent reads.
+            .consistent_read(query.index.is_none());
+        let items = collect_up_to(request, query.limit).await?;
         tracing::Span::current().record("items", items.len());
         Ok(items)
     }

@@ -75,6 +75,29 @@ fn row_to_item(pk: String, sk: String, attrs: String) -> Result<Item, StoreError
     Ok(Item { pk, sk, attrs })
 }
 
+/// Items of a `SELECT pk, sk, attrs …`.
+fn select_items(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Item>, StoreError> {
+    let mut stmt = c.prepare_cached(sql).map_err(backend)?;
+    let rows = stmt
+        .query_map(params, |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .map_err(backend)?;
+    rows.map(|r| {
+        let (pk, sk, attrs) = r.map_err(backend)?;
+        row_to_item(pk, sk, attrs)
+    })
+    .collect()
+}
+
 /// The smallest string greater than every string starting with `prefix` (keys are ASCII).
 fn prefix_end(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")
@@ -183,17 +206,7 @@ impl Store for SqliteStore {
             let sql = format!(
                 "SELECT pk, sk, attrs FROM items WHERE {ipk} = ?1 AND (?2 IS NULL OR {isk} <= ?2) ORDER BY {isk} LIMIT ?3"
             );
-            let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
-            let rows = stmt
-                .query_map(params![pk, upto, limit as i64], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-                })
-                .map_err(backend)?;
-            rows.map(|r| {
-                let (pk, sk, attrs) = r.map_err(backend)?;
-                row_to_item(pk, sk, attrs)
-            })
-            .collect()
+            select_items(c, &sql, params![pk, upto, limit as i64])
         })
         .await
     }
@@ -218,17 +231,7 @@ impl Store for SqliteStore {
             let sql = format!(
                 "SELECT pk, sk, attrs FROM items WHERE {key_pk} = ?1 AND (?2 IS NULL OR {key_sk} {cmp} ?2) ORDER BY {key_sk} {order} LIMIT ?3"
             );
-            let mut stmt = c.prepare_cached(&sql).map_err(backend)?;
-            let rows = stmt
-                .query_map(params![pk, after, limit], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-                })
-                .map_err(backend)?;
-            rows.map(|r| {
-                let (pk, sk, attrs) = r.map_err(backend)?;
-                row_to_item(pk, sk, attrs)
-            })
-            .collect()
+            select_items(c, &sql, params![pk, after, limit])
         })
         .await
     }
