@@ -1249,3 +1249,49 @@ async fn a_mail_that_fails_for_good_is_reported_as_mail_failed() {
     assert!(failed[0]["data"]["mail_id"].is_string());
     assert!(!failed[0].to_string().contains("@"), "no addresses");
 }
+
+/// The sender does not follow redirects (a 3xx is an answer to retry on, never a new target) and
+/// reports a refused connection as no answer; both count as not acknowledged.
+#[tokio::test]
+async fn redirects_are_not_followed_and_refused_connections_are_no_answer() {
+    use portaal_core::ports::{HookAnswer, HookSender};
+    use portaal_infra::webhook::HttpHookSender;
+
+    let sender = HttpHookSender::new(None).unwrap();
+    let receiver = Receiver::start().await;
+    receiver.script(&[Answer::Status(307)], Answer::Status(204));
+    assert_eq!(
+        sender.post(&receiver.url, &[], "{}").await,
+        HookAnswer::Status(307)
+    );
+    assert_eq!(receiver.received().len(), 1, "one request, not followed");
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks", closed.local_addr().unwrap());
+    drop(closed);
+    match sender.post(&url, &[], "{}").await {
+        HookAnswer::NoAnswer(why) => assert!(why.contains("connection"), "{why}"),
+        other => panic!("a refused connection is no answer: {other:?}"),
+    }
+
+    // Through the whole path: a 3xx is retried like any refusal.
+    let app = spawn_with_settings(&[("PORTAAL_WEBHOOK_RETRY_SCHEDULE", "1")]).await;
+    let hooks = Receiver::start().await;
+    hooks.script(&[Answer::Status(302)], Answer::Status(204));
+    subscribe(&app, &hooks, json!(["dossier.closed"])).await;
+    let case = case_id("REDIR");
+    app.dossier_with_request(&case).await;
+    let res = app
+        .api(Method::POST, &format!("/dossiers/{case}/close"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let got = hooks
+        .wait_for("the retry after a redirect", WAIT, |r| {
+            r.iter().any(|x| x.answer == Answer::Status(204))
+        })
+        .await;
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].id, got[1].id);
+}
