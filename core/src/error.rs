@@ -21,6 +21,9 @@ pub enum Error {
     TooLarge(String),
     #[error("{0}")]
     UnsupportedType(String),
+    /// Well-formed, but the content is refused (a file that is not what it was announced as).
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("storage: {0}")]
     Store(#[from] StoreError),
     #[error("blob storage: {0}")]

@@ -2,6 +2,7 @@
 //! adapters in `portaal-infra` implement the ports for the embedded default and for AWS.
 
 pub mod casetype;
+pub mod content;
 pub mod domain;
 pub mod error;
 pub mod events;

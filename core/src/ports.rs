@@ -232,6 +232,8 @@ pub trait Blobs: Send + Sync {
     /// A short-lived signed download URL.
     async fn download_url(&self, spec: DownloadSpec<'_>) -> Result<String, BlobError>;
     async fn stat(&self, key: &str) -> Result<Option<BlobInfo>, BlobError>;
+    /// At most `len` bytes of a stored blob from `start` (a ranged read: the rest never moves).
+    async fn read_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>, BlobError>;
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
     /// Copies a blob within storage (server-side: the bytes never pass through the caller).
     async fn copy(&self, from: &str, to: &str) -> Result<(), BlobError>;

@@ -157,7 +157,7 @@ async fn run(backend: &str) {
     }
 
     // 2. stage + upload 5 MiB through the signed URL
-    let big = pseudo_random(5 * MIB, 7);
+    let big = portaal_tests::pdf(pseudo_random(5 * MIB, 7));
     let big_sha = sha256_hex(&big);
     let case = case_id("BENCH-UP");
     let link = app.dossier_with_request(&case).await;

@@ -220,6 +220,16 @@ pub fn pseudo_random(len: usize, seed: u32) -> Vec<u8> {
         .collect()
 }
 
+/// `bytes` made a PDF as far as the content check can tell: its first bytes become a PDF header.
+pub fn pdf(mut bytes: Vec<u8>) -> Vec<u8> {
+    const HEADER: &[u8] = b"%PDF-1.7\n";
+    if bytes.len() < HEADER.len() {
+        return HEADER.to_vec();
+    }
+    bytes[..HEADER.len()].copy_from_slice(HEADER);
+    bytes
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))

@@ -1,6 +1,7 @@
 //! What the AWS deployment costs and carries, counted by an SDK interceptor on the emulators:
 //! the portal page is at most 2 DynamoDB calls, a confirm is one TransactWriteItems, and no
-//! document byte passes through the application (no S3 GetObject or PutObject by it). Also: S3
+//! document byte passes through the application beyond the content check's two ranges (8 KiB
+//! head, 64 KiB tail) per file (no other S3 GetObject, no PutObject by it). Also: S3
 //! (s3s-fs) refuses tampered, expired and other-size uploads with 403, and the portal then
 //! refuses to confirm them.
 
@@ -56,8 +57,9 @@ async fn the_page_costs_two_reads_a_confirm_one_transaction_and_no_bytes_pass_th
         assert_eq!(calls.total("DynamoDB"), 2);
     }
 
+    let big_pdf = portaal_tests::pdf(vec![7u8; 300_000]);
     let a = app
-        .upload(&link, "a.pdf", "application/pdf", vec![7u8; 300_000])
+        .upload(&link, "a.pdf", "application/pdf", big_pdf.clone())
         .await;
     let b = app
         .upload(&link, "b.txt", "text/plain", b"notitie".to_vec())
@@ -88,24 +90,35 @@ async fn the_page_costs_two_reads_a_confirm_one_transaction_and_no_bytes_pass_th
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(app.download(&case, &a.id).await, vec![7u8; 300_000]);
+    assert_eq!(app.download(&case, &a.id).await, big_pdf);
     app.mails(&case, 3).await;
 
     // Over the whole flow (staging, uploads, confirm, approve, download) the application itself
     // never read or wrote a document's bytes: browsers and the case system talk to S3 directly.
     let all = calls.snapshot();
     let s3: Vec<&String> = all.keys().filter(|k| k.starts_with("S3.")).collect();
+    // The content check: the 300 kB file's head and tail, the small file's head only.
     assert_eq!(
         calls.get("S3.GetObject"),
-        0,
-        "no GetObject through the app: {all:?}"
+        3,
+        "only the content check's ranged reads: {all:?}"
+    );
+    assert_eq!(
+        calls.bytes("S3.GetObject"),
+        8 * 1024 + 64 * 1024 + b"notitie".len() as u64,
+        "no other document bytes passed the app: {all:?}"
     );
     assert_eq!(
         calls.get("S3.PutObject"),
         0,
         "no PutObject through the app: {all:?}"
     );
-    let allowed = ["S3.HeadObject", "S3.CopyObject", "S3.DeleteObject"];
+    let allowed = [
+        "S3.HeadObject",
+        "S3.GetObject",
+        "S3.CopyObject",
+        "S3.DeleteObject",
+    ];
     assert!(
         s3.iter().all(|k| allowed.contains(&k.as_str())),
         "the app only asks about, copies (server-side) and deletes files: {s3:?}"

@@ -73,7 +73,7 @@ async fn a_request_is_delivered_approved_and_downloaded_byte_identical() {
             &link,
             "besluit-en-adviezen.pdf",
             "application/pdf",
-            pseudo_random(5 * 1024 * 1024, 7),
+            portaal_tests::pdf(pseudo_random(5 * 1024 * 1024, 7)),
         )
         .await;
     let small = app
@@ -433,10 +433,10 @@ async fn confirming_the_same_uploads_twice_makes_one_delivery() {
     let case = case_id("DUBBEL");
     let link = app.dossier_with_request(&case).await;
     let a = app
-        .upload(&link, "a.pdf", "application/pdf", b"%PDF a".to_vec())
+        .upload(&link, "a.pdf", "application/pdf", b"%PDF-1.4 a".to_vec())
         .await;
     let b = app
-        .upload(&link, "b.pdf", "application/pdf", b"%PDF b".to_vec())
+        .upload(&link, "b.pdf", "application/pdf", b"%PDF-1.4 b".to_vec())
         .await;
     let first = app.confirm(&link, &[&a.id, &b.id]).await;
     assert_eq!(first.status(), StatusCode::CREATED);
@@ -452,7 +452,7 @@ async fn confirming_the_same_uploads_twice_makes_one_delivery() {
 
     // at the same moment, too
     let c = app
-        .upload(&link, "c.pdf", "application/pdf", b"%PDF c".to_vec())
+        .upload(&link, "c.pdf", "application/pdf", b"%PDF-1.4 c".to_vec())
         .await;
     let ids = [c.id.as_str()];
     let (x, y) = tokio::join!(app.confirm(&link, &ids), app.confirm(&link, &ids));
@@ -467,7 +467,7 @@ async fn confirming_the_same_uploads_twice_makes_one_delivery() {
     assert_eq!(dossier["deliveries"].as_array().unwrap().len(), 2);
     // a mixed set is a conflict, not a new delivery
     let d = app
-        .upload(&link, "d.pdf", "application/pdf", b"%PDF d".to_vec())
+        .upload(&link, "d.pdf", "application/pdf", b"%PDF-1.4 d".to_vec())
         .await;
     problem(
         app.confirm(&link, &[&a.id, &d.id]).await,
@@ -514,7 +514,7 @@ async fn a_staged_upload_can_be_removed_and_is_then_gone() {
     let case = case_id("WEG");
     let link = app.dossier_with_request(&case).await;
     let a = app
-        .upload(&link, "a.pdf", "application/pdf", b"%PDF a".to_vec())
+        .upload(&link, "a.pdf", "application/pdf", b"%PDF-1.4 a".to_vec())
         .await;
     let res = app
         .portal(Method::DELETE, &format!("{link}/uploads/{}", a.id))
@@ -561,7 +561,7 @@ async fn a_rejected_delivery_tells_the_department_and_destroys_the_files() {
             &link,
             "verkeerd.pdf",
             "application/pdf",
-            b"%PDF wrong".to_vec(),
+            b"%PDF-1.4 wrong".to_vec(),
         )
         .await;
     let delivery: Value = app.confirm(&link, &[&a.id]).await.json().await.unwrap();

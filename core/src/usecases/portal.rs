@@ -310,6 +310,8 @@ impl Portaal {
         for doc in &docs {
             let verified = self.verify_upload(doc).await?;
             checked.push(self.keep(case, verified).await?);
+            self.check_content(checked.last().expect("just pushed"))
+                .await?;
         }
 
         let now = self.now();
@@ -581,6 +583,43 @@ impl Portaal {
             blob_key: kept,
             ..doc
         })
+    }
+
+    /// Refuses a kept file whose bytes are not what its content type announced (and removes the
+    /// copy). Reads only the head and tail ranges the rules need.
+    pub(crate) async fn check_content(&self, doc: &Document) -> Result<()> {
+        use crate::content::{HEAD_BYTES, Sample, TAIL_BYTES};
+        let head = self
+            .blobs
+            .read_range(&doc.blob_key, 0, doc.size.min(HEAD_BYTES))
+            .await?;
+        let tail = if doc.size > HEAD_BYTES {
+            let start = doc.size.saturating_sub(TAIL_BYTES);
+            self.blobs
+                .read_range(&doc.blob_key, start, doc.size - start)
+                .await?
+        } else {
+            Vec::new()
+        };
+        let sample = Sample {
+            head: &head,
+            tail: &tail,
+        };
+        let Err(mismatch) = crate::content::check(doc.content_type.as_str(), &sample) else {
+            return Ok(());
+        };
+        tracing::warn!(content_type = %doc.content_type, reason = %mismatch.english(), "content refused");
+        if let Err(e) = self.blobs.delete(&doc.blob_key).await {
+            tracing::warn!(error = %e, "refused copy not deleted");
+        }
+        Err(Error::Unprocessable(format!(
+            "{name}: de inhoud past niet bij het type {ct} ({nl}); er is niets verstuurd. / \
+             {name}: the content does not match the type {ct} ({en}); nothing was sent.",
+            name = doc.filename,
+            ct = doc.content_type,
+            nl = mismatch.dutch(),
+            en = mismatch.english(),
+        )))
     }
 
     /// After the commit: staged copies are no longer needed. A failure leaves them to the

@@ -143,9 +143,11 @@ impl Portaal {
                 published_at: Some(now),
                 ..publication.clone()
             };
+            let kept = self.keep(case, checked).await?;
+            self.check_content(&kept).await?;
             let document = Document {
                 state: DocumentState::Published,
-                ..self.keep(case, checked).await?
+                ..kept
             };
             let pk = keys::dossier(case);
             let mut event = self.event(EventKind::PublicationPublished, Actor::CaseSystem);

@@ -51,6 +51,7 @@ impl ApiError {
                 }
                 E::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
                 E::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                E::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 E::Store(_) | E::Blob(_) | E::Mail(_) | E::Schedule(_) | E::Corrupt(_) => {
                     StatusCode::INTERNAL_SERVER_ERROR
                 }

@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
@@ -62,6 +64,12 @@ impl CallCounter {
     pub fn get(&self, operation: &str) -> u64 {
         self.lock().get(operation).copied().unwrap_or(0)
     }
+
+    /// The response body bytes (`Content-Length`) of one "Service.Operation", summed over calls:
+    /// what passed through the application.
+    pub fn bytes(&self, operation: &str) -> u64 {
+        self.get(&format!("bytes:{operation}"))
+    }
 }
 
 impl Intercept for CallCounter {
@@ -88,6 +96,29 @@ impl Intercept for CallCounter {
             None => self.record("unknown", "unknown"),
         }
         cfg.interceptor_state().store_put(AlreadyCounted);
+        Ok(())
+    }
+
+    /// Adds each answer's body length under `bytes:Service.Operation` (not a call: `total`
+    /// and `get` of the operation do not see it).
+    fn read_before_deserialization(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let length = context
+            .response()
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        if let Some(meta) = cfg.load::<Metadata>() {
+            *self
+                .lock()
+                .entry(format!("bytes:{}.{}", meta.service(), meta.name()))
+                .or_default() += length;
+        }
         Ok(())
     }
 }

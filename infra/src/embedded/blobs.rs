@@ -395,6 +395,17 @@ impl Blobs for FsBlobs {
         }))
     }
 
+    async fn read_range(&self, key: &str, start: u64, len: u64) -> Result<Vec<u8>, BlobError> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
+        let (mut file, _) = self.open(key).await.map_err(io)?;
+        file.seek(std::io::SeekFrom::Start(start))
+            .await
+            .map_err(io)?;
+        let mut bytes = Vec::with_capacity(len.min(1 << 20) as usize);
+        file.take(len).read_to_end(&mut bytes).await.map_err(io)?;
+        Ok(bytes)
+    }
+
     async fn copy(&self, from: &str, to: &str) -> Result<(), BlobError> {
         let (Ok(source), Ok(target)) = (self.path(from), self.path(to)) else {
             return Err(io(format!("invalid key {from} or {to}")));
