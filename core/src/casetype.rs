@@ -180,6 +180,17 @@ pub fn default_template(kind: MailKind) -> Template {
              {{message}}\n\nU kunt het document inzien via:\n\n{{portal_url}}\n\n\
              Met vriendelijke groet,\n{{handler_name}}\nJuridische zaken",
         ),
+        MailKind::Quarantined => (
+            "Bestand geweigerd: malware gevonden in {{filename}} ({{case_id}})",
+            "Beste {{handler_name}},\n\n\
+             De virusscanner heeft in het bestand {{filename}} uit de aanlevering van {{department}} \
+             voor {{case_id}} malware gevonden ({{threat}}). Het bestand staat in quarantaine: het kan \
+             niet worden gedownload en de aanlevering kan niet worden goedgekeurd. De afdeling ziet \
+             in het portaal dat het bestand is geweigerd.\n\n\
+             Wijs de aanlevering af met een reden; de afdeling kan dan via dezelfde link een schoon \
+             bestand aanleveren.\n\n\
+             Portaal",
+        ),
         MailKind::Rejected => (
             "Aanlevering voor {{case_id}} afgewezen",
             "Beste {{submitted_by}},\n\n\

@@ -21,6 +21,15 @@ pub enum Error {
     TooLarge(String),
     #[error("{0}")]
     UnsupportedType(String),
+    /// Not possible yet; asking again after `retry_after_secs` may succeed (a scan in progress).
+    #[error("{detail}")]
+    NotYet {
+        detail: String,
+        retry_after_secs: u32,
+    },
+    /// Never allowed for anyone (a quarantined file).
+    #[error("{0}")]
+    Forbidden(String),
     /// Well-formed, but the content is refused (a file that is not what it was announced as).
     #[error("{0}")]
     Unprocessable(String),

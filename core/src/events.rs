@@ -45,10 +45,12 @@ pub enum EventType {
     DossierDestroyed,
     #[serde(rename = "mail.failed")]
     MailFailed,
+    #[serde(rename = "document.quarantined")]
+    DocumentQuarantined,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 12] = [
+    pub const ALL: [EventType; 13] = [
         EventType::RequestSent,
         EventType::ReminderSent,
         EventType::RequestOverdue,
@@ -61,6 +63,7 @@ impl EventType {
         EventType::DossierReopened,
         EventType::DossierDestroyed,
         EventType::MailFailed,
+        EventType::DocumentQuarantined,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,6 +80,7 @@ impl EventType {
             EventType::DossierReopened => "dossier.reopened",
             EventType::DossierDestroyed => "dossier.destroyed",
             EventType::MailFailed => "mail.failed",
+            EventType::DocumentQuarantined => "document.quarantined",
         }
     }
 

@@ -26,6 +26,15 @@ pub mod keys {
     pub fn dossier(case: &CaseId) -> String {
         format!("DOSSIER#{case}")
     }
+    /// The case of a dossier partition key.
+    pub fn case_of(pk: &str) -> Option<CaseId> {
+        CaseId::parse(pk.strip_prefix("DOSSIER#")?).ok()
+    }
+    /// The case and document of a kept blob's key (`dossiers/{case}/{id}`).
+    pub fn parse_blob(key: &str) -> Option<(CaseId, Id)> {
+        let (case, id) = key.strip_prefix("dossiers/")?.rsplit_once('/')?;
+        Some((CaseId::parse(case).ok()?, Id::parse(id).ok()?))
+    }
     pub fn request(id: &Id) -> String {
         format!("{REQUEST}{id}")
     }
@@ -76,6 +85,9 @@ pub mod index_keys {
     use crate::ports::Index;
 
     use super::{DeliveryState, DossierStatus};
+
+    /// `gsi3`: sent documents waiting for the application's own scanner.
+    pub const SCAN_QUEUE: &str = "SCANQ";
 
     fn status(s: DossierStatus) -> &'static str {
         match s {
@@ -391,8 +403,55 @@ pub struct Document {
     #[serde(default)]
     pub publication_id: Option<Id>,
     pub created_at: DateTime<Utc>,
+    /// Malware scan state; documents from before scanning existed read as `not_scanned`.
+    #[serde(default)]
+    pub scan: ScanState,
+    /// The threat found, or why the scan failed (for the handler; never shown to the department).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan_note: Option<String>,
 }
-impl Record for Document {}
+
+impl Record for Document {
+    fn index_attrs(&self) -> Vec<(&'static str, Value)> {
+        // Sent documents awaiting a scan the application makes itself (see `usecases::scan`).
+        if self.scan == ScanState::Pending && self.state != DocumentState::Staged {
+            vec![
+                (Index::Outbox.pk_attr(), Value::from(index_keys::SCAN_QUEUE)),
+                (Index::Outbox.sk_attr(), Value::from(self.id.to_string())),
+            ]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// Where a document stands with the malware scanner.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanState {
+    /// Waiting for the scanner's verdict.
+    Pending,
+    Clean,
+    /// Malware found: quarantined, never downloadable.
+    Infected,
+    /// The scanner could not vouch for it (too large, encrypted, unsupported, access denied).
+    Failed,
+    /// No scanner is configured (or the document predates scanning).
+    #[default]
+    NotScanned,
+}
+
+impl ScanState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanState::Pending => "pending",
+            ScanState::Clean => "clean",
+            ScanState::Infected => "infected",
+            ScanState::Failed => "failed",
+            ScanState::NotScanned => "not_scanned",
+        }
+    }
+}
 
 // ---------------------------------------------------------------- publications
 
@@ -441,6 +500,8 @@ pub enum EventKind {
     DossierReopened,
     HoldSet,
     HoldLifted,
+    /// The scanner found malware in a sent document.
+    DocumentQuarantined,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -466,6 +527,8 @@ pub struct Event {
     pub delivery_id: Option<Id>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publication_id: Option<Id>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_id: Option<Id>,
     /// A short human summary in Dutch (e.g. "2 documenten").
     #[serde(default)]
     pub summary: String,
@@ -484,10 +547,12 @@ pub enum MailKind {
     Receipt,
     Publication,
     Rejected,
+    /// To the handler: malware was found in a delivered file.
+    Quarantined,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 7] = [
+    pub const ALL: [MailKind; 8] = [
         MailKind::Request,
         MailKind::ReminderBefore,
         MailKind::ReminderOverdue,
@@ -495,6 +560,7 @@ impl MailKind {
         MailKind::Receipt,
         MailKind::Publication,
         MailKind::Rejected,
+        MailKind::Quarantined,
     ];
 }
 

@@ -88,6 +88,8 @@ pub enum Condition {
     Exists,
     /// The item exists and the attribute equals the value.
     Equals(String, Value),
+    /// The item exists and every attribute equals its value.
+    AllEqual(Vec<(String, Value)>),
 }
 
 /// One write of a transaction.
@@ -244,6 +246,33 @@ pub trait Blobs: Send + Sync {
     fn needs_announced_sha256(&self) -> bool {
         false
     }
+}
+
+// ---------------------------------------------------------------- malware scanning
+
+/// What a scanner found in one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Clean,
+    /// The threat's name as the scanner reports it.
+    Infected(String),
+    /// The scanner answered but could not vouch for the file (too large, encrypted, unsupported).
+    Failed(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// The scanner could not be asked (down, unreachable): try again later.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// A scanner the application asks itself (clamd). GuardDuty needs none: it scans on its own and
+/// its verdicts arrive as events.
+#[async_trait]
+pub trait Scanner: Send + Sync {
+    /// Scans the stored blob, reading it through `blobs`.
+    async fn scan(&self, blobs: &dyn Blobs, key: &str, size: u64) -> Result<Verdict, ScanError>;
 }
 
 // ---------------------------------------------------------------- mail

@@ -14,7 +14,7 @@ use crate::model::{
     Actor, Delivery, Document, Dossier, Event, EventKind, Mail, MailKind, MailState, Record,
     Request, keys,
 };
-use crate::ports::{Blobs, Clock, Item, Scheduler, Store, StoreError, Write};
+use crate::ports::{Blobs, Clock, Item, Scanner, Scheduler, Store, StoreError, Write};
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -38,6 +38,11 @@ pub struct Settings {
     /// Domains a link holder's own address may be in to get mail (lower case); empty: the
     /// domains of the request's addresses.
     pub org_mail_domains: Vec<String>,
+    /// A malware scanner is configured (in-process or GuardDuty): sent documents start `pending`.
+    pub scanning: bool,
+    /// While a document's scan is pending or failed it is neither approved nor downloaded
+    /// (`PORTAAL_REQUIRE_SCAN`, on whenever a scanner is configured).
+    pub require_scan: bool,
 }
 
 /// `PORTAAL_WEBHOOK_RETRY_SCHEDULE`'s default: more than a day in all.
@@ -55,6 +60,8 @@ impl Settings {
             webhook_allow_http: false,
             webhook_retry: DEFAULT_WEBHOOK_RETRY.to_vec(),
             org_mail_domains: Vec::new(),
+            scanning: false,
+            require_scan: false,
         }
     }
 }
@@ -67,6 +74,8 @@ pub struct Portaal {
     pub(crate) scheduler: Arc<dyn Scheduler>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) settings: Settings,
+    /// The scanner the application asks itself (clamd); None without one or with GuardDuty.
+    pub(crate) scanner: Option<Arc<dyn Scanner>>,
 }
 
 impl Portaal {
@@ -83,7 +92,14 @@ impl Portaal {
             scheduler,
             clock,
             settings,
+            scanner: None,
         }
+    }
+
+    /// The same use cases, scanning sent documents with `scanner` (clamd).
+    pub fn with_scanner(mut self, scanner: Arc<dyn Scanner>) -> Self {
+        self.scanner = Some(scanner);
+        self
     }
 
     /// The same use cases, with links made for another public URL (e.g. the one a request
@@ -173,6 +189,7 @@ impl Portaal {
             request_id: None,
             delivery_id: None,
             publication_id: None,
+            document_id: None,
             summary: String::new(),
         }
     }

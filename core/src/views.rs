@@ -7,7 +7,7 @@ use crate::casetype::UploadRules;
 use crate::domain::{CaseId, CaseTypeKey, ContentType, Date, Email, Filename, Id, Sha256};
 use crate::model::{
     Decision, Delivery, DeliveryState, Document, DocumentState, Dossier, DossierStatus, Event,
-    Hold, Person, Request, RequestState, Submitter,
+    Hold, Person, Request, RequestState, ScanState, Submitter,
 };
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -18,6 +18,8 @@ pub struct DocumentView {
     pub content_type: ContentType,
     pub sha256: Option<Sha256>,
     pub state: DocumentState,
+    /// Malware scan: `pending`, `clean`, `infected` (quarantined), `failed` or `not_scanned`.
+    pub scan: ScanState,
 }
 
 impl From<&Document> for DocumentView {
@@ -29,6 +31,7 @@ impl From<&Document> for DocumentView {
             content_type: d.content_type.clone(),
             sha256: d.sha256.clone(),
             state: d.state,
+            scan: d.scan,
         }
     }
 }

@@ -54,6 +54,20 @@ pub struct Config {
     pub event_retention_days: u32,
     /// `PORTAAL_ORG_MAIL_DOMAINS`: where receipts to a link holder's own address may go.
     pub org_mail_domains: Vec<String>,
+    /// `PORTAAL_SCANNER` (`none|clamd|guardduty`; `clamd` implied by `PORTAAL_CLAMD_URL`).
+    pub scanner: ScannerChoice,
+    /// `PORTAAL_REQUIRE_SCAN`: no approval or download while a scan is pending or failed.
+    pub require_scan: bool,
+}
+
+/// Which malware scanner checks sent documents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScannerChoice {
+    None,
+    /// The application streams each document to clamd (`PORTAAL_CLAMD_URL`).
+    Clamd(crate::clamd::ClamdAddress),
+    /// GuardDuty Malware Protection for S3 scans on its own; verdicts arrive as events.
+    GuardDuty,
 }
 
 /// A configured API key shorter than this is refused: it could be guessed.
@@ -70,6 +84,20 @@ fn on_off(name: &'static str, value: Option<String>, default: bool) -> Result<bo
             problem: format!("'{other}' is neither 'on' nor 'off'"),
         }),
     }
+}
+
+/// Whether a URL's host is `localhost` or a loopback address.
+fn url_is_loopback(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// `10,60,300`: seconds between attempts.
@@ -111,6 +139,8 @@ impl Config {
         settings.webhook_allow_http = self.webhook_allow_http;
         settings.webhook_retry = self.webhook_retry.clone();
         settings.org_mail_domains = self.org_mail_domains.clone();
+        settings.scanning = self.scanner != ScannerChoice::None;
+        settings.require_scan = self.require_scan;
         settings
     }
 }
@@ -182,6 +212,40 @@ impl Config {
                 name: "PORTAAL_TICK_MS",
                 problem: "must be a number of milliseconds".into(),
             })?;
+        let clamd_url = lookup("PORTAAL_CLAMD_URL");
+        let scanner = match (lookup("PORTAAL_SCANNER").as_deref(), clamd_url) {
+            (None | Some("clamd"), Some(url)) => ScannerChoice::Clamd(
+                crate::clamd::ClamdAddress::parse(&url).map_err(|problem| ConfigError {
+                    name: "PORTAAL_CLAMD_URL",
+                    problem,
+                })?,
+            ),
+            (Some("clamd"), None) => {
+                return Err(ConfigError {
+                    name: "PORTAAL_CLAMD_URL",
+                    problem: "PORTAAL_SCANNER=clamd needs it (tcp://host:port or unix:///path)"
+                        .into(),
+                });
+            }
+            (None | Some("none"), _) => ScannerChoice::None,
+            (Some("guardduty"), _) => ScannerChoice::GuardDuty,
+            (Some(other), _) => {
+                return Err(ConfigError {
+                    name: "PORTAAL_SCANNER",
+                    problem: format!("'{other}' is none of 'none', 'clamd', 'guardduty'"),
+                });
+            }
+        };
+        let require_scan = on_off(
+            "PORTAAL_REQUIRE_SCAN",
+            lookup("PORTAAL_REQUIRE_SCAN"),
+            scanner != ScannerChoice::None,
+        )?;
+        // `/dev/mail` shows every mailed link: only for a server nobody else can reach, and not
+        // behind a reverse proxy (whose public URL is not loopback).
+        let public_is_loopback = lookup("PORTAAL_PUBLIC_URL")
+            .as_deref()
+            .is_none_or(url_is_loopback);
         let account_arn =
             |kind: &str, name: &str| format!("arn:aws:{kind}:eu-west-1:123456789012:{name}");
         Self {
@@ -217,7 +281,7 @@ impl Config {
             upload_ttl: std::time::Duration::from_secs(upload_ttl.clamp(1, 7 * 24 * 3600)),
             link_key: lookup("PORTAAL_LINK_KEY"),
             dev_routes: match lookup("PORTAAL_DEV_ROUTES").as_deref() {
-                None => addr.ip().is_loopback(),
+                None => addr.ip().is_loopback() && public_is_loopback,
                 Some("on") => true,
                 Some("off") => false,
                 Some(other) => {
@@ -247,6 +311,8 @@ impl Config {
                         .collect()
                 })
                 .unwrap_or_default(),
+            scanner,
+            require_scan,
             event_retention_days: match lookup("PORTAAL_EVENT_RETENTION_DAYS") {
                 None => 30,
                 Some(raw) => raw

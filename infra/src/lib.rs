@@ -2,6 +2,7 @@
 //! (DynamoDB, S3, SES v2, EventBridge Scheduler), typed configuration and telemetry.
 
 pub mod aws;
+pub mod clamd;
 pub mod config;
 pub mod embedded;
 pub mod system;

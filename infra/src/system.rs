@@ -126,13 +126,16 @@ impl System {
         let settings = config.settings();
         let sender = Arc::new(HttpHookSender::new(config.webhook_ca_file.as_deref())?);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let portaal = Portaal::new(
+        let mut portaal = Portaal::new(
             store.clone(),
             blobs.clone(),
             scheduler.clone(),
             clock.clone(),
             settings.clone(),
         );
+        if let crate::config::ScannerChoice::Clamd(address) = &config.scanner {
+            portaal = portaal.with_scanner(Arc::new(crate::clamd::Clamd::new(address.clone())));
+        }
         let outbox = Outbox::new(store.clone(), mailer.clone(), clock.clone());
         let webhooks = Webhooks::new(store.clone(), sender, hook_queue, clock, &settings);
         Ok(Self {

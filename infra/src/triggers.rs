@@ -232,7 +232,72 @@ pub async fn sweep_webhooks(webhooks: &Webhooks) -> Result<Value, portaal_core::
 #[serde(untagged)]
 pub enum NotifyTrigger {
     Sweep(SweepRequest),
+    /// Before `Stream`: a stream event's `Records` is optional, so it matches any object.
+    ScanResult(ScanResultEvent),
     Stream(StreamEvent),
+}
+
+/// GuardDuty Malware Protection for S3's "Object Scan Result" (EventBridge), routed to the
+/// verdict function by the template's rule.
+#[derive(Debug, Deserialize)]
+pub struct ScanResultEvent {
+    #[serde(rename = "detail-type")]
+    pub detail_type: String,
+    pub detail: ScanResultDetail,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ScanResultDetail {
+    #[serde(rename = "s3ObjectDetails")]
+    pub object: ScannedObject,
+    #[serde(rename = "scanResultDetails")]
+    pub result: ScanResultDetails,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ScannedObject {
+    #[serde(rename = "objectKey")]
+    pub key: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ScanResultDetails {
+    #[serde(rename = "scanResultStatus")]
+    pub status: String,
+    #[serde(default)]
+    pub threats: Option<Vec<Threat>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Threat {
+    #[serde(default)]
+    pub name: String,
+}
+
+impl ScanResultDetails {
+    /// GuardDuty's status as a verdict: only NO_THREATS_FOUND is clean; UNSUPPORTED,
+    /// ACCESS_DENIED, FAILED (and anything new) could not vouch for the file.
+    pub fn verdict(&self) -> portaal_core::ports::Verdict {
+        use portaal_core::ports::Verdict;
+        match self.status.as_str() {
+            "NO_THREATS_FOUND" => Verdict::Clean,
+            "THREATS_FOUND" => {
+                let names: Vec<&str> = self
+                    .threats
+                    .iter()
+                    .flatten()
+                    .map(|t| t.name.as_str())
+                    .filter(|n| !n.is_empty())
+                    .collect();
+                Verdict::Infected(if names.is_empty() {
+                    "unnamed threat".into()
+                } else {
+                    names.join(", ")
+                })
+            }
+            other => Verdict::Failed(format!("GuardDuty: {other}")),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -245,6 +310,17 @@ pub struct SweepRequest {
 /// attempts of an SQS batch, or sweeps the outbox and the webhook index.
 pub async fn notify(system: &System, trigger: NotifyTrigger) -> Result<Value, portaal_core::Error> {
     match trigger {
+        NotifyTrigger::ScanResult(event) => {
+            if event.detail_type != "GuardDuty Malware Protection Object Scan Result" {
+                return Ok(serde_json::json!({"ignored": event.detail_type}));
+            }
+            let verdict = event.detail.result.verdict();
+            system
+                .portaal
+                .record_verdict_for_key(&event.detail.object.key, verdict)
+                .await?;
+            Ok(serde_json::json!({"recorded": event.detail.result.status}))
+        }
         NotifyTrigger::Stream(event) => {
             let mut response = BatchResponse::default();
             let from_queue: Vec<&StreamRecord> = event
@@ -275,6 +351,8 @@ pub async fn notify(system: &System, trigger: NotifyTrigger) -> Result<Value, po
             let sent = system.outbox.sweep(100).await?;
             let mut answer = sweep_webhooks(&system.webhooks).await?;
             answer["sent"] = sent.into();
+            // With clamd on AWS (PORTAAL_CLAMD_URL), documents are scanned by this sweep.
+            answer["scanned"] = system.portaal.scan_pending().await?.into();
             Ok(answer)
         }
     }

@@ -119,6 +119,28 @@ pub async fn store_contract(store: Arc<dyn Store>) {
         "other partitions stay apart"
     );
 
+    // every attribute of an AllEqual must hold
+    for (pairs, holds) in [
+        (
+            vec![("state", json!("staged")), ("state", json!("submitted"))],
+            false,
+        ),
+        (
+            vec![("state", json!("staged")), ("missing", json!("x"))],
+            false,
+        ),
+        (vec![("state", json!("staged"))], true),
+    ] {
+        let check = Write::Check {
+            pk: pk.clone(),
+            sk: "DOC#A".into(),
+            condition: Condition::AllEqual(
+                pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            ),
+        };
+        assert_eq!(store.transact(vec![check]).await.is_ok(), holds);
+    }
+
     // delete with a condition
     let refused = Write::Delete {
         pk: pk.clone(),

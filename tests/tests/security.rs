@@ -2,7 +2,7 @@
 //! and quarantined when infected. Runs on the backend the environment chooses (embedded by
 //! default; `PORTAAL_BACKEND=aws` on the emulators).
 
-use portaal_tests::{case_id, sha256_hex, spawn_app};
+use portaal_tests::{case_id, sha256_hex, spawn_app, spawn_with_settings};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -180,5 +180,302 @@ async fn a_publication_whose_content_is_not_its_type_is_not_published() {
             .all(|p| p["published_at"].is_null()),
         "nothing was published: {}",
         dossier["publications"]
+    );
+}
+
+/// The EICAR test file, assembled here so this source is no test file itself.
+fn eicar() -> Vec<u8> {
+    [
+        r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR",
+        "-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
+    ]
+    .concat()
+    .into_bytes()
+}
+
+/// The real clamd `tests/run` starts (`infra/clamd up`).
+fn clamd_url() -> String {
+    std::env::var("CLAMD_URL")
+        .expect("these tests need clamd: run `eval \"$(infra/clamd up)\"` first (tests/run does)")
+}
+
+fn documents_of(dossier: &Value) -> Vec<Value> {
+    dossier["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["documents"].as_array().unwrap().clone())
+        .collect()
+}
+
+fn scan_of(dossier: &Value, filename: &str) -> String {
+    documents_of(dossier)
+        .into_iter()
+        .find(|d| d["filename"] == filename)
+        .unwrap_or_else(|| panic!("{filename} in {dossier}"))["scan"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn status_and_retry_after(res: reqwest::Response) -> (StatusCode, Option<String>) {
+    (
+        res.status(),
+        res.headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned()),
+    )
+}
+
+async fn approve(app: &portaal_tests::TestApp, case: &str, delivery: &str) -> reqwest::Response {
+    app.api(
+        Method::POST,
+        &format!("/dossiers/{case}/deliveries/{delivery}/approve"),
+    )
+    .send()
+    .await
+    .unwrap()
+}
+
+async fn content(app: &portaal_tests::TestApp, case: &str, doc: &str) -> reqwest::Response {
+    app.api(
+        Method::GET,
+        &format!("/dossiers/{case}/documents/{doc}/content"),
+    )
+    .send()
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn clamd_quarantines_eicar_passes_a_clean_file_and_fails_one_over_its_limits() {
+    // No background worker: the test decides when scanning happens.
+    let app = spawn_with_settings(&[
+        ("PORTAAL_CLAMD_URL", &clamd_url()),
+        ("PORTAAL_WORKER", "off"),
+    ])
+    .await;
+    let system = &app.running.state.system;
+    let case = case_id("CLAMD");
+    let link = app.dossier_with_request(&case).await;
+    let infected = app
+        .upload(&link, "notitie.txt", "text/plain", eicar())
+        .await;
+    let clean = app
+        .upload(
+            &link,
+            "besluit.pdf",
+            "application/pdf",
+            b"%PDF-1.7 schoon".to_vec(),
+        )
+        .await;
+    let res = app.confirm(&link, &[&infected.id, &clean.id]).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let delivery: Value = res.json().await.unwrap();
+    let delivery = delivery["id"].as_str().unwrap().to_owned();
+
+    // Scanning follows the confirm; until it is done nothing is approved or downloaded.
+    let dossier = app.get_dossier(&case).await;
+    assert_eq!(scan_of(&dossier, "notitie.txt"), "pending");
+    let (status, retry) = status_and_retry_after(approve(&app, &case, &delivery).await).await;
+    assert_eq!(
+        (status, retry.as_deref()),
+        (StatusCode::CONFLICT, Some("30"))
+    );
+    let (status, retry) = status_and_retry_after(content(&app, &case, &clean.id).await).await;
+    assert_eq!(
+        (status, retry.as_deref()),
+        (StatusCode::CONFLICT, Some("30"))
+    );
+
+    assert_eq!(system.portaal.scan_pending().await.unwrap(), 2);
+    let dossier = app.get_dossier(&case).await;
+    assert_eq!(scan_of(&dossier, "notitie.txt"), "infected");
+    assert_eq!(scan_of(&dossier, "besluit.pdf"), "clean");
+    assert_eq!(
+        system.portaal.scan_pending().await.unwrap(),
+        0,
+        "a verdict is recorded once"
+    );
+
+    // Quarantined: never downloadable (API and portal: 403, no redirect), never approved.
+    assert_eq!(
+        content(&app, &case, &infected.id).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let portal_download = app
+        .client
+        .get(format!("{link}/documents/{}", infected.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(portal_download.status(), StatusCode::FORBIDDEN);
+    assert!(portal_download.headers().get("location").is_none());
+    let body = problem(approve(&app, &case, &delivery).await, StatusCode::CONFLICT).await;
+    assert!(body["detail"].as_str().unwrap().contains("notitie.txt"));
+    assert_eq!(app.download(&case, &clean.id).await, clean.bytes);
+
+    // The handler is mailed naming the file; the timeline and the feed say so once.
+    let mails = app.mails(&case, 3).await;
+    let notice = mails
+        .iter()
+        .find(|m| m.to_string().contains("malware gevonden in notitie.txt"))
+        .unwrap_or_else(|| panic!("a quarantine mail: {mails:?}"));
+    assert!(
+        notice.to_string().contains("m.jansen@example.nl"),
+        "to the handler: {notice}"
+    );
+    let quarantined: Vec<&Value> = dossier["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "document_quarantined")
+        .collect();
+    assert_eq!(quarantined.len(), 1, "{}", dossier["timeline"]);
+    system.webhooks.sequence_pending(500).await.unwrap();
+    let feed: Value = app
+        .api(Method::GET, "/events?limit=500")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let told: Vec<&Value> = feed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "document.quarantined" && e["data"]["case_id"] == case.as_str())
+        .collect();
+    assert_eq!(told.len(), 1, "{feed}");
+    assert_eq!(told[0]["data"]["document_id"], infected.id.as_str());
+
+    // The department sees on its page that the file was refused.
+    let page = app
+        .client
+        .get(&link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("geweigerd: de virusscanner vond malware"),
+        "{page}"
+    );
+
+    // Over clamd's limits (4 MiB in tests/run): failed, never clean.
+    let big = portaal_tests::pdf(portaal_tests::pseudo_random(5 * 1024 * 1024, 3));
+    let big = app.upload(&link, "groot.pdf", "application/pdf", big).await;
+    let res = app.confirm(&link, &[&big.id]).await;
+    let second: Value = res.json().await.unwrap();
+    system.portaal.scan_pending().await.unwrap();
+    let dossier = app.get_dossier(&case).await;
+    assert_eq!(scan_of(&dossier, "groot.pdf"), "failed");
+    let (status, retry) =
+        status_and_retry_after(approve(&app, &case, second["id"].as_str().unwrap()).await).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(retry.is_some());
+}
+
+#[tokio::test]
+async fn an_unreachable_clamd_leaves_documents_pending_not_clean() {
+    let app = spawn_with_settings(&[
+        ("PORTAAL_CLAMD_URL", "tcp://127.0.0.1:1"),
+        ("PORTAAL_WORKER", "off"),
+    ])
+    .await;
+    let case = case_id("NOCLAMD");
+    let link = app.dossier_with_request(&case).await;
+    let doc = app
+        .upload(&link, "a.pdf", "application/pdf", b"%PDF-1.7 a".to_vec())
+        .await;
+    assert_eq!(
+        app.confirm(&link, &[&doc.id]).await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        app.running
+            .state
+            .system
+            .portaal
+            .scan_pending()
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(scan_of(&app.get_dossier(&case).await, "a.pdf"), "pending");
+}
+
+/// The sample GuardDuty event, about the document stored under `key`, with `status`.
+fn guardduty_event(key: &str, status: &str) -> portaal_infra::triggers::NotifyTrigger {
+    let mut event: Value =
+        serde_json::from_str(include_str!("../../events/guardduty-scan-result.json")).unwrap();
+    event["detail"]["s3ObjectDetails"]["objectKey"] = json!(key);
+    event["detail"]["scanResultDetails"]["scanResultStatus"] = json!(status);
+    serde_json::from_value(event).expect("the notify function accepts the sample event")
+}
+
+#[tokio::test]
+async fn guardduty_verdicts_are_recorded_once_and_unsupported_means_failed() {
+    let app =
+        spawn_with_settings(&[("PORTAAL_SCANNER", "guardduty"), ("PORTAAL_WORKER", "off")]).await;
+    let system = &app.running.state.system;
+    let case = case_id("GD");
+    let link = app.dossier_with_request(&case).await;
+    let mut ids = Vec::new();
+    for name in ["a.pdf", "b.pdf", "c.pdf"] {
+        let doc = app
+            .upload(
+                &link,
+                name,
+                "application/pdf",
+                format!("%PDF-1.7 {name}").into_bytes(),
+            )
+            .await;
+        ids.push(doc.id);
+    }
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    assert_eq!(
+        app.confirm(&link, &refs).await.status(),
+        StatusCode::CREATED
+    );
+    let key = |id: &str| format!("dossiers/{case}/{id}");
+    for (id, status) in [
+        (&ids[0], "THREATS_FOUND"),
+        (&ids[1], "NO_THREATS_FOUND"),
+        (&ids[2], "UNSUPPORTED"),
+    ] {
+        for _ in 0..2 {
+            // EventBridge may deliver twice: the second is a no-op.
+            portaal_infra::triggers::notify(system, guardduty_event(&key(id), status))
+                .await
+                .unwrap();
+        }
+    }
+    // A result for something that is no document changes nothing.
+    portaal_infra::triggers::notify(system, guardduty_event("staged/x/y", "THREATS_FOUND"))
+        .await
+        .unwrap();
+    let dossier = app.get_dossier(&case).await;
+    assert_eq!(scan_of(&dossier, "a.pdf"), "infected");
+    assert_eq!(scan_of(&dossier, "b.pdf"), "clean");
+    assert_eq!(scan_of(&dossier, "c.pdf"), "failed");
+    let quarantines = dossier["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "document_quarantined")
+        .count();
+    assert_eq!(quarantines, 1);
+    assert_eq!(
+        content(&app, &case, &ids[0]).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(app.download(&case, &ids[1]).await, b"%PDF-1.7 b.pdf");
+    assert_eq!(
+        content(&app, &case, &ids[2]).await.status(),
+        StatusCode::CONFLICT
     );
 }

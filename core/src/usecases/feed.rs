@@ -69,6 +69,7 @@ impl Portaal {
             EventKind::PublicationPublished => (EventType::PublicationCreated, None),
             EventKind::DossierClosed => (EventType::DossierClosed, Some("closed")),
             EventKind::DossierReopened => (EventType::DossierReopened, Some("open")),
+            EventKind::DocumentQuarantined => (EventType::DocumentQuarantined, Some("infected")),
             _ => return None,
         };
         Some(pending_event(
@@ -80,6 +81,7 @@ impl Portaal {
                 ("request_id", id_value(&event.request_id)),
                 ("delivery_id", id_value(&event.delivery_id)),
                 ("publication_id", id_value(&event.publication_id)),
+                ("document_id", id_value(&event.document_id)),
                 ("state", state.map_or(Value::Null, Value::from)),
             ],
         ))

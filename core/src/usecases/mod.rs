@@ -6,4 +6,5 @@ pub mod portal;
 pub mod publication;
 pub mod request;
 pub mod review;
+pub mod scan;
 pub mod webhooks;

@@ -185,6 +185,8 @@ impl Portaal {
             delivery_id: None,
             publication_id: None,
             created_at: self.now(),
+            scan: crate::model::ScanState::NotScanned,
+            scan_note: None,
         };
         let upload = self.upload_target_for(&doc).await?;
         self.store
@@ -409,6 +411,7 @@ impl Portaal {
             let submitted = Document {
                 state: DocumentState::Submitted,
                 delivery_id: Some(delivery.id.clone()),
+                scan: self.initial_scan(),
                 ..doc.clone()
             };
             writes.push(Write::replace_if(
@@ -425,6 +428,7 @@ impl Portaal {
             .map(|d| Document {
                 state: DocumentState::Submitted,
                 delivery_id: Some(delivery.id.clone()),
+                scan: self.initial_scan(),
                 ..d
             })
             .collect();
@@ -491,6 +495,7 @@ impl Portaal {
                 DocumentState::Rejected | DocumentState::Draft => false,
             })
             .ok_or_else(|| Error::not_found(format!("document {document}")))?;
+        self.scan_permits(doc, "downloaded")?;
         self.download_url(doc, true).await
     }
 

@@ -67,6 +67,8 @@ impl Portaal {
             delivery_id: None,
             publication_id: Some(id.clone()),
             created_at: self.now(),
+            scan: crate::model::ScanState::NotScanned,
+            scan_note: None,
         };
         let publication = Publication {
             id: id.clone(),
@@ -147,6 +149,7 @@ impl Portaal {
             self.check_content(&kept).await?;
             let document = Document {
                 state: DocumentState::Published,
+                scan: self.initial_scan(),
                 ..kept
             };
             let pk = keys::dossier(case);

@@ -6,11 +6,12 @@ use crate::domain::{self, CaseId, Id};
 use crate::error::{Error, Result};
 use crate::model::{
     Actor, Delivery, DeliveryState, Document, DocumentState, EventKind, MailKind, Record, Request,
-    RequestState, keys,
+    RequestState, ScanState, keys,
 };
-use crate::ports::Write;
+use crate::ports::{Condition, Write};
 use crate::service::{Partition, Portaal, dossier_vars, request_vars, with_retries};
 use crate::views::{DeliveryView, DocumentView, PublicationView};
+use serde_json::Value;
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct RejectInput {
@@ -40,6 +41,15 @@ impl Portaal {
                     ));
                 }
                 DeliveryState::Submitted => {}
+            }
+            for doc in p.documents.iter().filter(|doc| d.documents.contains(&doc.id)) {
+                if doc.scan == ScanState::Infected {
+                    return Err(Error::conflict(format!(
+                        "{} is quarantined (the malware scanner found a threat in it); this delivery cannot be approved: reject it",
+                        doc.filename
+                    )));
+                }
+                self.scan_permits(doc, "approved")?;
             }
             let (decided, docs, mut writes) = self.decide(&p, d, DeliveryState::Approved, None);
             let mut event = self.event(EventKind::DeliveryApproved, Actor::CaseSystem);
@@ -179,11 +189,15 @@ impl Portaal {
             ),
         ];
         for doc in &docs {
-            writes.push(Write::replace_if(
-                doc.to_item(pk.clone(), keys::doc(&doc.id)),
-                "state",
-                "submitted",
-            ));
+            // A scan verdict recorded meanwhile must not be overwritten with the state read.
+            let mut unchanged = vec![("state".to_owned(), Value::from("submitted"))];
+            if doc.scan != ScanState::NotScanned {
+                unchanged.push(("scan".to_owned(), Value::from(doc.scan.as_str())));
+            }
+            writes.push(Write::Put {
+                item: doc.to_item(pk.clone(), keys::doc(&doc.id)),
+                condition: Condition::AllEqual(unchanged),
+            });
         }
         (decided, docs, writes)
     }
@@ -204,7 +218,10 @@ impl Portaal {
             DocumentState::Staged => Err(Error::conflict(format!(
                 "document {document} has not been sent yet"
             ))),
-            _ => self.download_url(&doc, false).await,
+            _ => {
+                self.scan_permits(&doc, "downloaded")?;
+                self.download_url(&doc, false).await
+            }
         }
     }
 

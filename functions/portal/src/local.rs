@@ -29,6 +29,7 @@ pub async fn spawn(system: System, listener: TcpListener) -> std::io::Result<Run
     if state.system.config.worker {
         tokio::spawn(timer(state.clone()));
         tokio::spawn(webhook_sender(state.clone()));
+        tokio::spawn(scanner(state.clone()));
     }
     let handle = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router)
@@ -60,6 +61,31 @@ async fn timer(state: AppState) {
         if run_due_work(&state.system).await > 0 {
             // Sent mail and jobs that ran may have written events.
             state.hook_kick.notify_one();
+        }
+    }
+}
+
+/// Scans sent documents with the configured in-process scanner (clamd), apart from the mail
+/// timer: a large file takes a while and must not hold up mail. Woken after changes; the tick
+/// retries what waited for a scanner that was down.
+async fn scanner(state: AppState) {
+    if state.system.config.scanner == portaal_infra::config::ScannerChoice::None {
+        return;
+    }
+    let tick = state.system.config.tick.max(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = state.scan_kick.notified() => {}
+            _ = tokio::time::sleep(tick) => {}
+        }
+        match state.system.portaal.scan_pending().await {
+            Ok(0) => {}
+            // A quarantine queues mail and an event.
+            Ok(_) => {
+                state.outbox_kick.notify_one();
+                state.hook_kick.notify_one();
+            }
+            Err(e) => tracing::error!(error = %e, "scanning sent documents failed"),
         }
     }
 }

@@ -23,6 +23,7 @@ pub async fn common(State(state): State<AppState>, mut req: Request, next: Next)
     if method != Method::GET && method != Method::HEAD && status.is_success() {
         state.outbox_kick.notify_one();
         state.hook_kick.notify_one();
+        state.scan_kick.notify_one();
     }
     let h = res.headers_mut();
     h.insert("api-version", HeaderValue::from_static(API_VERSION));

@@ -9,7 +9,9 @@ use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use portaal_core::casetype::UploadRules;
 use portaal_core::domain::Sha256;
 use portaal_core::mailtext::escape_html;
-use portaal_core::model::{DeliveryState, DocumentState, Event, EventKind, RequestState};
+use portaal_core::model::{
+    DeliveryState, DocumentState, Event, EventKind, RequestState, ScanState,
+};
 use portaal_core::service::dutch_date;
 use portaal_core::views::{DeliveryView, DocumentView, PortalView, PublicationView};
 
@@ -107,6 +109,14 @@ fn t(lang: Lang, key: &str) -> &'static str {
         "badge_approved" => ("akkoord", "approved"),
         "badge_rejected" => ("afgewezen", "rejected"),
         "destroyed" => ("vernietigd", "destroyed"),
+        "quarantined" => (
+            "geweigerd: de virusscanner vond malware in dit bestand; het is niet doorgegeven. Lever een schoon bestand aan.",
+            "refused: the virus scanner found malware in this file; it was not passed on. Please deliver a clean file.",
+        ),
+        "scan_pending" => (
+            "wordt op virussen gecontroleerd",
+            "being checked for viruses",
+        ),
         "documents" => ("Documenten", "Documents"),
         "no_documents" => ("Geen documenten.", "No documents."),
         "publications" => ("Gepubliceerde documenten", "Published documents"),
@@ -598,7 +608,13 @@ fn sha_html(sha: Option<&Sha256>, lang: Lang) -> String {
 
 /// A document line; the link's href is set by portal.js (`location.pathname + '/documents/' + id`).
 fn document_item(doc: &DocumentView, lang: Lang, extra_meta: Option<String>) -> String {
-    let name = if doc.state == DocumentState::Rejected {
+    let name = if doc.scan == ScanState::Infected {
+        format!(
+            "<span class=\"doc-name\">{}</span> <strong class=\"refused\">({})</strong>",
+            escape(doc.filename.as_str()),
+            tx(lang, "quarantined")
+        )
+    } else if doc.state == DocumentState::Rejected {
         format!(
             "<span class=\"doc-name\">{}</span> <span class=\"muted\">({})</span>",
             escape(doc.filename.as_str()),
@@ -614,6 +630,9 @@ fn document_item(doc: &DocumentView, lang: Lang, extra_meta: Option<String>) -> 
     let mut meta = vec![escape(&human_size(doc.size, lang))];
     if let Some(extra) = extra_meta {
         meta.push(extra);
+    }
+    if doc.scan == ScanState::Pending {
+        meta.push(tx(lang, "scan_pending"));
     }
     meta.push(sha_html(doc.sha256.as_ref(), lang));
     format!(
@@ -714,6 +733,10 @@ fn event_label(kind: EventKind, lang: Lang) -> &'static str {
         EventKind::HoldLifted => (
             "Opschorting van vernietiging opgeheven",
             "Destruction suspension lifted",
+        ),
+        EventKind::DocumentQuarantined => (
+            "Bestand geweigerd (malware gevonden)",
+            "File refused (malware found)",
         ),
     };
     match lang {
@@ -1285,6 +1308,7 @@ mod tests {
             content_type: ContentType::parse("application/pdf").unwrap(),
             sha256: Some(Sha256::of(name.as_bytes())),
             state,
+            scan: ScanState::NotScanned,
         }
     }
 
@@ -1346,6 +1370,7 @@ mod tests {
                 request_id: Some(id(9)),
                 delivery_id: Some(id(1)),
                 publication_id: None,
+                document_id: None,
                 summary: "Aanlevering door Piet: 1 document".into(),
             }],
             staged: vec![doc(6, "advies.pdf", DocumentState::Staged)],
@@ -1411,6 +1436,20 @@ mod tests {
             last = level;
         }
         assert!(html.contains("<h1"));
+    }
+
+    #[test]
+    fn a_quarantined_file_is_shown_refused_and_not_as_a_link() {
+        let mut v = view();
+        let doc = &mut v.deliveries[0].documents[0];
+        doc.scan = ScanState::Infected;
+        let id = doc.id.to_string();
+        let nl = portal_page(&v, Lang::Nl, "");
+        assert!(nl.contains("geweigerd: de virusscanner vond malware"));
+        assert!(!nl.contains(&format!("data-document-id=\"{id}\"")));
+        let en = portal_page(&v, Lang::En, "");
+        assert!(en.contains("refused: the virus scanner found malware"));
+        assert_csp_clean(&nl);
     }
 
     #[test]

@@ -52,6 +52,8 @@ impl ApiError {
                 E::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
                 E::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 E::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                E::NotYet { .. } => StatusCode::CONFLICT,
+                E::Forbidden(_) => StatusCode::FORBIDDEN,
                 E::Store(_) | E::Blob(_) | E::Mail(_) | E::Schedule(_) | E::Corrupt(_) => {
                     StatusCode::INTERNAL_SERVER_ERROR
                 }
@@ -107,7 +109,13 @@ impl IntoResponse for ApiError {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if status == StatusCode::TOO_MANY_REQUESTS {
+        if let ApiError::Core(CoreError::NotYet {
+            retry_after_secs, ..
+        }) = &self
+        {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        } else if status == StatusCode::TOO_MANY_REQUESTS {
             // The guess limiter's window.
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("600"));

@@ -14,6 +14,8 @@ pub struct AppState {
     pub outbox_kick: Arc<Notify>,
     /// Wakes the local webhook sender after a change that may have written an event.
     pub hook_kick: Arc<Notify>,
+    /// Wakes the local scanner after a change that may have sent documents.
+    pub scan_kick: Arc<Notify>,
     pub guesses: Arc<GuessLimiter>,
     /// Behind API Gateway without `PORTAAL_PUBLIC_URL`: the public URL is the request's own
     /// (host and stage), because the template cannot name the API's URL without a cycle.
@@ -49,6 +51,7 @@ impl AppState {
             system,
             outbox_kick: Arc::new(Notify::new()),
             hook_kick: Arc::new(Notify::new()),
+            scan_kick: Arc::new(Notify::new()),
             guesses: Arc::new(GuessLimiter::default()),
             public_url_from_request: false,
         }

@@ -171,6 +171,26 @@ fn condition_expression(condition: &Condition) -> Option<Expression> {
             Some(HashMap::from([("#c".to_owned(), attr.clone())])),
             Some(HashMap::from([(":c".to_owned(), to_attribute(value))])),
         )),
+        Condition::AllEqual(pairs) => Some((
+            (0..pairs.len())
+                .map(|i| format!("#c{i} = :c{i}"))
+                .collect::<Vec<_>>()
+                .join(" AND "),
+            Some(
+                pairs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (attr, _))| (format!("#c{i}"), attr.clone()))
+                    .collect(),
+            ),
+            Some(
+                pairs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (_, value))| (format!(":c{i}"), to_attribute(value)))
+                    .collect(),
+            ),
+        )),
     }
 }
 

@@ -128,6 +128,11 @@ fn holds(condition: &Condition, current: Option<&Map<String, Value>>) -> bool {
         Condition::Equals(attr, value) => current
             .and_then(|c| c.get(attr))
             .is_some_and(|v| values_equal(v, value)),
+        Condition::AllEqual(pairs) => current.is_some_and(|c| {
+            pairs
+                .iter()
+                .all(|(attr, value)| c.get(attr).is_some_and(|v| values_equal(v, value)))
+        }),
     }
 }
 
