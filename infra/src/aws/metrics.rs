@@ -42,8 +42,13 @@ impl CallCounter {
             .or_default() += 1;
     }
 
+    /// The calls per operation (the byte sums of [`CallCounter::bytes`] are not calls).
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
-        self.lock().clone()
+        self.lock()
+            .iter()
+            .filter(|(k, _)| !k.starts_with("bytes:"))
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
     }
 
     pub fn reset(&self) {
