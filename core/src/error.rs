@@ -27,6 +27,12 @@ pub enum Error {
         detail: String,
         retry_after_secs: u32,
     },
+    /// Over a rate limit; allowed again after `retry_after_secs`.
+    #[error("{detail}")]
+    TooMany {
+        detail: String,
+        retry_after_secs: u32,
+    },
     /// Never allowed for anyone (a quarantined file).
     #[error("{0}")]
     Forbidden(String),

@@ -32,7 +32,14 @@ pub mod keys {
     }
     /// The case and document of a kept blob's key (`dossiers/{case}/{id}`).
     pub fn parse_blob(key: &str) -> Option<(CaseId, Id)> {
-        let (case, id) = key.strip_prefix("dossiers/")?.rsplit_once('/')?;
+        parse_under("dossiers/", key)
+    }
+    /// The case and document of a staged upload's key (`staged/{case}/{id}`).
+    pub fn parse_staged_blob(key: &str) -> Option<(CaseId, Id)> {
+        parse_under("staged/", key)
+    }
+    fn parse_under(prefix: &str, key: &str) -> Option<(CaseId, Id)> {
+        let (case, id) = key.strip_prefix(prefix)?.rsplit_once('/')?;
         Some((CaseId::parse(case).ok()?, Id::parse(id).ok()?))
     }
     pub fn request(id: &Id) -> String {

@@ -43,6 +43,10 @@ pub struct Settings {
     /// While a document's scan is pending or failed it is neither approved nor downloaded
     /// (`PORTAAL_REQUIRE_SCAN`, on whenever a scanner is configured).
     pub require_scan: bool,
+    /// Files a link may announce per hour (`PORTAAL_STAGE_LIMIT_PER_HOUR`).
+    pub stage_limit_per_hour: u32,
+    /// Deliveries a link may make per hour (`PORTAAL_DELIVERY_LIMIT_PER_HOUR`).
+    pub delivery_limit_per_hour: u32,
 }
 
 /// `PORTAAL_WEBHOOK_RETRY_SCHEDULE`'s default: more than a day in all.
@@ -62,6 +66,8 @@ impl Settings {
             org_mail_domains: Vec::new(),
             scanning: false,
             require_scan: false,
+            stage_limit_per_hour: 500,
+            delivery_limit_per_hour: 30,
         }
     }
 }

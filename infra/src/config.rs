@@ -58,6 +58,86 @@ pub struct Config {
     pub scanner: ScannerChoice,
     /// `PORTAAL_REQUIRE_SCAN`: no approval or download while a scan is pending or failed.
     pub require_scan: bool,
+    /// The edge's limits (timeouts, connections, rates).
+    pub limits: Limits,
+}
+
+/// What one client may ask of the server; over a limit it gets `429` with `Retry-After`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Limits {
+    /// `PORTAAL_STAGE_LIMIT_PER_HOUR`: files announced per link per hour.
+    pub stage_per_hour: u32,
+    /// `PORTAAL_DELIVERY_LIMIT_PER_HOUR`: deliveries per link per hour.
+    pub delivery_per_hour: u32,
+    /// `PORTAAL_AUTH_FAILURE_LIMIT`: failed API authentications per address per 10 minutes.
+    pub auth_failures: u32,
+    /// `PORTAAL_MAX_CONNECTIONS_PER_IP`: open connections per address (local server).
+    pub connections_per_ip: u32,
+    /// `PORTAAL_TRUSTED_PROXIES`: proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<Cidr>,
+    /// `PORTAAL_HEADER_TIMEOUT_SECONDS`: a request's headers must arrive within this.
+    pub header_timeout: std::time::Duration,
+    /// `PORTAAL_UPLOAD_IDLE_SECONDS`: an upload body silent for this long is cut.
+    pub upload_idle: std::time::Duration,
+}
+
+/// An address range (`10.0.0.0/8`, `2001:db8::/32`, or one address).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    network: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub fn parse(raw: &str) -> Option<Self> {
+        let (addr, prefix) = match raw.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p.parse::<u8>().ok()?)),
+            None => (raw.trim(), None),
+        };
+        let network: std::net::IpAddr = addr.parse().ok()?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(Self { network, prefix })
+    }
+
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.network, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(n) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A positive number setting.
+fn number(name: &'static str, raw: Option<String>, default: u32) -> Result<u32, ConfigError> {
+    match raw {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| ConfigError {
+                name,
+                problem: format!("'{raw}' is not a positive whole number"),
+            }),
+    }
 }
 
 /// Which malware scanner checks sent documents.
@@ -141,6 +221,8 @@ impl Config {
         settings.org_mail_domains = self.org_mail_domains.clone();
         settings.scanning = self.scanner != ScannerChoice::None;
         settings.require_scan = self.require_scan;
+        settings.stage_limit_per_hour = self.limits.stage_per_hour;
+        settings.delivery_limit_per_hour = self.limits.delivery_per_hour;
         settings
     }
 }
@@ -236,6 +318,57 @@ impl Config {
                 });
             }
         };
+        let limits = Limits {
+            stage_per_hour: number(
+                "PORTAAL_STAGE_LIMIT_PER_HOUR",
+                lookup("PORTAAL_STAGE_LIMIT_PER_HOUR"),
+                500,
+            )?,
+            delivery_per_hour: number(
+                "PORTAAL_DELIVERY_LIMIT_PER_HOUR",
+                lookup("PORTAAL_DELIVERY_LIMIT_PER_HOUR"),
+                30,
+            )?,
+            auth_failures: number(
+                "PORTAAL_AUTH_FAILURE_LIMIT",
+                lookup("PORTAAL_AUTH_FAILURE_LIMIT"),
+                20,
+            )?,
+            connections_per_ip: number(
+                "PORTAAL_MAX_CONNECTIONS_PER_IP",
+                lookup("PORTAAL_MAX_CONNECTIONS_PER_IP"),
+                64,
+            )?,
+            trusted_proxies: match lookup("PORTAAL_TRUSTED_PROXIES") {
+                None => Vec::new(),
+                Some(raw) => raw
+                    .split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| {
+                        Cidr::parse(s).ok_or_else(|| ConfigError {
+                            name: "PORTAAL_TRUSTED_PROXIES",
+                            problem: format!("'{}' is not an address or CIDR range", s.trim()),
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
+            header_timeout: std::time::Duration::from_secs(
+                number(
+                    "PORTAAL_HEADER_TIMEOUT_SECONDS",
+                    lookup("PORTAAL_HEADER_TIMEOUT_SECONDS"),
+                    10,
+                )?
+                .into(),
+            ),
+            upload_idle: std::time::Duration::from_secs(
+                number(
+                    "PORTAAL_UPLOAD_IDLE_SECONDS",
+                    lookup("PORTAAL_UPLOAD_IDLE_SECONDS"),
+                    30,
+                )?
+                .into(),
+            ),
+        };
         let require_scan = on_off(
             "PORTAAL_REQUIRE_SCAN",
             lookup("PORTAAL_REQUIRE_SCAN"),
@@ -313,6 +446,7 @@ impl Config {
                 .unwrap_or_default(),
             scanner,
             require_scan,
+            limits,
             event_retention_days: match lookup("PORTAAL_EVENT_RETENTION_DAYS") {
                 None => 30,
                 Some(raw) => raw
@@ -332,6 +466,40 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cidr_ranges() {
+        let net = Cidr::parse("10.1.0.0/16").unwrap();
+        assert!(net.contains("10.1.200.3".parse().unwrap()));
+        assert!(!net.contains("10.2.0.1".parse().unwrap()));
+        assert!(net.contains("::ffff:10.1.0.9".parse().unwrap()));
+        let one = Cidr::parse("2001:db8::1").unwrap();
+        assert!(one.contains("2001:db8::1".parse().unwrap()));
+        assert!(!one.contains("2001:db8::2".parse().unwrap()));
+        assert!(
+            Cidr::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
+        assert!(Cidr::parse("10.0.0.0/33").is_none());
+        assert!(Cidr::parse("proxy").is_none());
+    }
+
+    #[test]
+    fn dev_routes_stay_off_behind_a_reverse_proxy() {
+        let config = |public: Option<&str>| {
+            Config::from_lookup(|name| match name {
+                "PORTAAL_PUBLIC_URL" => public.map(str::to_owned),
+                _ => None,
+            })
+            .unwrap()
+            .dev_routes
+        };
+        assert!(config(None));
+        assert!(config(Some("http://localhost:8080")));
+        assert!(config(Some("http://[::1]:8080")));
+        assert!(!config(Some("https://portaal.gemeente.nl")));
+    }
 
     #[test]
     fn defaults_give_the_embedded_system_on_localhost() {

@@ -352,14 +352,18 @@ async fn put(
     req.body(body).send().await.unwrap().status()
 }
 
-pub async fn blobs_contract(blobs: Arc<dyn Blobs>) {
+/// `store`: where the local blob route looks up whether an upload is still wanted (a staged
+/// document record); each key is made wanted there before its upload. S3 needs none.
+pub async fn blobs_contract(blobs: Arc<dyn Blobs>, store: Option<Arc<dyn Store>>) {
     let client = reqwest::Client::new();
-    let prefix = format!("dossiers/{}/", unique("blob"));
-    let key = format!("{prefix}01");
+    let prefix = format!("staged/{}/", unique("blob"));
+    let new_key = || format!("{prefix}{}", ulid::Ulid::new());
+    let key = new_key();
     let bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
     let sha = Sha256::of(&bytes);
 
     // an exact upload is stored; storage vouches for its size and SHA-256
+    want(store.as_ref(), &key).await;
     let target = blobs
         .upload_target(UploadSpec {
             key: &key,
@@ -422,7 +426,8 @@ pub async fn blobs_contract(blobs: Arc<dyn Blobs>) {
     );
 
     // a body of another size is refused and leaves no blob
-    let key2 = format!("{prefix}02");
+    let key2 = new_key();
+    want(store.as_ref(), &key2).await;
     let target = blobs
         .upload_target(UploadSpec {
             key: &key2,
@@ -460,8 +465,9 @@ pub async fn blobs_contract(blobs: Arc<dyn Blobs>) {
     assert_eq!(blobs.stat(&key2).await.unwrap(), None);
 
     // bytes that differ from the announced SHA-256 are never vouched for
-    let key3 = format!("{prefix}03");
+    let key3 = new_key();
     let announced = Sha256::of(b"something else!!");
+    want(store.as_ref(), &key3).await;
     let target = blobs
         .upload_target(UploadSpec {
             key: &key3,
@@ -484,7 +490,8 @@ pub async fn blobs_contract(blobs: Arc<dyn Blobs>) {
     );
 
     // an expired URL is refused
-    let key4 = format!("{prefix}04");
+    let key4 = new_key();
+    want(store.as_ref(), &key4).await;
     let target = blobs
         .upload_target(UploadSpec {
             key: &key4,
@@ -536,8 +543,9 @@ pub async fn blobs_contract(blobs: Arc<dyn Blobs>) {
     blobs.delete(&key).await.unwrap();
     assert_eq!(blobs.stat(&key).await.unwrap(), None);
     blobs.delete(&key).await.unwrap();
-    for n in ["05", "06"] {
-        let k = format!("{prefix}{n}");
+    for n in [5u64, 6] {
+        let k = format!("{prefix}{}", ulid::Ulid::from_parts(n, 0));
+        want(store.as_ref(), &k).await;
         let t = blobs
             .upload_target(UploadSpec {
                 key: &k,
@@ -557,7 +565,13 @@ pub async fn blobs_contract(blobs: Arc<dyn Blobs>) {
         removed >= 2,
         "prefix delete removes every blob under it ({removed})"
     );
-    assert_eq!(blobs.stat(&format!("{prefix}05")).await.unwrap(), None);
+    assert_eq!(
+        blobs
+            .stat(&format!("{prefix}{}", ulid::Ulid::from_parts(5, 0)))
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(
         blobs.delete_prefix(&prefix).await.unwrap(),
         0,
@@ -576,6 +590,35 @@ pub fn tamper(url: &str) -> String {
         }
     }
     panic!("no signature in {url}");
+}
+
+/// Makes an upload to `key` wanted: a staged document record, as staging writes it.
+async fn want(store: Option<&Arc<dyn Store>>, key: &str) {
+    use portaal_core::domain::{ContentType, Filename};
+    use portaal_core::model::{Document, DocumentState, Record, ScanState, keys};
+    let Some(store) = store else { return };
+    let (case, id) = keys::parse_staged_blob(key).expect("a staged key");
+    let doc = Document {
+        id,
+        filename: Filename::parse("contract.pdf").unwrap(),
+        size: 1,
+        content_type: ContentType::parse("application/pdf").unwrap(),
+        sha256: None,
+        blob_key: key.to_owned(),
+        state: DocumentState::Staged,
+        request_id: None,
+        delivery_id: None,
+        publication_id: None,
+        created_at: Utc::now(),
+        scan: ScanState::NotScanned,
+        scan_note: None,
+    };
+    store
+        .transact(vec![Write::put(
+            doc.to_item(keys::dossier(&case), keys::doc(&doc.id)),
+        )])
+        .await
+        .unwrap();
 }
 
 // ---------------------------------------------------------------- mailer

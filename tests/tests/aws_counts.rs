@@ -145,8 +145,16 @@ async fn refused_then_not_confirmable(
     staged: &Value,
     put: reqwest::Response,
     what: &str,
+    code: &str,
 ) {
-    assert_eq!(put.status(), StatusCode::FORBIDDEN, "S3 refuses {what}");
+    let status = put.status();
+    let body = put.text().await.unwrap();
+    assert_eq!(status, StatusCode::FORBIDDEN, "S3 refuses {what}: {body}");
+    // The reason, not just any 403 (an expired URL must not pass for a bad signature).
+    assert!(
+        body.contains(&format!("<Code>{code}</Code>")),
+        "S3 refuses {what} with {code}: {body}"
+    );
     let res = app.confirm(link, &[staged["id"].as_str().unwrap()]).await;
     assert_eq!(
         res.status(),
@@ -167,7 +175,15 @@ async fn s3_refuses_tampered_expired_and_resized_uploads_and_the_portal_refuses_
     let mut tampered = s.clone();
     tampered["upload"]["url"] = tamper(s["upload"]["url"].as_str().unwrap()).into();
     let put = app.send_bytes(&tampered, bytes.clone()).await;
-    refused_then_not_confirmable(&app, &link, &s, put, "a changed signature").await;
+    refused_then_not_confirmable(
+        &app,
+        &link,
+        &s,
+        put,
+        "a changed signature",
+        "SignatureDoesNotMatch",
+    )
+    .await;
 
     // a body of another size (the signed content-length is sent as announced)
     let s = staged(&app, &link, &bytes).await;
@@ -183,13 +199,21 @@ async fn s3_refuses_tampered_expired_and_resized_uploads_and_the_portal_refuses_
         .send()
         .await
         .unwrap();
-    refused_then_not_confirmable(&app, &link, &s, put, "a body of another size").await;
+    refused_then_not_confirmable(
+        &app,
+        &link,
+        &s,
+        put,
+        "a body of another size",
+        "SignatureDoesNotMatch",
+    )
+    .await;
 
     // an expired URL
     let s = staged(&app, &link, &bytes).await;
     tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
     let put = app.send_bytes(&s, bytes.clone()).await;
-    refused_then_not_confirmable(&app, &link, &s, put, "an expired URL").await;
+    refused_then_not_confirmable(&app, &link, &s, put, "an expired URL", "AccessDenied").await;
 
     let dossier = app.get_dossier(&case).await;
     assert!(

@@ -59,7 +59,7 @@ async fn send(target: &UploadTarget, body: Vec<u8>, content_type: Option<&str>) 
 
 #[tokio::test]
 async fn s3_blobs_keep_the_blob_contract() {
-    contract::blobs_contract(Arc::new(blobs().await)).await;
+    contract::blobs_contract(Arc::new(blobs().await), None).await;
 }
 
 #[tokio::test]

@@ -19,7 +19,8 @@ async fn sqlite_store_keeps_the_store_contract() {
 async fn file_blobs_keep_the_blob_contract() {
     // Blob URLs are served by the local server, so the contract runs against a spawned app.
     let app = spawn_app().await;
-    contract::blobs_contract(app.running.state.system.blobs.clone()).await;
+    let system = &app.running.state.system;
+    contract::blobs_contract(system.blobs.clone(), Some(system.store.clone())).await;
 }
 
 #[tokio::test]

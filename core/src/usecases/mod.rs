@@ -1,6 +1,7 @@
 pub mod dossier;
 pub mod feed;
 pub mod lifecycle;
+pub mod limits;
 pub mod outbox;
 pub mod portal;
 pub mod publication;

@@ -14,6 +14,7 @@ use crate::model::{
 use crate::ports::{DownloadSpec, UploadSpec, UploadTarget, Write};
 use crate::service::{Partition, Portaal, dossier_vars, request_vars, with_retries};
 use crate::usecases::dossier::{PersonInput, person};
+use crate::usecases::limits::Limit;
 use crate::views::{DeliveryView, DocumentView, PortalDossier, PortalRequest, PortalView};
 
 #[derive(Clone, Debug, Deserialize)]
@@ -154,6 +155,28 @@ impl Portaal {
         token: &LinkToken,
         input: &UploadInput,
     ) -> Result<StagedUpload> {
+        with_retries(|| self.try_stage(token, input)).await
+    }
+
+    fn stage_limit(&self) -> Limit {
+        Limit {
+            scope: "stage",
+            limit: self.settings.stage_limit_per_hour,
+            window_secs: 3600,
+            what: "files announced through one link",
+        }
+    }
+
+    fn delivery_limit(&self) -> Limit {
+        Limit {
+            scope: "delivery",
+            limit: self.settings.delivery_limit_per_hour,
+            window_secs: 3600,
+            what: "deliveries through one link",
+        }
+    }
+
+    async fn try_stage(&self, token: &LinkToken, input: &UploadInput) -> Result<StagedUpload> {
         let o = self.open_link(token).await?;
         Self::accepting(&o)?;
         let r = o.request();
@@ -171,6 +194,7 @@ impl Portaal {
                 rules.max_files
             )));
         }
+        let counted = self.count_write(&self.stage_limit(), r.id.as_str()).await?;
         let case = &o.partition.dossier.case_id;
         let id = self.new_id();
         let doc = Document {
@@ -190,9 +214,10 @@ impl Portaal {
         };
         let upload = self.upload_target_for(&doc).await?;
         self.store
-            .transact(vec![Write::create(
-                doc.to_item(keys::dossier(case), keys::doc(&doc.id)),
-            )])
+            .transact(vec![
+                Write::create(doc.to_item(keys::dossier(case), keys::doc(&doc.id))),
+                counted,
+            ])
             .await?;
         Ok(StagedUpload {
             document: DocumentView::from(&doc),
@@ -260,7 +285,28 @@ impl Portaal {
                 "at most {MAX_FILES_PER_DELIVERY} files can be sent at once"
             )));
         }
-        with_retries(|| self.try_confirm(token, &ids, &comment, &submitted_by)).await
+        let result = with_retries(|| self.try_confirm(token, &ids, &comment, &submitted_by)).await;
+        match result {
+            // A concurrent confirm of the same files may have won the race (and removed the
+            // staged copies this one was checking): then this one answers its delivery.
+            Err(e) if !e.is_internal() || matches!(e, Error::Blob(_)) => {
+                match self.existing_delivery(token, &ids).await {
+                    Ok(Some(view)) => Ok(Confirmed::AlreadyConfirmed(view)),
+                    _ => Err(e),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// The delivery these uploads already form, if any.
+    async fn existing_delivery(
+        &self,
+        token: &LinkToken,
+        ids: &BTreeSet<Id>,
+    ) -> Result<Option<DeliveryView>> {
+        let o = self.open_link(token).await?;
+        Ok(delivery_formed_by(&o.partition, ids))
     }
 
     async fn try_confirm(
@@ -286,18 +332,8 @@ impl Portaal {
             .collect::<Result<_>>()?;
 
         // A repeated confirm of exactly these files answers the delivery they already form.
-        if let Some(existing) = docs[0]
-            .delivery_id
-            .as_ref()
-            .and_then(|d| p.delivery(d).ok())
-        {
-            let same: BTreeSet<&Id> = existing.documents.iter().collect();
-            if same == ids.iter().collect() {
-                return Ok(Confirmed::AlreadyConfirmed(DeliveryView::build(
-                    existing,
-                    &p.documents,
-                )));
-            }
+        if let Some(existing) = delivery_formed_by(p, ids) {
+            return Ok(Confirmed::AlreadyConfirmed(existing));
         }
         if let Some(sent) = docs.iter().find(|d| d.state != DocumentState::Staged) {
             return Err(Error::conflict(format!(
@@ -306,6 +342,10 @@ impl Portaal {
             )));
         }
         Self::accepting(&o)?;
+        // Counted with the delivery it makes (a repeated confirm answered above is not).
+        let counted = self
+            .count_write(&self.delivery_limit(), r.id.as_str())
+            .await?;
 
         let case = &p.dossier.case_id;
         let mut checked = Vec::with_capacity(docs.len());
@@ -378,6 +418,7 @@ impl Portaal {
 
         let mut writes = vec![
             self.dossier_unchanged(&p.dossier),
+            counted,
             Write::create(delivery.to_item(pk.clone(), keys::delivery(&r.id, &delivery.id))),
             Write::replace_if(
                 request.to_item(pk.clone(), keys::request(&r.id)),
@@ -435,6 +476,27 @@ impl Portaal {
         Ok(Confirmed::Created(DeliveryView::build(
             &delivery, &submitted,
         )))
+    }
+
+    /// Whether bytes may still arrive for this staged key: only while its document is staged (a
+    /// delivery's file) or a draft (a publication's). A removed or sent upload's URL stores
+    /// nothing, however long its signature is valid. One read.
+    pub async fn accepts_upload(&self, key: &str) -> Result<bool> {
+        let Some((case, id)) = keys::parse_staged_blob(key) else {
+            return Ok(false);
+        };
+        let Some(item) = self
+            .store
+            .get(&keys::dossier(&case), &keys::doc(&id))
+            .await?
+        else {
+            return Ok(false);
+        };
+        let doc = Document::from_item(&item)?;
+        Ok(
+            doc.blob_key == key
+                && matches!(doc.state, DocumentState::Staged | DocumentState::Draft),
+        )
     }
 
     /// Compares what storage holds with what was announced; answers the document with its SHA-256.
@@ -650,6 +712,14 @@ impl Portaal {
             })
             .await?)
     }
+}
+
+/// The delivery made of exactly these uploads, if they form one.
+fn delivery_formed_by(p: &Partition, ids: &BTreeSet<Id>) -> Option<DeliveryView> {
+    let first = p.documents.iter().find(|d| ids.contains(&d.id))?;
+    let existing = p.delivery(first.delivery_id.as_ref()?).ok()?;
+    let same: BTreeSet<&Id> = existing.documents.iter().collect();
+    (same == ids.iter().collect()).then(|| DeliveryView::build(existing, &p.documents))
 }
 
 /// One line per file, with size and SHA-256: the receipt's proof of what arrived.

@@ -11,6 +11,7 @@ use portaal_core::casetype::CaseType;
 use portaal_core::domain::{CaseId, Id};
 use portaal_core::usecases::dossier::{DossierInput, Saved};
 use portaal_core::usecases::lifecycle::{CloseInput, HoldInput};
+use portaal_core::usecases::limits::Limit;
 use portaal_core::usecases::publication::PublicationInput;
 use portaal_core::usecases::request::{Overview, RequestInput, RequestPatch, RotateInput};
 use portaal_core::usecases::review::RejectInput;
@@ -18,8 +19,9 @@ use portaal_core::views::DossierView;
 use sha2::Digest;
 
 use crate::AppState;
+use crate::portal::ClientIp;
 use crate::problem::{ApiError, ApiResult, OptionalJson, found};
-use crate::state::PublicBase;
+use crate::state::{PublicBase, client_key};
 
 type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 
@@ -84,9 +86,32 @@ fn same_key(given: &str, expected: &str) -> bool {
         == 0
 }
 
-async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Failed authentications an address may make per 10 minutes (`PORTAAL_AUTH_FAILURE_LIMIT`).
+fn auth_failure_limit(state: &AppState) -> Limit {
+    Limit {
+        scope: "auth",
+        limit: state.system.config.limits.auth_failures,
+        window_secs: 600,
+        what: "failed authentications from one address",
+    }
+}
+
+async fn authenticate(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    req: Request,
+    next: Next,
+) -> Response {
     // No key configured: the Lambda behind API Gateway, whose AWS_IAM authoriser already checked.
     if let Some(expected) = state.system.api_key.as_deref() {
+        let limit = auth_failure_limit(&state);
+        let address = ip.0.map(|ip| client_key(ip).to_string());
+        if let Some(address) = &address {
+            // An address that failed too often is refused before its key is even compared.
+            if let Err(e) = state.system.portaal.check_limit(&limit, address).await {
+                return ApiError::Core(e).into_response();
+            }
+        }
         let given = req
             .headers()
             .get(header::AUTHORIZATION)
@@ -94,6 +119,11 @@ async fn authenticate(State(state): State<AppState>, req: Request, next: Next) -
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
         if !given.is_some_and(|g| same_key(g, expected)) {
+            if let Some(address) = &address {
+                if let Err(e) = state.system.portaal.count(&limit, address).await {
+                    tracing::warn!(error = %e, "failed authentication not counted");
+                }
+            }
             return ApiError::Unauthorized.into_response();
         }
     }

@@ -10,18 +10,41 @@ use axum::routing::get;
 use axum::{Json, Router};
 use portaal_infra::embedded::blobs::{BlobAccessError, parse_query};
 use portaal_infra::system::Embedded;
-use tokio_util::io::ReaderStream;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use portaal_core::Portaal;
 
 use crate::AppState;
 use crate::page;
 use crate::problem::{ApiError, problem_response};
 
+/// What the blob routes need: the files, and the records that say whether an upload is wanted.
+#[derive(Clone)]
+struct BlobState {
+    embedded: Embedded,
+    portaal: Portaal,
+    /// An upload body that sends nothing for this long is cut (`PORTAAL_UPLOAD_IDLE_SECONDS`;
+    /// there is no limit on its total time: large files take long).
+    upload_idle: Duration,
+}
+
 /// The signed blob routes always; `/dev/mail` only when `with_mail` (it shows every link).
-pub fn routes(embedded: Embedded, with_mail: bool) -> Router<AppState> {
+pub fn routes(
+    embedded: Embedded,
+    portaal: Portaal,
+    upload_idle: Duration,
+    with_mail: bool,
+) -> Router<AppState> {
     let blob_routes = Router::new()
         .route("/blobs/{*key}", get(download).put(upload))
         .layer(DefaultBodyLimit::disable())
-        .with_state(embedded.clone());
+        .with_state(BlobState {
+            embedded: embedded.clone(),
+            portaal,
+            upload_idle,
+        });
     let mail_routes = Router::new()
         .route("/dev/mail", get(mail_list))
         .route("/dev/mail/{id}", get(mail_one))
@@ -59,7 +82,11 @@ fn query_map(q: Option<String>) -> BTreeMap<String, String> {
 }
 
 async fn upload(
-    State(e): State<Embedded>,
+    State(BlobState {
+        embedded: e,
+        portaal,
+        upload_idle,
+    }): State<BlobState>,
     Path(key): Path<String>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
@@ -72,17 +99,56 @@ async fn upload(
         Ok(s) => s,
         Err(err) => return blob_error(err),
     };
+    // A valid signature is not enough: the upload must still be wanted.
+    match portaal.accepts_upload(&signed.key).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return problem_response(
+                StatusCode::FORBIDDEN,
+                "this upload was removed or already sent; announce the file again to upload it"
+                    .into(),
+            );
+        }
+        Err(err) => return ApiError::Core(err).into_response(),
+    }
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    match e.blobs.receive(&signed, ct, body.into_data_stream()).await {
+    let body = idle_limited(body.into_data_stream(), upload_idle);
+    match e.blobs.receive(&signed, ct, body).await {
         Ok(_) => StatusCode::OK.into_response(),
         Err(err) => blob_error(err),
     }
 }
 
+/// The body's chunks, ending in an error when none arrives for `idle`.
+fn idle_limited<S, E>(
+    body: S,
+    idle: Duration,
+) -> std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, String>> + Send>>
+where
+    S: Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+    E: std::fmt::Display,
+{
+    Box::pin(futures_util::stream::unfold(
+        Some(body),
+        move |state| async move {
+            let mut body = state?;
+            match tokio::time::timeout(idle, body.next()).await {
+                Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(body))),
+                Ok(Some(Err(e))) => Some((Err(e.to_string()), None)),
+                Ok(None) => None,
+                Err(_) => Some((
+                    Err(format!("no bytes arrived for {} seconds", idle.as_secs())),
+                    None,
+                )),
+            }
+        },
+    ))
+}
+
 async fn download(
-    State(e): State<Embedded>,
+    State(BlobState { embedded: e, .. }): State<BlobState>,
     Path(key): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
@@ -93,7 +159,7 @@ async fn download(
         Ok(s) => s,
         Err(err) => return blob_error(err),
     };
-    let (file, size) = match e.blobs.open(&signed.key).await {
+    let (verified, size) = match e.blobs.open_verified(&signed.key).await {
         Ok(f) => f,
         Err(err) => return blob_error(err),
     };
@@ -106,10 +172,7 @@ async fn download(
         },
         percent_encoding::utf8_percent_encode(&signed.filename, percent_encoding::NON_ALPHANUMERIC)
     );
-    let mut res = Response::new(Body::from_stream(ReaderStream::with_capacity(
-        file,
-        256 * 1024,
-    )));
+    let mut res = Response::new(Body::from_stream(verified));
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&signed.content_type) {
         h.insert(header::CONTENT_TYPE, v);

@@ -5,6 +5,7 @@ pub mod api;
 pub mod dev;
 pub mod integration;
 pub mod lambda;
+pub mod listener;
 pub mod local;
 pub mod middleware;
 pub mod page;
@@ -29,7 +30,12 @@ pub fn app(state: AppState) -> Router {
         .merge(portal::routes())
         .nest("/api/v1", api::routes(state.clone()));
     if let Some(embedded) = state.system.embedded.clone() {
-        router = router.merge(dev::routes(embedded, state.system.config.dev_routes));
+        router = router.merge(dev::routes(
+            embedded,
+            state.system.portaal.clone(),
+            state.system.config.limits.upload_idle,
+            state.system.config.dev_routes,
+        ));
     }
     router
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))

@@ -25,19 +25,15 @@ pub struct Running {
 pub async fn spawn(system: System, listener: TcpListener) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
     let state = AppState::new(system);
-    let router = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let router = app(state.clone());
+    let limits = state.system.config.limits.clone();
     if state.system.config.worker {
         tokio::spawn(timer(state.clone()));
         tokio::spawn(webhook_sender(state.clone()));
         tokio::spawn(scanner(state.clone()));
     }
     let handle = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown())
-            .await
-        {
-            tracing::error!(error = %e, "server stopped");
-        }
+        crate::listener::serve(listener, router, limits, shutdown()).await;
     });
     Ok(Running {
         addr,

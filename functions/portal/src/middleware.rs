@@ -104,3 +104,56 @@ mod tests {
         assert_eq!(super::redact("/api/v1/dossiers/x"), "/api/v1/dossiers/x");
     }
 }
+
+/// The client behind trusted proxies: walking `X-Forwarded-For` from the right (the entry the
+/// nearest proxy added), the first address that is no trusted proxy. A peer that is no trusted
+/// proxy is the client itself, whatever the header says.
+pub fn forwarded_client(
+    peer: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[portaal_infra::config::Cidr],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: std::net::IpAddr| trusted.iter().any(|c| c.contains(ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let chain: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    chain
+        .iter()
+        .rev()
+        .copied()
+        .find(|ip| !is_trusted(*ip))
+        .unwrap_or(peer)
+}
+
+#[cfg(test)]
+mod forwarded_tests {
+    use super::*;
+    use portaal_infra::config::Cidr;
+
+    #[test]
+    fn only_a_trusted_proxy_may_name_the_client() {
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("x-forwarded-for", "6.6.6.6, 10.0.0.7".parse().unwrap());
+        let proxies = [Cidr::parse("192.168.1.1").unwrap()];
+        let proxy: std::net::IpAddr = "192.168.1.1".parse().unwrap();
+        let stranger: std::net::IpAddr = "10.9.9.9".parse().unwrap();
+        assert_eq!(forwarded_client(stranger, &headers, &proxies), stranger);
+        // The client set 6.6.6.6 itself; the proxy appended the address it saw.
+        assert_eq!(
+            forwarded_client(proxy, &headers, &proxies),
+            "10.0.0.7".parse::<std::net::IpAddr>().unwrap()
+        );
+        assert_eq!(forwarded_client(proxy, &headers, &[]), proxy);
+        assert_eq!(
+            forwarded_client(proxy, &axum::http::HeaderMap::new(), &proxies),
+            proxy
+        );
+    }
+}

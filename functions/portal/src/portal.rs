@@ -32,15 +32,29 @@ pub struct LangQuery {
     lang: Option<String>,
 }
 
-/// The client's address, for rate limiting link guesses: the socket locally, the source IP that
-/// API Gateway reports on Lambda (never a client-set header).
+/// The client's address, for rate limits: the socket locally, the source IP that API Gateway
+/// reports on Lambda; `X-Forwarded-For` only when that address is one of `PORTAAL_TRUSTED_PROXIES`
+/// (otherwise the header is the client's to set).
 pub struct ClientIp(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let trusted = &state.system.config.limits.trusted_proxies;
+        let peer = Self::peer(parts);
+        Ok(ClientIp(peer.map(|ip| {
+            crate::middleware::forwarded_client(ip, &parts.headers, trusted)
+        })))
+    }
+}
+
+impl ClientIp {
+    fn peer(parts: &Parts) -> Option<IpAddr> {
         if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
-            return Ok(ClientIp(Some(addr.ip())));
+            return Some(addr.ip());
         }
         // Behind API Gateway: the source address it saw (X-Forwarded-For is the client's to set).
         let source = match parts
@@ -55,7 +69,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
             }
             _ => None,
         };
-        Ok(ClientIp(source.and_then(|ip| ip.parse().ok())))
+        source.and_then(|ip| ip.parse().ok())
     }
 }
 

@@ -53,6 +53,7 @@ impl ApiError {
                 E::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 E::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 E::NotYet { .. } => StatusCode::CONFLICT,
+                E::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
                 E::Forbidden(_) => StatusCode::FORBIDDEN,
                 E::Store(_) | E::Blob(_) | E::Mail(_) | E::Schedule(_) | E::Corrupt(_) => {
                     StatusCode::INTERNAL_SERVER_ERROR
@@ -109,9 +110,14 @@ impl IntoResponse for ApiError {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let ApiError::Core(CoreError::NotYet {
-            retry_after_secs, ..
-        }) = &self
+        if let ApiError::Core(
+            CoreError::NotYet {
+                retry_after_secs, ..
+            }
+            | CoreError::TooMany {
+                retry_after_secs, ..
+            },
+        ) = &self
         {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));

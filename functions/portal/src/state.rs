@@ -69,7 +69,7 @@ const WINDOW: Duration = Duration::from_secs(600);
 const MAX_MISSES: u32 = 30;
 
 /// IPv6 clients are counted per /64 (one host's privacy addresses), IPv4 per address.
-fn client_key(ip: IpAddr) -> IpAddr {
+pub fn client_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),

@@ -307,13 +307,78 @@ impl FsBlobs {
 
     /// Opens a stored blob for streaming out.
     pub async fn open(&self, key: &str) -> Result<(tokio::fs::File, u64), BlobAccessError> {
+        let (file, meta) = self.open_with_meta(key).await?;
+        Ok((file, meta.size))
+    }
+
+    async fn open_with_meta(&self, key: &str) -> Result<(tokio::fs::File, Meta), BlobAccessError> {
         let path = self.path(key)?;
         let meta = read_meta(&path).await.ok_or(BlobAccessError::NotFound)?;
         let file = tokio::fs::File::open(&path)
             .await
             .map_err(|_| BlobAccessError::NotFound)?;
-        Ok((file, meta.size))
+        Ok((file, meta))
     }
+
+    /// A stored blob as a stream that is checked against the SHA-256 recorded when it arrived.
+    /// The last chunk is held back until the hash is known: on a mismatch the stream ends in an
+    /// error instead (the response is aborted, the client never gets a complete file) and an
+    /// integrity alert is logged.
+    pub async fn open_verified(&self, key: &str) -> Result<(VerifiedStream, u64), BlobAccessError> {
+        let (file, meta) = self.open_with_meta(key).await?;
+        let size = meta.size;
+        let chunks = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+        let state = Verifying {
+            chunks,
+            hasher: sha2::Sha256::new(),
+            held: None,
+            expected: meta.sha256,
+            key: key.to_owned(),
+        };
+        let stream = futures_util::stream::unfold(Some(state), |state| async move {
+            let mut s = state?;
+            loop {
+                match s.chunks.next().await {
+                    Some(Ok(chunk)) => {
+                        s.hasher.update(&chunk);
+                        if let Some(previous) = s.held.replace(chunk) {
+                            return Some((Ok(previous), Some(s)));
+                        }
+                    }
+                    Some(Err(e)) => return Some((Err(e), None)),
+                    None => {
+                        let actual = hex::encode(s.hasher.clone().finalize());
+                        if actual != s.expected {
+                            tracing::error!(
+                                key = %s.key,
+                                "integrity alert: a stored file does not match the SHA-256 it arrived with; download aborted"
+                            );
+                            return Some((
+                                Err(std::io::Error::other(
+                                    "stored file failed its integrity check",
+                                )),
+                                None,
+                            ));
+                        }
+                        return s.held.take().map(|last| (Ok(last), None));
+                    }
+                }
+            }
+        });
+        Ok((Box::pin(stream), size))
+    }
+}
+
+/// See [`FsBlobs::open_verified`].
+pub type VerifiedStream =
+    std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
+
+struct Verifying {
+    chunks: tokio_util::io::ReaderStream<tokio::fs::File>,
+    hasher: sha2::Sha256,
+    held: Option<Bytes>,
+    expected: String,
+    key: String,
 }
 
 async fn read_meta(path: &Path) -> Option<Meta> {
