@@ -30,9 +30,11 @@ pub mod keys {
     pub fn case_of(pk: &str) -> Option<CaseId> {
         CaseId::parse(pk.strip_prefix("DOSSIER#")?).ok()
     }
-    /// The case and document of a kept blob's key (`dossiers/{case}/{id}`).
+    /// The case and document of a kept blob's key (`dossiers/{case}/{id}[-{copy}]`).
     pub fn parse_blob(key: &str) -> Option<(CaseId, Id)> {
-        parse_under("dossiers/", key)
+        let (case, name) = key.strip_prefix("dossiers/")?.rsplit_once('/')?;
+        let id = name.split_once('-').map_or(name, |(id, _)| id);
+        Some((CaseId::parse(case).ok()?, Id::parse(id).ok()?))
     }
     /// The case and document of a staged upload's key (`staged/{case}/{id}`).
     pub fn parse_staged_blob(key: &str) -> Option<(CaseId, Id)> {
@@ -75,6 +77,11 @@ pub mod keys {
     }
     pub fn blob(case: &CaseId, doc: &Id) -> String {
         format!("dossiers/{case}/{doc}")
+    }
+    /// One confirm's copy of a document (`copy` unique per attempt): confirms racing for the same
+    /// files never write, read or delete each other's copy; the winner's is the document's.
+    pub fn blob_copy(case: &CaseId, doc: &Id, copy: &Id) -> String {
+        format!("dossiers/{case}/{doc}-{copy}")
     }
     /// Uploads land here until they are confirmed (or published) and copied under the dossier;
     /// S3 lifecycle expires what stays behind.
@@ -605,6 +612,22 @@ pub struct Mail {
     pub message_id: Option<String>,
     #[serde(default)]
     pub last_error: Option<String>,
+    /// The link the bodies hold as [`LINK_PLACEHOLDER`], sealed: a raw link token is never
+    /// stored, not even in a queued mail; the sender opens it when it sends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<MailLink>,
+}
+
+/// Stands for the department's link in a queued mail's subject and bodies (it survives HTML
+/// escaping unchanged).
+pub const LINK_PLACEHOLDER: &str = "%%PORTAAL-LINK%%";
+
+/// A mail's link: the request's sealed token and the portal base it was issued under.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct MailLink {
+    pub request_id: Id,
+    pub sealed: String,
+    pub base: String,
 }
 
 impl Record for Mail {

@@ -11,8 +11,8 @@ use crate::domain::{CaseId, Email, Id};
 use crate::error::{Error, Result};
 use crate::mailtext::{self, Vars};
 use crate::model::{
-    Actor, Delivery, Document, Dossier, Event, EventKind, Mail, MailKind, MailState, Record,
-    Request, keys,
+    Actor, Delivery, Document, Dossier, Event, EventKind, LINK_PLACEHOLDER, Mail, MailKind,
+    MailLink, MailState, Record, Request, keys,
 };
 use crate::ports::{Blobs, Clock, Item, Scanner, Scheduler, Store, StoreError, Write};
 
@@ -204,7 +204,34 @@ impl Portaal {
         Write::create(event.to_item(keys::dossier(case), keys::event(&event.id)))
     }
 
-    /// Renders a mail of the case type and answers the outbox write that queues it.
+    /// The `portal_url` of a mail to `request`'s department: a placeholder plus the sealed link
+    /// where the link key can open it (the sender fills it in), else what `link_for_mail` says.
+    pub(crate) fn mail_link(&self, request: &Request) -> (String, Option<MailLink>) {
+        let opens = request
+            .token_sealed
+            .as_deref()
+            .zip(self.settings.link_key.as_ref())
+            .is_some_and(|(sealed, key)| key.open(sealed, &request.id).is_some());
+        match (&request.token_sealed, opens) {
+            (Some(sealed), true) => (
+                LINK_PLACEHOLDER.to_owned(),
+                Some(MailLink {
+                    request_id: request.id.clone(),
+                    sealed: sealed.clone(),
+                    base: if request.portal_base.is_empty() {
+                        self.settings.public_url.clone()
+                    } else {
+                        request.portal_base.clone()
+                    },
+                }),
+            ),
+            _ => (self.link_for_mail(request), None),
+        }
+    }
+
+    /// Renders a mail of the case type and answers the outbox write that queues it. `link`: the
+    /// sealed link its bodies hold as [`LINK_PLACEHOLDER`] (see [`Portaal::mail_link`]).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn queue_mail(
         &self,
         case_type: &CaseType,
@@ -213,6 +240,7 @@ impl Portaal {
         kind: MailKind,
         to: Vec<Email>,
         vars: &Vars,
+        link: Option<MailLink>,
     ) -> Write {
         let rendered = mailtext::render(&case_type.template(kind), vars);
         let mail = Mail {
@@ -231,6 +259,7 @@ impl Portaal {
             sent_at: None,
             message_id: None,
             last_error: None,
+            link,
         };
         Write::create(mail.to_item(keys::dossier(case), keys::mail(&mail.id)))
     }

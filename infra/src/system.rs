@@ -136,7 +136,8 @@ impl System {
         if let crate::config::ScannerChoice::Clamd(address) = &config.scanner {
             portaal = portaal.with_scanner(Arc::new(crate::clamd::Clamd::new(address.clone())));
         }
-        let outbox = Outbox::new(store.clone(), mailer.clone(), clock.clone());
+        let outbox = Outbox::new(store.clone(), mailer.clone(), clock.clone())
+            .with_link_key(settings.link_key.clone());
         let webhooks = Webhooks::new(store.clone(), sender, hook_queue, clock, &settings);
         Ok(Self {
             config,

@@ -220,6 +220,19 @@ pub fn pseudo_random(len: usize, seed: u32) -> Vec<u8> {
         .collect()
 }
 
+/// Asserts an `application/problem+json` answer with this status and a useful `detail`.
+pub async fn problem(res: Response, status: StatusCode) -> Value {
+    assert_eq!(res.status(), status);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], status.as_u16());
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "a useful detail: {body}"
+    );
+    body
+}
+
 /// `bytes` made a PDF as far as the content check can tell: its first bytes become a PDF header.
 pub fn pdf(mut bytes: Vec<u8>) -> Vec<u8> {
     const HEADER: &[u8] = b"%PDF-1.7\n";
@@ -400,8 +413,8 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Follows the API's 302 to the short-lived URL and answers the bytes.
-    pub async fn download(&self, case: &str, document: &str) -> Vec<u8> {
+    /// The short-lived URL the API's 302 points at.
+    pub async fn download_url(&self, case: &str, document: &str) -> String {
         let res = self
             .api(
                 reqwest::Method::GET,
@@ -411,7 +424,12 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::FOUND);
-        let url = res.headers()["location"].to_str().unwrap().to_owned();
+        res.headers()["location"].to_str().unwrap().to_owned()
+    }
+
+    /// Follows the API's 302 to the short-lived URL and answers the bytes.
+    pub async fn download(&self, case: &str, document: &str) -> Vec<u8> {
+        let url = self.download_url(case, document).await;
         let res = self.client.get(url).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::OK);
         res.bytes().await.unwrap().to_vec()

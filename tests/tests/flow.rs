@@ -1,21 +1,9 @@
 //! The request → delivery → approval flow over HTTP, and what bad input gets. Runs on the backend
 //! the environment chooses (embedded by default; `PORTAAL_BACKEND=aws` on the emulators).
 
-use portaal_tests::{TestApp, case_id, pseudo_random, sha256_hex, spawn_app};
+use portaal_tests::{TestApp, case_id, problem, pseudo_random, sha256_hex, spawn_app};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-async fn problem(res: reqwest::Response, status: StatusCode) -> Value {
-    assert_eq!(res.status(), status);
-    assert_eq!(res.headers()["content-type"], "application/problem+json");
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["status"], status.as_u16());
-    assert!(
-        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
-        "a useful detail: {body}"
-    );
-    body
-}
 
 #[tokio::test]
 async fn a_request_is_delivered_approved_and_downloaded_byte_identical() {

@@ -124,7 +124,8 @@ impl Portaal {
         let case_type = self.case_type(dossier.case_type.as_str()).await?;
         let mut vars = dossier_vars(&dossier);
         request_vars(&mut vars, &request);
-        vars.insert("portal_url", self.link_for_mail(&request));
+        let (portal_url, link) = self.mail_link(&request);
+        vars.insert("portal_url", portal_url);
         let kind = if step <= 0 {
             MailKind::ReminderBefore
         } else {
@@ -160,6 +161,7 @@ impl Portaal {
                     kind,
                     request.to.clone(),
                     &vars,
+                    link,
                 ),
             ])
             .await?;

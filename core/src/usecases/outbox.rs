@@ -8,8 +8,9 @@ use chrono::Duration;
 use crate::domain::Id;
 use crate::error::Result;
 use crate::events::EventType;
-use crate::model::{Mail, MailKind, MailState, Record};
+use crate::model::{LINK_PLACEHOLDER, Mail, MailKind, MailState, Record};
 use crate::ports::{Clock, Index, MailError, Mailer, OutgoingMail, Store, StoreError, Write};
+use crate::sealing::LinkKey;
 use crate::usecases::feed::{id_value, pending_event};
 
 /// How long a claim protects a send in progress.
@@ -35,6 +36,8 @@ pub struct Outbox {
     store: Arc<dyn Store>,
     mailer: Arc<dyn Mailer>,
     clock: Arc<dyn Clock>,
+    /// Opens the sealed links of queued mails.
+    link_key: Option<LinkKey>,
 }
 
 impl Outbox {
@@ -43,6 +46,42 @@ impl Outbox {
             store,
             mailer,
             clock,
+            link_key: None,
+        }
+    }
+
+    /// Sends mails with their link filled in from its sealed form (`PORTAAL_LINK_KEY`).
+    pub fn with_link_key(mut self, key: Option<LinkKey>) -> Self {
+        self.link_key = key;
+        self
+    }
+
+    /// The mail as it goes out: the placeholder replaced by the opened link.
+    fn outgoing(&self, mail: &Mail) -> OutgoingMail {
+        let link = mail.link.as_ref().map(|l| {
+            match self
+                .link_key
+                .as_ref()
+                .and_then(|k| k.open(&l.sealed, &l.request_id))
+            {
+                Some(token) => format!("{}/p/{}", l.base, token.expose()),
+                None => {
+                    tracing::error!("a queued mail's link cannot be opened (PORTAAL_LINK_KEY missing or changed)");
+                    "(de link kon niet worden ingevuld; vraag Juridische zaken om een nieuwe link)"
+                        .to_owned()
+                }
+            }
+        });
+        let fill = |s: &str| match &link {
+            Some(l) => s.replace(LINK_PLACEHOLDER, l),
+            None => s.to_owned(),
+        };
+        OutgoingMail {
+            id: mail.id.clone(),
+            to: mail.to.clone(),
+            subject: fill(&mail.subject),
+            text: fill(&mail.text),
+            html: fill(&mail.html),
         }
     }
 
@@ -79,13 +118,7 @@ impl Outbox {
             Err(StoreError::ConditionFailed { .. }) => return Ok(SendOutcome::Skipped),
             other => other?,
         }
-        let outgoing = OutgoingMail {
-            id: mail.id.clone(),
-            to: mail.to.clone(),
-            subject: mail.subject.clone(),
-            text: mail.text.clone(),
-            html: mail.html.clone(),
-        };
+        let outgoing = self.outgoing(&mail);
         let (next, outcome) = match self.mailer.send(&outgoing).await {
             Ok(message_id) => (
                 Mail {

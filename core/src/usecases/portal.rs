@@ -350,10 +350,20 @@ impl Portaal {
         let case = &p.dossier.case_id;
         let mut checked = Vec::with_capacity(docs.len());
         for doc in &docs {
-            let verified = self.verify_upload(doc).await?;
-            checked.push(self.keep(case, verified).await?);
-            self.check_content(checked.last().expect("just pushed"))
-                .await?;
+            let kept = async {
+                let verified = self.verify_upload(doc).await?;
+                // Checked where it was uploaded, before a copy is made.
+                self.check_content(&verified).await?;
+                self.keep(case, verified).await
+            }
+            .await;
+            match kept {
+                Ok(kept) => checked.push(kept),
+                Err(e) => {
+                    self.discard_copies(&checked).await;
+                    return Err(e);
+                }
+            }
         }
 
         let now = self.now();
@@ -432,6 +442,7 @@ impl Portaal {
                 MailKind::DeliveryReceived,
                 vec![p.dossier.handler.email.clone()],
                 &vars,
+                None,
             ),
         ];
         // Only to the organisation: the form's address is whatever the sender typed.
@@ -443,6 +454,7 @@ impl Portaal {
                 MailKind::Receipt,
                 vec![submitted_by.email.clone()],
                 &vars,
+                None,
             ));
         } else {
             tracing::info!("receipt not mailed: the address is outside the organisation's domains");
@@ -461,7 +473,11 @@ impl Portaal {
                 "staged",
             ));
         }
-        self.store.transact(writes).await?;
+        if let Err(e) = self.store.transact(writes).await {
+            // Not committed: this attempt's copies are nobody's (they are its own keys).
+            self.discard_copies(&checked).await;
+            return Err(e.into());
+        }
         self.discard_staged(&docs.iter().map(|d| d.blob_key.as_str()).collect::<Vec<_>>())
             .await;
         let submitted: Vec<Document> = checked
@@ -627,15 +643,15 @@ impl Portaal {
         })
     }
 
-    /// Copies a verified upload from the staging area to its place under the dossier (server-side)
-    /// and answers the document pointing there. Storage that can tell the copy's SHA-256 must tell
-    /// the verified one: a re-upload racing the copy is caught.
+    /// Copies a verified upload from the staging area to a copy of this attempt's own under the
+    /// dossier (server-side) and answers the document pointing there. Storage that can tell the
+    /// copy's SHA-256 must tell the verified one: a re-upload racing the copy is caught.
     pub(crate) async fn keep(
         &self,
         case: &crate::domain::CaseId,
         doc: Document,
     ) -> Result<Document> {
-        let kept = keys::blob(case, &doc.id);
+        let kept = keys::blob_copy(case, &doc.id, &self.new_id());
         self.blobs.copy(&doc.blob_key, &kept).await?;
         if let Some(info) = self.blobs.stat(&kept).await? {
             if (info.sha256.is_some() && info.sha256 != doc.sha256) || info.size != doc.size {
@@ -652,8 +668,8 @@ impl Portaal {
         })
     }
 
-    /// Refuses a kept file whose bytes are not what its content type announced (and removes the
-    /// copy). Reads only the head and tail ranges the rules need.
+    /// Refuses a file whose bytes are not what its content type announced. Reads only the head
+    /// and tail ranges the rules need.
     pub(crate) async fn check_content(&self, doc: &Document) -> Result<()> {
         use crate::content::{HEAD_BYTES, Sample, TAIL_BYTES};
         let head = self
@@ -676,9 +692,6 @@ impl Portaal {
             return Ok(());
         };
         tracing::warn!(content_type = %doc.content_type, reason = %mismatch.english(), "content refused");
-        if let Err(e) = self.blobs.delete(&doc.blob_key).await {
-            tracing::warn!(error = %e, "refused copy not deleted");
-        }
         Err(Error::Unprocessable(format!(
             "{name}: de inhoud past niet bij het type {ct} ({nl}); er is niets verstuurd. / \
              {name}: the content does not match the type {ct} ({en}); nothing was sent.",
@@ -687,6 +700,15 @@ impl Portaal {
             nl = mismatch.dutch(),
             en = mismatch.english(),
         )))
+    }
+
+    /// Removes copies an attempt made that did not commit.
+    pub(crate) async fn discard_copies(&self, copies: &[Document]) {
+        for doc in copies {
+            if let Err(e) = self.blobs.delete(&doc.blob_key).await {
+                tracing::warn!(error = %e, "copy of an attempt that did not commit not deleted");
+            }
+        }
     }
 
     /// After the commit: staged copies are no longer needed. A failure leaves them to the

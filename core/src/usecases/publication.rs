@@ -145,8 +145,8 @@ impl Portaal {
                 published_at: Some(now),
                 ..publication.clone()
             };
+            self.check_content(&checked).await?;
             let kept = self.keep(case, checked).await?;
-            self.check_content(&kept).await?;
             let document = Document {
                 state: DocumentState::Published,
                 scan: self.initial_scan(),
@@ -181,7 +181,8 @@ impl Portaal {
             for request in &audience {
                 let mut vars = dossier_vars(&p.dossier);
                 request_vars(&mut vars, request);
-                vars.insert("portal_url", self.link_for_mail(request));
+                let (portal_url, link) = self.mail_link(request);
+vars.insert("portal_url", portal_url);
                 vars.insert("filename", document.filename.to_string());
                 vars.insert("message", published.message.clone());
                 writes.push(self.queue_mail(
@@ -191,9 +192,13 @@ impl Portaal {
                     MailKind::Publication,
                     request.to.clone(),
                     &vars,
+link,
                 ));
             }
-            self.store.transact(writes).await?;
+            if let Err(e) = self.store.transact(writes).await {
+                self.discard_copies(std::slice::from_ref(&document)).await;
+                return Err(e.into());
+            }
             self.discard_staged(&[doc.blob_key.as_str()]).await;
             Ok(PublicationView {
                 id: id.clone(),

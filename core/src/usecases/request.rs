@@ -73,7 +73,8 @@ impl Portaal {
         let portal_url = self.portal_url(&token);
         let mut vars = dossier_vars(&dossier);
         request_vars(&mut vars, &request);
-        vars.insert("portal_url", portal_url.clone());
+        let (mailed_url, link) = self.mail_link(&request);
+        vars.insert("portal_url", mailed_url);
 
         let mut event = self.event(EventKind::RequestSent, Actor::CaseSystem);
         event.request_id = Some(request.id.clone());
@@ -104,6 +105,7 @@ impl Portaal {
                     MailKind::Request,
                     to,
                     &vars,
+                    link,
                 ),
             ])
             .await?;
@@ -352,7 +354,8 @@ impl Portaal {
                 let case_type = self.case_type(dossier.case_type.as_str()).await?;
                 let mut vars = dossier_vars(&dossier);
                 request_vars(&mut vars, &new);
-                vars.insert("portal_url", portal_url.clone());
+                let (mailed_url, link) = self.mail_link(&new);
+                vars.insert("portal_url", mailed_url);
                 writes.push(self.queue_mail(
                     &case_type,
                     case,
@@ -360,6 +363,7 @@ impl Portaal {
                     MailKind::Request,
                     new.to.clone(),
                     &vars,
+                    link,
                 ));
             }
             self.store.transact(writes).await?;

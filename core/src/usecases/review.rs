@@ -123,7 +123,8 @@ impl Portaal {
                     .format("%d-%m-%Y")
                     .to_string(),
             );
-            vars.insert("portal_url", self.link_for_mail(request));
+            let (portal_url, link) = self.mail_link(request);
+            vars.insert("portal_url", portal_url);
             let mut to = request.to.clone();
             if !to.contains(&d.submitted_by.email) && self.may_mail(&d.submitted_by.email, request)
             {
@@ -136,6 +137,7 @@ impl Portaal {
                 MailKind::Rejected,
                 to,
                 &vars,
+                link,
             ));
             self.store.transact(writes).await?;
             let keys: Vec<String> = docs.iter().map(|doc| doc.blob_key.clone()).collect();

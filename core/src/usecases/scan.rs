@@ -78,7 +78,8 @@ impl Portaal {
                     .await
                 {
                     Ok(verdict) => {
-                        self.record_verdict(&case, &doc.id, verdict).await?;
+                        self.record_verdict(&case, &doc.id, Some(&doc.blob_key), verdict)
+                            .await?;
                         decided += 1;
                     }
                     Err(e) => {
@@ -100,14 +101,23 @@ impl Portaal {
             tracing::info!("verdict for an object that is no document; ignored");
             return Ok(());
         };
-        self.record_verdict(&case, &id, verdict).await
+        self.record_verdict(&case, &id, Some(blob_key), verdict)
+            .await
     }
 
     /// Records a verdict once: the first one for a pending document stands, repeats are no-ops.
     /// An infected document is quarantined in the same transaction as its timeline event, its
-    /// `document.quarantined` feed event and the handler's mail.
-    #[tracing::instrument(skip(self, verdict), fields(case = %case, document = %id))]
-    pub async fn record_verdict(&self, case: &CaseId, id: &Id, verdict: Verdict) -> Result<()> {
+    /// `document.quarantined` feed event and the handler's mail. `scanned`: the object the
+    /// verdict is about; a verdict on another copy than the document's (one of a confirm that
+    /// lost a race) is ignored.
+    #[tracing::instrument(skip(self, scanned, verdict), fields(case = %case, document = %id))]
+    pub async fn record_verdict(
+        &self,
+        case: &CaseId,
+        id: &Id,
+        scanned: Option<&str>,
+        verdict: Verdict,
+    ) -> Result<()> {
         with_retries(|| async {
             let p = match self.partition(case).await {
                 Ok(p) => p,
@@ -127,6 +137,10 @@ impl Portaal {
                 });
             }
             if doc.scan != ScanState::Pending {
+                return Ok(());
+            }
+            if scanned.is_some_and(|key| key != doc.blob_key) {
+                tracing::info!("verdict on a copy that is not the document's; ignored");
                 return Ok(());
             }
             let (scan, note) = match &verdict {
@@ -174,6 +188,7 @@ impl Portaal {
                     MailKind::Quarantined,
                     vec![p.dossier.handler.email.clone()],
                     &vars,
+                    None,
                 ));
             }
             self.store.transact(writes).await?;

@@ -107,8 +107,11 @@ async fn authenticate(
         let limit = auth_failure_limit(&state);
         let address = ip.0.map(|ip| client_key(ip).to_string());
         if let Some(address) = &address {
-            // An address that failed too often is refused before its key is even compared.
-            if let Err(e) = state.system.portaal.check_limit(&limit, address).await {
+            // An address that failed too often is refused before its key is even compared. Only
+            // addresses this process saw fail are looked up: the case system's calls cost no read.
+            if state.auth_suspects.seen(address)
+                && let Err(e) = state.system.portaal.check_limit(&limit, address).await
+            {
                 return ApiError::Core(e).into_response();
             }
         }
@@ -120,6 +123,7 @@ async fn authenticate(
             .map(str::trim);
         if !given.is_some_and(|g| same_key(g, expected)) {
             if let Some(address) = &address {
+                state.auth_suspects.saw(address);
                 if let Err(e) = state.system.portaal.count(&limit, address).await {
                     tracing::warn!(error = %e, "failed authentication not counted");
                 }

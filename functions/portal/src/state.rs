@@ -17,6 +17,8 @@ pub struct AppState {
     /// Wakes the local scanner after a change that may have sent documents.
     pub scan_kick: Arc<Notify>,
     pub guesses: Arc<GuessLimiter>,
+    /// Addresses that failed to authenticate lately (their counters live in the store).
+    pub auth_suspects: Arc<Suspects>,
     /// Behind API Gateway without `PORTAAL_PUBLIC_URL`: the public URL is the request's own
     /// (host and stage), because the template cannot name the API's URL without a cycle.
     pub public_url_from_request: bool,
@@ -53,8 +55,29 @@ impl AppState {
             hook_kick: Arc::new(Notify::new()),
             scan_kick: Arc::new(Notify::new()),
             guesses: Arc::new(GuessLimiter::default()),
+            auth_suspects: Arc::new(Suspects::default()),
             public_url_from_request: false,
         }
+    }
+}
+
+/// Addresses seen failing within the last 10 minutes, so only their requests pay for a look at
+/// the store's counter.
+#[derive(Default)]
+pub struct Suspects(Mutex<HashMap<String, Instant>>);
+
+impl Suspects {
+    pub fn saw(&self, address: &str) {
+        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() > 10_000 {
+            seen.retain(|_, at| at.elapsed() < WINDOW);
+        }
+        seen.insert(address.to_owned(), Instant::now());
+    }
+
+    pub fn seen(&self, address: &str) -> bool {
+        let seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        seen.get(address).is_some_and(|at| at.elapsed() < WINDOW)
     }
 }
 
