@@ -178,7 +178,7 @@ async fn run(backend: &str) {
     );
 
     // 3. confirm a delivery of 2 files (5 MiB + 20 B), uploads done beforehand
-    let small = b"Aanvullende notitie\n".to_vec();
+    let small = b"%PDF-1.7 notitie 20\n".to_vec();
     let small_sha = sha256_hex(&small);
     let case = case_id("BENCH-CONF");
     let link = app.dossier_with_request(&case).await;

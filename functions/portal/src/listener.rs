@@ -92,6 +92,8 @@ pub async fn serve(
                 }
             }
         };
+        // Small answers go out at once, not after Nagle's delay.
+        let _ = stream.set_nodelay(true);
         let router = router.clone();
         let header_timeout = limits.header_timeout;
         tokio::spawn(async move {
