@@ -191,6 +191,16 @@ pub fn default_template(kind: MailKind) -> Template {
              bestand aanleveren.\n\n\
              Portaal",
         ),
+        MailKind::MailFailed => (
+            "Mail niet bezorgd: {{mail_kind}} voor {{case_id}} aan {{recipient}}",
+            "Beste {{handler_name}},\n\n\
+             Een mail van het portaal voor {{case_id}} kon na herhaalde pogingen niet worden \
+             bezorgd.\n\n\
+             Soort: {{mail_kind}}\nAan: {{recipient}}\nReden: {{reason}}\n\n\
+             Controleer het adres en verstuur zo nodig de link opnieuw (nieuwe link met \
+             verzending) of neem op een andere manier contact op met de afdeling.\n\n\
+             Portaal",
+        ),
         MailKind::Rejected => (
             "Aanlevering voor {{case_id}} afgewezen",
             "Beste {{submitted_by}},\n\n\

@@ -100,6 +100,26 @@ pub mod index_keys {
 
     use super::{DeliveryState, DossierStatus};
 
+    /// `gsi3`: mail not yet sent, by when it is due.
+    pub const OUTBOX: &str = "OUTBOX";
+
+    /// The outbox index's sort key: due time first. (Items from before retries were scheduled
+    /// carry their bare id, which sorts before any time: due at once.)
+    pub fn outbox_due(at: chrono::DateTime<chrono::Utc>, id: &crate::domain::Id) -> String {
+        format!(
+            "{}#{id}",
+            at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        )
+    }
+
+    /// Everything due at `now` in the outbox index sorts at or before this.
+    pub fn outbox_due_by(now: chrono::DateTime<chrono::Utc>) -> String {
+        format!(
+            "{}#~",
+            now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        )
+    }
+
     /// `gsi3`: sent documents waiting for the application's own scanner.
     pub const SCAN_QUEUE: &str = "SCANQ";
 
@@ -516,6 +536,8 @@ pub enum EventKind {
     HoldLifted,
     /// The scanner found malware in a sent document.
     DocumentQuarantined,
+    /// A mail could not be delivered, for good.
+    MailFailed,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -563,10 +585,24 @@ pub enum MailKind {
     Rejected,
     /// To the handler: malware was found in a delivered file.
     Quarantined,
+    /// To the handler: a mail could not be delivered, for good.
+    MailFailed,
+}
+
+fn announces_by_default() -> bool {
+    true
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 8] = [
+    /// Mail that goes to a department (its link holders or submitter), not to the handler.
+    pub fn goes_to_department(self) -> bool {
+        !matches!(
+            self,
+            MailKind::DeliveryReceived | MailKind::Quarantined | MailKind::MailFailed
+        )
+    }
+
+    pub const ALL: [MailKind; 9] = [
         MailKind::Request,
         MailKind::ReminderBefore,
         MailKind::ReminderOverdue,
@@ -575,6 +611,7 @@ impl MailKind {
         MailKind::Publication,
         MailKind::Rejected,
         MailKind::Quarantined,
+        MailKind::MailFailed,
     ];
 }
 
@@ -596,7 +633,14 @@ pub struct Mail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<Id>,
     pub kind: MailKind,
+    /// One recipient per item since mail became per recipient (older items may hold several).
     pub to: Vec<Email>,
+    /// Where replies go: the dossier's handler, on mail to a department.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<Email>,
+    /// The item whose sending is reported to the case system (the first recipient's).
+    #[serde(default = "announces_by_default")]
+    pub announces: bool,
     pub subject: String,
     /// Rendered bodies; emptied once sent, so links do not linger in the table.
     pub text: String,
@@ -612,6 +656,9 @@ pub struct Mail {
     pub message_id: Option<String>,
     #[serde(default)]
     pub last_error: Option<String>,
+    /// After a temporary failure: not before this time (`PORTAAL_MAIL_RETRY_SCHEDULE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<DateTime<Utc>>,
     /// The link the bodies hold as [`LINK_PLACEHOLDER`], sealed: a raw link token is never
     /// stored, not even in a queued mail; the sender opens it when it sends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -630,12 +677,27 @@ pub struct MailLink {
     pub base: String,
 }
 
+impl Mail {
+    /// When a sender should take it: after its claim lapses, or its retry time, or at once.
+    pub fn due_at(&self) -> DateTime<Utc> {
+        match self.state {
+            MailState::Sending => self.claimed_until.unwrap_or(self.queued_at),
+            _ => self.next_attempt_at.unwrap_or(self.queued_at),
+        }
+    }
+}
+
 impl Record for Mail {
     fn index_attrs(&self) -> Vec<(&'static str, Value)> {
         match self.state {
+            // Ordered by when the mail is due: a retry waits for its time, a crashed send for its
+            // claim to lapse.
             MailState::Queued | MailState::Sending => vec![
-                (Index::Outbox.pk_attr(), Value::from("OUTBOX")),
-                (Index::Outbox.sk_attr(), Value::from(self.id.to_string())),
+                (Index::Outbox.pk_attr(), Value::from(index_keys::OUTBOX)),
+                (
+                    Index::Outbox.sk_attr(),
+                    Value::from(index_keys::outbox_due(self.due_at(), &self.id)),
+                ),
             ],
             MailState::Sent | MailState::Failed => Vec::new(),
         }

@@ -282,6 +282,8 @@ pub struct OutgoingMail {
     /// The mail item's id: adapters use it to make a send idempotent where they can.
     pub id: Id,
     pub to: Vec<Email>,
+    /// Where replies go (the handler), when not to the sender.
+    pub reply_to: Option<Email>,
     pub subject: String,
     pub text: String,
     pub html: String,

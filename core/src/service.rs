@@ -49,6 +49,10 @@ pub struct Settings {
     pub delivery_limit_per_hour: u32,
 }
 
+/// `PORTAAL_MAIL_RETRY_SCHEDULE`'s default: more than a day in all, so a mail outlasts an outage
+/// of the relay over a weekend night.
+pub const DEFAULT_MAIL_RETRY: [u64; 8] = [30, 120, 600, 1800, 7200, 21600, 43200, 86400];
+
 /// `PORTAAL_WEBHOOK_RETRY_SCHEDULE`'s default: more than a day in all.
 pub const DEFAULT_WEBHOOK_RETRY: [u64; 8] = [10, 60, 300, 1800, 7200, 21600, 43200, 86400];
 
@@ -241,27 +245,42 @@ impl Portaal {
         to: Vec<Email>,
         vars: &Vars,
         link: Option<MailLink>,
-    ) -> Write {
+    ) -> Vec<Write> {
         let rendered = mailtext::render(&case_type.template(kind), vars);
-        let mail = Mail {
-            id: self.new_id(),
-            case_id: case.clone(),
-            request_id: request.cloned(),
-            kind,
-            to,
-            subject: rendered.subject,
-            text: rendered.text,
-            html: rendered.html,
-            state: MailState::Queued,
-            attempts: 0,
-            queued_at: self.now(),
-            claimed_until: None,
-            sent_at: None,
-            message_id: None,
-            last_error: None,
-            link,
-        };
-        Write::create(mail.to_item(keys::dossier(case), keys::mail(&mail.id)))
+        // A department's mail is answered to its handler, not to the portal's address.
+        let reply_to = kind
+            .goes_to_department()
+            .then(|| vars.get("handler_email").and_then(|e| Email::parse(e).ok()))
+            .flatten();
+        // One item per recipient: a refused address never holds up the others' mail. The first
+        // one tells the case system the mail went out (`request.sent`, `reminder.sent`).
+        to.into_iter()
+            .enumerate()
+            .map(|(i, recipient)| {
+                let mail = Mail {
+                    id: self.new_id(),
+                    case_id: case.clone(),
+                    request_id: request.cloned(),
+                    kind,
+                    to: vec![recipient],
+                    reply_to: reply_to.clone(),
+                    announces: i == 0,
+                    subject: rendered.subject.clone(),
+                    text: rendered.text.clone(),
+                    html: rendered.html.clone(),
+                    state: MailState::Queued,
+                    attempts: 0,
+                    queued_at: self.now(),
+                    claimed_until: None,
+                    sent_at: None,
+                    message_id: None,
+                    last_error: None,
+                    next_attempt_at: None,
+                    link: link.clone(),
+                };
+                Write::create(mail.to_item(keys::dossier(case), keys::mail(&mail.id)))
+            })
+            .collect()
     }
 
     pub(crate) async fn dossier(&self, case: &CaseId) -> Result<Dossier> {
@@ -447,6 +466,7 @@ pub(crate) fn dossier_vars(d: &Dossier) -> Vars {
     v.insert("decision_date", dutch_date(d.decision.date.0));
     v.insert("decision_subject", d.decision.subject.clone());
     v.insert("handler_name", d.handler.name.clone());
+    v.insert("handler_email", d.handler.email.to_string());
     v
 }
 

@@ -20,6 +20,10 @@ pub struct Config {
     pub public_url: String,
     pub api_key: Option<String>,
     pub mail_from: String,
+    /// `PORTAAL_MAIL_FROM_NAME`: the display name of `From`, e.g. "Gemeente Voorbeeld – Juridische zaken".
+    pub mail_from_name: Option<String>,
+    /// `PORTAAL_SMTP_URL`: send through this relay (embedded backend); unset: the `.eml` outbox.
+    pub smtp_url: Option<Secret>,
     pub table: String,
     pub bucket: String,
     pub schedule_group: String,
@@ -45,6 +49,8 @@ pub struct Config {
     pub webhook_allow_http: bool,
     /// `PORTAAL_WEBHOOK_RETRY_SCHEDULE`: seconds between webhook attempts.
     pub webhook_retry: Vec<u64>,
+    /// `PORTAAL_MAIL_RETRY_SCHEDULE`: seconds between attempts to send a mail.
+    pub mail_retry: Vec<u64>,
     /// `PORTAAL_WEBHOOK_CA_FILE`: PEM roots of an internal CA that receivers' certificates
     /// may chain to, besides the system's roots.
     pub webhook_ca_file: Option<PathBuf>,
@@ -150,6 +156,22 @@ pub enum ScannerChoice {
     GuardDuty,
 }
 
+/// A setting that holds a credential: never printed.
+#[derive(Clone, PartialEq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
 /// A configured API key shorter than this is refused: it could be guessed.
 pub const MIN_API_KEY_CHARS: usize = 32;
 
@@ -181,9 +203,13 @@ fn url_is_loopback(url: &str) -> bool {
 }
 
 /// `10,60,300`: seconds between attempts.
-fn retry_schedule(name: &'static str, raw: Option<String>) -> Result<Vec<u64>, ConfigError> {
+fn retry_schedule(
+    name: &'static str,
+    raw: Option<String>,
+    default: &[u64],
+) -> Result<Vec<u64>, ConfigError> {
     let Some(raw) = raw else {
-        return Ok(portaal_core::service::DEFAULT_WEBHOOK_RETRY.to_vec());
+        return Ok(default.to_vec());
     };
     let steps = raw
         .split(',')
@@ -203,6 +229,16 @@ fn retry_schedule(name: &'static str, raw: Option<String>) -> Result<Vec<u64>, C
 }
 
 impl Config {
+    /// Who mail comes from (`PORTAAL_MAIL_FROM`, `PORTAAL_MAIL_FROM_NAME`).
+    pub fn sender(&self) -> Result<crate::mail::Sender, ConfigError> {
+        crate::mail::Sender::new(&self.mail_from, self.mail_from_name.as_deref()).map_err(
+            |problem| ConfigError {
+                name: "PORTAAL_MAIL_FROM",
+                problem,
+            },
+        )
+    }
+
     /// The use cases' settings these imply.
     pub fn settings(&self) -> portaal_core::Settings {
         let mut settings = portaal_core::Settings::new(&self.public_url);
@@ -399,6 +435,8 @@ impl Config {
                 other => other.map(|k| k.trim().to_owned()),
             },
             mail_from: or("PORTAAL_MAIL_FROM", "portaal@example.nl"),
+            mail_from_name: lookup("PORTAAL_MAIL_FROM_NAME"),
+            smtp_url: lookup("PORTAAL_SMTP_URL").map(Secret),
             table: or("PORTAAL_TABLE", "portaal"),
             bucket: or("PORTAAL_BUCKET", "portaal-docs"),
             schedule_group: or("PORTAAL_SCHEDULE_GROUP", "portaal"),
@@ -433,6 +471,12 @@ impl Config {
             webhook_retry: retry_schedule(
                 "PORTAAL_WEBHOOK_RETRY_SCHEDULE",
                 lookup("PORTAAL_WEBHOOK_RETRY_SCHEDULE"),
+                &portaal_core::service::DEFAULT_WEBHOOK_RETRY,
+            )?,
+            mail_retry: retry_schedule(
+                "PORTAAL_MAIL_RETRY_SCHEDULE",
+                lookup("PORTAAL_MAIL_RETRY_SCHEDULE"),
+                &portaal_core::service::DEFAULT_MAIL_RETRY,
             )?,
             webhook_ca_file: lookup("PORTAAL_WEBHOOK_CA_FILE").map(PathBuf::from),
             webhook_queue_url: lookup("PORTAAL_WEBHOOK_QUEUE_URL"),

@@ -5,6 +5,7 @@ pub mod aws;
 pub mod clamd;
 pub mod config;
 pub mod embedded;
+pub mod mail;
 pub mod system;
 pub mod telemetry;
 pub mod triggers;

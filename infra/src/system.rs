@@ -19,6 +19,7 @@ use crate::embedded::{FsBlobs, OutboxMailer, SqliteScheduler, SqliteStore};
 #[derive(Clone)]
 pub struct Embedded {
     pub blobs: Arc<FsBlobs>,
+    /// The `.eml` outbox `/dev/mail` shows (the mailer unless `PORTAAL_SMTP_URL` is set).
     pub mailer: Arc<OutboxMailer>,
     pub scheduler: Arc<SqliteScheduler>,
 }
@@ -60,6 +61,8 @@ pub enum BuildError {
     Aws(String),
     #[error("{0}")]
     Webhooks(#[from] crate::webhook::HookClientError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 /// Reads a secret kept in the data directory, creating it on first start (mode 0600).
@@ -137,7 +140,8 @@ impl System {
             portaal = portaal.with_scanner(Arc::new(crate::clamd::Clamd::new(address.clone())));
         }
         let outbox = Outbox::new(store.clone(), mailer.clone(), clock.clone())
-            .with_link_key(settings.link_key.clone());
+            .with_link_key(settings.link_key.clone())
+            .with_retry_schedule(config.mail_retry.clone());
         let webhooks = Webhooks::new(store.clone(), sender, hook_queue, clock, &settings);
         Ok(Self {
             config,
@@ -201,21 +205,34 @@ impl System {
             )
             .map_err(data_err)?,
         );
-        let mailer =
-            Arc::new(OutboxMailer::new(dir.join("outbox"), &config.mail_from).map_err(data_err)?);
+        let sender = config.sender()?;
+        let outbox =
+            Arc::new(OutboxMailer::new(dir.join("outbox"), sender.clone()).map_err(data_err)?);
+        // SMTP when configured (on premises); otherwise the .eml outbox (development).
+        let mailer: Arc<dyn Mailer> = match &config.smtp_url {
+            Some(url) => Arc::new(
+                crate::mail::smtp::SmtpMailer::new(url.expose(), sender).map_err(|problem| {
+                    BuildError::Config(crate::config::ConfigError {
+                        name: "PORTAAL_SMTP_URL",
+                        problem,
+                    })
+                })?,
+            ),
+            None => outbox.clone(),
+        };
         let mut system = Self::assemble(
             config,
             Adapters {
                 store,
                 blobs: blobs.clone(),
-                mailer: mailer.clone(),
+                mailer,
                 scheduler: scheduler.clone(),
                 hook_queue: Arc::new(IndexOnlyQueue),
             },
         )?;
         system.embedded = Some(Embedded {
             blobs,
-            mailer,
+            mailer: outbox,
             scheduler,
         });
         system.api_key = Some(api_key);

@@ -637,6 +637,7 @@ where
             Email::parse("afdeling@example.nl").unwrap(),
             Email::parse("tweede@example.nl").unwrap(),
         ],
+        reply_to: Some(Email::parse("behandelaar@example.nl").unwrap()),
         subject: subject.clone(),
         text: "Beste collega,\n\nZie https://portaal.example.nl/p/abc".into(),
         html: "<p>Beste collega,</p><p><a href=\"https://portaal.example.nl/p/abc\">link</a></p>"

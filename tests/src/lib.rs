@@ -3,6 +3,7 @@
 
 pub mod contract;
 pub mod receiver;
+pub mod smtp;
 
 use std::path::PathBuf;
 use std::time::Duration;

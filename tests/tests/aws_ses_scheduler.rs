@@ -54,6 +54,7 @@ fn mail(subject: &str) -> OutgoingMail {
     OutgoingMail {
         id: Id::from_ulid(ulid::Ulid::new()),
         to: vec![Email::parse("afdeling@example.nl").unwrap()],
+        reply_to: None,
         subject: subject.into(),
         text: "Tekst".into(),
         html: "<p>Tekst</p>".into(),

@@ -26,7 +26,13 @@ async fn file_blobs_keep_the_blob_contract() {
 #[tokio::test]
 async fn outbox_mailer_keeps_the_mailer_contract() {
     let dir = TempDir::new("mail");
-    let mailer = Arc::new(OutboxMailer::new(dir.0.join("outbox"), "portaal@example.nl").unwrap());
+    let mailer = Arc::new(
+        OutboxMailer::new(
+            dir.0.join("outbox"),
+            portaal_infra::mail::Sender::new("portaal@example.nl", None).unwrap(),
+        )
+        .unwrap(),
+    );
     let sink = mailer.clone();
     contract::mailer_contract(mailer, || async {
         sink.list()

@@ -146,15 +146,18 @@ impl Portaal {
             "Rappel verstuurd".into()
         };
         self.store
-            .transact(vec![
-                self.dossier_unchanged(&dossier),
-                Write::replace_if(
-                    updated.to_item(keys::dossier(case), keys::request(request_id)),
-                    "rev",
-                    request.rev,
-                ),
-                self.event_write(case, &event),
-                self.queue_mail(
+            .transact(
+                [
+                    self.dossier_unchanged(&dossier),
+                    Write::replace_if(
+                        updated.to_item(keys::dossier(case), keys::request(request_id)),
+                        "rev",
+                        request.rev,
+                    ),
+                    self.event_write(case, &event),
+                ]
+                .into_iter()
+                .chain(self.queue_mail(
                     &case_type,
                     case,
                     Some(&request.id),
@@ -162,8 +165,9 @@ impl Portaal {
                     request.to.clone(),
                     &vars,
                     link,
-                ),
-            ])
+                ))
+                .collect::<Vec<_>>(),
+            )
             .await?;
         Ok(JobOutcome::Done)
     }

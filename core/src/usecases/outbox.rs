@@ -8,15 +8,16 @@ use chrono::Duration;
 use crate::domain::Id;
 use crate::error::Result;
 use crate::events::EventType;
-use crate::model::{LINK_PLACEHOLDER, Mail, MailKind, MailState, Record};
+use crate::model::{
+    Actor, Dossier, Event, EventKind, LINK_PLACEHOLDER, Mail, MailKind, MailState, Record,
+    index_keys, keys,
+};
 use crate::ports::{Clock, Index, MailError, Mailer, OutgoingMail, Store, StoreError, Write};
 use crate::sealing::LinkKey;
 use crate::usecases::feed::{id_value, pending_event};
 
 /// How long a claim protects a send in progress.
 const CLAIM_SECONDS: i64 = 120;
-/// After this many failed attempts a mail is marked failed and left for a human.
-pub const MAX_ATTEMPTS: u32 = 5;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SendOutcome {
@@ -38,6 +39,8 @@ pub struct Outbox {
     clock: Arc<dyn Clock>,
     /// Opens the sealed links of queued mails.
     link_key: Option<LinkKey>,
+    /// Seconds between attempts: N values, N retries after the first; then the mail fails.
+    retry: Vec<u64>,
 }
 
 impl Outbox {
@@ -47,7 +50,14 @@ impl Outbox {
             mailer,
             clock,
             link_key: None,
+            retry: crate::service::DEFAULT_MAIL_RETRY.to_vec(),
         }
+    }
+
+    /// Retries temporary failures after these many seconds (`PORTAAL_MAIL_RETRY_SCHEDULE`).
+    pub fn with_retry_schedule(mut self, seconds: Vec<u64>) -> Self {
+        self.retry = seconds;
+        self
     }
 
     /// Sends mails with their link filled in from its sealed form (`PORTAAL_LINK_KEY`).
@@ -79,6 +89,7 @@ impl Outbox {
         OutgoingMail {
             id: mail.id.clone(),
             to: mail.to.clone(),
+            reply_to: mail.reply_to.clone(),
             subject: fill(&mail.subject),
             text: fill(&mail.text),
             html: fill(&mail.html),
@@ -96,6 +107,10 @@ impl Outbox {
         match mail.state {
             MailState::Sent | MailState::Failed => return Ok(SendOutcome::Skipped),
             MailState::Sending if mail.claimed_until.is_some_and(|t| t > now) => {
+                return Ok(SendOutcome::Busy);
+            }
+            // A retry not yet due (a sweep finds it when it is).
+            MailState::Queued if mail.next_attempt_at.is_some_and(|t| t > now) => {
                 return Ok(SendOutcome::Busy);
             }
             MailState::Queued | MailState::Sending => {}
@@ -143,7 +158,7 @@ impl Outbox {
                 },
                 SendOutcome::Failed(why),
             ),
-            Err(MailError::Backend(why)) if claimed.attempts >= MAX_ATTEMPTS => (
+            Err(MailError::Backend(why)) if claimed.attempts as usize > self.retry.len() => (
                 Mail {
                     state: MailState::Failed,
                     claimed_until: None,
@@ -157,6 +172,13 @@ impl Outbox {
                     state: MailState::Queued,
                     claimed_until: None,
                     last_error: Some(why.clone()),
+                    next_attempt_at: Some(
+                        self.clock.now()
+                            + Duration::seconds(
+                                self.retry[claimed.attempts as usize - 1].min(i64::MAX as u64)
+                                    as i64,
+                            ),
+                    ),
                     ..claimed.clone()
                 },
                 SendOutcome::Retry(why),
@@ -169,10 +191,20 @@ impl Outbox {
         )];
         match &outcome {
             SendOutcome::Sent => writes.extend(self.sent_event(&mail)),
-            SendOutcome::Failed(_) => writes.push(self.failed_event(&mail)),
+            SendOutcome::Failed(why) => {
+                writes.push(self.failed_event(&mail));
+                writes.extend(self.failure_notice(&mail, why).await?);
+            }
             _ => {}
         }
-        self.store.transact(writes).await?;
+        match self.store.transact(writes).await {
+            // Another sender took the mail over after this one's claim lapsed: its record stands.
+            Err(StoreError::ConditionFailed { .. }) => {
+                tracing::warn!("a mail's outcome was not recorded: another sender took it over");
+                return Ok(SendOutcome::Skipped);
+            }
+            other => other?,
+        }
         match &outcome {
             SendOutcome::Sent => tracing::info!(kind = ?mail.kind, "mail sent"),
             SendOutcome::Failed(why) => {
@@ -188,12 +220,88 @@ impl Outbox {
 
     /// `request.sent` / `reminder.sent`, in the transaction that marks the mail sent.
     fn sent_event(&self, mail: &Mail) -> Option<Write> {
+        if !mail.announces {
+            return None;
+        }
         let kind = match mail.kind {
             MailKind::Request => EventType::RequestSent,
             MailKind::ReminderBefore | MailKind::ReminderOverdue => EventType::ReminderSent,
             _ => return None,
         };
         Some(self.mail_event(kind, mail))
+    }
+
+    /// A mail that failed for good is never silent: a `mail_failed` line in the dossier's
+    /// timeline (kind and recipient) and, unless the failed mail was the handler's own, a mail
+    /// to the handler. Written in the transaction that marks the mail failed.
+    async fn failure_notice(&self, mail: &Mail, why: &str) -> Result<Vec<Write>> {
+        let now = self.clock.now();
+        let pk = keys::dossier(&mail.case_id);
+        let recipients = mail
+            .to
+            .iter()
+            .map(|e| e.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let kind = serde_json::to_value(mail.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let event = Event {
+            id: Id::new_at(now),
+            at: now,
+            kind: EventKind::MailFailed,
+            actor: Actor::System,
+            actor_name: None,
+            request_id: mail.request_id.clone(),
+            delivery_id: None,
+            publication_id: None,
+            document_id: None,
+            summary: format!("Mail niet bezorgd ({kind}) aan {recipients}: {why}"),
+        };
+        let mut writes = vec![Write::create(
+            event.to_item(pk.clone(), keys::event(&event.id)),
+        )];
+        if !mail.kind.goes_to_department() {
+            return Ok(writes);
+        }
+        let Some(item) = self.store.get(&pk, keys::META).await? else {
+            return Ok(writes);
+        };
+        let dossier = Dossier::from_item(&item)?;
+        let mut vars = crate::mailtext::Vars::new();
+        vars.insert("case_id", mail.case_id.to_string());
+        vars.insert("handler_name", dossier.handler.name.clone());
+        vars.insert("mail_kind", kind);
+        vars.insert("recipient", recipients);
+        vars.insert("reason", why.to_owned());
+        let rendered = crate::mailtext::render(
+            &crate::casetype::default_template(MailKind::MailFailed),
+            &vars,
+        );
+        let notice = Mail {
+            id: Id::new_at(now),
+            case_id: mail.case_id.clone(),
+            request_id: mail.request_id.clone(),
+            kind: MailKind::MailFailed,
+            to: vec![dossier.handler.email.clone()],
+            reply_to: None,
+            announces: true,
+            subject: rendered.subject,
+            text: rendered.text,
+            html: rendered.html,
+            state: MailState::Queued,
+            attempts: 0,
+            queued_at: now,
+            claimed_until: None,
+            sent_at: None,
+            message_id: None,
+            last_error: None,
+            next_attempt_at: None,
+            link: None,
+        };
+        writes.push(Write::create(notice.to_item(pk, keys::mail(&notice.id))));
+        Ok(writes)
     }
 
     /// `mail.failed`, in the transaction that marks the mail failed for good.
@@ -217,16 +325,20 @@ impl Outbox {
         )
     }
 
-    /// Sends every queued mail (oldest first), at most `limit`. Answers how many were sent.
+    /// Sends every mail that is due (oldest first), at most `limit`. Answers how many were sent.
     pub async fn sweep(&self, limit: usize) -> Result<usize> {
+        let due_by = index_keys::outbox_due_by(self.clock.now());
         let queued = self
             .store
-            .query_index(Index::Outbox, "OUTBOX", None, limit)
+            .query_index(Index::Outbox, index_keys::OUTBOX, Some(&due_by), limit)
             .await?;
         let mut sent = 0;
         for item in queued {
-            if self.send(&item.pk, &item.sk).await? == SendOutcome::Sent {
-                sent += 1;
+            // One mail's trouble (another sender took it over meanwhile) holds up no other.
+            match self.send(&item.pk, &item.sk).await {
+                Ok(SendOutcome::Sent) => sent += 1,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "a mail of the sweep could not be handled"),
             }
         }
         Ok(sent)

@@ -131,8 +131,10 @@ impl Portaal {
                 .events
                 .iter()
                 .filter(|e| {
-                    e.request_id.as_ref() == Some(&r.id)
-                        || e.kind == EventKind::PublicationPublished && e.request_id.is_none()
+                    // Mail trouble is the handler's business (it names addresses).
+                    e.kind != EventKind::MailFailed
+                        && (e.request_id.as_ref() == Some(&r.id)
+                            || e.kind == EventKind::PublicationPublished && e.request_id.is_none())
                 })
                 .cloned()
                 .collect(),
@@ -426,7 +428,7 @@ impl Portaal {
         );
         vars.insert("files", file_list(&checked));
 
-        let mut writes = vec![
+        let mut writes = [
             self.dossier_unchanged(&p.dossier),
             counted,
             Write::create(delivery.to_item(pk.clone(), keys::delivery(&r.id, &delivery.id))),
@@ -435,19 +437,21 @@ impl Portaal {
                 "rev",
                 r.rev,
             ),
-            self.queue_mail(
-                &case_type,
-                case,
-                Some(&r.id),
-                MailKind::DeliveryReceived,
-                vec![p.dossier.handler.email.clone()],
-                &vars,
-                None,
-            ),
-        ];
+        ]
+        .into_iter()
+        .chain(self.queue_mail(
+            &case_type,
+            case,
+            Some(&r.id),
+            MailKind::DeliveryReceived,
+            vec![p.dossier.handler.email.clone()],
+            &vars,
+            None,
+        ))
+        .collect::<Vec<_>>();
         // Only to the organisation: the form's address is whatever the sender typed.
         if self.may_mail(&submitted_by.email, r) {
-            writes.push(self.queue_mail(
+            writes.extend(self.queue_mail(
                 &case_type,
                 case,
                 Some(&r.id),

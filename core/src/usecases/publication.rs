@@ -172,7 +172,9 @@ impl Portaal {
             ];
             writes.extend(self.event_writes(case, &event));
             let case_type = self.case_type(p.dossier.case_type.as_str()).await?;
-            if writes.len() + audience.len() > crate::ports::MAX_TRANSACTION_WRITES {
+            // One mail item per recipient.
+            let mails: usize = audience.iter().map(|r| r.to.len()).sum();
+            if writes.len() + mails > crate::ports::MAX_TRANSACTION_WRITES {
                 return Err(Error::conflict(format!(
                     "{} requests would be mailed at once; publish to one request at a time (request_id)",
                     audience.len()
@@ -185,7 +187,7 @@ impl Portaal {
 vars.insert("portal_url", portal_url);
                 vars.insert("filename", document.filename.to_string());
                 vars.insert("message", published.message.clone());
-                writes.push(self.queue_mail(
+                writes.extend(self.queue_mail(
                     &case_type,
                     case,
                     Some(&request.id),

@@ -93,12 +93,15 @@ impl Portaal {
         // Schedules first: if the commit below fails they fire, find no request, and do nothing.
         self.schedule_reminders(&request).await?;
         self.store
-            .transact(vec![
-                self.dossier_unchanged(&dossier),
-                Write::create(request.to_item(keys::dossier(case), keys::request(&request.id))),
-                Write::create(token_ref.to_item(token_pk, token_sk)),
-                self.event_write(case, &event),
-                self.queue_mail(
+            .transact(
+                [
+                    self.dossier_unchanged(&dossier),
+                    Write::create(request.to_item(keys::dossier(case), keys::request(&request.id))),
+                    Write::create(token_ref.to_item(token_pk, token_sk)),
+                    self.event_write(case, &event),
+                ]
+                .into_iter()
+                .chain(self.queue_mail(
                     &case_type,
                     case,
                     Some(&request.id),
@@ -106,8 +109,9 @@ impl Portaal {
                     to,
                     &vars,
                     link,
-                ),
-            ])
+                ))
+                .collect::<Vec<_>>(),
+            )
             .await?;
         let mut view = RequestView::build(&request, today);
         view.portal_url = Some(portal_url);
@@ -356,7 +360,7 @@ impl Portaal {
                 request_vars(&mut vars, &new);
                 let (mailed_url, link) = self.mail_link(&new);
                 vars.insert("portal_url", mailed_url);
-                writes.push(self.queue_mail(
+                writes.extend(self.queue_mail(
                     &case_type,
                     case,
                     Some(&new.id),

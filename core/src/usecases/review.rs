@@ -130,7 +130,7 @@ impl Portaal {
             {
                 to.push(d.submitted_by.email.clone());
             }
-            writes.push(self.queue_mail(
+            writes.extend(self.queue_mail(
                 &case_type,
                 case,
                 Some(&request.id),

@@ -181,7 +181,7 @@ impl Portaal {
                     .map(|r| r.department.clone())
                     .unwrap_or_else(|| "juridische zaken (publicatie)".into());
                 vars.insert("department", department);
-                writes.push(self.queue_mail(
+                writes.extend(self.queue_mail(
                     &case_type,
                     case,
                     doc.request_id.as_ref(),

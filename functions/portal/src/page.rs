@@ -738,6 +738,7 @@ fn event_label(kind: EventKind, lang: Lang) -> &'static str {
             "Bestand geweigerd (malware gevonden)",
             "File refused (malware found)",
         ),
+        EventKind::MailFailed => ("Mail niet bezorgd", "Mail not delivered"),
     };
     match lang {
         Lang::Nl => nl,

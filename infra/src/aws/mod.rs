@@ -87,7 +87,7 @@ pub async fn build(config: Config) -> Result<System, BuildError> {
     let blobs = Arc::new(S3Blobs::new(s3, config.bucket.clone()));
     let mailer = Arc::new(SesMailer::new(
         ses,
-        config.mail_from.clone(),
+        config.sender()?.header_value(),
         config.ses_configuration_set.clone(),
     ));
     let scheduler = Arc::new(EventBridgeScheduler::new(

@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use aws_sdk_sesv2::error::{DisplayErrorContext, SdkError};
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageTag};
+use aws_sdk_sesv2::types::{
+    Body, Content, Destination, EmailContent, Message, MessageHeader, MessageTag,
+};
 use portaal_core::ports::{MailError, Mailer, OutgoingMail};
 
 const CHARSET: &str = "UTF-8";
@@ -19,7 +21,9 @@ pub struct SesMailer {
 }
 
 impl SesMailer {
-    /// `from` must be a verified identity (or of a verified domain) of the SES account.
+    /// `from` (`Name <address>`, see `Sender::header_value`) must be a verified identity (or of a
+    /// verified domain) of the SES account. SES sets its own Message-ID; the one it answers is
+    /// stored with the mail item, to match bounces.
     pub fn new(
         client: aws_sdk_sesv2::Client,
         from: impl Into<String>,
@@ -58,8 +62,14 @@ fn map_error(err: SdkError<SendEmailError>) -> MailError {
 #[async_trait]
 impl Mailer for SesMailer {
     async fn send(&self, mail: &OutgoingMail) -> Result<String, MailError> {
+        let auto_submitted = MessageHeader::builder()
+            .name("Auto-Submitted")
+            .value("auto-generated")
+            .build()
+            .map_err(|e| MailError::Backend(format!("SES: {e}")))?;
         let message = Message::builder()
             .subject(content(&mail.subject)?)
+            .headers(auto_submitted)
             .body(
                 Body::builder()
                     .text(content(&mail.text)?)
@@ -79,6 +89,7 @@ impl Mailer for SesMailer {
             .client
             .send_email()
             .from_email_address(&self.from)
+            .set_reply_to_addresses(mail.reply_to.as_ref().map(|r| vec![r.to_string()]))
             .destination(destination)
             .content(EmailContent::builder().simple(message).build())
             .set_configuration_set_name(self.configuration_set.clone())

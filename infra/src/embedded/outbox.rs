@@ -4,16 +4,17 @@
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use portaal_core::ports::{MailError, Mailer, OutgoingMail};
+
+use crate::mail::Sender;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
 #[derive(Clone)]
 pub struct OutboxMailer {
     dir: PathBuf,
-    from: String,
+    sender: Sender,
 }
 
 /// A sent mail as `/dev/mail` shows it.
@@ -32,13 +33,10 @@ fn backend(e: impl std::fmt::Display) -> MailError {
 }
 
 impl OutboxMailer {
-    pub fn new(dir: impl Into<PathBuf>, from: &str) -> std::io::Result<Self> {
+    pub fn new(dir: impl Into<PathBuf>, sender: Sender) -> std::io::Result<Self> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)?;
-        Ok(Self {
-            dir,
-            from: from.to_owned(),
-        })
+        Ok(Self { dir, sender })
     }
 
     pub fn dir(&self) -> &Path {
@@ -83,51 +81,6 @@ impl OutboxMailer {
     }
 }
 
-/// RFC 2047 encoded-word for header text that is not plain ASCII.
-fn encode_header(s: &str) -> String {
-    if s.is_ascii() && !s.contains(['\r', '\n']) {
-        s.to_owned()
-    } else {
-        format!(
-            "=?utf-8?B?{}?=",
-            base64::engine::general_purpose::STANDARD.encode(s.replace(['\r', '\n'], " "))
-        )
-    }
-}
-
-/// Base64 body lines of at most 76 characters (RFC 2045).
-fn base64_lines(s: &str) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(s.as_bytes());
-    b64.as_bytes()
-        .chunks(76)
-        .map(|c| std::str::from_utf8(c).expect("ascii"))
-        .collect::<Vec<_>>()
-        .join("\r\n")
-}
-
-pub fn render_eml(from: &str, mail: &OutgoingMail, date: DateTime<Utc>) -> String {
-    let boundary = format!("=_portaal_{}", mail.id);
-    let to = mail
-        .to
-        .iter()
-        .map(|e| e.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    format!(
-        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\nMessage-ID: <{id}@portaal.local>\r\n\
-         MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n\
-         This is a multi-part message in MIME format.\r\n\r\n\
-         --{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{text}\r\n\
-         --{boundary}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{html}\r\n\
-         --{boundary}--\r\n",
-        subject = encode_header(&mail.subject),
-        date = date.to_rfc2822(),
-        id = mail.id,
-        text = base64_lines(&mail.text),
-        html = base64_lines(&mail.html),
-    )
-}
-
 async fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     let mut f = tokio::fs::File::create(&tmp).await?;
@@ -139,11 +92,11 @@ async fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[async_trait]
 impl Mailer for OutboxMailer {
     async fn send(&self, mail: &OutgoingMail) -> Result<String, MailError> {
-        let message_id = format!("<{}@portaal.local>", mail.id);
+        let message = self.sender.message(mail)?;
         let eml = self.dir.join(format!("{}.eml", mail.id));
         // Named by the mail item's id: sending the same item again rewrites, never duplicates.
         let now = Utc::now();
-        write_atomically(&eml, render_eml(&self.from, mail, now).as_bytes())
+        write_atomically(&eml, &message.formatted())
             .await
             .map_err(backend)?;
         let sent = SentMail {
@@ -158,7 +111,7 @@ impl Mailer for OutboxMailer {
         write_atomically(&self.dir.join(format!("{}.json", mail.id)), &json)
             .await
             .map_err(backend)?;
-        Ok(message_id)
+        Ok(self.sender.message_id(&mail.id))
     }
 }
 
@@ -167,20 +120,32 @@ mod tests {
     use super::*;
     use portaal_core::domain::{Email, Id};
 
-    #[test]
-    fn eml_has_both_alternatives_and_encoded_subject() {
+    #[tokio::test]
+    async fn the_eml_is_the_message_every_transport_sends() {
+        let dir = std::env::temp_dir().join(format!("outbox-{}", ulid::Ulid::new()));
+        let mailer = OutboxMailer::new(
+            &dir,
+            Sender::new("portaal@example.nl", Some("Gemeente")).unwrap(),
+        )
+        .unwrap();
         let mail = OutgoingMail {
             id: Id::from_ulid(ulid::Ulid::nil()),
             to: vec![Email::parse("a@b.nl").unwrap()],
+            reply_to: None,
             subject: "Verzoek om stukken – bezwaar".into(),
             text: "tekst".into(),
             html: "<p>tekst</p>".into(),
         };
-        let eml = render_eml("portaal@example.nl", &mail, Utc::now());
+        let id = mailer.send(&mail).await.unwrap();
+        assert_eq!(id, format!("<{}@example.nl>", mail.id));
+        let eml = String::from_utf8(mailer.raw(mail.id.as_str()).await.unwrap()).unwrap();
         assert!(eml.contains("multipart/alternative"));
-        assert!(eml.contains("Content-Type: text/plain; charset=utf-8"));
-        assert!(eml.contains("Content-Type: text/html; charset=utf-8"));
-        assert!(eml.contains("Subject: =?utf-8?B?"));
+        assert!(
+            eml.lines()
+                .any(|l| l.starts_with("Subject: ") && l.contains("=?utf-8?")),
+            "an encoded subject: {eml}"
+        );
         assert!(eml.lines().all(|l| l.len() <= 998));
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -1,0 +1,105 @@
+//! The real SMTP server of the mail tests (`tests/smtp/sink.py`, aiosmtpd), as a child process
+//! that a test can stop and start again on the same port.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub struct SmtpSink {
+    pub port: u16,
+    pub dir: PathBuf,
+    child: Option<Child>,
+}
+
+/// A free port on loopback (bound and released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl SmtpSink {
+    pub fn start() -> Self {
+        let dir = std::env::temp_dir().join(format!("smtp-sink-{}", ulid::Ulid::new()));
+        let mut sink = Self {
+            port: free_port(),
+            dir,
+            child: None,
+        };
+        sink.resume();
+        sink
+    }
+
+    /// `smtp://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server (again) on its port.
+    pub fn resume(&mut self) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/smtp/sink.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(self.port.to_string())
+            .arg(&self.dir)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs the SMTP sink (pip install aiosmtpd; tests/run does)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready", "the SMTP sink started");
+        self.child = Some(child);
+    }
+
+    /// Stops the server: connections to its port are refused until `resume`.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Every message it accepted, oldest first.
+    pub fn messages(&self) -> Vec<String> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|e| e == "eml"));
+        files.sort();
+        files
+            .iter()
+            .map(|p| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned())
+            .collect()
+    }
+
+    /// Waits (polling) until `count` messages about `needle` arrived; answers them.
+    pub async fn wait_for(&self, needle: &str, count: usize) -> Vec<String> {
+        for _ in 0..200 {
+            let found: Vec<String> = self
+                .messages()
+                .into_iter()
+                .filter(|m| m.contains(needle))
+                .collect();
+            if found.len() >= count {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "fewer than {count} messages about {needle}: {:?}",
+            self.messages()
+        );
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
