@@ -281,6 +281,8 @@ pub trait Scanner: Send + Sync {
 pub struct OutgoingMail {
     /// The mail item's id: adapters use it to make a send idempotent where they can.
     pub id: Id,
+    /// The dossier it belongs to (SES tags it, so a bounce finds its mail item).
+    pub case_id: CaseId,
     pub to: Vec<Email>,
     /// Where replies go (the handler), when not to the sender.
     pub reply_to: Option<Email>,

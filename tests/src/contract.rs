@@ -633,6 +633,7 @@ where
     let subject = format!("Contract {}", unique("mail"));
     let mail = OutgoingMail {
         id: Id::from_ulid(ulid::Ulid::new()),
+        case_id: portaal_core::domain::CaseId::parse("BZ-2026-0042").unwrap(),
         to: vec![
             Email::parse("afdeling@example.nl").unwrap(),
             Email::parse("tweede@example.nl").unwrap(),

@@ -53,6 +53,7 @@ async fn scheduler() -> (EventBridgeScheduler, aws_sdk_scheduler::Client) {
 fn mail(subject: &str) -> OutgoingMail {
     OutgoingMail {
         id: Id::from_ulid(ulid::Ulid::new()),
+        case_id: portaal_core::domain::CaseId::parse("BZ-2026-0042").unwrap(),
         to: vec![Email::parse("afdeling@example.nl").unwrap()],
         reply_to: None,
         subject: subject.into(),

@@ -692,3 +692,76 @@ async fn a_pending_event_goes_from_the_stream_through_the_queue_to_the_receiver(
     triggers::notify(&system, trigger).await.unwrap();
     assert_eq!(receiver.received().len(), 2, "acknowledged: not sent again");
 }
+
+/// SES's permanent bounce (EventBridge, `events/ses-bounce.json`) of a mail the transport had
+/// accepted marks it failed once: the timeline says so, the handler is mailed, the case system
+/// is told (`mail.failed`); the same event again changes nothing.
+#[tokio::test]
+async fn a_permanent_bounce_fails_the_mail_once_and_tells_the_handler() {
+    let dir = TempDir::new("ev-bounce");
+    let (system, case) = lambda_system(&dir).await;
+    let (_token, request_id) = dossier_with_request(&system, &case).await;
+    let mails = system
+        .store
+        .query(&format!("DOSSIER#{case}"), keys::MAIL)
+        .await
+        .unwrap();
+    let request_mail = mails
+        .iter()
+        .find(|m| m.str_attr("kind") == Some("request"))
+        .expect("the request mail");
+    assert_eq!(
+        system
+            .outbox
+            .send(&request_mail.pk, &request_mail.sk)
+            .await
+            .unwrap(),
+        portaal_core::usecases::outbox::SendOutcome::Sent
+    );
+    let mail_id = request_mail.sk.trim_start_matches(keys::MAIL).to_owned();
+    let event = include_str!("../../events/ses-bounce.json")
+        .replace(FIXTURE_MAIL_ID, &mail_id)
+        .replace("425a2d323032362d30303432", &hex::encode(&case));
+    let trigger = || serde_json::from_str::<triggers::NotifyTrigger>(&event).unwrap();
+    assert_eq!(
+        triggers::notify(&system, trigger()).await.unwrap(),
+        serde_json::json!({"failed": true})
+    );
+    assert_eq!(
+        triggers::notify(&system, trigger()).await.unwrap(),
+        serde_json::json!({"failed": false}),
+        "a repeated event changes nothing"
+    );
+    let items = system
+        .store
+        .query(&format!("DOSSIER#{case}"), "")
+        .await
+        .unwrap();
+    let failed = items.iter().find(|i| i.sk == request_mail.sk).unwrap();
+    assert_eq!(failed.str_attr("state"), Some("failed"));
+    assert!(
+        failed
+            .str_attr("last_error")
+            .unwrap()
+            .contains("refused@example.nl")
+    );
+    let timeline: Vec<_> = items
+        .iter()
+        .filter(|i| i.sk.starts_with("EVENT#") && i.str_attr("kind") == Some("mail_failed"))
+        .collect();
+    assert_eq!(timeline.len(), 1);
+    assert_eq!(
+        timeline[0].str_attr("request_id"),
+        Some(request_id.as_str())
+    );
+    let notices: Vec<_> = items
+        .iter()
+        .filter(|i| i.sk.starts_with(keys::MAIL) && i.str_attr("kind") == Some("mail_failed"))
+        .collect();
+    assert_eq!(notices.len(), 1, "the handler is mailed once");
+    assert!(
+        notices[0].attrs["to"]
+            .to_string()
+            .contains("m.jansen@example.nl")
+    );
+}

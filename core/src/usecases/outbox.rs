@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
-use crate::domain::Id;
+use crate::domain::{CaseId, Id};
 use crate::error::Result;
 use crate::events::EventType;
 use crate::model::{
@@ -88,6 +88,7 @@ impl Outbox {
         };
         OutgoingMail {
             id: mail.id.clone(),
+            case_id: mail.case_id.clone(),
             to: mail.to.clone(),
             reply_to: mail.reply_to.clone(),
             subject: fill(&mail.subject),
@@ -229,6 +230,41 @@ impl Outbox {
             _ => return None,
         };
         Some(self.mail_event(kind, mail))
+    }
+
+    /// A mail the transport accepted but that bounced for good, or drew a complaint (SES's
+    /// events on AWS): failed, with the same notices as a refusal. Repeats are no-ops.
+    #[tracing::instrument(skip(self, why))]
+    pub async fn fail_delivered(&self, case: &CaseId, id: &Id, why: &str) -> Result<bool> {
+        let (pk, sk) = (keys::dossier(case), keys::mail(id));
+        let Some(item) = self.store.get(&pk, &sk).await? else {
+            // Destroyed with its dossier meanwhile.
+            return Ok(false);
+        };
+        let mail = Mail::from_item(&item)?;
+        if mail.state == MailState::Failed {
+            return Ok(false);
+        }
+        let failed = Mail {
+            state: MailState::Failed,
+            claimed_until: None,
+            last_error: Some(why.to_owned()),
+            ..mail.clone()
+        };
+        let mut writes = vec![Write::replace_if(
+            failed.to_item(pk, sk),
+            "attempts",
+            mail.attempts,
+        )];
+        writes.push(self.failed_event(&mail));
+        writes.extend(self.failure_notice(&mail, why).await?);
+        match self.store.transact(writes).await {
+            // Changed meanwhile (a retry of this very event): the next delivery of it decides.
+            Err(StoreError::ConditionFailed { .. }) => Err(crate::Error::conflict(
+                "the mail changed while its bounce was recorded; try again",
+            )),
+            other => other.map(|_| true).map_err(Into::into),
+        }
     }
 
     /// A mail that failed for good is never silent: a `mail_failed` line in the dossier's

@@ -12,6 +12,8 @@ const CHARSET: &str = "UTF-8";
 
 /// The tag carrying the outbox item's id, so SES events (bounces, complaints) name their mail.
 pub const MAIL_ID_TAG: &str = "mail_id";
+/// The tag carrying the mail's case number, hex-encoded.
+pub const CASE_TAG: &str = "case_hex";
 
 #[derive(Clone, Debug)]
 pub struct SesMailer {
@@ -80,11 +82,16 @@ impl Mailer for SesMailer {
         let destination = Destination::builder()
             .set_to_addresses(Some(mail.to.iter().map(|e| e.to_string()).collect()))
             .build();
-        let tag = MessageTag::builder()
-            .name(MAIL_ID_TAG)
-            .value(mail.id.to_string())
-            .build()
-            .map_err(|e| MailError::Backend(format!("SES: {e}")))?;
+        let tag = |name: &str, value: String| {
+            MessageTag::builder()
+                .name(name)
+                .value(value)
+                .build()
+                .map_err(|e| MailError::Backend(format!("SES: {e}")))
+        };
+        let id_tag = tag(MAIL_ID_TAG, mail.id.to_string())?;
+        // Hex: tag values allow fewer characters than case numbers.
+        let case_tag = tag(CASE_TAG, hex::encode(mail.case_id.as_str()))?;
         let out = self
             .client
             .send_email()
@@ -93,7 +100,8 @@ impl Mailer for SesMailer {
             .destination(destination)
             .content(EmailContent::builder().simple(message).build())
             .set_configuration_set_name(self.configuration_set.clone())
-            .email_tags(tag)
+            .email_tags(id_tag)
+            .email_tags(case_tag)
             .send()
             .await
             .map_err(map_error)?;

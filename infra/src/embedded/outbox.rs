@@ -130,6 +130,7 @@ mod tests {
         .unwrap();
         let mail = OutgoingMail {
             id: Id::from_ulid(ulid::Ulid::nil()),
+            case_id: portaal_core::domain::CaseId::parse("BZ-2026-0042").unwrap(),
             to: vec![Email::parse("a@b.nl").unwrap()],
             reply_to: None,
             subject: "Verzoek om stukken – bezwaar".into(),

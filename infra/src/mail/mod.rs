@@ -115,6 +115,7 @@ mod tests {
         let id = Id::from_ulid(ulid::Ulid::nil());
         let mail = OutgoingMail {
             id: id.clone(),
+            case_id: portaal_core::domain::CaseId::parse("BZ-2026-0042").unwrap(),
             to: vec![Email::parse("vergunningen@gemeente.example.nl").unwrap()],
             reply_to: Some(Email::parse("m.jansen@gemeente.example.nl").unwrap()),
             subject: "Verzoek om stukken: BZ-1".into(),
