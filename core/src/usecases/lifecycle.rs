@@ -121,6 +121,28 @@ impl Portaal {
         if request.reminders_sent.contains(&step) {
             return Ok(JobOutcome::Skipped("reminder already sent".into()));
         }
+        // After downtime several steps fire at once: only the latest one due is sent, a
+        // herinnering never after the due date, and never one older than a step already sent.
+        if step <= 0 && request.due.0 < self.today() {
+            return Ok(JobOutcome::Skipped(
+                "the due date passed: a herinnering would come too late".into(),
+            ));
+        }
+        if request.reminders_sent.iter().any(|sent| *sent > step) {
+            return Ok(JobOutcome::Skipped(
+                "a later reminder was already sent".into(),
+            ));
+        }
+        let now = self.now();
+        if request.reminder_days.iter().any(|later| {
+            *later > step
+                && crate::usecases::request::reminder_at(&request, *later) <= now
+                && (*later <= 0 || request.due.0 < self.today())
+        }) {
+            return Ok(JobOutcome::Skipped(
+                "a later reminder is due as well; only that one is sent".into(),
+            ));
+        }
         let case_type = self.case_type(dossier.case_type.as_str()).await?;
         let mut vars = dossier_vars(&dossier);
         request_vars(&mut vars, &request);

@@ -126,11 +126,7 @@ impl Portaal {
                 request_id: request.id.clone(),
                 step,
             };
-            let day = request.due.0 + Duration::days(step.into());
-            let at = crate::localtime::from_dutch(
-                day,
-                NaiveTime::from_hms_opt(REMINDER_HOUR, 0, 0).expect("valid"),
-            );
+            let at = reminder_at(request, step);
             if at > now && !request.reminders_sent.contains(&step) {
                 self.scheduler.upsert(&job, at).await?;
             } else {
@@ -403,4 +399,12 @@ impl Portaal {
             .filter(|r| !matches!(r, Ok(v) if v.state != RequestState::Open))
             .collect()
     }
+}
+
+/// When a reminder step is due: 08:00 Dutch time, `step` days from the due date.
+pub(crate) fn reminder_at(request: &Request, step: i32) -> chrono::DateTime<chrono::Utc> {
+    crate::localtime::from_dutch(
+        request.due.0 + Duration::days(step.into()),
+        NaiveTime::from_hms_opt(REMINDER_HOUR, 0, 0).expect("valid"),
+    )
 }

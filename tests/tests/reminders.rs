@@ -1,0 +1,144 @@
+//! Reminders without surprises, with a clock the test moves: after downtime the steps that were
+//! missed collapse into the latest one due (a herinnering never after the due date), and an
+//! older step never goes out after a later one.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use portaal_core::Portaal;
+use portaal_core::domain::CaseId;
+use portaal_core::ports::{Clock, Store};
+use portaal_core::usecases::dossier::DossierInput;
+use portaal_core::usecases::lifecycle::JobOutcome;
+use portaal_core::usecases::request::RequestInput;
+use portaal_infra::embedded::{FsBlobs, SqliteScheduler, SqliteStore};
+use portaal_tests::TempDir;
+
+struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    fn set(&self, at: DateTime<Utc>) {
+        *self.0.lock().unwrap() = at;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+struct Fixture {
+    portaal: Portaal,
+    store: Arc<dyn Store>,
+    clock: Arc<ManualClock>,
+    _dir: TempDir,
+}
+
+fn fixture() -> Fixture {
+    let dir = TempDir::new("reminders");
+    let db = dir.0.join("db.sqlite3");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).unwrap());
+    let clock = Arc::new(ManualClock(Mutex::new(
+        Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap(),
+    )));
+    let portaal = Portaal::new(
+        store.clone(),
+        Arc::new(FsBlobs::new(dir.0.join("blobs"), "http://127.0.0.1:1", b"k".to_vec()).unwrap()),
+        Arc::new(SqliteScheduler::open(&db).unwrap()),
+        clock.clone(),
+        portaal_core::Settings::new("http://127.0.0.1:1"),
+    );
+    Fixture {
+        portaal,
+        store,
+        clock,
+        _dir: dir,
+    }
+}
+
+impl Fixture {
+    /// A bezwaar with one request due on 2026-11-20 (default steps: 2 days before, 1 after).
+    async fn request(&self, case: &CaseId) -> portaal_core::domain::Id {
+        let input: DossierInput = serde_json::from_value(portaal_tests::dossier_body()).unwrap();
+        self.portaal.put_dossier(case, &input).await.unwrap();
+        let request = self
+            .portaal
+            .create_request(
+                case,
+                &RequestInput {
+                    department: "Vergunningen".into(),
+                    to: vec!["vergunningen@example.nl".into()],
+                    due: Some("2026-11-20".into()),
+                    message: String::new(),
+                },
+            )
+            .await
+            .unwrap();
+        request.id
+    }
+
+    async fn reminders(&self, case: &CaseId) -> Vec<String> {
+        self.store
+            .query(&format!("DOSSIER#{case}"), "MAIL#")
+            .await
+            .unwrap()
+            .iter()
+            .filter_map(|m| m.str_attr("kind").map(str::to_owned))
+            .filter(|k| k.starts_with("reminder"))
+            .collect()
+    }
+}
+
+fn dutch(day: u32, hour: u32) -> DateTime<Utc> {
+    // November: CET, UTC+1.
+    Utc.with_ymd_and_hms(2026, 11, day, hour - 1, 0, 0).unwrap()
+}
+
+#[tokio::test]
+async fn after_downtime_only_the_latest_step_due_is_sent() {
+    let f = fixture();
+    let case = CaseId::parse("BZ-REM-1").unwrap();
+    let id = f.request(&case).await;
+    // Down from before the herinnering (18 Nov 08:00) until after the rappel (21 Nov 08:00):
+    // both jobs fire on restart, in order.
+    f.clock.set(dutch(21, 10));
+    let herinnering = f.portaal.send_reminder(&case, &id, -2).await.unwrap();
+    assert!(
+        matches!(herinnering, JobOutcome::Skipped(_)),
+        "{herinnering:?}"
+    );
+    assert_eq!(
+        f.portaal.send_reminder(&case, &id, 1).await.unwrap(),
+        JobOutcome::Done
+    );
+    assert_eq!(f.reminders(&case).await, ["reminder_overdue"]);
+}
+
+#[tokio::test]
+async fn a_missed_herinnering_still_goes_out_before_the_due_date_and_never_after_the_rappel() {
+    let f = fixture();
+    let case = CaseId::parse("BZ-REM-2").unwrap();
+    let id = f.request(&case).await;
+    // Down over the herinnering's time, back on the due date: it is still worth sending.
+    f.clock.set(dutch(20, 9));
+    assert_eq!(
+        f.portaal.send_reminder(&case, &id, -2).await.unwrap(),
+        JobOutcome::Done
+    );
+    // The rappel, then a late duplicate of the herinnering: the herinnering is not sent again,
+    // and never after the rappel.
+    f.clock.set(dutch(21, 8) + Duration::minutes(1));
+    assert_eq!(
+        f.portaal.send_reminder(&case, &id, 1).await.unwrap(),
+        JobOutcome::Done
+    );
+    assert!(matches!(
+        f.portaal.send_reminder(&case, &id, -2).await.unwrap(),
+        JobOutcome::Skipped(_)
+    ));
+    assert_eq!(
+        f.reminders(&case).await,
+        ["reminder_before", "reminder_overdue"]
+    );
+}
