@@ -85,6 +85,8 @@ pub struct RequestView {
     pub delivered_at: Option<DateTime<Utc>>,
     pub reminder_days: Vec<i32>,
     pub reminders_sent: Vec<i32>,
+    /// Mails about this request that could not be delivered, for good (oldest first).
+    pub mail_failures: Vec<MailFailureView>,
     /// Only in the answer that creates or rotates the link.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub portal_url: Option<String>,
@@ -105,9 +107,33 @@ impl RequestView {
             delivered_at: r.delivered_at,
             reminder_days: r.reminder_days.clone(),
             reminders_sent: r.reminders_sent.clone(),
+            mail_failures: Vec::new(),
             portal_url: None,
         }
     }
+
+    /// With the mail failures the dossier's timeline holds for this request.
+    pub fn with_mail_failures(mut self, events: &[crate::model::Event]) -> Self {
+        self.mail_failures = events
+            .iter()
+            .filter(|e| {
+                e.kind == crate::model::EventKind::MailFailed
+                    && e.request_id.as_ref() == Some(&self.id)
+            })
+            .map(|e| MailFailureView {
+                at: e.at,
+                detail: e.summary.clone(),
+            })
+            .collect();
+        self
+    }
+}
+
+/// A mail that could not be delivered: when it was given up, and what (kind, recipient, reason).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct MailFailureView {
+    pub at: DateTime<Utc>,
+    pub detail: String,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]

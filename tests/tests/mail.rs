@@ -130,6 +130,18 @@ async fn mail_arrives_over_smtp_once_per_recipient_with_the_headers_users_expect
             .unwrap()
             .contains("refused@example.nl")
     );
+    let shown = &dossier["requests"][0]["mail_failures"];
+    assert_eq!(
+        shown.as_array().unwrap().len(),
+        1,
+        "the request shows it: {shown}"
+    );
+    assert!(
+        shown[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("refused@example.nl")
+    );
 }
 
 #[tokio::test]

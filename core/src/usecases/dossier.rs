@@ -206,7 +206,7 @@ impl Portaal {
         view.requests = p
             .requests
             .iter()
-            .map(|r| RequestView::build(r, today))
+            .map(|r| RequestView::build(r, today).with_mail_failures(&p.events))
             .collect();
         view.deliveries = p
             .deliveries
