@@ -19,35 +19,39 @@ pub struct Sample<'a> {
     pub tail: &'a [u8],
 }
 
-/// Why content was refused, in words for the sender (English; [`Mismatch::dutch`] for Dutch).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Content that runs: never accepted, whatever it is announced as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Active {
+    Executable,
+    Script,
+    Markup,
+}
+
+/// Why content was refused, in words for the sender.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mismatch {
     /// The bytes are a program, markup that runs (HTML, SVG) or a script.
-    Active(&'static str),
+    Active(Active),
     /// The bytes are not what the announced type's rule requires.
     NotThatType,
 }
 
 impl Mismatch {
-    pub fn english(&self) -> String {
+    pub fn english(&self) -> &'static str {
         match self {
-            Mismatch::Active(what) => format!("it is {what}"),
-            Mismatch::NotThatType => "its content is something else".into(),
+            Mismatch::Active(Active::Executable) => "it is an executable program",
+            Mismatch::Active(Active::Script) => "it is a script",
+            Mismatch::Active(Active::Markup) => "it is HTML or SVG",
+            Mismatch::NotThatType => "its content is something else",
         }
     }
-    pub fn dutch(&self) -> String {
+    pub fn dutch(&self) -> &'static str {
         match self {
-            Mismatch::Active(what) => format!("het is {}", dutch_kind(what)),
-            Mismatch::NotThatType => "de inhoud is iets anders".into(),
+            Mismatch::Active(Active::Executable) => "het is een uitvoerbaar programma",
+            Mismatch::Active(Active::Script) => "het is een script",
+            Mismatch::Active(Active::Markup) => "het is een webpagina of SVG (HTML/SVG)",
+            Mismatch::NotThatType => "de inhoud is iets anders",
         }
-    }
-}
-
-fn dutch_kind(what: &str) -> &'static str {
-    match what {
-        "an executable program" => "een uitvoerbaar programma",
-        "a script" => "een script",
-        _ => "een webpagina of SVG (HTML/SVG)",
     }
 }
 
@@ -103,12 +107,12 @@ fn same_type(found: &str, announced: &str) -> bool {
 }
 
 /// An executable, a script, or markup a browser would run.
-fn active_content(head: &[u8]) -> Option<&'static str> {
+fn active_content(head: &[u8]) -> Option<Active> {
     if infer::is_app(head) && !infer::is_mime(head, "application/x-x509-ca-cert") {
-        return Some("an executable program");
+        return Some(Active::Executable);
     }
     if head.starts_with(b"#!") {
-        return Some("a script");
+        return Some(Active::Script);
     }
     let start = skip_bom_and_space(head);
     let lower: Vec<u8> = start
@@ -129,7 +133,7 @@ fn active_content(head: &[u8]) -> Option<&'static str> {
     if MARKUP.iter().any(|m| lower.starts_with(m))
         || (lower.starts_with(b"<?xml") && find(&lower, b"<svg").is_some())
     {
-        return Some("HTML or SVG");
+        return Some(Active::Markup);
     }
     None
 }
@@ -319,13 +323,13 @@ mod tests {
         .concat();
         assert_eq!(
             check_whole("application/pdf", &mz),
-            Err(Mismatch::Active("an executable program"))
+            Err(Mismatch::Active(Active::Executable))
         );
         let elf = [b"\x7FELF\x02\x01\x01".as_slice(), &[0; 60]].concat();
         assert!(check_whole("application/x-unknown", &elf).is_err());
         assert_eq!(
             check_whole("image/png", b"  <!DOCTYPE html><html><script>x</script>"),
-            Err(Mismatch::Active("HTML or SVG"))
+            Err(Mismatch::Active(Active::Markup))
         );
         assert!(check_whole("application/x-unknown", b"<?xml version=\"1.0\"?><svg/>").is_err());
         assert!(check_whole("application/x-unknown", b"#!/bin/sh\nrm -rf /").is_err());
@@ -410,7 +414,7 @@ mod tests {
 
     #[test]
     fn both_languages_name_the_reason() {
-        let m = Mismatch::Active("an executable program");
+        let m = Mismatch::Active(Active::Executable);
         assert!(m.dutch().contains("uitvoerbaar programma"));
         assert!(m.english().contains("executable"));
     }

@@ -678,6 +678,39 @@ pub struct MailLink {
 }
 
 impl Mail {
+    /// A rendered mail to one recipient, queued at `at`, about no request, announcing itself,
+    /// without reply address or link (set those with struct update).
+    pub fn queued(
+        id: Id,
+        case_id: CaseId,
+        kind: MailKind,
+        to: Email,
+        rendered: crate::mailtext::Rendered,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id,
+            case_id,
+            request_id: None,
+            kind,
+            to: vec![to],
+            reply_to: None,
+            announces: true,
+            subject: rendered.subject,
+            text: rendered.text,
+            html: rendered.html,
+            state: MailState::Queued,
+            attempts: 0,
+            queued_at: at,
+            claimed_until: None,
+            sent_at: None,
+            message_id: None,
+            last_error: None,
+            next_attempt_at: None,
+            link: None,
+        }
+    }
+
     /// When a sender should take it: after its claim lapses, or its retry time, or at once.
     pub fn due_at(&self) -> DateTime<Utc> {
         match self.state {

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::mailtext::{self, Vars};
 use crate::model::{
     Actor, Delivery, Document, Dossier, Event, EventKind, LINK_PLACEHOLDER, Mail, MailKind,
-    MailLink, MailState, Record, Request, keys,
+    MailLink, Record, Request, keys,
 };
 use crate::ports::{Blobs, Clock, Item, Scanner, Scheduler, Store, StoreError, Write};
 
@@ -258,25 +258,18 @@ impl Portaal {
             .enumerate()
             .map(|(i, recipient)| {
                 let mail = Mail {
-                    id: self.new_id(),
-                    case_id: case.clone(),
                     request_id: request.cloned(),
-                    kind,
-                    to: vec![recipient],
                     reply_to: reply_to.clone(),
                     announces: i == 0,
-                    subject: rendered.subject.clone(),
-                    text: rendered.text.clone(),
-                    html: rendered.html.clone(),
-                    state: MailState::Queued,
-                    attempts: 0,
-                    queued_at: self.now(),
-                    claimed_until: None,
-                    sent_at: None,
-                    message_id: None,
-                    last_error: None,
-                    next_attempt_at: None,
                     link: link.clone(),
+                    ..Mail::queued(
+                        self.new_id(),
+                        case.clone(),
+                        kind,
+                        recipient,
+                        rendered.clone(),
+                        self.now(),
+                    )
                 };
                 Write::create(mail.to_item(keys::dossier(case), keys::mail(&mail.id)))
             })

@@ -111,7 +111,8 @@ pub async fn spawn_app_in(dir: TempDir) -> TestApp {
 pub async fn spawn_with_settings(extra: &[(&str, &str)]) -> TestApp {
     let mut settings: Vec<(&str, &str)> = extra.to_vec();
     let table;
-    if std::env::var("PORTAAL_BACKEND").as_deref() == Ok("aws") {
+    let backend_named = extra.iter().any(|(k, _)| *k == "PORTAAL_BACKEND");
+    if std::env::var("PORTAAL_BACKEND").as_deref() == Ok("aws") && !backend_named {
         table = format!("portaal-{}", ulid::Ulid::new().to_string().to_lowercase());
         create_emulator_table(&table);
         settings.push(("PORTAAL_TABLE", &table));
@@ -219,6 +220,27 @@ pub fn pseudo_random(len: usize, seed: u32) -> Vec<u8> {
             x as u8
         })
         .collect()
+}
+
+/// A clock the test sets (the use cases read time only through the `Clock` port).
+pub struct ManualClock(std::sync::Mutex<chrono::DateTime<chrono::Utc>>);
+
+impl ManualClock {
+    pub fn new(at: chrono::DateTime<chrono::Utc>) -> Self {
+        Self(std::sync::Mutex::new(at))
+    }
+    pub fn set(&self, at: chrono::DateTime<chrono::Utc>) {
+        *self.0.lock().unwrap() = at;
+    }
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl portaal_core::ports::Clock for ManualClock {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        *self.0.lock().unwrap()
+    }
 }
 
 /// Asserts an `application/problem+json` answer with this status and a useful `detail`.

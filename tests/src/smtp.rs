@@ -77,9 +77,10 @@ impl SmtpSink {
             .collect()
     }
 
-    /// Waits (polling) until `count` messages about `needle` arrived; answers them.
+    /// Waits (polling, up to 30 s on a busy machine) until `count` messages about `needle`
+    /// arrived; answers them.
     pub async fn wait_for(&self, needle: &str, count: usize) -> Vec<String> {
-        for _ in 0..200 {
+        for _ in 0..600 {
             let found: Vec<String> = self
                 .messages()
                 .into_iter()

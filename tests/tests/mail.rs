@@ -1,5 +1,6 @@
 //! Mail through a real SMTP server (aiosmtpd, started by the tests): what arrives, with which
-//! headers, once per recipient, and after an outage of the relay.
+//! headers, once per recipient, and after an outage of the relay. SMTP is the embedded backend's
+//! transport (AWS sends through SES), so these apps are embedded whatever the environment says.
 
 use portaal_tests::smtp::SmtpSink;
 use portaal_tests::{TestApp, case_id, spawn_with_settings};
@@ -33,6 +34,7 @@ fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
 async fn mail_arrives_over_smtp_once_per_recipient_with_the_headers_users_expect() {
     let sink = SmtpSink::start();
     let app = spawn_with_settings(&[
+        ("PORTAAL_BACKEND", "embedded"),
         ("PORTAAL_SMTP_URL", &sink.url()),
         ("PORTAAL_MAIL_FROM", "portaal@gemeente-voorbeeld.nl"),
         (
@@ -148,6 +150,7 @@ async fn mail_arrives_over_smtp_once_per_recipient_with_the_headers_users_expect
 async fn a_relay_outage_longer_than_the_first_retry_loses_no_mail_and_sends_it_once() {
     let mut sink = SmtpSink::start();
     let app = spawn_with_settings(&[
+        ("PORTAAL_BACKEND", "embedded"),
         ("PORTAAL_SMTP_URL", &sink.url()),
         ("PORTAAL_MAIL_RETRY_SCHEDULE", "1,1,1,1,1,1"),
     ])

@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{Duration, TimeZone, Utc};
 use portaal_core::domain::{CaseId, Email, Id};
 use portaal_core::model::{Mail, MailKind, MailState, Record, keys};
 use portaal_core::ports::{Clock, MailError, Mailer, OutgoingMail, Store, Write};
 use portaal_core::usecases::outbox::{Outbox, SendOutcome};
 use portaal_infra::embedded::SqliteStore;
-use portaal_tests::TempDir;
+use portaal_tests::{ManualClock, TempDir};
 
 /// Counts what it sends; answers what the test scripts per recipient.
 #[derive(Default)]
@@ -47,20 +47,6 @@ impl Mailer for CountingMailer {
     }
 }
 
-struct ManualClock(Mutex<DateTime<Utc>>);
-
-impl ManualClock {
-    fn advance(&self, by: Duration) {
-        *self.0.lock().unwrap() += by;
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
-    }
-}
-
 struct Fixture {
     store: Arc<dyn Store>,
     mailer: Arc<CountingMailer>,
@@ -75,9 +61,9 @@ fn fixture(mailer: CountingMailer) -> Fixture {
     Fixture {
         store,
         mailer: Arc::new(mailer),
-        clock: Arc::new(ManualClock(Mutex::new(
+        clock: Arc::new(ManualClock::new(
             Utc.with_ymd_and_hms(2026, 11, 29, 9, 0, 0).unwrap(),
-        ))),
+        )),
         case: CaseId::parse("BZ-2026-0001").unwrap(),
         _dir: dir,
     }
@@ -90,27 +76,18 @@ impl Fixture {
     }
 
     async fn queue(&self, to: &str) -> Id {
-        let mail = Mail {
-            id: Id::new_at(self.clock.now()),
-            case_id: self.case.clone(),
-            request_id: None,
-            kind: MailKind::Receipt,
-            to: vec![Email::parse(to).unwrap()],
-            reply_to: None,
-            announces: true,
-            subject: "Ontvangstbevestiging".into(),
-            text: "Tekst met een link".into(),
-            html: "<p>Tekst met een link</p>".into(),
-            state: MailState::Queued,
-            attempts: 0,
-            queued_at: self.clock.now(),
-            claimed_until: None,
-            sent_at: None,
-            message_id: None,
-            last_error: None,
-            next_attempt_at: None,
-            link: None,
-        };
+        let mail = Mail::queued(
+            Id::new_at(self.clock.now()),
+            self.case.clone(),
+            MailKind::Receipt,
+            Email::parse(to).unwrap(),
+            portaal_core::mailtext::Rendered {
+                subject: "Ontvangstbevestiging".into(),
+                text: "Tekst met een link".into(),
+                html: "<p>Tekst met een link</p>".into(),
+            },
+            self.clock.now(),
+        );
         self.store
             .transact(vec![Write::create(
                 mail.to_item(keys::dossier(&self.case), keys::mail(&mail.id)),

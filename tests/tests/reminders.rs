@@ -2,31 +2,17 @@
 //! missed collapse into the latest one due (a herinnering never after the due date), and an
 //! older step never goes out after a later one.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use portaal_core::Portaal;
 use portaal_core::domain::CaseId;
-use portaal_core::ports::{Clock, Store};
+use portaal_core::ports::Store;
 use portaal_core::usecases::dossier::DossierInput;
 use portaal_core::usecases::lifecycle::JobOutcome;
 use portaal_core::usecases::request::RequestInput;
 use portaal_infra::embedded::{FsBlobs, SqliteScheduler, SqliteStore};
-use portaal_tests::TempDir;
-
-struct ManualClock(Mutex<DateTime<Utc>>);
-
-impl ManualClock {
-    fn set(&self, at: DateTime<Utc>) {
-        *self.0.lock().unwrap() = at;
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
-    }
-}
+use portaal_tests::{ManualClock, TempDir};
 
 struct Fixture {
     portaal: Portaal,
@@ -39,9 +25,9 @@ fn fixture() -> Fixture {
     let dir = TempDir::new("reminders");
     let db = dir.0.join("db.sqlite3");
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).unwrap());
-    let clock = Arc::new(ManualClock(Mutex::new(
+    let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap(),
-    )));
+    ));
     let portaal = Portaal::new(
         store.clone(),
         Arc::new(FsBlobs::new(dir.0.join("blobs"), "http://127.0.0.1:1", b"k".to_vec()).unwrap()),

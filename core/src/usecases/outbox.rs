@@ -316,25 +316,15 @@ impl Outbox {
             &vars,
         );
         let notice = Mail {
-            id: Id::new_at(now),
-            case_id: mail.case_id.clone(),
             request_id: mail.request_id.clone(),
-            kind: MailKind::MailFailed,
-            to: vec![dossier.handler.email.clone()],
-            reply_to: None,
-            announces: true,
-            subject: rendered.subject,
-            text: rendered.text,
-            html: rendered.html,
-            state: MailState::Queued,
-            attempts: 0,
-            queued_at: now,
-            claimed_until: None,
-            sent_at: None,
-            message_id: None,
-            last_error: None,
-            next_attempt_at: None,
-            link: None,
+            ..Mail::queued(
+                Id::new_at(now),
+                mail.case_id.clone(),
+                MailKind::MailFailed,
+                dossier.handler.email.clone(),
+                rendered,
+                now,
+            )
         };
         writes.push(Write::create(notice.to_item(pk, keys::mail(&notice.id))));
         Ok(writes)

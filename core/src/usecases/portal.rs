@@ -577,11 +577,13 @@ impl Portaal {
                 DocumentState::Rejected | DocumentState::Draft => false,
             })
             .ok_or_else(|| Error::not_found(format!("document {document}")))?;
-        self.scan_permits(doc, "downloaded")?;
         self.download_url(doc, true).await
     }
 
+    /// Every download of a document goes through here: a quarantined (or, when scanning is
+    /// required, unscanned) file gets no URL.
     pub(crate) async fn download_url(&self, doc: &Document, prefer_inline: bool) -> Result<String> {
+        self.scan_permits(doc, "downloaded")?;
         Ok(self
             .blobs
             .download_url(DownloadSpec {

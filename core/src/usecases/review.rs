@@ -220,10 +220,7 @@ impl Portaal {
             DocumentState::Staged => Err(Error::conflict(format!(
                 "document {document} has not been sent yet"
             ))),
-            _ => {
-                self.scan_permits(&doc, "downloaded")?;
-                self.download_url(&doc, false).await
-            }
+            _ => self.download_url(&doc, false).await,
         }
     }
 

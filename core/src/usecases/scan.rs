@@ -68,6 +68,7 @@ impl Portaal {
                 .query_index(Index::Outbox, index_keys::SCAN_QUEUE, None, SWEEP_BATCH)
                 .await?;
             let round = items.len();
+            let before = decided;
             for item in items {
                 let doc = Document::from_item(&item)?;
                 let case = keys::case_of(&item.pk).ok_or_else(|| {
@@ -88,7 +89,8 @@ impl Portaal {
                     }
                 }
             }
-            if round < SWEEP_BATCH {
+            // A full round that decided nothing would only read the same items again.
+            if round < SWEEP_BATCH || decided == before {
                 return Ok(decided);
             }
         }
