@@ -1,17 +1,22 @@
-//! Case types (zaaktypen) and their mail templates: data, with Dutch defaults for the seed's five.
+//! Case types (zaaktypen) and their mail templates: data, with defaults for the seed's five.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::domain::CaseTypeKey;
-use crate::error::Error;
+use crate::error::{Error, FieldError};
+use crate::mailtext::{self, Language};
 use crate::model::{MailKind, Record};
 
+/// A mail text: minijinja templates (see [`crate::mailtext`]). An empty `html` is made from
+/// the text.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Template {
     pub subject: String,
     pub text: String,
+    #[serde(default)]
     pub html: String,
 }
 
@@ -36,16 +41,187 @@ pub struct CaseType {
     /// Whether the department sees the submitter's details.
     pub show_submitter: bool,
     pub upload: UploadRules,
+    /// Whether a dossier must name the decision it is about; unset: yes, except for a
+    /// Woo-verzoek or klacht, which need not concern a decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_required: Option<bool>,
+    /// Dutch texts the administrator set; a kind not here mails its default.
+    #[serde(default)]
     pub templates: BTreeMap<MailKind, Template>,
+    /// English texts, for requests made with `"language": "en"`.
+    #[serde(default)]
+    pub templates_en: BTreeMap<MailKind, Template>,
+    /// Who changed it last (`admin-key`, `api-key`, or the IAM caller) and when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 impl Record for CaseType {}
 
+/// A text as `GET /api/v1/case-types/{key}` shows it: the one in force, marked when default.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TemplateView {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub default: bool,
+}
+
+/// A case type with every text in force and the variables each mail kind allows.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct CaseTypeView {
+    pub key: CaseTypeKey,
+    pub name: String,
+    pub request_days: u32,
+    pub reminder_days: Vec<i32>,
+    pub close_after_days: u32,
+    pub show_submitter: bool,
+    pub decision_required: bool,
+    pub upload: UploadRules,
+    pub templates: BTreeMap<MailKind, TemplateView>,
+    pub templates_en: BTreeMap<MailKind, TemplateView>,
+    pub variables: BTreeMap<MailKind, Vec<&'static str>>,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 impl CaseType {
-    pub fn template(&self, kind: MailKind) -> Template {
-        self.templates
+    fn overrides(&self, language: Language) -> &BTreeMap<MailKind, Template> {
+        match language {
+            Language::Nl => &self.templates,
+            Language::En => &self.templates_en,
+        }
+    }
+
+    pub fn default_template(&self, kind: MailKind, language: Language) -> Template {
+        mailtext::default_template(self.key.as_str(), kind, language)
+    }
+
+    /// The text in force for `kind` in `language`.
+    pub fn template(&self, kind: MailKind, language: Language) -> Template {
+        self.overrides(language)
             .get(&kind)
             .cloned()
-            .unwrap_or_else(|| default_template(kind))
+            .unwrap_or_else(|| self.default_template(kind, language))
+    }
+
+    pub fn requires_decision(&self) -> bool {
+        self.decision_required
+            .unwrap_or(!matches!(self.key.as_str(), "woo-verzoek" | "klacht"))
+    }
+
+    pub fn view(&self) -> CaseTypeView {
+        let texts = |language: Language| {
+            MailKind::ALL
+                .iter()
+                .map(|&kind| {
+                    let t = self.template(kind, language);
+                    let view = TemplateView {
+                        default: !self.overrides(language).contains_key(&kind),
+                        subject: t.subject,
+                        text: t.text,
+                        html: t.html,
+                    };
+                    (kind, view)
+                })
+                .collect()
+        };
+        CaseTypeView {
+            key: self.key.clone(),
+            name: self.name.clone(),
+            request_days: self.request_days,
+            reminder_days: self.reminder_days.clone(),
+            close_after_days: self.close_after_days,
+            show_submitter: self.show_submitter,
+            decision_required: self.requires_decision(),
+            upload: self.upload.clone(),
+            templates: texts(Language::Nl),
+            templates_en: texts(Language::En),
+            variables: MailKind::ALL
+                .iter()
+                .map(|&kind| (kind, mailtext::variables(kind)))
+                .collect(),
+            updated_by: self.updated_by.clone(),
+            updated_at: self.updated_at,
+        }
+    }
+
+    /// Keeps only the texts that differ from their defaults, so a default improved later reaches
+    /// every case type that never changed it (and a view sent back unchanged stores nothing).
+    pub fn without_defaults(mut self) -> Self {
+        let key = self.key.clone();
+        for language in Language::ALL {
+            let texts = match language {
+                Language::Nl => &mut self.templates,
+                Language::En => &mut self.templates_en,
+            };
+            texts.retain(|&kind, t| *t != mailtext::default_template(key.as_str(), kind, language));
+        }
+        self
+    }
+
+    /// `PATCH`: a JSON Merge Patch (RFC 7396) over the case type as `GET` shows it; `null`
+    /// for a text (or one of its parts) restores the default.
+    pub fn merge_patch(&self, patch: &Value) -> Result<CaseType, Error> {
+        if !patch.is_object() {
+            return Err(Error::invalid("a merge patch must be a JSON object"));
+        }
+        let mut target = serde_json::to_value(self.view())
+            .map_err(|e| Error::Corrupt(format!("case type as JSON: {e}")))?;
+        if let Some(o) = target.as_object_mut() {
+            o.remove("variables");
+            o.remove("updated_by");
+            o.remove("updated_at");
+            o.remove("decision_required");
+            if let Some(required) = self.decision_required {
+                o.insert("decision_required".into(), required.into());
+            }
+        }
+        merge(&mut target, patch);
+        // Fill what a `null` removed from its default; `default` marks are the view's, not data.
+        for language in Language::ALL {
+            let Some(texts) = target
+                .get_mut(language.templates_field())
+                .and_then(Value::as_object_mut)
+            else {
+                continue;
+            };
+            for (name, text) in texts.iter_mut() {
+                let Ok(kind) = serde_json::from_value::<MailKind>(Value::from(name.as_str())) else {
+                    continue;
+                };
+                let default = self.default_template(kind, language);
+                if let Some(t) = text.as_object_mut() {
+                    t.remove("default");
+                    t.entry("subject").or_insert(default.subject.into());
+                    t.entry("text").or_insert(default.text.into());
+                    t.entry("html").or_insert(default.html.into());
+                }
+            }
+        }
+        let patched: CaseType = serde_json::from_value(target)
+            .map_err(|e| Error::invalid(format!("the patched case type is not valid: {e}")))?;
+        if patched.key != self.key {
+            return Err(Error::invalid("the key of a case type cannot change"));
+        }
+        Ok(patched.without_defaults())
+    }
+
+    /// Every mistake in the case type's texts, each at its place.
+    pub fn template_errors(&self) -> Vec<FieldError> {
+        Language::ALL
+            .iter()
+            .flat_map(|&language| {
+                self.overrides(language).iter().flat_map(move |(&kind, t)| {
+                    mailtext::validate(
+                        kind,
+                        t,
+                        &format!("{}.{}", language.templates_field(), kind.as_str()),
+                    )
+                })
+            })
+            .collect()
     }
 
     pub fn validate(&self) -> Result<(), Error> {
@@ -70,7 +246,38 @@ impl CaseType {
                 "upload.max_files must be 1 to {MAX_FILES_PER_DELIVERY}"
             )));
         }
+        let errors = self.template_errors();
+        if let Some(first) = errors.first() {
+            return Err(Error::InvalidFields {
+                detail: format!(
+                    "{} mistake(s) in the mail texts; the first: {}: {}",
+                    errors.len(),
+                    first.field,
+                    first.detail
+                ),
+                errors,
+            });
+        }
         Ok(())
+    }
+}
+
+/// RFC 7396: objects merge member by member, `null` removes, anything else replaces.
+fn merge(target: &mut Value, patch: &Value) {
+    let Value::Object(members) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Default::default());
+    }
+    let Value::Object(t) = target else { return };
+    for (name, value) in members {
+        if value.is_null() {
+            t.remove(name);
+        } else {
+            merge(t.entry(name.clone()).or_insert(Value::Null), value);
+        }
     }
 }
 
@@ -119,7 +326,11 @@ pub fn defaults() -> Vec<CaseType> {
                 .map(|s| (*s).to_owned())
                 .collect(),
         },
+        decision_required: None,
         templates: BTreeMap::new(),
+        templates_en: BTreeMap::new(),
+        updated_by: None,
+        updated_at: None,
     })
     .collect()
 }
@@ -128,90 +339,88 @@ pub fn default_for(key: &str) -> Option<CaseType> {
     defaults().into_iter().find(|c| c.key.as_str() == key)
 }
 
-/// Dutch default texts. Placeholders: `{{name}}`; see [`crate::mailtext`].
-pub fn default_template(kind: MailKind) -> Template {
-    let (subject, body): (&str, &str) = match kind {
-        MailKind::Request => (
-            "Verzoek om stukken: {{case_type}} {{case_id}} (besluit {{decision_reference}})",
-            "Beste collega's van {{department}},\n\n\
-             Tegen het besluit {{decision_reference}} van {{decision_date}} ({{decision_subject}}) is {{case_type_lower}} ingediend. \
-             Wij vragen u de onderliggende stukken bij dit besluit uiterlijk {{due}} aan te leveren via het portaal:\n\n\
-             {{portal_url}}\n\n\
-             {{message}}\n\n\
-             {{remarks_block}}\n\n\
-             De link is persoonlijk voor uw afdeling; stuur hem niet buiten de organisatie door. \
-             U kunt later via dezelfde link stukken nazenden.\n\n\
-             Met vriendelijke groet,\n{{handler_name}}\nJuridische zaken",
-        ),
-        MailKind::ReminderBefore => (
-            "Herinnering: stukken voor {{case_id}} uiterlijk {{due}}",
-            "Beste collega's van {{department}},\n\n\
-             Wij hebben de stukken bij besluit {{decision_reference}} nog niet ontvangen. \
-             De termijn verloopt op {{due}}. U kunt de stukken aanleveren via:\n\n{{portal_url}}\n\n\
-             Met vriendelijke groet,\n{{handler_name}}\nJuridische zaken",
-        ),
-        MailKind::ReminderOverdue => (
-            "Rappel: stukken voor {{case_id}} waren uiterlijk {{due}} verwacht",
-            "Beste collega's van {{department}},\n\n\
-             De termijn voor het aanleveren van de stukken bij besluit {{decision_reference}} is op {{due}} verstreken. \
-             Wilt u de stukken zo spoedig mogelijk aanleveren via:\n\n{{portal_url}}\n\n\
-             Met vriendelijke groet,\n{{handler_name}}\nJuridische zaken",
-        ),
-        MailKind::DeliveryReceived => (
-            "Stukken ontvangen voor {{case_id}} van {{department}}",
-            "Beste {{handler_name}},\n\n\
-             {{submitted_by}} ({{department}}) heeft stukken aangeleverd voor {{case_id}} ({{title}}).\n\n\
-             {{files}}\n\nOpmerking: {{comment}}\n\n\
-             Beoordeel de aanlevering in het zaaksysteem; pas na akkoord worden de stukken aan het dossier toegevoegd.",
-        ),
-        MailKind::Receipt => (
-            "Ontvangstbevestiging: stukken voor {{case_id}}",
-            "Beste {{submitted_by}},\n\n\
-             Wij hebben op {{submitted_at}} de volgende stukken voor {{case_id}} ontvangen:\n\n{{files}}\n\n\
-             Opmerking: {{comment}}\n\n\
-             De SHA-256 achter elk bestand is de vingerafdruk van wat wij ontvingen. \
-             Vergeten stukken kunt u nazenden via dezelfde link.\n\n\
-             Met vriendelijke groet,\nJuridische zaken",
-        ),
-        MailKind::Publication => (
-            "Nieuw document voor {{case_id}}: {{filename}}",
-            "Beste collega's van {{department}},\n\n\
-             Juridische zaken heeft een document voor {{case_id}} ({{title}}) voor u gepubliceerd: {{filename}}.\n\n\
-             {{message}}\n\nU kunt het document inzien via:\n\n{{portal_url}}\n\n\
-             Met vriendelijke groet,\n{{handler_name}}\nJuridische zaken",
-        ),
-        MailKind::Quarantined => (
-            "Bestand geweigerd: malware gevonden in {{filename}} ({{case_id}})",
-            "Beste {{handler_name}},\n\n\
-             De virusscanner heeft in het bestand {{filename}} uit de aanlevering van {{department}} \
-             voor {{case_id}} malware gevonden ({{threat}}). Het bestand staat in quarantaine: het kan \
-             niet worden gedownload en de aanlevering kan niet worden goedgekeurd. De afdeling ziet \
-             in het portaal dat het bestand is geweigerd.\n\n\
-             Wijs de aanlevering af met een reden; de afdeling kan dan via dezelfde link een schoon \
-             bestand aanleveren.\n\n\
-             Portaal",
-        ),
-        MailKind::MailFailed => (
-            "Mail niet bezorgd: {{mail_kind}} voor {{case_id}} aan {{recipient}}",
-            "Beste {{handler_name}},\n\n\
-             Een mail van het portaal voor {{case_id}} kon na herhaalde pogingen niet worden \
-             bezorgd.\n\n\
-             Soort: {{mail_kind}}\nAan: {{recipient}}\nReden: {{reason}}\n\n\
-             Controleer het adres en verstuur zo nodig de link opnieuw (nieuwe link met \
-             verzending) of neem op een andere manier contact op met de afdeling.\n\n\
-             Portaal",
-        ),
-        MailKind::Rejected => (
-            "Aanlevering voor {{case_id}} afgewezen",
-            "Beste {{submitted_by}},\n\n\
-             De aanlevering van {{submitted_at}} voor {{case_id}} is afgewezen. Reden:\n\n{{reason}}\n\n\
-             De aangeleverde bestanden zijn vernietigd. U kunt via dezelfde link opnieuw aanleveren:\n\n{{portal_url}}\n\n\
-             Met vriendelijke groet,\n{{handler_name}}\nJuridische zaken",
-        ),
-    };
-    Template {
-        subject: subject.to_owned(),
-        text: body.to_owned(),
-        html: String::new(),
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mailtext::{sample_vars, validate};
+
+    #[test]
+    fn every_default_text_validates_and_renders_for_every_case_type_and_language() {
+        for case_type in defaults() {
+            for language in Language::ALL {
+                for kind in MailKind::ALL {
+                    let t = case_type.template(kind, language);
+                    let field = format!("{}.{}", language.templates_field(), kind.as_str());
+                    let errors = validate(kind, &t, &field);
+                    assert!(errors.is_empty(), "{} {field}: {errors:?}", case_type.key);
+                    for with_decision in [true, false] {
+                        let vars = sample_vars(kind, case_type.key.as_str(), &case_type.name, with_decision, language);
+                        let r = mailtext::render(kind, &t, &vars).unwrap();
+                        let all = format!("{}\n{}\n{}", r.subject, r.text, r.html);
+                        assert!(!all.contains("{{") && !all.contains("{%"), "{} {field}: {all}", case_type.key);
+                        assert!(!r.subject.is_empty() && !r.text.is_empty());
+                        if mailtext::requires_link(kind) {
+                            assert!(r.text.contains("https://portaal.voorbeeld.nl/p/voorbeeld-link"));
+                        }
+                        if !with_decision {
+                            assert!(!all.contains("besluit  ") && !all.contains("()"), "{} {field}: {all}", case_type.key);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_request_text_says_what_happened_per_case_type() {
+        let says = [
+            ("bezwaar", "ingediend"),
+            ("beroep", "ingesteld"),
+            ("voorlopige-voorziening", "gevraagd"),
+            ("woo-verzoek", "ontvangen"),
+            ("klacht", "ingediend"),
+        ];
+        let texts: Vec<String> = says
+            .iter()
+            .map(|(key, verb)| {
+                let t = default_for(key).unwrap().template(MailKind::Request, Language::Nl);
+                assert!(t.text.contains(verb), "{key}: {}", t.text);
+                t.text
+            })
+            .collect();
+        let distinct: std::collections::BTreeSet<&String> = texts.iter().collect();
+        assert_eq!(distinct.len(), 5, "one text per case type");
+        let woo = &texts[3];
+        assert!(!woo.contains("tegen het besluit"), "a Woo-verzoek is not against a decision: {woo}");
+    }
+
+    #[test]
+    fn a_merge_patch_changes_one_text_and_null_restores_the_default() {
+        let bezwaar = default_for("bezwaar").unwrap();
+        let patched = bezwaar
+            .merge_patch(&serde_json::json!({
+                "request_days": 21,
+                "templates": {"request": {"subject": "Stukken voor {{ case_id }}"}}
+            }))
+            .unwrap();
+        assert_eq!(patched.request_days, 21);
+        let request = &patched.templates[&MailKind::Request];
+        assert_eq!(request.subject, "Stukken voor {{ case_id }}");
+        assert_eq!(request.text, bezwaar.default_template(MailKind::Request, Language::Nl).text);
+        assert_eq!(patched.templates.len(), 1, "only the changed text is stored");
+        assert!(patched.view().templates[&MailKind::Request].default == false);
+        assert!(patched.view().templates[&MailKind::Receipt].default);
+
+        let restored = patched
+            .merge_patch(&serde_json::json!({"templates": {"request": null}}))
+            .unwrap();
+        assert!(restored.templates.is_empty());
+        assert_eq!(restored.request_days, 21);
+
+        // The view sent back as it is stores no texts.
+        let view = serde_json::to_value(bezwaar.view()).unwrap();
+        let round: CaseType = serde_json::from_value(view).unwrap();
+        assert!(round.without_defaults().templates.is_empty());
     }
 }

@@ -5,6 +5,12 @@ use crate::ports::{BlobError, MailError, ScheduleError, StoreError};
 pub enum Error {
     #[error("{0}")]
     Invalid(String),
+    /// Invalid, with each mistake at its place (a template's line and column).
+    #[error("{detail}")]
+    InvalidFields {
+        detail: String,
+        errors: Vec<FieldError>,
+    },
     #[error("{0} not found")]
     NotFound(String),
     /// A portal link that opens nothing (unknown, rotated, or not a link at all).
@@ -67,6 +73,26 @@ impl Error {
             self,
             Self::Store(_) | Self::Blob(_) | Self::Mail(_) | Self::Schedule(_) | Self::Corrupt(_)
         )
+    }
+}
+
+/// One mistake in a request body: the field, where in its text (1-based), and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub detail: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, detail: String) -> Self {
+        Self {
+            field: field.to_owned(),
+            line: None,
+            column: None,
+            detail,
+        }
     }
 }
 

@@ -22,6 +22,8 @@ pub mod keys {
     pub const PUB: &str = "PUB#";
     pub const EVENT: &str = "EVENT#";
     pub const MAIL: &str = "MAIL#";
+    /// Who changed the configuration (case types), one item per change.
+    pub const CONFIG_AUDIT: &str = "AUDIT#CONFIG";
 
     pub fn dossier(case: &CaseId) -> String {
         format!("DOSSIER#{case}")
@@ -229,7 +231,9 @@ pub struct Dossier {
     pub title: String,
     pub remarks: String,
     pub submitter: Submitter,
-    pub decision: Decision,
+    /// The decision the case is about; a Woo-verzoek or klacht may concern none.
+    #[serde(default)]
+    pub decision: Option<Decision>,
     pub handler: Person,
     pub status: DossierStatus,
     pub created_at: DateTime<Utc>,
@@ -313,6 +317,9 @@ pub struct Request {
     pub due: Date,
     #[serde(default)]
     pub message: String,
+    /// The language of the department's mails.
+    #[serde(default)]
+    pub language: crate::mailtext::Language,
     pub state: RequestState,
     pub token_hash: TokenHash,
     /// The token sealed under the link key (see `sealing`), for later mails.
@@ -571,6 +578,16 @@ pub struct Event {
 }
 impl Record for Event {}
 
+/// One change of the configuration, for the audit trail.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ConfigChange {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub key: String,
+}
+impl Record for ConfigChange {}
+
 // ---------------------------------------------------------------- mail outbox
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -587,6 +604,10 @@ pub enum MailKind {
     Quarantined,
     /// To the handler: a mail could not be delivered, for good.
     MailFailed,
+    /// To the department: the request's due date changed.
+    DueChanged,
+    /// To the department: the request was withdrawn; its link no longer works.
+    Withdrawn,
 }
 
 fn announces_by_default() -> bool {
@@ -602,10 +623,12 @@ impl MailKind {
         )
     }
 
-    pub const ALL: [MailKind; 9] = [
+    pub const ALL: [MailKind; 11] = [
         MailKind::Request,
         MailKind::ReminderBefore,
         MailKind::ReminderOverdue,
+        MailKind::DueChanged,
+        MailKind::Withdrawn,
         MailKind::DeliveryReceived,
         MailKind::Receipt,
         MailKind::Publication,
@@ -613,6 +636,44 @@ impl MailKind {
         MailKind::Quarantined,
         MailKind::MailFailed,
     ];
+
+    /// What the mail is, in words.
+    pub fn label(self, language: crate::mailtext::Language) -> &'static str {
+        let (nl, en) = match self {
+            MailKind::Request => ("verzoek om stukken", "request for documents"),
+            MailKind::ReminderBefore => ("herinnering", "reminder"),
+            MailKind::ReminderOverdue => ("rappel", "overdue reminder"),
+            MailKind::DueChanged => ("gewijzigde termijn", "changed due date"),
+            MailKind::Withdrawn => ("intrekking van het verzoek", "request withdrawn"),
+            MailKind::DeliveryReceived => ("melding van een aanlevering", "delivery notice"),
+            MailKind::Receipt => ("ontvangstbevestiging", "receipt"),
+            MailKind::Publication => ("publicatie", "publication"),
+            MailKind::Rejected => ("afwijzing van een aanlevering", "delivery rejected"),
+            MailKind::Quarantined => ("melding van malware", "malware notice"),
+            MailKind::MailFailed => ("melding van een onbezorgde mail", "undelivered mail notice"),
+        };
+        match language {
+            crate::mailtext::Language::Nl => nl,
+            crate::mailtext::Language::En => en,
+        }
+    }
+
+    /// The name in the API, in templates' keys and in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailKind::Request => "request",
+            MailKind::ReminderBefore => "reminder_before",
+            MailKind::ReminderOverdue => "reminder_overdue",
+            MailKind::DueChanged => "due_changed",
+            MailKind::Withdrawn => "withdrawn",
+            MailKind::DeliveryReceived => "delivery_received",
+            MailKind::Receipt => "receipt",
+            MailKind::Publication => "publication",
+            MailKind::Rejected => "rejected",
+            MailKind::Quarantined => "quarantined",
+            MailKind::MailFailed => "mail_failed",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]

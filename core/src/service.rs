@@ -9,7 +9,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use crate::casetype::{self, CaseType};
 use crate::domain::{CaseId, Email, Id};
 use crate::error::{Error, Result};
-use crate::mailtext::{self, Vars};
+use crate::mailtext::{self, Language, Vars};
 use crate::model::{
     Actor, Delivery, Document, Dossier, Event, EventKind, LINK_PLACEHOLDER, Mail, MailKind,
     MailLink, Record, Request, keys,
@@ -47,6 +47,8 @@ pub struct Settings {
     pub stage_limit_per_hour: u32,
     /// Deliveries a link may make per hour (`PORTAAL_DELIVERY_LIMIT_PER_HOUR`).
     pub delivery_limit_per_hour: u32,
+    /// The organisation's name in pages and mails (`PORTAAL_ORG_NAME`); may be empty.
+    pub org_name: String,
 }
 
 /// `PORTAAL_MAIL_RETRY_SCHEDULE`'s default: more than a day in all, so a mail outlasts an outage
@@ -72,6 +74,7 @@ impl Settings {
             require_scan: false,
             stage_limit_per_hour: 500,
             delivery_limit_per_hour: 30,
+            org_name: String::new(),
         }
     }
 }
@@ -109,6 +112,12 @@ impl Portaal {
     /// The same use cases, scanning sent documents with `scanner` (clamd).
     pub fn with_scanner(mut self, scanner: Arc<dyn Scanner>) -> Self {
         self.scanner = Some(scanner);
+        self
+    }
+
+    /// The same use cases on another clock (tests that move time).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -242,11 +251,12 @@ impl Portaal {
         case: &CaseId,
         request: Option<&Id>,
         kind: MailKind,
+        language: Language,
         to: Vec<Email>,
         vars: &Vars,
         link: Option<MailLink>,
     ) -> Vec<Write> {
-        let rendered = mailtext::render(&case_type.template(kind), vars);
+        let rendered = self.render_mail(case_type, kind, language, vars);
         // A department's mail is answered to its handler, not to the portal's address.
         let reply_to = kind
             .goes_to_department()
@@ -274,6 +284,32 @@ impl Portaal {
                 Write::create(mail.to_item(keys::dossier(case), keys::mail(&mail.id)))
             })
             .collect()
+    }
+
+    /// The case type's text filled in; a stored text that no longer renders (saved before texts
+    /// were checked) falls back to the default rather than lose the mail.
+    pub(crate) fn render_mail(
+        &self,
+        case_type: &CaseType,
+        kind: MailKind,
+        language: Language,
+        vars: &Vars,
+    ) -> mailtext::Rendered {
+        let mut vars = vars.clone();
+        vars.insert("org_name", self.settings.org_name.clone());
+        mailtext::render(kind, &case_type.template(kind, language), &vars)
+            .or_else(|e| {
+                tracing::warn!(case_type = %case_type.key, kind = kind.as_str(), error = %e, "mail text does not render; the default is sent");
+                mailtext::render(kind, &case_type.default_template(kind, language), &vars)
+            })
+            .unwrap_or_else(|e| {
+                tracing::error!(kind = kind.as_str(), error = %e, "default mail text does not render");
+                mailtext::Rendered {
+                    subject: format!("{} {}", kind.as_str(), vars.get("case_id").map_or("", String::as_str)),
+                    text: vars.get("portal_url").cloned().unwrap_or_default(),
+                    html: String::new(),
+                }
+            })
     }
 
     pub(crate) async fn dossier(&self, case: &CaseId) -> Result<Dossier> {
@@ -369,13 +405,13 @@ impl Partition {
 
 /// Case-type configuration: stored `CONFIG` items over the built-in Dutch defaults.
 impl Portaal {
+    /// `GET /api/v1/case-types/{key}`: every text in force, defaults marked.
+    pub async fn case_type_view(&self, key: &str) -> Result<crate::casetype::CaseTypeView> {
+        Ok(self.case_type(key).await?.view())
+    }
+
     pub async fn case_type(&self, key: &str) -> Result<CaseType> {
-        let (pk, sk) = keys::case_type(key);
-        match self.store.get(&pk, &sk).await? {
-            Some(item) => CaseType::from_item(&item),
-            None => casetype::default_for(key)
-                .ok_or_else(|| Error::not_found(format!("case type {key}"))),
-        }
+        load_case_type(self.store.as_ref(), key).await
     }
 
     pub async fn case_types(&self) -> Result<Vec<CaseType>> {
@@ -393,13 +429,103 @@ impl Portaal {
         Ok(all)
     }
 
-    pub async fn put_case_type(&self, case_type: CaseType) -> Result<CaseType> {
+    /// `PUT /api/v1/case-types/{key}`: the whole case type; texts equal to their defaults are
+    /// not stored, so they follow the defaults.
+    /// `actor` names the caller in the case type and in the audit line written with it.
+    pub async fn put_case_type(&self, case_type: CaseType, actor: &str) -> Result<CaseType> {
+        let mut case_type = case_type.without_defaults();
         case_type.validate()?;
+        case_type.updated_by = Some(actor.to_owned());
+        case_type.updated_at = Some(self.now());
         let (pk, sk) = keys::case_type(case_type.key.as_str());
+        let audit = crate::model::ConfigChange {
+            at: self.now(),
+            actor: actor.to_owned(),
+            action: "case_type.changed".to_owned(),
+            key: case_type.key.to_string(),
+        };
+        let id = self.new_id();
         self.store
-            .transact(vec![Write::put(case_type.to_item(pk, sk))])
+            .transact(vec![
+                Write::put(case_type.to_item(pk, sk)),
+                Write::create(audit.to_item(keys::CONFIG_AUDIT.to_owned(), format!("AT#{id}"))),
+            ])
             .await?;
         Ok(case_type)
+    }
+
+    /// `PATCH /api/v1/case-types/{key}`: a JSON Merge Patch; `null` restores a default.
+    pub async fn patch_case_type(
+        &self,
+        key: &str,
+        patch: &serde_json::Value,
+        actor: &str,
+    ) -> Result<CaseType> {
+        let current = self.case_type(key).await?;
+        self.put_case_type(current.merge_patch(patch)?, actor).await
+    }
+
+    /// `POST /api/v1/case-types/{key}/preview`: a text (given, or the one in force) rendered
+    /// with sample case data, without saving anything.
+    pub async fn preview_mail(
+        &self,
+        key: &str,
+        kind: MailKind,
+        template: Option<&crate::casetype::Template>,
+        language: Language,
+    ) -> Result<mailtext::Rendered> {
+        let case_type = self.case_type(key).await?;
+        let template = template
+            .cloned()
+            .unwrap_or_else(|| case_type.template(kind, language));
+        let field = format!("{}.{}", language.templates_field(), kind.as_str());
+        let errors = mailtext::validate(kind, &template, &field);
+        if let Some(first) = errors.first() {
+            return Err(Error::InvalidFields {
+                detail: format!("{}: {}", first.field, first.detail),
+                errors,
+            });
+        }
+        let mut vars = mailtext::sample_vars(
+            kind,
+            case_type.key.as_str(),
+            &case_type.name,
+            case_type.requires_decision(),
+            language,
+        );
+        if !self.settings.org_name.is_empty() {
+            vars.insert("org_name", self.settings.org_name.clone());
+        }
+        mailtext::render(kind, &template, &vars).map_err(|e| {
+            Error::invalid(format!("the text does not render: {e}"))
+        })
+    }
+}
+
+/// A case type as stored, else its built-in default.
+pub(crate) async fn load_case_type(store: &dyn Store, key: &str) -> Result<CaseType> {
+    let (pk, sk) = keys::case_type(key);
+    match store.get(&pk, &sk).await? {
+        Some(item) => CaseType::from_item(&item),
+        None => casetype::default_for(key).ok_or_else(|| Error::not_found(format!("case type {key}"))),
+    }
+}
+
+/// A date as a mail in `language` writes it.
+pub fn mail_date(d: NaiveDate, language: Language) -> String {
+    match language {
+        Language::Nl => dutch_date(d),
+        Language::En => d.format("%-d %B %Y").to_string(),
+    }
+}
+
+/// A moment as a mail in `language` writes it, in Dutch time: `1 december 2026 om 14:05`.
+pub fn mail_time(at: DateTime<Utc>, language: Language) -> String {
+    let local = crate::localtime::amsterdam(at);
+    let time = local.format("%H:%M");
+    match language {
+        Language::Nl => format!("{} om {time}", dutch_date(local.date())),
+        Language::En => format!("{} at {time}", mail_date(local.date(), language)),
     }
 }
 
@@ -442,22 +568,33 @@ where
     }
 }
 
-pub(crate) fn dossier_vars(d: &Dossier) -> Vars {
+/// The dossier's variables, dates as a mail in `language` writes them.
+pub(crate) fn dossier_vars(d: &Dossier, language: Language) -> Vars {
     let mut v = Vars::new();
     v.insert("case_id", d.case_id.to_string());
     v.insert("case_type", d.case_type_name.clone());
     v.insert("case_type_lower", d.case_type_name.to_lowercase());
     v.insert("title", d.title.clone());
     v.insert("remarks", d.remarks.clone());
-    let remarks_block = if d.remarks.is_empty() {
-        String::new()
-    } else {
-        format!("Opmerkingen bij de zaak:\n{}", d.remarks)
+    let remarks_block = match (d.remarks.is_empty(), language) {
+        (true, _) => String::new(),
+        (false, Language::Nl) => format!("Opmerkingen bij de zaak:\n{}", d.remarks),
+        (false, Language::En) => format!("Remarks on the case:\n{}", d.remarks),
     };
     v.insert("remarks_block", remarks_block);
-    v.insert("decision_reference", d.decision.reference.clone());
-    v.insert("decision_date", dutch_date(d.decision.date.0));
-    v.insert("decision_subject", d.decision.subject.clone());
+    let decision = d.decision.as_ref();
+    v.insert(
+        "decision_reference",
+        decision.map(|x| x.reference.clone()).unwrap_or_default(),
+    );
+    v.insert(
+        "decision_date",
+        decision.map(|x| mail_date(x.date.0, language)).unwrap_or_default(),
+    );
+    v.insert(
+        "decision_subject",
+        decision.map(|x| x.subject.clone()).unwrap_or_default(),
+    );
     v.insert("handler_name", d.handler.name.clone());
     v.insert("handler_email", d.handler.email.to_string());
     v
@@ -465,6 +602,6 @@ pub(crate) fn dossier_vars(d: &Dossier) -> Vars {
 
 pub(crate) fn request_vars(v: &mut Vars, r: &Request) {
     v.insert("department", r.department.clone());
-    v.insert("due", dutch_date(r.due.0));
+    v.insert("due", mail_date(r.due.0, r.language));
     v.insert("message", r.message.clone());
 }

@@ -79,6 +79,7 @@ pub struct RequestView {
     pub to: Vec<Email>,
     pub due: Date,
     pub message: String,
+    pub language: crate::mailtext::Language,
     pub state: RequestState,
     pub overdue: bool,
     pub created_at: DateTime<Utc>,
@@ -101,6 +102,7 @@ impl RequestView {
             to: r.to.clone(),
             due: r.due,
             message: r.message.clone(),
+            language: r.language,
             state: r.state,
             overdue: r.state == RequestState::Open && r.due.0 < today,
             created_at: r.created_at,
@@ -153,7 +155,7 @@ pub struct DossierView {
     pub title: String,
     pub remarks: String,
     pub submitter: Submitter,
-    pub decision: Decision,
+    pub decision: Option<Decision>,
     pub handler: Person,
     pub status: DossierStatus,
     pub created_at: DateTime<Utc>,
@@ -199,12 +201,13 @@ impl DossierView {
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct PortalDossier {
     pub case_id: CaseId,
+    pub case_type: crate::domain::CaseTypeKey,
     pub case_type_name: String,
     pub title: String,
     pub remarks: String,
     /// Absent when the case type hides the submitter from departments.
     pub submitter: Option<Submitter>,
-    pub decision: Decision,
+    pub decision: Option<Decision>,
     pub handler_name: String,
 }
 
@@ -219,6 +222,8 @@ pub struct PortalRequest {
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct PortalView {
+    /// The organisation (`PORTAAL_ORG_NAME`), for the page's header and footer; may be empty.
+    pub org_name: String,
     pub dossier: PortalDossier,
     pub request: PortalRequest,
     pub deliveries: Vec<DeliveryView>,

@@ -19,6 +19,10 @@ pub struct Config {
     /// How link holders reach the portal; defaults to `http://{addr}`.
     pub public_url: String,
     pub api_key: Option<String>,
+    /// `PORTAAL_ADMIN_KEY`: when set, only this key changes case types (the API key reads them).
+    pub admin_key: Option<Secret>,
+    /// `PORTAAL_ORG_NAME`: the organisation's name in the page header and footer and in mails.
+    pub org_name: String,
     pub mail_from: String,
     /// `PORTAAL_MAIL_FROM_NAME`: the display name of `From`, e.g. "Gemeente Voorbeeld – Juridische zaken".
     pub mail_from_name: Option<String>,
@@ -259,6 +263,7 @@ impl Config {
         settings.require_scan = self.require_scan;
         settings.stage_limit_per_hour = self.limits.stage_per_hour;
         settings.delivery_limit_per_hour = self.limits.delivery_per_hour;
+        settings.org_name = self.org_name.clone();
         settings
     }
 }
@@ -436,6 +441,21 @@ impl Config {
             },
             mail_from: or("PORTAAL_MAIL_FROM", "portaal@example.nl"),
             mail_from_name: lookup("PORTAAL_MAIL_FROM_NAME"),
+            admin_key: match lookup("PORTAAL_ADMIN_KEY") {
+                Some(key) if key.trim().chars().count() < MIN_API_KEY_CHARS => {
+                    return Err(ConfigError {
+                        name: "PORTAAL_ADMIN_KEY",
+                        problem: format!(
+                            "is {} characters; a key must have at least {MIN_API_KEY_CHARS} (e.g. `openssl rand -hex 24`)",
+                            key.trim().chars().count()
+                        ),
+                    });
+                }
+                other => other.map(|k| Secret(k.trim().to_owned())),
+            },
+            org_name: lookup("PORTAAL_ORG_NAME")
+                .map(|n| n.trim().to_owned())
+                .unwrap_or_default(),
             smtp_url: lookup("PORTAAL_SMTP_URL").map(Secret),
             table: or("PORTAAL_TABLE", "portaal"),
             bucket: or("PORTAAL_BUCKET", "portaal-docs"),

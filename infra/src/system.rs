@@ -141,7 +141,8 @@ impl System {
         }
         let outbox = Outbox::new(store.clone(), mailer.clone(), clock.clone())
             .with_link_key(settings.link_key.clone())
-            .with_retry_schedule(config.mail_retry.clone());
+            .with_retry_schedule(config.mail_retry.clone())
+            .with_org_name(&settings.org_name);
         let webhooks = Webhooks::new(store.clone(), sender, hook_queue, clock, &settings);
         Ok(Self {
             config,
@@ -158,6 +159,15 @@ impl System {
             upload_origin: None,
             calls: None,
         })
+    }
+
+    /// Every use case on `clock`: tests move time through it (the scheduler's timer keeps the
+    /// machine's clock; tests run due jobs themselves).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.portaal = self.portaal.with_clock(clock.clone());
+        self.outbox = self.outbox.with_clock(clock.clone());
+        self.webhooks = self.webhooks.with_clock(clock);
+        self
     }
 
     pub async fn build(config: Config) -> Result<Self, BuildError> {

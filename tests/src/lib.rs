@@ -188,13 +188,34 @@ pub fn require_emulators() {
 }
 
 async fn spawn_with(dir: TempDir, overrides: &[(&str, &str)]) -> TestApp {
+    spawn_on_clock(dir, overrides, None).await
+}
+
+/// An embedded app whose use cases read the time from `clock`, which the test sets.
+pub async fn spawn_with_clock(
+    clock: std::sync::Arc<ManualClock>,
+    extra: &[(&str, &str)],
+) -> TestApp {
+    let mut overrides = vec![("PORTAAL_BACKEND", "embedded")];
+    overrides.extend_from_slice(extra);
+    spawn_on_clock(TempDir::new("clock"), &overrides, Some(clock)).await
+}
+
+async fn spawn_on_clock(
+    dir: TempDir,
+    overrides: &[(&str, &str)],
+    clock: Option<std::sync::Arc<ManualClock>>,
+) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let system = System::build(test_config(&dir.0, &base, overrides))
+    let mut system = System::build(test_config(&dir.0, &base, overrides))
         .await
         .expect("system builds");
+    if let Some(clock) = clock {
+        system = system.with_clock(clock);
+    }
     let running = local::spawn(system, listener).await.expect("spawn");
     TestApp {
         base,

@@ -107,6 +107,7 @@ async fn dossier_with_request(system: &System, case: &str) -> (String, String) {
                 to: vec!["vergunningen@example.nl".into()],
                 due: Some("2099-12-31".into()),
                 message: String::new(),
+                language: None,
             },
         )
         .await

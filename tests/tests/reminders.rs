@@ -57,6 +57,7 @@ impl Fixture {
                     to: vec!["vergunningen@example.nl".into()],
                     due: Some("2026-11-20".into()),
                     message: String::new(),
+                    language: None,
                 },
             )
             .await

@@ -42,7 +42,9 @@ pub struct DossierInput {
     #[serde(default)]
     pub remarks: String,
     pub submitter: SubmitterInput,
-    pub decision: DecisionInput,
+    /// Required unless the case type says otherwise (a Woo-verzoek, a klacht).
+    #[serde(default)]
+    pub decision: Option<DecisionInput>,
     pub handler: PersonInput,
 }
 
@@ -58,7 +60,7 @@ struct ValidDossier {
     title: String,
     remarks: String,
     submitter: Submitter,
-    decision: Decision,
+    decision: Option<Decision>,
     handler: Person,
 }
 
@@ -84,14 +86,17 @@ fn validate(input: &DossierInput) -> Result<ValidDossier> {
                 .transpose()?
                 .filter(|a| !a.is_empty()),
         },
-        decision: Decision {
-            reference: domain::text("decision.reference", &input.decision.reference, 100)?,
-            date: Date::parse(&input.decision.date)
-                .map_err(|e| Error::invalid(format!("decision.date: {e}")))?,
-            subject: domain::optional_text("decision.subject", &input.decision.subject, 300)?,
-            department: domain::text("decision.department", &input.decision.department, 200)?,
-        },
+        decision: input.decision.as_ref().map(decision).transpose()?,
         handler: person("handler", &input.handler)?,
+    })
+}
+
+fn decision(input: &DecisionInput) -> Result<Decision> {
+    Ok(Decision {
+        reference: domain::text("decision.reference", &input.reference, 100)?,
+        date: Date::parse(&input.date).map_err(|e| Error::invalid(format!("decision.date: {e}")))?,
+        subject: domain::optional_text("decision.subject", &input.subject, 300)?,
+        department: domain::text("decision.department", &input.department, 200)?,
     })
 }
 
@@ -112,6 +117,12 @@ impl Portaal {
     ) -> Result<(Saved, DossierView)> {
         let valid = validate(input)?;
         let case_type = self.case_type(valid.case_type.as_str()).await?;
+        if valid.decision.is_none() && case_type.requires_decision() {
+            return Err(Error::invalid(format!(
+                "decision is required for a {}",
+                case_type.name.to_lowercase()
+            )));
+        }
         with_retries(|| async {
             let now = self.now();
             let existing = match self.dossier(case).await {

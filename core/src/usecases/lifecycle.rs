@@ -144,7 +144,7 @@ impl Portaal {
             ));
         }
         let case_type = self.case_type(dossier.case_type.as_str()).await?;
-        let mut vars = dossier_vars(&dossier);
+        let mut vars = dossier_vars(&dossier, request.language);
         request_vars(&mut vars, &request);
         let (portal_url, link) = self.mail_link(&request);
         vars.insert("portal_url", portal_url);
@@ -184,6 +184,7 @@ impl Portaal {
                     case,
                     Some(&request.id),
                     kind,
+                    request.language,
                     request.to.clone(),
                     &vars,
                     link,

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use crate::domain::{CaseId, Id};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::mailtext::Language;
 use crate::events::EventType;
 use crate::model::{
     Actor, Dossier, Event, EventKind, LINK_PLACEHOLDER, Mail, MailKind, MailState, Record,
@@ -41,6 +42,8 @@ pub struct Outbox {
     link_key: Option<LinkKey>,
     /// Seconds between attempts: N values, N retries after the first; then the mail fails.
     retry: Vec<u64>,
+    /// `PORTAAL_ORG_NAME`, for the handler's notice of a failed mail.
+    org_name: String,
 }
 
 impl Outbox {
@@ -51,7 +54,20 @@ impl Outbox {
             clock,
             link_key: None,
             retry: crate::service::DEFAULT_MAIL_RETRY.to_vec(),
+            org_name: String::new(),
         }
+    }
+
+    /// The same outbox on another clock (tests that move time).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Names the organisation in the notices the outbox writes itself.
+    pub fn with_org_name(mut self, name: &str) -> Self {
+        name.clone_into(&mut self.org_name);
+        self
     }
 
     /// Retries temporary failures after these many seconds (`PORTAAL_MAIL_RETRY_SCHEDULE`).
@@ -279,10 +295,7 @@ impl Outbox {
             .map(|e| e.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        let kind = serde_json::to_value(mail.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let kind = mail.kind.as_str();
         let event = Event {
             id: Id::new_at(now),
             at: now,
@@ -305,16 +318,17 @@ impl Outbox {
             return Ok(writes);
         };
         let dossier = Dossier::from_item(&item)?;
-        let mut vars = crate::mailtext::Vars::new();
-        vars.insert("case_id", mail.case_id.to_string());
-        vars.insert("handler_name", dossier.handler.name.clone());
-        vars.insert("mail_kind", kind);
+        let language = Language::Nl;
+        let mut vars = crate::service::dossier_vars(&dossier, language);
+        vars.insert("org_name", self.org_name.clone());
+        vars.insert("mail_kind", mail.kind.label(language).to_owned());
         vars.insert("recipient", recipients);
         vars.insert("reason", why.to_owned());
-        let rendered = crate::mailtext::render(
-            &crate::casetype::default_template(MailKind::MailFailed),
-            &vars,
-        );
+        let notice_kind = MailKind::MailFailed;
+        let case_type = crate::service::load_case_type(self.store.as_ref(), dossier.case_type.as_str()).await?;
+        let rendered = crate::mailtext::render(notice_kind, &case_type.template(notice_kind, language), &vars)
+            .or_else(|_| crate::mailtext::render(notice_kind, &case_type.default_template(notice_kind, language), &vars))
+            .map_err(|e| Error::Corrupt(format!("the mail_failed text does not render: {e}")))?;
         let notice = Mail {
             request_id: mail.request_id.clone(),
             ..Mail::queued(

@@ -12,7 +12,8 @@ use crate::model::{
     Record, Request, RequestState, keys,
 };
 use crate::ports::{DownloadSpec, UploadSpec, UploadTarget, Write};
-use crate::service::{Partition, Portaal, dossier_vars, request_vars, with_retries};
+use crate::mailtext::Language;
+use crate::service::{Partition, Portaal, dossier_vars, mail_time, request_vars, with_retries};
 use crate::usecases::dossier::{PersonInput, person};
 use crate::usecases::limits::Limit;
 use crate::views::{DeliveryView, DocumentView, PortalDossier, PortalRequest, PortalView};
@@ -104,8 +105,10 @@ impl Portaal {
         let d = &p.dossier;
         let mine = |doc: &&Document| doc.request_id.as_ref() == Some(&r.id);
         Ok(PortalView {
+            org_name: self.settings.org_name.clone(),
             dossier: PortalDossier {
                 case_id: d.case_id.clone(),
+                case_type: d.case_type.clone(),
                 case_type_name: d.case_type_name.clone(),
                 title: d.title.clone(),
                 remarks: d.remarks.clone(),
@@ -409,24 +412,15 @@ impl Portaal {
         );
 
         let case_type = self.case_type(p.dossier.case_type.as_str()).await?;
-        let mut vars = dossier_vars(&p.dossier);
-        request_vars(&mut vars, &request);
-        vars.insert("submitted_by", submitted_by.name.clone());
-        vars.insert(
-            "submitted_at",
-            crate::localtime::amsterdam(now)
-                .format("%d-%m-%Y %H:%M")
-                .to_string(),
-        );
-        vars.insert(
-            "comment",
-            if comment.is_empty() {
-                "(geen)".into()
-            } else {
-                comment.to_owned()
-            },
-        );
-        vars.insert("files", file_list(&checked));
+        let delivery_vars = |language: Language| {
+            let mut vars = dossier_vars(&p.dossier, language);
+            request_vars(&mut vars, &request);
+            vars.insert("submitted_by", submitted_by.name.clone());
+            vars.insert("submitted_at", mail_time(now, language));
+            vars.insert("comment", comment.to_owned());
+            vars.insert("files", file_list(&checked));
+            vars
+        };
 
         let mut writes = [
             self.dossier_unchanged(&p.dossier),
@@ -444,8 +438,9 @@ impl Portaal {
             case,
             Some(&r.id),
             MailKind::DeliveryReceived,
+            Language::Nl,
             vec![p.dossier.handler.email.clone()],
-            &vars,
+            &delivery_vars(Language::Nl),
             None,
         ))
         .collect::<Vec<_>>();
@@ -456,8 +451,9 @@ impl Portaal {
                 case,
                 Some(&r.id),
                 MailKind::Receipt,
+                r.language,
                 vec![submitted_by.email.clone()],
-                &vars,
+                &delivery_vars(r.language),
                 None,
             ));
         } else {

@@ -181,10 +181,10 @@ impl Portaal {
                 )));
             }
             for request in &audience {
-                let mut vars = dossier_vars(&p.dossier);
+                let mut vars = dossier_vars(&p.dossier, request.language);
                 request_vars(&mut vars, request);
                 let (portal_url, link) = self.mail_link(request);
-vars.insert("portal_url", portal_url);
+                vars.insert("portal_url", portal_url);
                 vars.insert("filename", document.filename.to_string());
                 vars.insert("message", published.message.clone());
                 writes.extend(self.queue_mail(
@@ -192,9 +192,10 @@ vars.insert("portal_url", portal_url);
                     case,
                     Some(&request.id),
                     MailKind::Publication,
+                    request.language,
                     request.to.clone(),
                     &vars,
-link,
+                    link,
                 ));
             }
             if let Err(e) = self.store.transact(writes).await {

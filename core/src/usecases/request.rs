@@ -19,6 +19,9 @@ pub struct RequestInput {
     pub due: Option<String>,
     #[serde(default)]
     pub message: String,
+    /// `"nl"` (default) or `"en"`: the language of the department's mails.
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 /// Reminders go out at 08:00 Dutch time on their day.
@@ -38,6 +41,12 @@ impl Portaal {
             .map(|e| Email::parse(e).map_err(|err| Error::invalid(format!("to: {err}"))))
             .collect::<Result<Vec<_>>>()?;
         let message = domain::optional_text("message", &input.message, 4000)?;
+        let language = input
+            .language
+            .as_deref()
+            .map(crate::mailtext::Language::parse)
+            .transpose()?
+            .unwrap_or_default();
         let dossier = self.open_dossier(case).await?;
         let case_type = self.case_type(dossier.case_type.as_str()).await?;
         let today = self.today();
@@ -60,6 +69,7 @@ impl Portaal {
             to: to.clone(),
             due,
             message,
+            language,
             state: RequestState::Open,
             token_hash: token.hash(),
             created_at: self.now(),
@@ -71,7 +81,7 @@ impl Portaal {
             rev: 1,
         };
         let portal_url = self.portal_url(&token);
-        let mut vars = dossier_vars(&dossier);
+        let mut vars = dossier_vars(&dossier, request.language);
         request_vars(&mut vars, &request);
         let (mailed_url, link) = self.mail_link(&request);
         vars.insert("portal_url", mailed_url);
@@ -106,6 +116,7 @@ impl Portaal {
                     case,
                     Some(&request.id),
                     MailKind::Request,
+                    request.language,
                     to,
                     &vars,
                     link,
@@ -290,6 +301,35 @@ impl Portaal {
                 old.rev,
             )];
             writes.extend(self.event_writes(case, &event));
+            // The department hears of it: a new date with the link, or that nothing more is asked.
+            let told = if new.state == RequestState::Withdrawn {
+                Some(MailKind::Withdrawn)
+            } else {
+                (new.due != old.due).then_some(MailKind::DueChanged)
+            };
+            if let Some(kind) = told {
+                let case_type = self.case_type(dossier.case_type.as_str()).await?;
+                let mut vars = dossier_vars(&dossier, new.language);
+                request_vars(&mut vars, &new);
+                vars.insert("old_due", crate::service::mail_date(old.due.0, new.language));
+                let link = if kind == MailKind::DueChanged {
+                    let (portal_url, link) = self.mail_link(&new);
+                    vars.insert("portal_url", portal_url);
+                    link
+                } else {
+                    None
+                };
+                writes.extend(self.queue_mail(
+                    &case_type,
+                    case,
+                    Some(&new.id),
+                    kind,
+                    new.language,
+                    new.to.clone(),
+                    &vars,
+                    link,
+                ));
+            }
             self.store.transact(writes).await?;
             Ok(RequestView::build(&new, self.today()))
         })
@@ -352,7 +392,7 @@ impl Portaal {
             ];
             if input.resend {
                 let case_type = self.case_type(dossier.case_type.as_str()).await?;
-                let mut vars = dossier_vars(&dossier);
+                let mut vars = dossier_vars(&dossier, new.language);
                 request_vars(&mut vars, &new);
                 let (mailed_url, link) = self.mail_link(&new);
                 vars.insert("portal_url", mailed_url);
@@ -361,6 +401,7 @@ impl Portaal {
                     case,
                     Some(&new.id),
                     MailKind::Request,
+                    new.language,
                     new.to.clone(),
                     &vars,
                     link,

@@ -113,15 +113,13 @@ impl Portaal {
             writes.extend(self.event_writes(case, &event));
 
             let case_type = self.case_type(p.dossier.case_type.as_str()).await?;
-            let mut vars = dossier_vars(&p.dossier);
+            let mut vars = dossier_vars(&p.dossier, request.language);
             request_vars(&mut vars, request);
             vars.insert("reason", reason.clone());
             vars.insert("submitted_by", d.submitted_by.name.clone());
             vars.insert(
                 "submitted_at",
-                crate::localtime::amsterdam(d.submitted_at)
-                    .format("%d-%m-%Y")
-                    .to_string(),
+                crate::service::mail_time(d.submitted_at, request.language),
             );
             let (portal_url, link) = self.mail_link(request);
             vars.insert("portal_url", portal_url);
@@ -135,6 +133,7 @@ impl Portaal {
                 case,
                 Some(&request.id),
                 MailKind::Rejected,
+                request.language,
                 to,
                 &vars,
                 link,

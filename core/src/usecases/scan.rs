@@ -10,6 +10,7 @@ use crate::model::{
     Actor, Document, DocumentState, EventKind, MailKind, Record, ScanState, index_keys, keys,
 };
 use crate::ports::{Index, Verdict, Write};
+use crate::mailtext::Language;
 use crate::service::{Portaal, dossier_vars, with_retries};
 
 /// What a client waiting for a scan is told to wait.
@@ -173,7 +174,7 @@ impl Portaal {
                     format!("Bestand geweigerd: in {} is malware gevonden", doc.filename);
                 writes.extend(self.event_writes(case, &event));
                 let case_type = self.case_type(p.dossier.case_type.as_str()).await?;
-                let mut vars = dossier_vars(&p.dossier);
+                let mut vars = dossier_vars(&p.dossier, Language::Nl);
                 vars.insert("filename", doc.filename.to_string());
                 vars.insert("threat", threat.clone());
                 let department = doc
@@ -188,6 +189,7 @@ impl Portaal {
                     case,
                     doc.request_id.as_ref(),
                     MailKind::Quarantined,
+                    Language::Nl,
                     vec![p.dossier.handler.email.clone()],
                     &vars,
                     None,

@@ -66,6 +66,12 @@ pub struct Webhooks {
 }
 
 impl Webhooks {
+    /// The same sender on another clock (tests that move time).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     pub fn new(
         store: Arc<dyn Store>,
         sender: Arc<dyn HookSender>,

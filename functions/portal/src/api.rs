@@ -66,7 +66,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/dossiers/{case_id}/hold", put(hold).delete(lift_hold))
         .route("/destructions", get(destructions))
         .route("/case-types", get(case_types))
-        .route("/case-types/{key}", get(case_type).put(put_case_type))
+        .route(
+            "/case-types/{key}",
+            get(case_type).put(put_case_type).patch(patch_case_type),
+        )
+        .route("/case-types/{key}/preview", post(preview))
         .merge(crate::integration::routes())
         .layer(axum::middleware::from_fn_with_state(state, authenticate));
     Router::new()
@@ -96,14 +100,71 @@ fn auth_failure_limit(state: &AppState) -> Limit {
     }
 }
 
+/// Who called, as the key they gave says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// `PORTAAL_API_KEY`.
+    CaseSystem,
+    /// `PORTAAL_ADMIN_KEY`: case types only.
+    Admin,
+    /// Behind API Gateway, authorised by IAM: the caller's ARN where the gateway tells it.
+    Iam(Option<String>),
+}
+
+impl Caller {
+    /// The actor audit lines name.
+    pub fn actor(&self) -> String {
+        match self {
+            Caller::CaseSystem => "api-key".into(),
+            Caller::Admin => "admin-key".into(),
+            Caller::Iam(Some(arn)) => arn.clone(),
+            Caller::Iam(None) => "iam".into(),
+        }
+    }
+}
+
+fn bearer(req: &Request) -> Option<&str> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+fn iam_caller(req: &Request) -> Option<String> {
+    use lambda_http::request::RequestContext;
+    match req.extensions().get::<RequestContext>()? {
+        RequestContext::ApiGatewayV1(c) => c.identity.user_arn.clone(),
+        _ => None,
+    }
+}
+
 async fn authenticate(
     State(state): State<AppState>,
     ip: ClientIp,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
     // No key configured: the Lambda behind API Gateway, whose AWS_IAM authoriser already checked.
-    if let Some(expected) = state.system.api_key.as_deref() {
+    let Some(expected) = state.system.api_key.as_deref() else {
+        let caller = Caller::Iam(iam_caller(&req));
+        req.extensions_mut().insert(caller);
+        return next.run(req).await;
+    };
+    {
+        // The administrator's key opens the case types and nothing else.
+        if let Some(admin) = state.system.config.admin_key.as_ref()
+            && bearer(&req).is_some_and(|g| same_key(g, admin.expose()))
+        {
+            if !req.uri().path().contains("/case-types") {
+                return ApiError::Forbidden(
+                    "the administrator key (PORTAAL_ADMIN_KEY) only reads and changes case types",
+                )
+                .into_response();
+            }
+            req.extensions_mut().insert(Caller::Admin);
+            return next.run(req).await;
+        }
         let limit = auth_failure_limit(&state);
         let address = ip.0.map(|ip| client_key(ip).to_string());
         if let Some(address) = &address {
@@ -115,13 +176,7 @@ async fn authenticate(
                 return ApiError::Core(e).into_response();
             }
         }
-        let given = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        if !given.is_some_and(|g| same_key(g, expected)) {
+        if !bearer(&req).is_some_and(|g| same_key(g, expected)) {
             if let Some(address) = &address {
                 state.auth_suspects.saw(address);
                 if let Err(e) = state.system.portaal.count(&limit, address).await {
@@ -131,6 +186,7 @@ async fn authenticate(
             return ApiError::Unauthorized.into_response();
         }
     }
+    req.extensions_mut().insert(Caller::CaseSystem);
     next.run(req).await
 }
 
@@ -234,18 +290,31 @@ async fn content(
 }
 
 async fn case_types(State(s): State<AppState>) -> ApiResult<Response> {
-    Ok(Json(s.system.portaal.case_types().await?).into_response())
+    let all = s.system.portaal.case_types().await?;
+    Ok(Json(all.iter().map(CaseType::view).collect::<Vec<_>>()).into_response())
 }
 
 async fn case_type(State(s): State<AppState>, Path(key): Path<String>) -> ApiResult<Response> {
-    Ok(Json(s.system.portaal.case_type(&key).await?).into_response())
+    Ok(Json(s.system.portaal.case_type_view(&key).await?).into_response())
+}
+
+/// With `PORTAAL_ADMIN_KEY` set, only its holder changes case types.
+fn may_change_case_types(s: &AppState, caller: &Caller) -> ApiResult<()> {
+    if s.system.config.admin_key.is_some() && *caller != Caller::Admin {
+        return Err(ApiError::Forbidden(
+            "changing a case type needs the administrator key (PORTAAL_ADMIN_KEY); the case-system key may only read",
+        ));
+    }
+    Ok(())
 }
 
 async fn put_case_type(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     Path(key): Path<String>,
     body: JsonBody<CaseType>,
 ) -> ApiResult<Response> {
+    may_change_case_types(&s, &caller)?;
     let Json(case_type) = body?;
     if case_type.key.as_str() != key {
         return Err(ApiError::BadRequest(format!(
@@ -253,7 +322,57 @@ async fn put_case_type(
             case_type.key
         )));
     }
-    Ok(Json(s.system.portaal.put_case_type(case_type).await?).into_response())
+    let saved = s
+        .system
+        .portaal
+        .put_case_type(case_type, &caller.actor())
+        .await?;
+    Ok(Json(saved.view()).into_response())
+}
+
+async fn patch_case_type(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(key): Path<String>,
+    body: JsonBody<serde_json::Value>,
+) -> ApiResult<Response> {
+    may_change_case_types(&s, &caller)?;
+    let Json(patch) = body?;
+    let saved = s
+        .system
+        .portaal
+        .patch_case_type(&key, &patch, &caller.actor())
+        .await?;
+    Ok(Json(saved.view()).into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct PreviewInput {
+    kind: portaal_core::model::MailKind,
+    #[serde(default)]
+    template: Option<portaal_core::casetype::Template>,
+    #[serde(default)]
+    language: Option<String>,
+}
+
+async fn preview(
+    State(s): State<AppState>,
+    Path(key): Path<String>,
+    body: JsonBody<PreviewInput>,
+) -> ApiResult<Response> {
+    let Json(input) = body?;
+    let language = input
+        .language
+        .as_deref()
+        .map(portaal_core::mailtext::Language::parse)
+        .transpose()?
+        .unwrap_or_default();
+    let rendered = s
+        .system
+        .portaal
+        .preview_mail(&key, input.kind, input.template.as_ref(), language)
+        .await?;
+    Ok(Json(rendered).into_response())
 }
 
 async fn close(

@@ -260,14 +260,14 @@ pub async fn create_demo(system: &System) -> Result<String, portaal_core::Error>
             email: None,
             address: Some("Dorpsstraat 12, Ons Dorp".into()),
         },
-        decision: DecisionInput {
+        decision: Some(DecisionInput {
             reference: "OV-2026-0815".into(),
             date: (chrono::Utc::now().date_naive() - chrono::Duration::days(30))
                 .format("%Y-%m-%d")
                 .to_string(),
             subject: "Weigering omgevingsvergunning".into(),
             department: "Vergunningen".into(),
-        },
+        }),
         handler: PersonInput {
             name: "M. Jansen".into(),
             email: "m.jansen@example.nl".into(),
@@ -283,6 +283,7 @@ pub async fn create_demo(system: &System) -> Result<String, portaal_core::Error>
                 to: vec!["vergunningen@example.nl".into()],
                 due: None,
                 message: "Het gaat om het volledige dossier inclusief adviezen.".into(),
+                language: None,
             },
         )
         .await?;

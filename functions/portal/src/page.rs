@@ -65,6 +65,30 @@ fn t(lang: Lang, key: &str) -> &'static str {
             "Portal for exchanging documents with the legal department.",
         ),
         "request_heading" => ("Verzoek om stukken", "Request for documents"),
+        "intro_bezwaar" => (
+            "Tegen een besluit is bezwaar ingediend. Juridische zaken vraagt u de stukken die aan het besluit ten grondslag liggen, zodat het bezwaar zorgvuldig kan worden behandeld.",
+            "An objection has been lodged against a decision. The legal department asks you for the documents on which the decision was based, so that the objection can be handled with care.",
+        ),
+        "intro_beroep" => (
+            "Tegen een besluit is beroep ingesteld bij de rechtbank. Juridische zaken vraagt u de stukken die op de zaak betrekking hebben; de organisatie moet ze aan de rechtbank zenden.",
+            "An appeal against a decision has been lodged with the court. The legal department asks you for the documents relating to the case; the organisation must send them to the court.",
+        ),
+        "intro_voorlopige_voorziening" => (
+            "Bij de voorzieningenrechter is een voorlopige voorziening gevraagd. De termijn is kort: Juridische zaken vraagt u met spoed de stukken die op de zaak betrekking hebben.",
+            "Interim relief has been requested from the court. The term is short: the legal department urgently asks you for the documents relating to the case.",
+        ),
+        "intro_woo_verzoek" => (
+            "Er is een Woo-verzoek ontvangen. Juridische zaken vraagt u alle documenten over het onderwerp hieronder die bij uw afdeling berusten; beoordeel ze niet zelf op openbaarheid.",
+            "A request under the Open Government Act (Woo) has been received. The legal department asks you for all documents on the subject below that your department holds; do not judge yourself whether they can be made public.",
+        ),
+        "intro_klacht" => (
+            "Er is een klacht ingediend over een gedraging. Juridische zaken vraagt u de stukken die op de klacht betrekking hebben en, in de opmerking, uw reactie.",
+            "A complaint has been made about conduct. The legal department asks you for the documents relating to the complaint and, in the remark, your response.",
+        ),
+        "intro_other" => (
+            "Juridische zaken vraagt u de stukken die op deze zaak betrekking hebben.",
+            "The legal department asks you for the documents relating to this case.",
+        ),
         "jump_form" => (
             "Direct naar Stukken aanleveren",
             "Go straight to Deliver documents",
@@ -376,6 +400,8 @@ struct Frame<'a> {
     switch: bool,
     footer: &'a str,
     body_class: &'a str,
+    /// The organisation's name (`PORTAAL_ORG_NAME`), "" when not set.
+    org: &'a str,
 }
 
 fn frame(f: Frame<'_>, main: &str) -> String {
@@ -409,10 +435,10 @@ fn frame(f: Frame<'_>, main: &str) -> String {
 <body class=\"{body_class}\">\n\
 <a class=\"skip-link\" href=\"#main\">{skip}</a>\n\
 <header class=\"site-header\">\n<div class=\"wrap header-inner\">\n\
-<p class=\"brand\"><span class=\"brand-name\">Portaal</span> <span class=\"brand-sub\">{brand_sub}</span></p>\n\
+<p class=\"brand\">{org_html}<span class=\"brand-name\">Portaal</span> <span class=\"brand-sub\">{brand_sub}</span></p>\n\
 {switch}\n</div>\n</header>\n\
 <main id=\"main\" tabindex=\"-1\">\n<div class=\"wrap\">\n{main}</div>\n</main>\n\
-<footer class=\"site-footer\">\n<div class=\"wrap\"><p>{footer}</p></div>\n</footer>\n\
+<footer class=\"site-footer\">\n<div class=\"wrap\">{org_footer}<p>{footer}</p></div>\n</footer>\n\
 </body>\n</html>\n",
         code = lang.code(),
         base = escape(f.base),
@@ -421,6 +447,16 @@ fn frame(f: Frame<'_>, main: &str) -> String {
         skip = tx(lang, "skip"),
         brand_sub = tx(lang, "brand_sub"),
         footer = escape(f.footer),
+        org_html = if f.org.is_empty() {
+            String::new()
+        } else {
+            format!("<span class=\"brand-org\">{}</span> ", escape(f.org))
+        },
+        org_footer = if f.org.is_empty() {
+            String::new()
+        } else {
+            format!("<p class=\"footer-org\">{}</p>", escape(f.org))
+        },
     )
 }
 
@@ -428,6 +464,18 @@ fn frame(f: Frame<'_>, main: &str) -> String {
 
 /// The portal page for a link holder. Contains no token: scripts use location.pathname.
 /// `base`: the path prefix the portal is served under (the API Gateway stage), "" at the root.
+/// What the department is asked, in the words of the case type.
+fn intro_key(case_type: &str) -> &'static str {
+    match case_type {
+        "bezwaar" => "intro_bezwaar",
+        "beroep" => "intro_beroep",
+        "voorlopige-voorziening" => "intro_voorlopige_voorziening",
+        "woo-verzoek" => "intro_woo_verzoek",
+        "klacht" => "intro_klacht",
+        _ => "intro_other",
+    }
+}
+
 pub fn portal_page(view: &PortalView, lang: Lang, base: &str) -> String {
     let d = &view.dossier;
     let mut main = String::with_capacity(16 * 1024);
@@ -437,6 +485,10 @@ pub fn portal_page(view: &PortalView, lang: Lang, base: &str) -> String {
         escape(&d.case_type_name),
         escape(d.case_id.as_str()),
         escape(&d.title)
+    ));
+    main.push_str(&format!(
+        "<p class=\"intro\">{}</p>\n",
+        tx(lang, intro_key(d.case_type.as_str()))
     ));
     if view.accepting {
         main.push_str(&format!(
@@ -465,6 +517,7 @@ pub fn portal_page(view: &PortalView, lang: Lang, base: &str) -> String {
             switch: true,
             footer: t(lang, "footer_portal"),
             body_class: "page-portal",
+            org: &view.org_name,
         },
         &main,
     )
@@ -540,29 +593,29 @@ fn case_panel(view: &PortalView, lang: Lang) -> String {
     }
     s.push_str("</dl>\n");
 
-    s.push_str(&format!(
-        "<h3 id=\"h-decision\">{}</h3>\n<dl class=\"facts\">\n",
-        tx(lang, "decision")
-    ));
-    s.push_str(&fact(
-        &tx(lang, "decision_reference"),
-        &escape(&d.decision.reference),
-    ));
-    s.push_str(&fact(
-        &tx(lang, "decision_date"),
-        &date_html(d.decision.date.0, lang),
-    ));
-    if !d.decision.subject.trim().is_empty() {
-        s.push_str(&fact(
-            &tx(lang, "decision_subject"),
-            &escape(&d.decision.subject),
+    // A Woo-verzoek or klacht need not concern a decision: then there is no panel for one.
+    if let Some(decision) = &d.decision {
+        s.push_str(&format!(
+            "<h3 id=\"h-decision\">{}</h3>\n<dl class=\"facts\">\n",
+            tx(lang, "decision")
         ));
+        s.push_str(&fact(
+            &tx(lang, "decision_reference"),
+            &escape(&decision.reference),
+        ));
+        s.push_str(&fact(
+            &tx(lang, "decision_date"),
+            &date_html(decision.date.0, lang),
+        ));
+        if !decision.subject.trim().is_empty() {
+            s.push_str(&fact(
+                &tx(lang, "decision_subject"),
+                &escape(&decision.subject),
+            ));
+        }
+        s.push_str(&fact(&tx(lang, "department"), &escape(&decision.department)));
+        s.push_str("</dl>\n");
     }
-    s.push_str(&fact(
-        &tx(lang, "department"),
-        &escape(&d.decision.department),
-    ));
-    s.push_str("</dl>\n");
 
     s.push_str(&format!(
         "<h3 id=\"h-request\">{}</h3>\n<dl class=\"facts\">\n",
@@ -1093,6 +1146,7 @@ pub fn error_page(
     hint: Option<&str>,
     lang: Lang,
     base: &str,
+    org: &str,
 ) -> String {
     let mut main = format!(
         "<div class=\"panel panel-error\">\n<h1>{}</h1>\n",
@@ -1121,6 +1175,7 @@ pub fn error_page(
             switch: true,
             footer: t(lang, "footer"),
             body_class: "page-error",
+            org,
         },
         &main,
     )
@@ -1128,7 +1183,12 @@ pub fn error_page(
 
 /// Landing page at "/": what this is; tells people to open the link from their e-mail.
 /// `dev_links`: when Some, a list of (label, href) for developers (outbox, API description).
-pub fn home_page(lang: Lang, dev_links: Option<&[(&str, &str)]>, base: &str) -> String {
+pub fn home_page(
+    lang: Lang,
+    dev_links: Option<&[(&str, &str)]>,
+    base: &str,
+    org: &str,
+) -> String {
     let mut main = format!(
         "<h1>{}</h1>\n<p class=\"lead\">{}</p>\n<section class=\"panel\" aria-labelledby=\"h-how\">\n<h2 id=\"h-how\">{}</h2>\n<ol class=\"steps\">\n<li>{}</li>\n<li>{}</li>\n<li>{}</li>\n</ol>\n<p>{}</p>\n</section>\n",
         tx(lang, "home_title"),
@@ -1162,6 +1222,7 @@ pub fn home_page(lang: Lang, dev_links: Option<&[(&str, &str)]>, base: &str) -> 
             switch: true,
             footer: t(lang, "footer"),
             body_class: "page-home",
+            org,
         },
         &main,
     )
@@ -1214,6 +1275,7 @@ pub fn mail_list_page(rows: &[MailRow]) -> String {
             switch: false,
             footer: DEV_FOOTER,
             body_class: "page-dev",
+            org: "",
         },
         &main,
     )
@@ -1248,6 +1310,7 @@ pub fn mail_page(id: &str, to: &[String], subject: &str, sent_at: &str, text: &s
             switch: false,
             footer: DEV_FOOTER,
             body_class: "page-dev",
+            org: "",
         },
         &main,
     )
@@ -1316,8 +1379,10 @@ mod tests {
     fn view() -> PortalView {
         let at = Utc.with_ymd_and_hms(2026, 7, 1, 10, 30, 0).unwrap();
         PortalView {
+            org_name: "Gemeente Voorbeeld".into(),
             dossier: PortalDossier {
                 case_id: CaseId::parse("BZ-2026-001").unwrap(),
+                case_type: portaal_core::domain::CaseTypeKey::parse("bezwaar").unwrap(),
                 case_type_name: "Bezwaar".into(),
                 title: "Bezwaar tegen parkeervergunning".into(),
                 remarks: "Let op: spoed.".into(),
@@ -1326,12 +1391,12 @@ mod tests {
                     email: None,
                     address: Some("Coolsingel 40\nRotterdam".into()),
                 }),
-                decision: Decision {
+                decision: Some(Decision {
                     reference: "PV-2026-123".into(),
                     date: Date::parse("2026-05-04").unwrap(),
                     subject: "Parkeervergunning".into(),
                     department: "Stadsbeheer".into(),
-                },
+                }),
                 handler_name: "Mr. A. Jansen".into(),
             },
             request: PortalRequest {
@@ -1525,6 +1590,30 @@ mod tests {
     }
 
     #[test]
+    fn the_page_speaks_for_the_organisation_and_the_case_type() {
+        let mut v = view();
+        let bezwaar = portal_page(&v, Lang::Nl, "");
+        assert!(bezwaar.contains("<span class=\"brand-org\">Gemeente Voorbeeld</span>"));
+        assert!(bezwaar.contains("<p class=\"footer-org\">Gemeente Voorbeeld</p>"));
+        assert!(bezwaar.contains("bezwaar ingediend") && bezwaar.contains("Primair besluit"));
+
+        v.dossier.case_type = portaal_core::domain::CaseTypeKey::parse("woo-verzoek").unwrap();
+        v.dossier.case_type_name = "Woo-verzoek".into();
+        v.dossier.decision = None;
+        for (lang, decision, asked) in [
+            (Lang::Nl, "Primair besluit", "Woo-verzoek ontvangen"),
+            (Lang::En, "Primary decision", "Open Government Act"),
+        ] {
+            let woo = portal_page(&v, lang, "");
+            assert!(!woo.contains(decision), "no decision panel without a decision");
+            assert!(woo.contains(asked), "{lang:?}");
+            assert_csp_clean(&woo);
+        }
+        v.org_name.clear();
+        assert!(!portal_page(&v, Lang::Nl, "").contains("brand-org"));
+    }
+
+    #[test]
     fn submitter_hidden_when_absent() {
         let mut v = view();
         let with = portal_page(&v, Lang::Nl, "");
@@ -1579,19 +1668,22 @@ mod tests {
             hint_for(404),
             Lang::Nl,
             "",
+            "Gemeente Voorbeeld",
         );
         assert_csp_clean(&e);
+        assert!(e.contains("Gemeente Voorbeeld"));
         assert!(e.contains("&lt;b&gt;onbekend"));
         assert!(e.contains("Foutcode 404"));
         let h = home_page(
             Lang::En,
             Some(&[("Outbox", "/dev/mail"), ("API", "/api/v1/openapi.json")]),
             "",
+            "",
         );
         assert_csp_clean(&h);
         assert_heading_order(&h);
         assert!(h.contains("<a href=\"/dev/mail\">Outbox</a>"));
-        assert!(!home_page(Lang::Nl, None, "").contains("ontwikkelaars"));
+        assert!(!home_page(Lang::Nl, None, "", "").contains("ontwikkelaars"));
         let to = vec!["a@b.nl".to_owned()];
         let list = mail_list_page(&[MailRow {
             id: "01ABC",

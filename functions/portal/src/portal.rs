@@ -144,6 +144,7 @@ pub async fn home(
             .filter(|_| state.system.config.dev_routes)
             .map(|_| dev),
         &base.path,
+        &state.system.config.org_name,
     ))
 }
 
@@ -209,6 +210,7 @@ async fn view(
                     hint,
                     lang,
                     &base.path,
+                    &state.system.config.org_name,
                 )),
             )
                 .into_response()

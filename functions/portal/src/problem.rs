@@ -34,6 +34,9 @@ pub struct Problem {
     pub title: &'static str,
     pub status: u16,
     pub detail: String,
+    /// Each mistake at its place, where there are several (a mail text's line and column).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<portaal_core::error::FieldError>>,
 }
 
 impl ApiError {
@@ -41,7 +44,7 @@ impl ApiError {
         use CoreError as E;
         match self {
             ApiError::Core(e) => match e {
-                E::Invalid(_) => StatusCode::BAD_REQUEST,
+                E::Invalid(_) | E::InvalidFields { .. } => StatusCode::BAD_REQUEST,
                 E::NotFound(_) | E::UnknownLink => StatusCode::NOT_FOUND,
                 E::Conflict(_) => StatusCode::CONFLICT,
                 E::Gone(_) | E::RequestWithdrawn => StatusCode::GONE,
@@ -90,6 +93,28 @@ pub fn problem_response(status: StatusCode, detail: String) -> Response {
         title: status.canonical_reason().unwrap_or("Error"),
         status: status.as_u16(),
         detail,
+        errors: None,
+    };
+    let mut res = (status, Json(problem)).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    res
+}
+
+/// A problem listing each mistake (`errors: [{field, line, column, detail}]`).
+fn with_errors(
+    status: StatusCode,
+    detail: String,
+    errors: Vec<portaal_core::error::FieldError>,
+) -> Response {
+    let problem = Problem {
+        kind: "about:blank",
+        title: status.canonical_reason().unwrap_or("Error"),
+        status: status.as_u16(),
+        detail,
+        errors: Some(errors),
     };
     let mut res = (status, Json(problem)).into_response();
     res.headers_mut().insert(
@@ -105,7 +130,12 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        let mut res = problem_response(status, self.detail());
+        let mut res = match &self {
+            ApiError::Core(CoreError::InvalidFields { detail, errors }) => {
+                with_errors(status, detail.clone(), errors.clone())
+            }
+            _ => problem_response(status, self.detail()),
+        };
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
