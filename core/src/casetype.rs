@@ -188,7 +188,8 @@ impl CaseType {
                 continue;
             };
             for (name, text) in texts.iter_mut() {
-                let Ok(kind) = serde_json::from_value::<MailKind>(Value::from(name.as_str())) else {
+                let Ok(kind) = serde_json::from_value::<MailKind>(Value::from(name.as_str()))
+                else {
                     continue;
                 };
                 let default = self.default_template(kind, language);
@@ -339,7 +340,6 @@ pub fn default_for(key: &str) -> Option<CaseType> {
     defaults().into_iter().find(|c| c.key.as_str() == key)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,16 +355,33 @@ mod tests {
                     let errors = validate(kind, &t, &field);
                     assert!(errors.is_empty(), "{} {field}: {errors:?}", case_type.key);
                     for with_decision in [true, false] {
-                        let vars = sample_vars(kind, case_type.key.as_str(), &case_type.name, with_decision, language);
+                        let vars = sample_vars(
+                            kind,
+                            case_type.key.as_str(),
+                            &case_type.name,
+                            with_decision,
+                            language,
+                        );
                         let r = mailtext::render(kind, &t, &vars).unwrap();
                         let all = format!("{}\n{}\n{}", r.subject, r.text, r.html);
-                        assert!(!all.contains("{{") && !all.contains("{%"), "{} {field}: {all}", case_type.key);
+                        assert!(
+                            !all.contains("{{") && !all.contains("{%"),
+                            "{} {field}: {all}",
+                            case_type.key
+                        );
                         assert!(!r.subject.is_empty() && !r.text.is_empty());
                         if mailtext::requires_link(kind) {
-                            assert!(r.text.contains("https://portaal.voorbeeld.nl/p/voorbeeld-link"));
+                            assert!(
+                                r.text
+                                    .contains("https://portaal.voorbeeld.nl/p/voorbeeld-link")
+                            );
                         }
                         if !with_decision {
-                            assert!(!all.contains("besluit  ") && !all.contains("()"), "{} {field}: {all}", case_type.key);
+                            assert!(
+                                !all.contains("besluit  ") && !all.contains("()"),
+                                "{} {field}: {all}",
+                                case_type.key
+                            );
                         }
                     }
                 }
@@ -384,7 +401,9 @@ mod tests {
         let texts: Vec<String> = says
             .iter()
             .map(|(key, verb)| {
-                let t = default_for(key).unwrap().template(MailKind::Request, Language::Nl);
+                let t = default_for(key)
+                    .unwrap()
+                    .template(MailKind::Request, Language::Nl);
                 assert!(t.text.contains(verb), "{key}: {}", t.text);
                 t.text
             })
@@ -392,7 +411,10 @@ mod tests {
         let distinct: std::collections::BTreeSet<&String> = texts.iter().collect();
         assert_eq!(distinct.len(), 5, "one text per case type");
         let woo = &texts[3];
-        assert!(!woo.contains("tegen het besluit"), "a Woo-verzoek is not against a decision: {woo}");
+        assert!(
+            !woo.contains("tegen het besluit"),
+            "a Woo-verzoek is not against a decision: {woo}"
+        );
     }
 
     #[test]
@@ -407,9 +429,18 @@ mod tests {
         assert_eq!(patched.request_days, 21);
         let request = &patched.templates[&MailKind::Request];
         assert_eq!(request.subject, "Stukken voor {{ case_id }}");
-        assert_eq!(request.text, bezwaar.default_template(MailKind::Request, Language::Nl).text);
-        assert_eq!(patched.templates.len(), 1, "only the changed text is stored");
-        assert!(patched.view().templates[&MailKind::Request].default == false);
+        assert_eq!(
+            request.text,
+            bezwaar
+                .default_template(MailKind::Request, Language::Nl)
+                .text
+        );
+        assert_eq!(
+            patched.templates.len(),
+            1,
+            "only the changed text is stored"
+        );
+        assert!(!patched.view().templates[&MailKind::Request].default);
         assert!(patched.view().templates[&MailKind::Receipt].default);
 
         let restored = patched

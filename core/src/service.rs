@@ -496,9 +496,8 @@ impl Portaal {
         if !self.settings.org_name.is_empty() {
             vars.insert("org_name", self.settings.org_name.clone());
         }
-        mailtext::render(kind, &template, &vars).map_err(|e| {
-            Error::invalid(format!("the text does not render: {e}"))
-        })
+        mailtext::render(kind, &template, &vars)
+            .map_err(|e| Error::invalid(format!("the text does not render: {e}")))
     }
 }
 
@@ -507,7 +506,9 @@ pub(crate) async fn load_case_type(store: &dyn Store, key: &str) -> Result<CaseT
     let (pk, sk) = keys::case_type(key);
     match store.get(&pk, &sk).await? {
         Some(item) => CaseType::from_item(&item),
-        None => casetype::default_for(key).ok_or_else(|| Error::not_found(format!("case type {key}"))),
+        None => {
+            casetype::default_for(key).ok_or_else(|| Error::not_found(format!("case type {key}")))
+        }
     }
 }
 
@@ -589,7 +590,9 @@ pub(crate) fn dossier_vars(d: &Dossier, language: Language) -> Vars {
     );
     v.insert(
         "decision_date",
-        decision.map(|x| mail_date(x.date.0, language)).unwrap_or_default(),
+        decision
+            .map(|x| mail_date(x.date.0, language))
+            .unwrap_or_default(),
     );
     v.insert(
         "decision_subject",

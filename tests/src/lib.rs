@@ -256,6 +256,9 @@ impl ManualClock {
     pub fn advance(&self, by: chrono::Duration) {
         *self.0.lock().unwrap() += by;
     }
+    pub fn now_utc(&self) -> chrono::DateTime<chrono::Utc> {
+        *self.0.lock().unwrap()
+    }
 }
 
 impl portaal_core::ports::Clock for ManualClock {

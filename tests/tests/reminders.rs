@@ -129,3 +129,154 @@ async fn a_missed_herinnering_still_goes_out_before_the_due_date_and_never_after
         ["reminder_before", "reminder_overdue"]
     );
 }
+
+/// Every change to a request or dossier leaves exactly the schedules it should, at the times it
+/// should: through the HTTP API of a whole `System` whose clock the test sets.
+#[tokio::test]
+async fn schedules_follow_every_change_of_request_and_dossier() {
+    use portaal_core::ports::Job;
+    use reqwest::{Method, StatusCode};
+    use serde_json::json;
+
+    let now = Utc.with_ymd_and_hms(2026, 11, 10, 10, 0, 0).unwrap();
+    let clock = Arc::new(ManualClock::new(now));
+    let app = portaal_tests::spawn_with_clock(clock.clone(), &[]).await;
+    let system = &app.running.state.system;
+    let case_str = portaal_tests::case_id("SCHED");
+    let case = CaseId::parse(&case_str).unwrap();
+    assert_eq!(
+        app.put_dossier(&case_str).await.status(),
+        StatusCode::CREATED
+    );
+    let res = app
+        .api(Method::POST, &format!("/dossiers/{case_str}/requests"))
+        .json(&json!({"department": "Vergunningen", "to": ["vergunningen@example.nl"], "due": "2026-11-20"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let request: serde_json::Value = res.json().await.unwrap();
+    let request_id = portaal_core::domain::Id::parse(request["id"].as_str().unwrap()).unwrap();
+
+    let at = |y, m, d, h| Some(Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap());
+    let schedules = || async {
+        let mut times = Vec::new();
+        for job in [
+            Job::Reminder {
+                case_id: case.clone(),
+                request_id: request_id.clone(),
+                step: -2,
+            },
+            Job::Reminder {
+                case_id: case.clone(),
+                request_id: request_id.clone(),
+                step: 1,
+            },
+            Job::Overdue {
+                case_id: case.clone(),
+                request_id: request_id.clone(),
+            },
+            Job::Purge {
+                case_id: case.clone(),
+            },
+        ] {
+            times.push(system.scheduler.scheduled_at(&job).await.unwrap());
+        }
+        times
+    };
+    // 08:00 Dutch time (07:00 UTC in winter) two days before and one day after the due date;
+    // the overdue report at midnight after it.
+    assert_eq!(
+        schedules().await,
+        [
+            at(2026, 11, 18, 7),
+            at(2026, 11, 21, 7),
+            at(2026, 11, 20, 23),
+            None
+        ],
+        "after the request is made"
+    );
+
+    let res = app
+        .patch_request(&case_str, request_id.as_str(), json!({"due": "2026-11-27"}))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        schedules().await,
+        [
+            at(2026, 11, 25, 7),
+            at(2026, 11, 28, 7),
+            at(2026, 11, 27, 23),
+            None
+        ],
+        "after the due date moved"
+    );
+
+    let res = app
+        .patch_request(
+            &case_str,
+            request_id.as_str(),
+            json!({"state": "withdrawn"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        schedules().await,
+        [None, None, None, None],
+        "after the withdrawal"
+    );
+
+    clock.set(Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap());
+    let res = app
+        .api(Method::POST, &format!("/dossiers/{case_str}/close"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let closed: serde_json::Value = res.json().await.unwrap();
+    let destroy_at: DateTime<Utc> = closed["expires_at"].as_str().unwrap().parse().unwrap();
+    let retention = portaal_core::casetype::default_for("bezwaar")
+        .unwrap()
+        .close_after_days;
+    assert_eq!(
+        destroy_at,
+        clock.now_utc() + Duration::days(retention.into())
+    );
+    assert_eq!(schedules().await[3], Some(destroy_at), "after the close");
+
+    let res = app
+        .api(Method::POST, &format!("/dossiers/{case_str}/reopen"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(schedules().await[3], None, "after the reopen");
+
+    let res = app
+        .api(Method::POST, &format!("/dossiers/{case_str}/close"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .api(Method::PUT, &format!("/dossiers/{case_str}/hold"))
+        .json(&json!({"reason": "WOB-procedure loopt"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // Long after the destruction date the hold is lifted: destruction follows at once.
+    let later = destroy_at + Duration::days(10);
+    clock.set(later);
+    let res = app
+        .api(Method::DELETE, &format!("/dossiers/{case_str}/hold"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        schedules().await[3],
+        Some(later),
+        "after the hold is lifted"
+    );
+}

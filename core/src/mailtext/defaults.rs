@@ -10,14 +10,30 @@ macro_rules! texts {
         Texts {
             request: include_str!(concat!("defaults/", $lang, "/request.txt")),
             request_per_case_type: [
-                ("bezwaar", include_str!(concat!("defaults/", $lang, "/request.bezwaar.txt"))),
-                ("beroep", include_str!(concat!("defaults/", $lang, "/request.beroep.txt"))),
+                (
+                    "bezwaar",
+                    include_str!(concat!("defaults/", $lang, "/request.bezwaar.txt")),
+                ),
+                (
+                    "beroep",
+                    include_str!(concat!("defaults/", $lang, "/request.beroep.txt")),
+                ),
                 (
                     "voorlopige-voorziening",
-                    include_str!(concat!("defaults/", $lang, "/request.voorlopige-voorziening.txt")),
+                    include_str!(concat!(
+                        "defaults/",
+                        $lang,
+                        "/request.voorlopige-voorziening.txt"
+                    )),
                 ),
-                ("woo-verzoek", include_str!(concat!("defaults/", $lang, "/request.woo-verzoek.txt"))),
-                ("klacht", include_str!(concat!("defaults/", $lang, "/request.klacht.txt"))),
+                (
+                    "woo-verzoek",
+                    include_str!(concat!("defaults/", $lang, "/request.woo-verzoek.txt")),
+                ),
+                (
+                    "klacht",
+                    include_str!(concat!("defaults/", $lang, "/request.klacht.txt")),
+                ),
             ],
             reminder_before: include_str!(concat!("defaults/", $lang, "/reminder_before.txt")),
             reminder_overdue: include_str!(concat!("defaults/", $lang, "/reminder_overdue.txt")),

@@ -157,13 +157,22 @@ fn environment() -> Environment<'static> {
     env
 }
 
-fn render_part(env: &Environment<'_>, part: &str, source: &str, vars: &Vars) -> Result<String, minijinja::Error> {
+fn render_part(
+    env: &Environment<'_>,
+    part: &str,
+    source: &str,
+    vars: &Vars,
+) -> Result<String, minijinja::Error> {
     env.template_from_named_str(part, source)?.render(vars)
 }
 
 /// Renders a template. Variables of `kind` the caller did not give render empty (a missing
 /// value must not cost the mail); names outside the kind's list fail, as saving refuses them.
-pub fn render(kind: MailKind, template: &Template, vars: &Vars) -> Result<Rendered, minijinja::Error> {
+pub fn render(
+    kind: MailKind,
+    template: &Template,
+    vars: &Vars,
+) -> Result<Rendered, minijinja::Error> {
     let mut vars = vars.clone();
     for name in variables(kind) {
         vars.entry(name).or_default();
@@ -200,21 +209,24 @@ pub fn validate(kind: MailKind, template: &Template, field: &str) -> Vec<FieldEr
     ] {
         let field = format!("{field}.{part}");
         if part != "html" && source.trim().is_empty() {
-            errors.push(FieldError::new(&field, format!("the {part} must not be empty")));
+            errors.push(FieldError::new(
+                &field,
+                format!("the {part} must not be empty"),
+            ));
             continue;
         }
         match env.template_from_named_str(part, source) {
             Err(e) => errors.push(syntax_error(&field, source, &e)),
             Ok(compiled) => {
-                let names: BTreeSet<String> = compiled.undeclared_variables(false).into_iter().collect();
+                let names: BTreeSet<String> =
+                    compiled.undeclared_variables(false).into_iter().collect();
                 uses_link.insert(part, names.contains("portal_url"));
                 for name in names {
                     if allowed.contains(&name.as_str()) || GLOBALS.contains(&name.as_str()) {
                         continue;
                     }
-                    let (line, column) = locate(source, &name)
-                        .map(|at| position(source, at))
-                        .unzip();
+                    let (line, column) =
+                        locate(source, &name).map(|at| position(source, at)).unzip();
                     errors.push(FieldError {
                         field: field.clone(),
                         line,
@@ -231,7 +243,11 @@ pub fn validate(kind: MailKind, template: &Template, field: &str) -> Vec<FieldEr
     }
     if requires_link(kind) {
         for part in ["text", "html"] {
-            let source = if part == "text" { &template.text } else { &template.html };
+            let source = if part == "text" {
+                &template.text
+            } else {
+                &template.html
+            };
             if part == "html" && source.trim().is_empty() {
                 continue;
             }
@@ -248,7 +264,11 @@ pub fn validate(kind: MailKind, template: &Template, field: &str) -> Vec<FieldEr
     }
     if errors.is_empty() {
         // Errors only a render shows (a filter on the wrong type, a loop out of fuel).
-        if let Err(e) = render(kind, template, &sample_vars(kind, "bezwaar", "Bezwaar", true, Language::Nl)) {
+        if let Err(e) = render(
+            kind,
+            template,
+            &sample_vars(kind, "bezwaar", "Bezwaar", true, Language::Nl),
+        ) {
             let part = e.name().unwrap_or("text").to_owned();
             let source = match part.as_str() {
                 "subject" => &template.subject,
@@ -402,7 +422,11 @@ mod tests {
 
     #[test]
     fn values_are_escaped_in_html_only() {
-        let t = template("Zaak {{ case_id }}", "Van {{ title }}\n\n{{ portal_url }}", "");
+        let t = template(
+            "Zaak {{ case_id }}",
+            "Van {{ title }}\n\n{{ portal_url }}",
+            "",
+        );
         let mut vars = Vars::new();
         vars.insert("case_id", "Z-1".into());
         vars.insert("title", "<b>Jan</b>".into());
@@ -420,7 +444,11 @@ mod tests {
 
     #[test]
     fn an_unknown_variable_is_refused_at_its_place() {
-        let t = template("Zaak", "Beste,\n\nzie {{ zaaknummer }} en {{ portal_url }}", "");
+        let t = template(
+            "Zaak",
+            "Beste,\n\nzie {{ zaaknummer }} en {{ portal_url }}",
+            "",
+        );
         let errors = validate(MailKind::Request, &t, "templates.request");
         assert_eq!(errors.len(), 1, "{errors:?}");
         let e = &errors[0];
@@ -432,7 +460,11 @@ mod tests {
     #[test]
     fn a_request_without_the_link_is_refused_in_text_and_html() {
         let t = template("Zaak", "geen link", "<p>{{ case_id }}</p>");
-        let errors = validate(MailKind::ReminderOverdue, &t, "templates_en.reminder_overdue");
+        let errors = validate(
+            MailKind::ReminderOverdue,
+            &t,
+            "templates_en.reminder_overdue",
+        );
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
@@ -467,7 +499,11 @@ mod tests {
 
     #[test]
     fn empty_optional_parts_leave_no_gaps() {
-        let t = template("x", "a\n\n{% if message %}{{ message }}{% endif %}\n\n\n\nb  \n", "");
+        let t = template(
+            "x",
+            "a\n\n{% if message %}{{ message }}{% endif %}\n\n\n\nb  \n",
+            "",
+        );
         let r = render(MailKind::Request, &t, &Vars::new()).unwrap();
         assert_eq!(r.text, "a\n\nb");
     }

@@ -94,7 +94,8 @@ fn validate(input: &DossierInput) -> Result<ValidDossier> {
 fn decision(input: &DecisionInput) -> Result<Decision> {
     Ok(Decision {
         reference: domain::text("decision.reference", &input.reference, 100)?,
-        date: Date::parse(&input.date).map_err(|e| Error::invalid(format!("decision.date: {e}")))?,
+        date: Date::parse(&input.date)
+            .map_err(|e| Error::invalid(format!("decision.date: {e}")))?,
         subject: domain::optional_text("decision.subject", &input.subject, 300)?,
         department: domain::text("decision.department", &input.department, 200)?,
     })

@@ -7,8 +7,8 @@ use chrono::Duration;
 
 use crate::domain::{CaseId, Id};
 use crate::error::{Error, Result};
-use crate::mailtext::Language;
 use crate::events::EventType;
+use crate::mailtext::Language;
 use crate::model::{
     Actor, Dossier, Event, EventKind, LINK_PLACEHOLDER, Mail, MailKind, MailState, Record,
     index_keys, keys,
@@ -325,10 +325,21 @@ impl Outbox {
         vars.insert("recipient", recipients);
         vars.insert("reason", why.to_owned());
         let notice_kind = MailKind::MailFailed;
-        let case_type = crate::service::load_case_type(self.store.as_ref(), dossier.case_type.as_str()).await?;
-        let rendered = crate::mailtext::render(notice_kind, &case_type.template(notice_kind, language), &vars)
-            .or_else(|_| crate::mailtext::render(notice_kind, &case_type.default_template(notice_kind, language), &vars))
-            .map_err(|e| Error::Corrupt(format!("the mail_failed text does not render: {e}")))?;
+        let case_type =
+            crate::service::load_case_type(self.store.as_ref(), dossier.case_type.as_str()).await?;
+        let rendered = crate::mailtext::render(
+            notice_kind,
+            &case_type.template(notice_kind, language),
+            &vars,
+        )
+        .or_else(|_| {
+            crate::mailtext::render(
+                notice_kind,
+                &case_type.default_template(notice_kind, language),
+                &vars,
+            )
+        })
+        .map_err(|e| Error::Corrupt(format!("the mail_failed text does not render: {e}")))?;
         let notice = Mail {
             request_id: mail.request_id.clone(),
             ..Mail::queued(

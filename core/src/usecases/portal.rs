@@ -7,12 +7,12 @@ use serde::Deserialize;
 use crate::casetype::MAX_FILES_PER_DELIVERY;
 use crate::domain::{self, ContentType, Filename, Id, LinkToken, Sha256};
 use crate::error::{Error, Result};
+use crate::mailtext::Language;
 use crate::model::{
     Actor, Delivery, DeliveryState, Document, DocumentState, DossierStatus, EventKind, MailKind,
     Record, Request, RequestState, keys,
 };
 use crate::ports::{DownloadSpec, UploadSpec, UploadTarget, Write};
-use crate::mailtext::Language;
 use crate::service::{Partition, Portaal, dossier_vars, mail_time, request_vars, with_retries};
 use crate::usecases::dossier::{PersonInput, person};
 use crate::usecases::limits::Limit;
@@ -446,6 +446,10 @@ impl Portaal {
         .collect::<Vec<_>>();
         // Only to the organisation: the form's address is whatever the sender typed.
         if self.may_mail(&submitted_by.email, r) {
+            // The receipt carries the link for documents sent later.
+            let mut vars = delivery_vars(r.language);
+            let (portal_url, link) = self.mail_link(r);
+            vars.insert("portal_url", portal_url);
             writes.extend(self.queue_mail(
                 &case_type,
                 case,
@@ -453,8 +457,8 @@ impl Portaal {
                 MailKind::Receipt,
                 r.language,
                 vec![submitted_by.email.clone()],
-                &delivery_vars(r.language),
-                None,
+                &vars,
+                link,
             ));
         } else {
             tracing::info!("receipt not mailed: the address is outside the organisation's domains");

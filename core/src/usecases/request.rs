@@ -311,7 +311,10 @@ impl Portaal {
                 let case_type = self.case_type(dossier.case_type.as_str()).await?;
                 let mut vars = dossier_vars(&dossier, new.language);
                 request_vars(&mut vars, &new);
-                vars.insert("old_due", crate::service::mail_date(old.due.0, new.language));
+                vars.insert(
+                    "old_due",
+                    crate::service::mail_date(old.due.0, new.language),
+                );
                 let link = if kind == MailKind::DueChanged {
                     let (portal_url, link) = self.mail_link(&new);
                     vars.insert("portal_url", portal_url);

@@ -6,11 +6,11 @@
 
 use crate::domain::{CaseId, Id};
 use crate::error::{Error, Result};
+use crate::mailtext::Language;
 use crate::model::{
     Actor, Document, DocumentState, EventKind, MailKind, Record, ScanState, index_keys, keys,
 };
 use crate::ports::{Index, Verdict, Write};
-use crate::mailtext::Language;
 use crate::service::{Portaal, dossier_vars, with_retries};
 
 /// What a client waiting for a scan is told to wait.

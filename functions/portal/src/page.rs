@@ -613,7 +613,10 @@ fn case_panel(view: &PortalView, lang: Lang) -> String {
                 &escape(&decision.subject),
             ));
         }
-        s.push_str(&fact(&tx(lang, "department"), &escape(&decision.department)));
+        s.push_str(&fact(
+            &tx(lang, "department"),
+            &escape(&decision.department),
+        ));
         s.push_str("</dl>\n");
     }
 
@@ -1183,12 +1186,7 @@ pub fn error_page(
 
 /// Landing page at "/": what this is; tells people to open the link from their e-mail.
 /// `dev_links`: when Some, a list of (label, href) for developers (outbox, API description).
-pub fn home_page(
-    lang: Lang,
-    dev_links: Option<&[(&str, &str)]>,
-    base: &str,
-    org: &str,
-) -> String {
+pub fn home_page(lang: Lang, dev_links: Option<&[(&str, &str)]>, base: &str, org: &str) -> String {
     let mut main = format!(
         "<h1>{}</h1>\n<p class=\"lead\">{}</p>\n<section class=\"panel\" aria-labelledby=\"h-how\">\n<h2 id=\"h-how\">{}</h2>\n<ol class=\"steps\">\n<li>{}</li>\n<li>{}</li>\n<li>{}</li>\n</ol>\n<p>{}</p>\n</section>\n",
         tx(lang, "home_title"),
@@ -1605,7 +1603,10 @@ mod tests {
             (Lang::En, "Primary decision", "Open Government Act"),
         ] {
             let woo = portal_page(&v, lang, "");
-            assert!(!woo.contains(decision), "no decision panel without a decision");
+            assert!(
+                !woo.contains(decision),
+                "no decision panel without a decision"
+            );
             assert!(woo.contains(asked), "{lang:?}");
             assert_csp_clean(&woo);
         }
