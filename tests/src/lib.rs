@@ -502,6 +502,28 @@ impl TestApp {
         panic!("expected at least {count} mails about {case}, found {mails:?}");
     }
 
+    /// Exactly `count` sent mails about this case: waits for them, lets the background work run
+    /// once more, and fails on any extra (a duplicate send would show here).
+    pub async fn exact_mails(&self, case: &str, count: usize) -> Vec<Value> {
+        self.mails(case, count).await;
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            portal::local::run_due_work(&self.running.state.system).await;
+        }
+        let mails: Vec<Value> = self
+            .sent_mails()
+            .await
+            .into_iter()
+            .filter(|m| m.to_string().contains(case))
+            .collect();
+        assert_eq!(
+            mails.len(),
+            count,
+            "exactly {count} mails about {case}: {mails:#?}"
+        );
+        mails
+    }
+
     async fn sent_mails(&self) -> Vec<Value> {
         match &self.running.state.system.embedded {
             Some(_) => {

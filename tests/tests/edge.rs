@@ -436,7 +436,7 @@ async fn no_store_file_holds_a_raw_link_token() {
         app.confirm(&link, &[&doc.id]).await.status(),
         StatusCode::CREATED
     );
-    app.mails(&case, 3).await;
+    app.exact_mails(&case, 3).await;
     let token = link.rsplit('/').next().unwrap();
     assert!(token.len() >= 40, "{token}");
     let mut checked = 0;

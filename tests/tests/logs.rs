@@ -52,7 +52,7 @@ async fn the_logs_of_the_whole_flow_hold_no_link_token() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    app.mails(&case, 3).await;
+    app.exact_mails(&case, 3).await;
     let _ = app
         .client
         .get(format!("{link}/documents/{}", a.id))

@@ -310,7 +310,8 @@ async fn clamd_quarantines_eicar_passes_a_clean_file_and_fails_one_over_its_limi
     assert_eq!(app.download(&case, &clean.id).await, clean.bytes);
 
     // The handler is mailed naming the file; the timeline and the feed say so once.
-    let mails = app.mails(&case, 3).await;
+    // request, handler's notice, receipt, quarantine notice
+    let mails = app.exact_mails(&case, 4).await;
     let notice = mails
         .iter()
         .find(|m| {
