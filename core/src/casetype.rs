@@ -362,7 +362,7 @@ mod tests {
                             with_decision,
                             language,
                         );
-                        let r = mailtext::render(kind, &t, &vars).unwrap();
+                        let r = mailtext::render(kind, language, &t, &vars).unwrap();
                         let all = format!("{}\n{}\n{}", r.subject, r.text, r.html);
                         assert!(
                             !all.contains("{{") && !all.contains("{%"),

@@ -297,10 +297,10 @@ impl Portaal {
     ) -> mailtext::Rendered {
         let mut vars = vars.clone();
         vars.insert("org_name", self.settings.org_name.clone());
-        mailtext::render(kind, &case_type.template(kind, language), &vars)
+        mailtext::render(kind, language, &case_type.template(kind, language), &vars)
             .or_else(|e| {
                 tracing::warn!(case_type = %case_type.key, kind = kind.as_str(), error = %e, "mail text does not render; the default is sent");
-                mailtext::render(kind, &case_type.default_template(kind, language), &vars)
+                mailtext::render(kind, language, &case_type.default_template(kind, language), &vars)
             })
             .unwrap_or_else(|e| {
                 tracing::error!(kind = kind.as_str(), error = %e, "default mail text does not render");
@@ -496,7 +496,7 @@ impl Portaal {
         if !self.settings.org_name.is_empty() {
             vars.insert("org_name", self.settings.org_name.clone());
         }
-        mailtext::render(kind, &template, &vars)
+        mailtext::render(kind, language, &template, &vars)
             .map_err(|e| Error::invalid(format!("the text does not render: {e}")))
     }
 }

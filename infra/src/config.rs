@@ -233,14 +233,16 @@ fn retry_schedule(
 }
 
 impl Config {
-    /// Who mail comes from (`PORTAAL_MAIL_FROM`, `PORTAAL_MAIL_FROM_NAME`).
+    /// Who mail comes from (`PORTAAL_MAIL_FROM`, `PORTAAL_MAIL_FROM_NAME`; without a name, the
+    /// organisation's legal department when `PORTAAL_ORG_NAME` is set).
     pub fn sender(&self) -> Result<crate::mail::Sender, ConfigError> {
-        crate::mail::Sender::new(&self.mail_from, self.mail_from_name.as_deref()).map_err(
-            |problem| ConfigError {
-                name: "PORTAAL_MAIL_FROM",
-                problem,
-            },
-        )
+        let from_org = (!self.org_name.is_empty())
+            .then(|| format!("{} \u{2013} Juridische zaken", self.org_name));
+        let name = self.mail_from_name.clone().or(from_org);
+        crate::mail::Sender::new(&self.mail_from, name.as_deref()).map_err(|problem| ConfigError {
+            name: "PORTAAL_MAIL_FROM",
+            problem,
+        })
     }
 
     /// The use cases' settings these imply.

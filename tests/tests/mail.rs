@@ -30,6 +30,28 @@ fn header<'a>(message: &'a str, name: &str) -> Option<&'a str> {
         .map(|l| l[name.len() + 1..].trim())
 }
 
+/// The display name of an address header, decoded from its RFC 2047 encoded words.
+fn display_name(value: &str) -> String {
+    use base64::Engine;
+    let name = value.split('<').next().unwrap_or_default().trim();
+    name.split_whitespace()
+        .map(|word| {
+            match word
+                .strip_prefix("=?utf-8?b?")
+                .and_then(|w| w.strip_suffix("?="))
+            {
+                Some(encoded) => String::from_utf8(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(encoded)
+                        .unwrap(),
+                )
+                .unwrap(),
+                None => word.to_owned(),
+            }
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn mail_arrives_over_smtp_once_per_recipient_with_the_headers_users_expect() {
     let sink = SmtpSink::start();
@@ -553,6 +575,14 @@ async fn the_department_hears_of_a_new_due_date_and_a_withdrawal_in_its_language
             .starts_with("Request for documents: objection")
     );
     assert!(first[0].contains("1 December 2099") && first[0].contains("Gemeente Voorbeeld"));
+    assert!(
+        first[0].contains("lang=3D\"en\""),
+        "the HTML part says its language"
+    );
+    assert!(
+        display_name(header(&first[0], "From").unwrap()).contains("Gemeente Voorbeeld"),
+        "without PORTAAL_MAIL_FROM_NAME the organisation's name is the sender's"
+    );
 
     let res = app
         .patch_request(&case, id, json!({"due": "2099-12-15"}))

@@ -170,6 +170,7 @@ fn render_part(
 /// value must not cost the mail); names outside the kind's list fail, as saving refuses them.
 pub fn render(
     kind: MailKind,
+    language: Language,
     template: &Template,
     vars: &Vars,
 ) -> Result<Rendered, minijinja::Error> {
@@ -184,7 +185,7 @@ pub fn render(
         .to_owned();
     let text = collapse_blank_lines(&render_part(&env, "text", &template.text, &vars)?);
     let html = if template.html.trim().is_empty() {
-        text_to_html(&subject, &text)
+        text_to_html(&subject, &text, language)
     } else {
         render_part(&env, HTML_PART, &template.html, &vars)?
     };
@@ -266,6 +267,7 @@ pub fn validate(kind: MailKind, template: &Template, field: &str) -> Vec<FieldEr
         // Errors only a render shows (a filter on the wrong type, a loop out of fuel).
         if let Err(e) = render(
             kind,
+            Language::Nl,
             template,
             &sample_vars(kind, "bezwaar", "Bezwaar", true, Language::Nl),
         ) {
@@ -360,7 +362,7 @@ fn collapse_blank_lines(text: &str) -> String {
 
 /// The HTML alternative of a plain text: paragraphs, everything escaped, a link on its own line
 /// clickable.
-fn text_to_html(subject: &str, text: &str) -> String {
+fn text_to_html(subject: &str, text: &str, language: Language) -> String {
     let mut body = String::new();
     for paragraph in text.split("\n\n") {
         if paragraph.trim().is_empty() {
@@ -375,7 +377,8 @@ fn text_to_html(subject: &str, text: &str) -> String {
         body.push_str("</p>\n");
     }
     format!(
-        "<!DOCTYPE html>\n<html lang=\"nl\"><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body style=\"font-family:sans-serif;line-height:1.5\">\n{}</body></html>\n",
+        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body style=\"font-family:sans-serif;line-height:1.5\">\n{}</body></html>\n",
+        language.as_str(),
         escape_html(subject),
         body
     )
@@ -431,14 +434,14 @@ mod tests {
         vars.insert("case_id", "Z-1".into());
         vars.insert("title", "<b>Jan</b>".into());
         vars.insert("portal_url", "https://x.nl/p/abc".into());
-        let r = render(MailKind::Request, &t, &vars).unwrap();
+        let r = render(MailKind::Request, Language::Nl, &t, &vars).unwrap();
         assert_eq!(r.subject, "Zaak Z-1");
         assert!(r.text.contains("<b>Jan</b>"));
         assert!(r.html.contains("&lt;b&gt;Jan&lt;/b&gt;"));
         assert!(r.html.contains("<a href=\"https://x.nl/p/abc\">"));
 
         let own_html = template("x", "{{ portal_url }}", "<p>{{ title }}</p>");
-        let r = render(MailKind::Request, &own_html, &vars).unwrap();
+        let r = render(MailKind::Request, Language::Nl, &own_html, &vars).unwrap();
         assert!(r.html.starts_with("<p>&lt;b&gt;Jan&lt;"), "{}", r.html);
     }
 
@@ -504,7 +507,7 @@ mod tests {
             "a\n\n{% if message %}{{ message }}{% endif %}\n\n\n\nb  \n",
             "",
         );
-        let r = render(MailKind::Request, &t, &Vars::new()).unwrap();
+        let r = render(MailKind::Request, Language::Nl, &t, &Vars::new()).unwrap();
         assert_eq!(r.text, "a\n\nb");
     }
 }

@@ -20,10 +20,20 @@ pub fn sample_vars(
             "case_id" => format!("{}-2026-0142", case_prefix(case_type_key)),
             "case_type" => case_type_name.to_owned(),
             "case_type_lower" => case_type_name.to_lowercase(),
-            "title" => pick(
-                "Omgevingsvergunning Dorpsstraat 12",
-                "Environmental permit Dorpsstraat 12",
-            ),
+            "title" => match case_type_key {
+                "woo-verzoek" => pick(
+                    "Documenten over de herinrichting van het Marktplein",
+                    "Documents on the redevelopment of the Marktplein",
+                ),
+                "klacht" => pick(
+                    "Bejegening aan de balie van Burgerzaken",
+                    "Treatment at the Civil Affairs desk",
+                ),
+                _ => pick(
+                    "Omgevingsvergunning Dorpsstraat 12",
+                    "Environmental permit Dorpsstraat 12",
+                ),
+            },
             "remarks" | "remarks_block" => String::new(),
             "decision_reference" if with_decision => "OV-2026-0815".to_owned(),
             "decision_date" if with_decision => pick("3 november 2026", "3 November 2026"),

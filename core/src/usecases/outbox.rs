@@ -329,12 +329,14 @@ impl Outbox {
             crate::service::load_case_type(self.store.as_ref(), dossier.case_type.as_str()).await?;
         let rendered = crate::mailtext::render(
             notice_kind,
+            language,
             &case_type.template(notice_kind, language),
             &vars,
         )
         .or_else(|_| {
             crate::mailtext::render(
                 notice_kind,
+                language,
                 &case_type.default_template(notice_kind, language),
                 &vars,
             )
