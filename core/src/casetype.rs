@@ -94,6 +94,13 @@ impl CaseType {
         }
     }
 
+    fn overrides_mut(&mut self, language: Language) -> &mut BTreeMap<MailKind, Template> {
+        match language {
+            Language::Nl => &mut self.templates,
+            Language::En => &mut self.templates_en,
+        }
+    }
+
     pub fn default_template(&self, kind: MailKind, language: Language) -> Template {
         mailtext::default_template(self.key.as_str(), kind, language)
     }
@@ -104,6 +111,24 @@ impl CaseType {
             .get(&kind)
             .cloned()
             .unwrap_or_else(|| self.default_template(kind, language))
+    }
+
+    /// The text in force for `kind` filled in with `vars` and the organisation's name. A stored
+    /// text that no longer renders (saved before texts were checked) falls back to the default
+    /// rather than lose the mail.
+    pub fn render_mail(
+        &self,
+        kind: MailKind,
+        language: Language,
+        org_name: &str,
+        vars: &mailtext::Vars,
+    ) -> Result<mailtext::Rendered, minijinja::Error> {
+        let mut vars = vars.clone();
+        vars.insert("org_name", org_name.to_owned());
+        mailtext::render(kind, language, &self.template(kind, language), &vars).or_else(|e| {
+            tracing::warn!(case_type = %self.key, kind = kind.as_str(), error = %e, "mail text does not render; the default is sent");
+            mailtext::render(kind, language, &self.default_template(kind, language), &vars)
+        })
     }
 
     pub fn requires_decision(&self) -> bool {
@@ -152,11 +177,8 @@ impl CaseType {
     pub fn without_defaults(mut self) -> Self {
         let key = self.key.clone();
         for language in Language::ALL {
-            let texts = match language {
-                Language::Nl => &mut self.templates,
-                Language::En => &mut self.templates_en,
-            };
-            texts.retain(|&kind, t| *t != mailtext::default_template(key.as_str(), kind, language));
+            self.overrides_mut(language)
+                .retain(|&kind, t| *t != mailtext::default_template(key.as_str(), kind, language));
         }
         self
     }
@@ -167,17 +189,17 @@ impl CaseType {
         if !patch.is_object() {
             return Err(Error::invalid("a merge patch must be a JSON object"));
         }
-        let mut target = serde_json::to_value(self.view())
-            .map_err(|e| Error::Corrupt(format!("case type as JSON: {e}")))?;
-        if let Some(o) = target.as_object_mut() {
-            o.remove("variables");
-            o.remove("updated_by");
-            o.remove("updated_at");
-            o.remove("decision_required");
-            if let Some(required) = self.decision_required {
-                o.insert("decision_required".into(), required.into());
-            }
+        // The case type with every text in force, as the view shows them.
+        let mut whole = self.clone();
+        for language in Language::ALL {
+            let texts = MailKind::ALL
+                .iter()
+                .map(|&kind| (kind, self.template(kind, language)))
+                .collect();
+            *whole.overrides_mut(language) = texts;
         }
+        let mut target = serde_json::to_value(whole)
+            .map_err(|e| Error::Corrupt(format!("case type as JSON: {e}")))?;
         merge(&mut target, patch);
         // Fill what a `null` removed from its default; `default` marks are the view's, not data.
         for language in Language::ALL {
@@ -215,11 +237,7 @@ impl CaseType {
             .iter()
             .flat_map(|&language| {
                 self.overrides(language).iter().flat_map(move |(&kind, t)| {
-                    mailtext::validate(
-                        kind,
-                        t,
-                        &format!("{}.{}", language.templates_field(), kind.as_str()),
-                    )
+                    mailtext::validate(kind, t, &language.template_field(kind))
                 })
             })
             .collect()
@@ -247,19 +265,7 @@ impl CaseType {
                 "upload.max_files must be 1 to {MAX_FILES_PER_DELIVERY}"
             )));
         }
-        let errors = self.template_errors();
-        if let Some(first) = errors.first() {
-            return Err(Error::InvalidFields {
-                detail: format!(
-                    "{} mistake(s) in the mail texts; the first: {}: {}",
-                    errors.len(),
-                    first.field,
-                    first.detail
-                ),
-                errors,
-            });
-        }
-        Ok(())
+        Error::unless_mistakes(self.template_errors())
     }
 }
 
@@ -351,7 +357,7 @@ mod tests {
             for language in Language::ALL {
                 for kind in MailKind::ALL {
                     let t = case_type.template(kind, language);
-                    let field = format!("{}.{}", language.templates_field(), kind.as_str());
+                    let field = language.template_field(kind);
                     let errors = validate(kind, &t, &field);
                     assert!(errors.is_empty(), "{} {field}: {errors:?}", case_type.key);
                     for with_decision in [true, false] {

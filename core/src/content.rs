@@ -244,8 +244,7 @@ fn is_utf8_allowing_cut_ends(bytes: &[u8]) -> bool {
 
 /// A mail message (RFC 5322) begins with header fields: `Name: value`, possibly folded.
 fn starts_with_header_lines(head: &[u8]) -> bool {
-    let mut lines = head.split(|&b| b == b'\n').take(2).peekable();
-    let Some(first) = lines.next() else {
+    let Some(first) = head.split(|&b| b == b'\n').next() else {
         return false;
     };
     let is_field = |line: &[u8]| {

@@ -67,6 +67,29 @@ impl Error {
     pub fn conflict(msg: impl Into<String>) -> Self {
         Self::Conflict(msg.into())
     }
+    /// [`Error::InvalidFields`] listing `errors`, the first in `detail`.
+    pub fn mistakes(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.first() {
+            Some(first) => format!(
+                "{} mistake(s) in the mail texts; the first: {}: {}",
+                errors.len(),
+                first.field,
+                first.detail
+            ),
+            None => "the mail texts are not valid".to_owned(),
+        };
+        Self::InvalidFields { detail, errors }
+    }
+
+    /// `Ok` without mistakes, else [`Error::mistakes`].
+    pub fn unless_mistakes(errors: Vec<FieldError>) -> Result<()> {
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Self::mistakes(errors))
+        }
+    }
+
     /// True for failures of the system rather than of the request.
     pub fn is_internal(&self) -> bool {
         matches!(

@@ -438,12 +438,24 @@ pub fn refused_address(ip: IpAddr) -> Option<&'static str> {
     }
 }
 
-fn is_loopback_host(host: &url::Host<&str>) -> bool {
+pub fn is_loopback_host<S: AsRef<str>>(host: &url::Host<S>) -> bool {
     match host {
         url::Host::Ipv4(ip) => ip.is_loopback(),
         url::Host::Ipv6(ip) => ip.is_loopback(),
-        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Domain(d) => d.as_ref().eq_ignore_ascii_case("localhost"),
     }
+}
+
+/// `localhost` or a loopback address, as a host name is written (IPv6 with or without
+/// brackets); for URLs whose scheme `url` parses no host of (`smtp://`).
+pub fn is_loopback_name(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let written = if bare.contains(':') {
+        format!("[{bare}]")
+    } else {
+        bare.to_owned()
+    };
+    url::Host::parse(&written).is_ok_and(|h| is_loopback_host(&h))
 }
 
 /// Checks a receiver URL: `https` (plain `http` only on loopback or when allowed), a host that is

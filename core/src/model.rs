@@ -730,6 +730,11 @@ pub struct Mail {
 /// escaping unchanged).
 pub const LINK_PLACEHOLDER: &str = "%%PORTAAL-LINK%%";
 
+/// A department's link: where the portal is reached, and the token.
+pub fn portal_link(base: &str, token: &crate::domain::LinkToken) -> String {
+    format!("{base}/p/{}", token.expose())
+}
+
 /// A mail's link: the request's sealed token and the portal base it was issued under.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct MailLink {

@@ -115,9 +115,8 @@ impl Scanner for Clamd {
                 )));
             }
             offset += bytes.len() as u64;
-            let mut frame = (bytes.len() as u32).to_be_bytes().to_vec();
-            frame.extend_from_slice(&bytes);
-            if conn.write_all(&frame).await.is_err() {
+            let length = (bytes.len() as u32).to_be_bytes();
+            if conn.write_all(&length).await.is_err() || conn.write_all(&bytes).await.is_err() {
                 cut_short = true;
                 break;
             }

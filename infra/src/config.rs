@@ -99,6 +99,11 @@ pub struct Cidr {
 }
 
 impl Cidr {
+    /// Whether any of `ranges` holds `ip`.
+    pub fn any_contains(ranges: &[Cidr], ip: std::net::IpAddr) -> bool {
+        ranges.iter().any(|c| c.contains(ip))
+    }
+
     pub fn parse(raw: &str) -> Option<Self> {
         let (addr, prefix) = match raw.trim().split_once('/') {
             Some((a, p)) => (a, Some(p.parse::<u8>().ok()?)),
@@ -194,16 +199,24 @@ fn on_off(name: &'static str, value: Option<String>, default: bool) -> Result<bo
 
 /// Whether a URL's host is `localhost` or a loopback address.
 fn url_is_loopback(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    url::Url::parse(url).ok().is_some_and(|u| {
+        u.host()
+            .is_some_and(|h| portaal_core::events::is_loopback_host(&h))
+    })
+}
+
+/// A bearer key from the environment: long enough not to be guessed.
+fn bearer_key(name: &'static str, raw: Option<String>) -> Result<Option<String>, ConfigError> {
+    match raw.map(|k| k.trim().to_owned()) {
+        Some(key) if key.chars().count() < MIN_API_KEY_CHARS => Err(ConfigError {
+            name,
+            problem: format!(
+                "is {} characters; a key must have at least {MIN_API_KEY_CHARS} (e.g. `openssl rand -hex 24`)",
+                key.chars().count()
+            ),
+        }),
+        other => Ok(other),
+    }
 }
 
 /// `10,60,300`: seconds between attempts.
@@ -417,11 +430,21 @@ impl Config {
             lookup("PORTAAL_REQUIRE_SCAN"),
             scanner != ScannerChoice::None,
         )?;
-        // `/dev/mail` shows every mailed link: only for a server nobody else can reach, and not
-        // behind a reverse proxy (whose public URL is not loopback).
-        let public_is_loopback = lookup("PORTAAL_PUBLIC_URL")
-            .as_deref()
-            .is_none_or(url_is_loopback);
+        let api_key = bearer_key("PORTAAL_API_KEY", lookup("PORTAAL_API_KEY"))?;
+        let admin_key = bearer_key("PORTAAL_ADMIN_KEY", lookup("PORTAAL_ADMIN_KEY"))?;
+        if admin_key.is_some() && admin_key == api_key {
+            return Err(ConfigError {
+                name: "PORTAAL_ADMIN_KEY",
+                problem: "is the same as PORTAAL_API_KEY; the administrator's key must be its own"
+                    .into(),
+            });
+        }
+        if backend == Backend::Aws && lookup("PORTAAL_SMTP_URL").is_some() {
+            return Err(ConfigError {
+                name: "PORTAAL_SMTP_URL",
+                problem: "applies to the embedded backend; on AWS mail goes through SES".into(),
+            });
+        }
         let account_arn =
             |kind: &str, name: &str| format!("arn:aws:{kind}:eu-west-1:123456789012:{name}");
         Self {
@@ -429,32 +452,10 @@ impl Config {
             addr,
             data_dir: PathBuf::from(or("PORTAAL_DATA_DIR", "portaal-data")),
             public_url: public_url.trim_end_matches('/').to_owned(),
-            api_key: match lookup("PORTAAL_API_KEY") {
-                Some(key) if key.trim().chars().count() < MIN_API_KEY_CHARS => {
-                    return Err(ConfigError {
-                        name: "PORTAAL_API_KEY",
-                        problem: format!(
-                            "is {} characters; a key must have at least {MIN_API_KEY_CHARS} (e.g. `openssl rand -hex 24`)",
-                            key.trim().chars().count()
-                        ),
-                    });
-                }
-                other => other.map(|k| k.trim().to_owned()),
-            },
+            api_key,
             mail_from: or("PORTAAL_MAIL_FROM", "portaal@example.nl"),
             mail_from_name: lookup("PORTAAL_MAIL_FROM_NAME"),
-            admin_key: match lookup("PORTAAL_ADMIN_KEY") {
-                Some(key) if key.trim().chars().count() < MIN_API_KEY_CHARS => {
-                    return Err(ConfigError {
-                        name: "PORTAAL_ADMIN_KEY",
-                        problem: format!(
-                            "is {} characters; a key must have at least {MIN_API_KEY_CHARS} (e.g. `openssl rand -hex 24`)",
-                            key.trim().chars().count()
-                        ),
-                    });
-                }
-                other => other.map(|k| Secret(k.trim().to_owned())),
-            },
+            admin_key: admin_key.map(Secret),
             org_name: lookup("PORTAAL_ORG_NAME")
                 .map(|n| n.trim().to_owned())
                 .unwrap_or_default(),
@@ -473,17 +474,13 @@ impl Config {
             tick: std::time::Duration::from_millis(tick_ms.max(50)),
             upload_ttl: std::time::Duration::from_secs(upload_ttl.clamp(1, 7 * 24 * 3600)),
             link_key: lookup("PORTAAL_LINK_KEY"),
-            dev_routes: match lookup("PORTAAL_DEV_ROUTES").as_deref() {
-                None => addr.ip().is_loopback() && public_is_loopback,
-                Some("on") => true,
-                Some("off") => false,
-                Some(other) => {
-                    return Err(ConfigError {
-                        name: "PORTAAL_DEV_ROUTES",
-                        problem: format!("'{other}' is neither 'on' nor 'off'"),
-                    });
-                }
-            },
+            // `/dev/mail` shows every mailed link: only for a server nobody else can reach, and
+            // not behind a reverse proxy (whose public URL is not loopback).
+            dev_routes: on_off(
+                "PORTAAL_DEV_ROUTES",
+                lookup("PORTAAL_DEV_ROUTES"),
+                addr.ip().is_loopback() && url_is_loopback(&public_url),
+            )?,
             worker: on_off("PORTAAL_WORKER", lookup("PORTAAL_WORKER"), true)?,
             webhook_allow_http: on_off(
                 "PORTAAL_WEBHOOK_ALLOW_HTTP",
@@ -630,6 +627,23 @@ mod tests {
         );
         let ok = Config::from_lookup(|n| (n == "PORTAAL_API_KEY").then(|| "k".repeat(32))).unwrap();
         assert_eq!(ok.api_key.as_deref(), Some("k".repeat(32).as_str()));
+    }
+
+    #[test]
+    fn the_admin_key_must_be_its_own_and_smtp_is_not_for_aws() {
+        let key = "k".repeat(32);
+        let same = Config::from_lookup(|n| {
+            matches!(n, "PORTAAL_API_KEY" | "PORTAAL_ADMIN_KEY").then(|| key.clone())
+        })
+        .unwrap_err();
+        assert_eq!(same.name, "PORTAAL_ADMIN_KEY");
+        let smtp = Config::from_lookup(|n| match n {
+            "PORTAAL_BACKEND" => Some("aws".to_owned()),
+            "PORTAAL_SMTP_URL" => Some("smtp://127.0.0.1:2525".to_owned()),
+            _ => None,
+        })
+        .unwrap_err();
+        assert_eq!(smtp.name, "PORTAAL_SMTP_URL");
     }
 
     #[test]

@@ -452,6 +452,31 @@ impl TestApp {
         }
     }
 
+    /// The portal page as scripts read it (JSON).
+    pub async fn portal_view(&self, link: &str) -> Value {
+        self.client
+            .get(link)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// One PDF uploaded and sent as a delivery through `link`.
+    pub async fn deliver(&self, link: &str, filename: &str, bytes: &[u8]) -> Upload {
+        let upload = self
+            .upload(link, filename, "application/pdf", bytes.to_vec())
+            .await;
+        assert_eq!(
+            self.confirm(link, &[&upload.id]).await.status(),
+            StatusCode::CREATED
+        );
+        upload
+    }
+
     pub async fn confirm(&self, link: &str, uploads: &[&str]) -> Response {
         self.portal(reqwest::Method::POST, &format!("{link}/deliveries"))
             .json(&json!({"uploads": uploads, "comment": "Alle stukken.", "submitted_by": {"name": "Piet Bakker", "email": "p.bakker@example.nl"}}))

@@ -380,13 +380,7 @@ async fn a_download_url_with_an_edited_parameter_or_past_its_time_is_refused() {
     let app = spawn_app().await;
     let case = case_id("DLTAMPER");
     let link = app.dossier_with_request(&case).await;
-    let doc = app
-        .upload(&link, "a.pdf", "application/pdf", b"%PDF-1.7 a".to_vec())
-        .await;
-    assert_eq!(
-        app.confirm(&link, &[&doc.id]).await.status(),
-        StatusCode::CREATED
-    );
+    let doc = app.deliver(&link, "a.pdf", b"%PDF-1.7 a").await;
     let url = app.download_url(&case, &doc.id).await;
     assert_eq!(
         app.client.get(&url).send().await.unwrap().status(),
@@ -429,13 +423,7 @@ async fn no_store_file_holds_a_raw_link_token() {
     }
     let case = case_id("NOTOKEN");
     let link = app.dossier_with_request(&case).await;
-    let doc = app
-        .upload(&link, "a.pdf", "application/pdf", b"%PDF-1.7 a".to_vec())
-        .await;
-    assert_eq!(
-        app.confirm(&link, &[&doc.id]).await.status(),
-        StatusCode::CREATED
-    );
+    app.deliver(&link, "a.pdf", b"%PDF-1.7 a").await;
     app.exact_mails(&case, 3).await;
     let token = link.rsplit('/').next().unwrap();
     assert!(token.len() >= 40, "{token}");

@@ -42,16 +42,7 @@ async fn a_request_is_delivered_approved_and_downloaded_byte_identical() {
     );
     let html = page.text().await.unwrap();
     assert!(html.contains("Bevestigen en versturen") && html.contains("Opmerkingen"));
-    let view: Value = app
-        .client
-        .get(&link)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view: Value = app.portal_view(&link).await;
     assert_eq!(view["dossier"]["decision"]["reference"], "OV-2026-0815");
     assert_eq!(view["request"]["state"], "open");
 
@@ -168,13 +159,7 @@ async fn a_follow_up_delivery_through_the_same_link_is_a_second_delivery() {
     let app = spawn_app().await;
     let case = case_id("NZ");
     let link = app.dossier_with_request(&case).await;
-    let a = app
-        .upload(&link, "a.pdf", "application/pdf", b"%PDF-1.4 a".to_vec())
-        .await;
-    assert_eq!(
-        app.confirm(&link, &[&a.id]).await.status(),
-        StatusCode::CREATED
-    );
+    app.deliver(&link, "a.pdf", b"%PDF-1.4 a").await;
     let b = app
         .upload(
             &link,
@@ -187,16 +172,7 @@ async fn a_follow_up_delivery_through_the_same_link_is_a_second_delivery() {
         app.confirm(&link, &[&b.id]).await.status(),
         StatusCode::CREATED
     );
-    let view: Value = app
-        .client
-        .get(&link)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view: Value = app.portal_view(&link).await;
     assert_eq!(view["deliveries"].as_array().unwrap().len(), 2);
     let summaries: Vec<&str> = view["timeline"]
         .as_array()
@@ -388,16 +364,7 @@ async fn an_upload_whose_bytes_differ_from_the_announcement_is_refused_and_leave
         dossier["deliveries"].as_array().unwrap().is_empty(),
         "no delivery was made"
     );
-    let view: Value = app
-        .client
-        .get(&link)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view: Value = app.portal_view(&link).await;
     assert!(view["deliveries"].as_array().unwrap().is_empty());
 }
 
@@ -829,16 +796,7 @@ async fn a_published_document_reaches_the_department() {
         mail.to_string().contains(&link),
         "the publication mail carries the department's link"
     );
-    let view: Value = app
-        .client
-        .get(&link)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view: Value = app.portal_view(&link).await;
     assert_eq!(view["publications"].as_array().unwrap().len(), 1);
     assert!(
         view["timeline"]
@@ -1081,13 +1039,7 @@ async fn a_receipt_goes_only_to_the_organisation_not_to_any_address_typed_in() {
         "the portal is no relay: {mails:?}"
     );
     // An address of the organisation (the request's domain) gets its receipt.
-    let upload = app
-        .upload(&link, "b.pdf", "application/pdf", b"%PDF-1.4 b".to_vec())
-        .await;
-    assert_eq!(
-        app.confirm(&link, &[&upload.id]).await.status(),
-        StatusCode::CREATED
-    );
+    app.deliver(&link, "b.pdf", b"%PDF-1.4 b").await;
     let mails = app.exact_mails(&case, mails.len() + 2).await;
     assert!(
         mails

@@ -542,6 +542,18 @@ async fn with_an_admin_key_only_its_holder_changes_case_types() {
     // The admin key is for case types only.
     let res = as_admin(Method::GET, "/requests").send().await.unwrap();
     portaal_tests::problem(res, StatusCode::FORBIDDEN).await;
+    // A dossier whose case number reads "case-types" is no case type.
+    let res = as_admin(Method::PUT, "/dossiers/case-types")
+        .json(&portaal_tests::dossier_body())
+        .send()
+        .await
+        .unwrap();
+    portaal_tests::problem(res, StatusCode::FORBIDDEN).await;
+    // The API key still works everywhere else.
+    assert_eq!(
+        app.put_dossier(&case_id("ADMINKEY")).await.status(),
+        StatusCode::CREATED
+    );
 }
 
 /// A request in English, its due date moved, then withdrawn: the department hears each, in its

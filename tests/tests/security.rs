@@ -68,16 +68,7 @@ async fn a_disguised_executable_or_web_page_is_refused_and_nothing_is_committed(
     // The good file still confirms alone; the refused ones stay staged until removed.
     let res = app.confirm(&link, &[&good.id]).await;
     assert_eq!(res.status(), StatusCode::CREATED);
-    let page: Value = app
-        .client
-        .get(&link)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.portal_view(&link).await;
     let staged: Vec<&str> = page["staged"]
         .as_array()
         .unwrap()
@@ -386,13 +377,7 @@ async fn an_unreachable_clamd_leaves_documents_pending_not_clean() {
     .await;
     let case = case_id("NOCLAMD");
     let link = app.dossier_with_request(&case).await;
-    let doc = app
-        .upload(&link, "a.pdf", "application/pdf", b"%PDF-1.7 a".to_vec())
-        .await;
-    assert_eq!(
-        app.confirm(&link, &[&doc.id]).await.status(),
-        StatusCode::CREATED
-    );
+    app.deliver(&link, "a.pdf", b"%PDF-1.7 a").await;
     assert_eq!(
         app.running
             .state

@@ -48,6 +48,11 @@ impl Language {
         }
     }
 
+    /// Where a text of `kind` in this language stands in the case type, e.g. `templates.request`.
+    pub fn template_field(self, kind: MailKind) -> String {
+        format!("{}.{}", self.templates_field(), kind.as_str())
+    }
+
     /// The case type's field holding the texts of this language.
     pub fn templates_field(self) -> &'static str {
         match self {
@@ -199,88 +204,86 @@ pub fn render(
 /// Everything wrong with a template of `kind`, each at its place; `field` names the template in
 /// the case type, e.g. `templates.request`.
 pub fn validate(kind: MailKind, template: &Template, field: &str) -> Vec<FieldError> {
+    let sample = sample_vars(kind, "bezwaar", "Bezwaar", true, Language::Nl);
+    match preview(kind, Language::Nl, template, field, &sample) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors,
+    }
+}
+
+/// The template rendered with `sample`, or everything wrong with it: what reading it shows
+/// (empty parts, syntax, unknown variables, a missing link), else what rendering shows (a filter
+/// on the wrong type, a loop out of fuel).
+pub fn preview(
+    kind: MailKind,
+    language: Language,
+    template: &Template,
+    field: &str,
+    sample: &Vars,
+) -> Result<Rendered, Vec<FieldError>> {
     let env = environment();
     let allowed = variables(kind);
     let mut errors = Vec::new();
-    let mut uses_link = BTreeMap::new();
     for (part, source) in [
         ("subject", &template.subject),
         ("text", &template.text),
         ("html", &template.html),
     ] {
         let field = format!("{field}.{part}");
-        if part != "html" && source.trim().is_empty() {
-            errors.push(FieldError::new(
-                &field,
-                format!("the {part} must not be empty"),
-            ));
-            continue;
-        }
-        match env.template_from_named_str(part, source) {
-            Err(e) => errors.push(syntax_error(&field, source, &e)),
-            Ok(compiled) => {
-                let names: BTreeSet<String> =
-                    compiled.undeclared_variables(false).into_iter().collect();
-                uses_link.insert(part, names.contains("portal_url"));
-                for name in names {
-                    if allowed.contains(&name.as_str()) || GLOBALS.contains(&name.as_str()) {
-                        continue;
-                    }
-                    let (line, column) =
-                        locate(source, &name).map(|at| position(source, at)).unzip();
-                    errors.push(FieldError {
-                        field: field.clone(),
-                        line,
-                        column,
-                        detail: format!(
-                            "unknown variable '{name}'; a {} mail knows: {}",
-                            kind.as_str(),
-                            allowed.join(", ")
-                        ),
-                    });
-                }
-            }
-        }
-    }
-    if requires_link(kind) {
-        for part in ["text", "html"] {
-            let source = if part == "text" {
-                &template.text
-            } else {
-                &template.html
-            };
-            if part == "html" && source.trim().is_empty() {
-                continue;
-            }
-            if uses_link.get(part) == Some(&false) {
+        if source.trim().is_empty() {
+            if part != "html" {
                 errors.push(FieldError::new(
-                    &format!("{field}.{part}"),
-                    format!(
-                        "a {} mail must contain {{{{ portal_url }}}}: without it the department cannot reach the portal",
-                        kind.as_str()
-                    ),
+                    &field,
+                    format!("the {part} must not be empty"),
                 ));
             }
+            continue;
+        }
+        let names: BTreeSet<String> = match env.template_from_named_str(part, source) {
+            Err(e) => {
+                errors.push(syntax_error(&field, source, &e));
+                continue;
+            }
+            Ok(compiled) => compiled.undeclared_variables(false).into_iter().collect(),
+        };
+        for name in &names {
+            if allowed.contains(&name.as_str()) || GLOBALS.contains(&name.as_str()) {
+                continue;
+            }
+            let (line, column) = locate(source, name).map(|at| position(source, at)).unzip();
+            errors.push(FieldError {
+                field: field.clone(),
+                line,
+                column,
+                detail: format!(
+                    "unknown variable '{name}'; a {} mail knows: {}",
+                    kind.as_str(),
+                    allowed.join(", ")
+                ),
+            });
+        }
+        if part != "subject" && requires_link(kind) && !names.contains("portal_url") {
+            errors.push(FieldError::new(
+                &field,
+                format!(
+                    "a {} mail must contain {{{{ portal_url }}}}: without it the department cannot reach the portal",
+                    kind.as_str()
+                ),
+            ));
         }
     }
-    if errors.is_empty() {
-        // Errors only a render shows (a filter on the wrong type, a loop out of fuel).
-        if let Err(e) = render(
-            kind,
-            Language::Nl,
-            template,
-            &sample_vars(kind, "bezwaar", "Bezwaar", true, Language::Nl),
-        ) {
-            let part = e.name().unwrap_or("text").to_owned();
-            let source = match part.as_str() {
-                "subject" => &template.subject,
-                "html" => &template.html,
-                _ => &template.text,
-            };
-            errors.push(syntax_error(&format!("{field}.{part}"), source, &e));
-        }
+    if !errors.is_empty() {
+        return Err(errors);
     }
-    errors
+    render(kind, language, template, sample).map_err(|e| {
+        let part = e.name().unwrap_or("text").to_owned();
+        let source = match part.as_str() {
+            "subject" => &template.subject,
+            "html" => &template.html,
+            _ => &template.text,
+        };
+        vec![syntax_error(&format!("{field}.{part}"), source, &e)]
+    })
 }
 
 fn syntax_error(field: &str, source: &str, e: &minijinja::Error) -> FieldError {
@@ -340,22 +343,9 @@ fn locate(source: &str, name: &str) -> Option<usize> {
     None
 }
 
-/// An empty optional part leaves no gap of several empty lines.
+/// An empty optional part leaves no gap of several empty lines, nor trailing spaces.
 fn collapse_blank_lines(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut newlines = 0;
-    for c in text.chars() {
-        if c == '\n' {
-            newlines += 1;
-            if newlines > 2 {
-                continue;
-            }
-        } else if c != '\r' && c != ' ' || newlines == 0 {
-            newlines = 0;
-        }
-        out.push(c);
-    }
-    let mut lines: Vec<&str> = out.lines().map(str::trim_end).collect();
+    let mut lines: Vec<&str> = text.lines().map(str::trim_end).collect();
     lines.dedup_by(|a, b| a.is_empty() && b.is_empty());
     lines.join("\n").trim().to_owned()
 }
@@ -509,5 +499,13 @@ mod tests {
         );
         let r = render(MailKind::Request, Language::Nl, &t, &Vars::new()).unwrap();
         assert_eq!(r.text, "a\n\nb");
+        // Windows line ends and indented empty lines alike.
+        let crlf = template(
+            "x",
+            "a\r\n\r\n{% if message %}x{% endif %}\r\n \r\n\r\n  b",
+            "",
+        );
+        let r = render(MailKind::Request, Language::Nl, &crlf, &Vars::new()).unwrap();
+        assert_eq!(r.text, "a\n\n  b");
     }
 }

@@ -1,5 +1,7 @@
 //! Case data for previews and for checking a template before it is saved.
 
+use chrono::{NaiveDate, TimeZone, Utc};
+
 use super::{Language, Vars, variables};
 use crate::model::MailKind;
 
@@ -13,6 +15,12 @@ pub fn sample_vars(
 ) -> Vars {
     let nl = language == Language::Nl;
     let pick = |dutch: &str, english: &str| if nl { dutch } else { english }.to_owned();
+    // Dates as the mails write them.
+    let date = |y, m, d| {
+        NaiveDate::from_ymd_opt(y, m, d)
+            .map(|day| crate::service::mail_date(day, language))
+            .unwrap_or_default()
+    };
     let mut vars = Vars::new();
     for name in variables(kind) {
         let value = match name {
@@ -36,7 +44,7 @@ pub fn sample_vars(
             },
             "remarks" | "remarks_block" => String::new(),
             "decision_reference" if with_decision => "OV-2026-0815".to_owned(),
-            "decision_date" if with_decision => pick("3 november 2026", "3 November 2026"),
+            "decision_date" if with_decision => date(2026, 11, 3),
             "decision_subject" if with_decision => pick(
                 "verlening omgevingsvergunning voor een dakopbouw",
                 "granting an environmental permit for a roof extension",
@@ -45,12 +53,15 @@ pub fn sample_vars(
             "handler_name" => "J. de Vries".to_owned(),
             "handler_email" => "j.devries@voorbeeld.nl".to_owned(),
             "department" => pick("Vergunningen", "Permits"),
-            "due" => pick("15 december 2026", "15 December 2026"),
-            "old_due" => pick("8 december 2026", "8 December 2026"),
+            "due" => date(2026, 12, 15),
+            "old_due" => date(2026, 12, 8),
             "message" => String::new(),
             "portal_url" => "https://portaal.voorbeeld.nl/p/voorbeeld-link".to_owned(),
             "submitted_by" => "A. Jansen".to_owned(),
-            "submitted_at" => pick("1 december 2026 om 14:05", "1 December 2026 at 14:05"),
+            "submitted_at" => crate::service::mail_time(
+                Utc.with_ymd_and_hms(2026, 12, 1, 13, 5, 0).single().unwrap_or_default(),
+                language,
+            ),
             "files" => "- besluit.pdf (245 kB, SHA-256 9f86d081…)\n- advies.docx (31 kB, SHA-256 2c26b46b…)"
                 .to_owned(),
             "comment" => String::new(),
@@ -60,7 +71,7 @@ pub fn sample_vars(
                 "the advice of the design review committee is missing",
             ),
             "threat" => "Eicar-Test-Signature".to_owned(),
-            "mail_kind" => pick("verzoek om stukken", "request for documents"),
+            "mail_kind" => MailKind::Request.label(language).to_owned(),
             "recipient" => "vergunningen@voorbeeld.nl".to_owned(),
             _ => String::new(),
         };

@@ -133,11 +133,11 @@ impl Portaal {
                 "a later reminder was already sent".into(),
             ));
         }
+        // A later step's time has come too (a positive step's time lies after the due date, so
+        // a herinnering is never sent once a rappel is due).
         let now = self.now();
         if request.reminder_days.iter().any(|later| {
-            *later > step
-                && crate::usecases::request::reminder_at(&request, *later) <= now
-                && (*later <= 0 || request.due.0 < self.today())
+            *later > step && crate::usecases::request::reminder_at(&request, *later) <= now
         }) {
             return Ok(JobOutcome::Skipped(
                 "a later reminder is due as well; only that one is sent".into(),

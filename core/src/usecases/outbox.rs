@@ -90,10 +90,11 @@ impl Outbox {
                 .as_ref()
                 .and_then(|k| k.open(&l.sealed, &l.request_id))
             {
-                Some(token) => format!("{}/p/{}", l.base, token.expose()),
+                Some(token) => crate::model::portal_link(&l.base, &token),
                 None => {
                     tracing::error!("a queued mail's link cannot be opened (PORTAAL_LINK_KEY missing or changed)");
-                    "(de link kon niet worden ingevuld; vraag Juridische zaken om een nieuwe link)"
+                    // The mail does not know its language: both.
+                    "(de link kon niet worden ingevuld; vraag Juridische zaken om een nieuwe link / the link could not be filled in; ask the legal department for a new link)"
                         .to_owned()
                 }
             }
@@ -210,7 +211,7 @@ impl Outbox {
             SendOutcome::Sent => writes.extend(self.sent_event(&mail)),
             SendOutcome::Failed(why) => {
                 writes.push(self.failed_event(&mail));
-                writes.extend(self.failure_notice(&mail, why).await?);
+                writes.extend(self.failure_notice(&mail, why).await);
             }
             _ => {}
         }
@@ -273,7 +274,7 @@ impl Outbox {
             mail.attempts,
         )];
         writes.push(self.failed_event(&mail));
-        writes.extend(self.failure_notice(&mail, why).await?);
+        writes.extend(self.failure_notice(&mail, why).await);
         match self.store.transact(writes).await {
             // Changed meanwhile (a retry of this very event): the next delivery of it decides.
             Err(StoreError::ConditionFailed { .. }) => Err(crate::Error::conflict(
@@ -285,17 +286,17 @@ impl Outbox {
 
     /// A mail that failed for good is never silent: a `mail_failed` line in the dossier's
     /// timeline (kind and recipient) and, unless the failed mail was the handler's own, a mail
-    /// to the handler. Written in the transaction that marks the mail failed.
-    async fn failure_notice(&self, mail: &Mail, why: &str) -> Result<Vec<Write>> {
+    /// to the handler. Written in the transaction that marks the mail failed; a handler's mail
+    /// that cannot be made (the store unreachable a moment) is logged, never a reason to leave
+    /// the failure unrecorded.
+    async fn failure_notice(&self, mail: &Mail, why: &str) -> Vec<Write> {
         let now = self.clock.now();
-        let pk = keys::dossier(&mail.case_id);
         let recipients = mail
             .to
             .iter()
             .map(|e| e.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        let kind = mail.kind.as_str();
         let event = Event {
             id: Id::new_at(now),
             at: now,
@@ -306,43 +307,56 @@ impl Outbox {
             delivery_id: None,
             publication_id: None,
             document_id: None,
-            summary: format!("Mail niet bezorgd ({kind}) aan {recipients}: {why}"),
+            summary: format!(
+                "Mail niet bezorgd ({}) aan {recipients}: {why}",
+                mail.kind.as_str()
+            ),
         };
+        let pk = keys::dossier(&mail.case_id);
         let mut writes = vec![Write::create(
             event.to_item(pk.clone(), keys::event(&event.id)),
         )];
-        if !mail.kind.goes_to_department() {
-            return Ok(writes);
+        if mail.kind.goes_to_department() {
+            match self.handler_notice(mail, &recipients, why).await {
+                Ok(Some(notice)) => {
+                    writes.push(Write::create(notice.to_item(pk, keys::mail(&notice.id))))
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "the handler's notice of a failed mail could not be made")
+                }
+            }
         }
-        let Some(item) = self.store.get(&pk, keys::META).await? else {
-            return Ok(writes);
+        writes
+    }
+
+    /// The handler's mail about a department's mail that failed; None once the dossier is gone.
+    async fn handler_notice(
+        &self,
+        mail: &Mail,
+        recipients: &str,
+        why: &str,
+    ) -> Result<Option<Mail>> {
+        let Some(item) = self
+            .store
+            .get(&keys::dossier(&mail.case_id), keys::META)
+            .await?
+        else {
+            return Ok(None);
         };
         let dossier = Dossier::from_item(&item)?;
         let language = Language::Nl;
         let mut vars = crate::service::dossier_vars(&dossier, language);
-        vars.insert("org_name", self.org_name.clone());
         vars.insert("mail_kind", mail.kind.label(language).to_owned());
-        vars.insert("recipient", recipients);
+        vars.insert("recipient", recipients.to_owned());
         vars.insert("reason", why.to_owned());
-        let notice_kind = MailKind::MailFailed;
         let case_type =
             crate::service::load_case_type(self.store.as_ref(), dossier.case_type.as_str()).await?;
-        let rendered = crate::mailtext::render(
-            notice_kind,
-            language,
-            &case_type.template(notice_kind, language),
-            &vars,
-        )
-        .or_else(|_| {
-            crate::mailtext::render(
-                notice_kind,
-                language,
-                &case_type.default_template(notice_kind, language),
-                &vars,
-            )
-        })
-        .map_err(|e| Error::Corrupt(format!("the mail_failed text does not render: {e}")))?;
-        let notice = Mail {
+        let rendered = case_type
+            .render_mail(MailKind::MailFailed, language, &self.org_name, &vars)
+            .map_err(|e| Error::Corrupt(format!("the mail_failed text does not render: {e}")))?;
+        let now = self.clock.now();
+        Ok(Some(Mail {
             request_id: mail.request_id.clone(),
             ..Mail::queued(
                 Id::new_at(now),
@@ -352,9 +366,7 @@ impl Outbox {
                 rendered,
                 now,
             )
-        };
-        writes.push(Write::create(notice.to_item(pk, keys::mail(&notice.id))));
-        Ok(writes)
+        }))
     }
 
     /// `mail.failed`, in the transaction that marks the mail failed for good.

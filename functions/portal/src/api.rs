@@ -65,17 +65,27 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/dossiers/{case_id}/reopen", post(reopen))
         .route("/dossiers/{case_id}/hold", put(hold).delete(lift_hold))
         .route("/destructions", get(destructions))
+        .merge(crate::integration::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            authenticate,
+        ));
+    // The one room the administrator's key opens.
+    let case_types = Router::new()
         .route("/case-types", get(case_types))
         .route(
             "/case-types/{key}",
             get(case_type).put(put_case_type).patch(patch_case_type),
         )
         .route("/case-types/{key}/preview", post(preview))
-        .merge(crate::integration::routes())
-        .layer(axum::middleware::from_fn_with_state(state, authenticate));
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            authenticate_for_case_types,
+        ));
     Router::new()
         .route("/openapi.json", get(openapi))
         .merge(protected)
+        .merge(case_types)
 }
 
 /// Compares in constant time, so the key cannot be guessed byte by byte.
@@ -123,8 +133,8 @@ impl Caller {
     }
 }
 
-fn bearer(req: &Request) -> Option<&str> {
-    req.headers()
+fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
@@ -139,55 +149,89 @@ fn iam_caller(req: &Request) -> Option<String> {
     }
 }
 
+/// Any caller but the administrator's key, which opens the case types only.
 async fn authenticate(
     State(state): State<AppState>,
     ip: ClientIp,
-    mut req: Request,
+    req: Request,
     next: Next,
 ) -> Response {
+    admit(&state, &ip, req, next, false).await
+}
+
+/// Any caller; the handlers decide who may change.
+async fn authenticate_for_case_types(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    req: Request,
+    next: Next,
+) -> Response {
+    admit(&state, &ip, req, next, true).await
+}
+
+/// Runs the request as its caller, or answers the refusal.
+async fn admit(
+    state: &AppState,
+    ip: &ClientIp,
+    mut req: Request,
+    next: Next,
+    admin_allowed: bool,
+) -> Response {
+    match identify(state, ip, credentials(&req)).await {
+        Ok(Caller::Admin) if !admin_allowed => ApiError::Forbidden(
+            "the administrator key (PORTAAL_ADMIN_KEY) only reads and changes case types",
+        )
+        .into_response(),
+        Ok(caller) => {
+            req.extensions_mut().insert(caller);
+            next.run(req).await
+        }
+        Err(refused) => refused,
+    }
+}
+
+/// What the request says of its caller: the bearer key given, and the IAM caller that API
+/// Gateway names. Owned, so nothing of the request is held across the store calls.
+fn credentials(req: &Request) -> (Option<String>, Option<String>) {
+    (bearer(req.headers()).map(str::to_owned), iam_caller(req))
+}
+
+/// Who the bearer key says the caller is, or the refusal.
+async fn identify(
+    state: &AppState,
+    ip: &ClientIp,
+    (given, iam): (Option<String>, Option<String>),
+) -> Result<Caller, Response> {
     // No key configured: the Lambda behind API Gateway, whose AWS_IAM authoriser already checked.
-    let Some(expected) = state.system.api_key.as_deref() else {
-        let caller = Caller::Iam(iam_caller(&req));
-        req.extensions_mut().insert(caller);
-        return next.run(req).await;
+    let Some(api_key) = state.system.api_key.as_deref() else {
+        return Ok(Caller::Iam(iam));
     };
-    {
-        // The administrator's key opens the case types and nothing else.
-        if let Some(admin) = state.system.config.admin_key.as_ref()
-            && bearer(&req).is_some_and(|g| same_key(g, admin.expose()))
+    let limit = auth_failure_limit(state);
+    let address = ip.0.map(|ip| client_key(ip).to_string());
+    if let Some(address) = &address {
+        // An address that failed too often is refused before any key is even compared. Only
+        // addresses this process saw fail are looked up: the case system's calls cost no read.
+        if state.auth_suspects.seen(address)
+            && let Err(e) = state.system.portaal.check_limit(&limit, address).await
         {
-            if !req.uri().path().contains("/case-types") {
-                return ApiError::Forbidden(
-                    "the administrator key (PORTAAL_ADMIN_KEY) only reads and changes case types",
-                )
-                .into_response();
-            }
-            req.extensions_mut().insert(Caller::Admin);
-            return next.run(req).await;
-        }
-        let limit = auth_failure_limit(&state);
-        let address = ip.0.map(|ip| client_key(ip).to_string());
-        if let Some(address) = &address {
-            // An address that failed too often is refused before its key is even compared. Only
-            // addresses this process saw fail are looked up: the case system's calls cost no read.
-            if state.auth_suspects.seen(address)
-                && let Err(e) = state.system.portaal.check_limit(&limit, address).await
-            {
-                return ApiError::Core(e).into_response();
-            }
-        }
-        if !bearer(&req).is_some_and(|g| same_key(g, expected)) {
-            if let Some(address) = &address {
-                state.auth_suspects.saw(address);
-                if let Err(e) = state.system.portaal.count(&limit, address).await {
-                    tracing::warn!(error = %e, "failed authentication not counted");
-                }
-            }
-            return ApiError::Unauthorized.into_response();
+            return Err(ApiError::Core(e).into_response());
         }
     }
-    req.extensions_mut().insert(Caller::CaseSystem);
-    next.run(req).await
+    let given = given.as_deref();
+    let admin_key = state.system.config.admin_key.as_ref();
+    if admin_key.is_some_and(|admin| given.is_some_and(|g| same_key(g, admin.expose()))) {
+        return Ok(Caller::Admin);
+    }
+    if given.is_some_and(|g| same_key(g, api_key)) {
+        return Ok(Caller::CaseSystem);
+    }
+    if let Some(address) = &address {
+        state.auth_suspects.saw(address);
+        if let Err(e) = state.system.portaal.count(&limit, address).await {
+            tracing::warn!(error = %e, "failed authentication not counted");
+        }
+    }
+    Err(ApiError::Unauthorized.into_response())
 }
 
 async fn openapi() -> Response {

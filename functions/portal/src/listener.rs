@@ -12,7 +12,7 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use portaal_infra::config::Limits;
+use portaal_infra::config::{Cidr, Limits};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -55,7 +55,11 @@ impl Drop for Slot {
 
 const TOO_MANY_CONNECTIONS: &str = "{\"type\":\"about:blank\",\"title\":\"Too Many Requests\",\"status\":429,\"detail\":\"too many open connections from your address; close some and try again\"}";
 
-/// Serves `router` on `listener` until `shutdown` completes.
+/// How long connections get to finish what they are doing (an upload) once shutdown begins.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets open connections finish
+/// their requests (at most [`DRAIN`]).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -63,6 +67,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let connections = Arc::new(Connections::default());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -75,9 +80,14 @@ pub async fn serve(
                     continue;
                 }
             },
-            () = &mut shutdown => return,
+            () = &mut shutdown => {
+                if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
+                    tracing::warn!("connections still open after the drain time; closed");
+                }
+                return;
+            }
         };
-        let trusted = limits.trusted_proxies.iter().any(|c| c.contains(peer.ip()));
+        let trusted = Cidr::any_contains(&limits.trusted_proxies, peer.ip());
         let slot = if trusted {
             None
         } else {
@@ -96,17 +106,18 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let header_timeout = limits.header_timeout;
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
             let service =
                 tower::ServiceExt::map_request(router, move |mut req: hyper::Request<Incoming>| {
                     req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
                     req
                 });
-            let served = hyper::server::conn::http1::Builder::new()
+            let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(header_timeout)
-                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
-                .await;
+                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+            let served = watcher.watch(connection).await;
             if let Err(e) = served {
                 tracing::debug!(error = %e, "connection ended");
             }

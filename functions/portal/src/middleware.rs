@@ -113,7 +113,7 @@ pub fn forwarded_client(
     headers: &axum::http::HeaderMap,
     trusted: &[portaal_infra::config::Cidr],
 ) -> std::net::IpAddr {
-    let is_trusted = |ip: std::net::IpAddr| trusted.iter().any(|c| c.contains(ip));
+    let is_trusted = |ip| portaal_infra::config::Cidr::any_contains(trusted, ip);
     if !is_trusted(peer) {
         return peer;
     }

@@ -5,14 +5,13 @@
 //! `/assets/portal.js` (defer) and carry data in `data-*` attributes. The portal page holds no
 //! link token: the script builds every URL from `location.pathname`.
 
-use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use portaal_core::casetype::UploadRules;
 use portaal_core::domain::Sha256;
 use portaal_core::mailtext::escape_html;
 use portaal_core::model::{
     DeliveryState, DocumentState, Event, EventKind, RequestState, ScanState,
 };
-use portaal_core::service::dutch_date;
 use portaal_core::views::{DeliveryView, DocumentView, PortalView, PublicationView};
 
 pub const PORTAL_CSS: &str = include_str!("../assets/portal.css");
@@ -285,31 +284,12 @@ pub fn escape(s: &str) -> String {
 
 // ---------------------------------------------------------------- formatting
 
-const EN_MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
 fn date_text(d: NaiveDate, lang: Lang) -> String {
-    match lang {
-        Lang::Nl => dutch_date(d),
-        Lang::En => format!(
-            "{} {} {}",
-            d.day(),
-            EN_MONTHS[d.month0() as usize],
-            d.year()
-        ),
-    }
+    let language = match lang {
+        Lang::Nl => portaal_core::mailtext::Language::Nl,
+        Lang::En => portaal_core::mailtext::Language::En,
+    };
+    portaal_core::service::mail_date(d, language)
 }
 
 use portaal_core::localtime::amsterdam;
@@ -462,8 +442,6 @@ fn frame(f: Frame<'_>, main: &str) -> String {
 
 // ---------------------------------------------------------------- portal page
 
-/// The portal page for a link holder. Contains no token: scripts use location.pathname.
-/// `base`: the path prefix the portal is served under (the API Gateway stage), "" at the root.
 /// What the department is asked, in the words of the case type.
 fn intro_key(case_type: &str) -> &'static str {
     match case_type {
@@ -476,6 +454,8 @@ fn intro_key(case_type: &str) -> &'static str {
     }
 }
 
+/// The portal page for a link holder. Contains no token: scripts use location.pathname.
+/// `base`: the path prefix the portal is served under (the API Gateway stage), "" at the root.
 pub fn portal_page(view: &PortalView, lang: Lang, base: &str) -> String {
     let d = &view.dossier;
     let mut main = String::with_capacity(16 * 1024);

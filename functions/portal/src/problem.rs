@@ -88,33 +88,22 @@ impl ApiError {
 
 /// An `application/problem+json` answer.
 pub fn problem_response(status: StatusCode, detail: String) -> Response {
-    let problem = Problem {
-        kind: "about:blank",
-        title: status.canonical_reason().unwrap_or("Error"),
-        status: status.as_u16(),
-        detail,
-        errors: None,
-    };
-    let mut res = (status, Json(problem)).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/problem+json"),
-    );
-    res
+    problem(status, detail, None)
 }
 
-/// A problem listing each mistake (`errors: [{field, line, column, detail}]`).
-fn with_errors(
+/// A problem, with each mistake at its place when there are several
+/// (`errors: [{field, line, column, detail}]`).
+fn problem(
     status: StatusCode,
     detail: String,
-    errors: Vec<portaal_core::error::FieldError>,
+    errors: Option<Vec<portaal_core::error::FieldError>>,
 ) -> Response {
     let problem = Problem {
         kind: "about:blank",
         title: status.canonical_reason().unwrap_or("Error"),
         status: status.as_u16(),
         detail,
-        errors: Some(errors),
+        errors,
     };
     let mut res = (status, Json(problem)).into_response();
     res.headers_mut().insert(
@@ -130,12 +119,11 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        let mut res = match &self {
-            ApiError::Core(CoreError::InvalidFields { detail, errors }) => {
-                with_errors(status, detail.clone(), errors.clone())
-            }
-            _ => problem_response(status, self.detail()),
+        let errors = match &self {
+            ApiError::Core(CoreError::InvalidFields { errors, .. }) => Some(errors.clone()),
+            _ => None,
         };
+        let mut res = problem(status, self.detail(), errors);
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -261,12 +261,19 @@ impl Blobs for S3Blobs {
             .send()
             .await
             .map_err(|err| sdk_error("GetObject (range)", err))?;
+        // A server that ignored the range answers from byte 0: those are not the bytes asked for.
+        let answered = out.content_range().unwrap_or_default();
+        if start > 0 && !answered.starts_with(&format!("bytes {start}-")) {
+            return Err(BlobError::Backend(format!(
+                "S3 GetObject (range) of {key} answered '{answered}' for bytes from {start}"
+            )));
+        }
         let bytes = out
             .body
             .collect()
             .await
             .map_err(|e| BlobError::Backend(format!("S3 GetObject (range) of {key}: {e}")))?;
-        // A server that ignored the range must not make more than asked pass through.
+        // Nor more than asked pass through.
         let mut bytes = bytes.into_bytes().to_vec();
         bytes.truncate(len as usize);
         Ok(bytes)

@@ -65,8 +65,8 @@ fn map_error(err: SdkError<SendEmailError>) -> MailError {
 impl Mailer for SesMailer {
     async fn send(&self, mail: &OutgoingMail) -> Result<String, MailError> {
         let auto_submitted = MessageHeader::builder()
-            .name("Auto-Submitted")
-            .value("auto-generated")
+            .name(crate::mail::AUTO_SUBMITTED.0)
+            .value(crate::mail::AUTO_SUBMITTED.1)
             .build()
             .map_err(|e| MailError::Backend(format!("SES: {e}")))?;
         let message = Message::builder()

@@ -84,19 +84,22 @@ fn mailbox(address: &str) -> Result<Mailbox, MailError> {
         .map_err(|e| MailError::Rejected(format!("'{address}' is not a mail address: {e}")))
 }
 
-/// `Auto-Submitted: auto-generated` (RFC 3834).
+/// `Auto-Submitted: auto-generated` (RFC 3834): no out-of-office replies to the portal. Every
+/// transport sets it, SES through its own header list.
+pub(crate) const AUTO_SUBMITTED: (&str, &str) = ("Auto-Submitted", "auto-generated");
+
 #[derive(Clone)]
 struct AutoSubmitted;
 
 impl Header for AutoSubmitted {
     fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("Auto-Submitted")
+        HeaderName::new_from_ascii_str(AUTO_SUBMITTED.0)
     }
     fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
         Ok(Self)
     }
     fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), "auto-generated".to_owned())
+        HeaderValue::new(Self::name(), AUTO_SUBMITTED.1.to_owned())
     }
 }
 

@@ -39,10 +39,7 @@ impl SmtpMailer {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_owned();
-        let loopback = host == "localhost"
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
+        let loopback = portaal_core::events::is_loopback_name(&host);
         let builder = match parsed.scheme() {
             "smtps" => AsyncSmtpTransport::<Tokio1Executor>::relay(&host)
                 .map_err(|e| format!("TLS to {host}: {e}"))?
