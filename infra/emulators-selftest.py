@@ -8,7 +8,7 @@
 Checks: DynamoDB (table as in template.yaml, items, conditions, transactions, an index), S3 on
 s3s-fs (SigV4 presigned PUT with signed content-length/content-type/x-amz-checksum-sha256: right
 body accepted, other size / other type / tampered signature / expired refused; presigned GET;
-HeadObject returns ChecksumSHA256), SES v2 mail visible in moto's data.json, Scheduler one-time
+HeadObject returns ChecksumSHA256), SES v2 mail visible at /portaal-test/sent-mail, Scheduler one-time
 schedules in the group.
 
 "FINDING" lines document emulator behaviour the adapters must know about; they are asserted too,
@@ -277,8 +277,8 @@ def s3_checksum() -> str:
 # --- SES v2 (moto) --------------------------------------------------------------------------------
 
 
-def moto_data() -> dict:
-    with urllib.request.urlopen(f"{MOTO}/moto-api/data.json", timeout=10) as r:
+def sent_mail() -> dict:
+    with urllib.request.urlopen(f"{MOTO}/portaal-test/sent-mail", timeout=10) as r:
         return json.load(r)
 
 
@@ -291,9 +291,9 @@ def ses_send() -> str:
                             "Body": {"Text": {"Data": "Tekst", "Charset": "UTF-8"},
                                      "Html": {"Data": "<p>Tekst</p>", "Charset": "UTF-8"}}}},
     )["MessageId"]
-    msgs = moto_data()["ses"]["Message"]
+    msgs = sent_mail()["Message"]
     sent = [m for m in msgs if m["id"] == mid]
-    expect(len(sent) == 1, f"message {mid} not in data.json ses.Message")
+    expect(len(sent) == 1, f"message {mid} not in sent-mail Message")
     m = sent[0]
     expect(m["subject"] == subject and m["source"] == ENV["PORTAAL_MAIL_FROM"], f"{m}")
     expect(m["destinations"]["ToAddresses"] == ["afdeling@example.nl"], f"{m}")
@@ -303,8 +303,8 @@ def ses_send() -> str:
     rid = sesv2.send_email(FromEmailAddress=ENV["PORTAAL_MAIL_FROM"],
                            Destination={"ToAddresses": ["raw@example.nl"]},
                            Content={"Raw": {"Data": raw}})["MessageId"]
-    rm = [m for m in moto_data()["ses"]["RawMessage"] if m["id"] == rid]
-    expect(len(rm) == 1 and "raw body" in rm[0]["raw_data"], "raw message not in data.json ses.RawMessage")
+    rm = [m for m in sent_mail()["RawMessage"] if m["id"] == rid]
+    expect(len(rm) == 1 and "raw body" in rm[0]["raw_data"], "raw message not in sent-mail RawMessage")
     try:
         sesv2.send_email(FromEmailAddress="nobody@elsewhere.example",
                          Destination={"ToAddresses": ["a@example.nl"]},
@@ -312,8 +312,8 @@ def ses_send() -> str:
         raise AssertionError("unverified sender accepted")
     except ClientError as e:
         expect(e.response["Error"]["Code"] == "MessageRejected", str(e))
-    return ('data.json["ses"]["Message"][] {id, source, destinations.ToAddresses, subject, body}; '
-            'Raw in data.json["ses"]["RawMessage"][]; unverified sender MessageRejected')
+    return ('sent-mail["Message"][] {id, source, destinations.ToAddresses, subject, body}; '
+            'Raw in ["RawMessage"][]; unverified sender MessageRejected')
 
 
 # --- Scheduler (moto) -----------------------------------------------------------------------------

@@ -14,12 +14,13 @@ Subcommands:
                           bucket, the SES identity, the schedule group and the schedule DLQ;
                           prints the DLQ ARN on stdout (captured by the shell script)
 
-Reading sent mail in tests: `GET $PORTAAL_MOTO_URL/moto-api/data.json`, then
-  data["ses"]["Message"]     -> list of {"id", "source", "destinations": {"ToAddresses": [...],
+Reading sent mail in tests: `GET $PORTAAL_MOTO_URL/portaal-test/sent-mail` (served here; moto's
+`/moto-api/data.json` has the same under "ses" with every other service besides), then
+  data["Message"]     -> list of {"id", "source", "destinations": {"ToAddresses": [...],
                                 "CcAddresses": [...], "BccAddresses": [...]}, "subject", "body"}
                                 for SES v2 SendEmail with Content.Simple (body is the Html part
                                 when there is one, else the Text part);
-  data["ses"]["RawMessage"]  -> list of {"id", "source", "destinations": [...], "raw_data"} for
+  data["RawMessage"]         -> list of {"id", "source", "destinations": [...], "raw_data"} for
                                 SES v2 SendEmail with Content.Raw (the whole MIME message).
 (moto keeps SES v1 and v2 in one backend, so SES v2 mail shows up under "ses", not "sesv2".)
 """
@@ -27,6 +28,7 @@ Reading sent mail in tests: `GET $PORTAAL_MOTO_URL/moto-api/data.json`, then
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import sys
@@ -232,6 +234,34 @@ def copy_tables_once_per_transaction() -> None:
     models.DynamoDBBackend.transact_write_items = transact_write_items
 
 
+# The sent mail alone: moto's /moto-api/data.json serialises every service (the tests' tables
+# make it megabytes, and the server takes one request at a time).
+SENT_MAIL_PATH = "/portaal-test/sent-mail"
+
+
+def sent_mail() -> dict:
+    """SES's sent messages in the shape data.json gives them: {"Message": [...], "RawMessage": [...]}."""
+    from moto.core.model_instances import model_data
+
+    out: dict[str, list] = {}
+    for name, model in sorted(model_data.get("ses", {}).items()):
+        items = []
+        for instance in model.instances_tracked:
+            fields = {}
+            for attr in dir(instance):
+                if attr.startswith("_"):
+                    continue
+                try:
+                    value = getattr(instance, attr)
+                    json.dumps(value)
+                except (TypeError, AttributeError, ValueError):
+                    continue
+                fields[attr] = value
+            items.append(fields)
+        out[name] = items
+    return out
+
+
 def serve_moto(a: argparse.Namespace) -> None:
     """moto's server, handling one request at a time (connections stay concurrent).
 
@@ -253,6 +283,10 @@ def serve_moto(a: argparse.Namespace) -> None:
     def one_at_a_time(environ, start_response):
         # Connections stay concurrent (SDK clients keep theirs open); requests take turns.
         with lock:
+            if environ.get("PATH_INFO") == SENT_MAIL_PATH:
+                body = json.dumps(sent_mail()).encode()
+                start_response("200 OK", [("Content-Type", "application/json")])
+                return [body]
             return list(app(environ, start_response))
 
     run_simple(a.host, a.port, one_at_a_time, threaded=True)

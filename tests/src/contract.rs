@@ -719,7 +719,7 @@ pub async fn aws_sent_mails() -> Vec<Value> {
     let Ok(moto) = std::env::var("PORTAAL_MOTO_URL") else {
         return Vec::new();
     };
-    let data: Value = reqwest::get(format!("{moto}/moto-api/data.json"))
+    let ses: Value = reqwest::get(format!("{moto}/portaal-test/sent-mail"))
         .await
         .unwrap()
         .json()
@@ -727,7 +727,7 @@ pub async fn aws_sent_mails() -> Vec<Value> {
         .unwrap();
     let mut out = Vec::new();
     for kind in ["Message", "RawMessage"] {
-        if let Some(list) = data["ses"][kind].as_array() {
+        if let Some(list) = ses[kind].as_array() {
             // `to` as the embedded outbox lists it, so tests read both alike.
             out.extend(list.iter().cloned().map(|mut m| {
                 m["to"] = m["destinations"]["ToAddresses"].clone();

@@ -109,6 +109,22 @@ pub async fn spawn_app_in(dir: TempDir) -> TestApp {
 /// of its own: the feed, its counter and the subscriptions are global partitions, which tests
 /// sharing one table would see each other in.
 pub async fn spawn_with_settings(extra: &[(&str, &str)]) -> TestApp {
+    spawn_own_table(extra, None).await
+}
+
+/// As [`spawn_with_settings`], with every use case reading the time from `clock`, which the
+/// test sets.
+pub async fn spawn_with_clock(
+    clock: std::sync::Arc<ManualClock>,
+    extra: &[(&str, &str)],
+) -> TestApp {
+    spawn_own_table(extra, Some(clock)).await
+}
+
+async fn spawn_own_table(
+    extra: &[(&str, &str)],
+    clock: Option<std::sync::Arc<ManualClock>>,
+) -> TestApp {
     let mut settings: Vec<(&str, &str)> = extra.to_vec();
     let table;
     let backend_named = extra.iter().any(|(k, _)| *k == "PORTAAL_BACKEND");
@@ -117,7 +133,7 @@ pub async fn spawn_with_settings(extra: &[(&str, &str)]) -> TestApp {
         create_emulator_table(&table);
         settings.push(("PORTAAL_TABLE", &table));
     }
-    spawn_with(TempDir::new("app"), &settings).await
+    spawn_on_clock(TempDir::new("app"), &settings, clock).await
 }
 
 /// A table like the stack's on the emulators (`infra/emulators.py table`).
@@ -191,16 +207,6 @@ async fn spawn_with(dir: TempDir, overrides: &[(&str, &str)]) -> TestApp {
     spawn_on_clock(dir, overrides, None).await
 }
 
-/// An embedded app whose use cases read the time from `clock`, which the test sets.
-pub async fn spawn_with_clock(
-    clock: std::sync::Arc<ManualClock>,
-    extra: &[(&str, &str)],
-) -> TestApp {
-    let mut overrides = vec![("PORTAAL_BACKEND", "embedded")];
-    overrides.extend_from_slice(extra);
-    spawn_on_clock(TempDir::new("clock"), &overrides, Some(clock)).await
-}
-
 async fn spawn_on_clock(
     dir: TempDir,
     overrides: &[(&str, &str)],
@@ -265,6 +271,14 @@ impl portaal_core::ports::Clock for ManualClock {
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
         *self.0.lock().unwrap()
     }
+}
+
+/// The JSON body of an answer that has this status (the body shown when it has another).
+pub async fn json_answer(res: Response, status: StatusCode) -> Value {
+    let code = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(code, status, "{body}");
+    body
 }
 
 /// Asserts an `application/problem+json` answer with this status and a useful `detail`.
@@ -365,16 +379,36 @@ impl TestApp {
     }
 
     /// Creates a dossier and a request; answers the portal link from the API answer.
-    pub async fn dossier_with_request(&self, case: &str) -> String {
+    /// A dossier with one request (the body of its `POST`); the request's view.
+    async fn dossier_and_request(&self, case: &str, request: Value) -> Value {
         assert_eq!(self.put_dossier(case).await.status(), StatusCode::CREATED);
         let res = self
             .api(reqwest::Method::POST, &format!("/dossiers/{case}/requests"))
-            .json(&json!({"department": "Vergunningen", "to": ["vergunningen@example.nl"], "due": "2099-12-31", "message": "Graag alles."}))
+            .json(&request)
             .send()
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::CREATED);
-        let body: Value = res.json().await.unwrap();
+        res.json().await.unwrap()
+    }
+
+    /// A dossier with one request to these addresses (due 2099-12-31); the request's view.
+    pub async fn dossier_with_request_to(&self, case: &str, to: &[&str]) -> Value {
+        self.dossier_and_request(
+            case,
+            json!({"department": "Vergunningen", "to": to, "due": "2099-12-31"}),
+        )
+        .await
+    }
+
+    /// A dossier with a request to `vergunningen@example.nl`; its link.
+    pub async fn dossier_with_request(&self, case: &str) -> String {
+        let body = self
+            .dossier_and_request(
+                case,
+                json!({"department": "Vergunningen", "to": ["vergunningen@example.nl"], "due": "2099-12-31", "message": "Graag alles."}),
+            )
+            .await;
         body["portal_url"].as_str().expect("portal_url").to_owned()
     }
 
