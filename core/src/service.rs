@@ -420,6 +420,17 @@ impl Portaal {
     /// not stored, so they follow the defaults.
     /// `actor` names the caller in the case type and in the audit line written with it.
     pub async fn put_case_type(&self, case_type: CaseType, actor: &str) -> Result<CaseType> {
+        self.save_case_type(case_type, actor, crate::ports::Condition::None)
+            .await
+    }
+
+    /// Saves a case type with its audit line, if `condition` still holds for the stored one.
+    async fn save_case_type(
+        &self,
+        case_type: CaseType,
+        actor: &str,
+        condition: crate::ports::Condition,
+    ) -> Result<CaseType> {
         let mut case_type = case_type.without_defaults();
         case_type.validate()?;
         let now = self.now();
@@ -435,7 +446,10 @@ impl Portaal {
         let id = Id::new_at(now);
         self.store
             .transact(vec![
-                Write::put(case_type.to_item(pk, sk)),
+                Write::Put {
+                    item: case_type.to_item(pk, sk),
+                    condition,
+                },
                 Write::create(audit.to_item(keys::CONFIG_AUDIT.to_owned(), format!("AT#{id}"))),
             ])
             .await?;
@@ -449,8 +463,32 @@ impl Portaal {
         patch: &serde_json::Value,
         actor: &str,
     ) -> Result<CaseType> {
-        let current = self.case_type(key).await?;
-        self.put_case_type(current.merge_patch(patch)?, actor).await
+        // Read, patch, write if nobody changed it meanwhile: two administrators patching
+        // different settings at once both keep their change.
+        with_retries(|| async {
+            let (pk, sk) = keys::case_type(key);
+            let stored = self.store.get(&pk, &sk).await?;
+            let (current, condition) = match &stored {
+                None => (
+                    casetype::default_for(key)
+                        .ok_or_else(|| Error::not_found(format!("case type {key}")))?,
+                    crate::ports::Condition::NotExists,
+                ),
+                Some(item) => (
+                    CaseType::from_item(item)?,
+                    match item.attrs.get("updated_at") {
+                        Some(at) => {
+                            crate::ports::Condition::Equals("updated_at".into(), at.clone())
+                        }
+                        // Stored before changes were stamped: the first patch stamps it.
+                        None => crate::ports::Condition::Exists,
+                    },
+                ),
+            };
+            self.save_case_type(current.merge_patch(patch)?, actor, condition)
+                .await
+        })
+        .await
     }
 
     /// `POST /api/v1/case-types/{key}/preview`: a text (given, or the one in force) rendered

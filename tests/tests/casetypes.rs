@@ -438,3 +438,58 @@ async fn a_new_due_date_and_a_withdrawal_are_mailed_once_each() {
         .expect("withdrawn mail");
     assert!(!withdrawn.to_string().contains(link), "no dead link");
 }
+
+/// Two administrators patching different settings at once both keep their change; a body that
+/// is no patch, or would rename the case type, is refused and changes nothing.
+#[tokio::test]
+async fn concurrent_patches_both_land_and_bad_patches_change_nothing() {
+    let app = spawn_with_settings(&[]).await;
+    let patch = |body: Value| {
+        app.api(Method::PATCH, "/case-types/beroep")
+            .header("content-type", "application/merge-patch+json")
+            .body(body.to_string())
+            .send()
+    };
+    for _ in 0..3 {
+        let (a, b) = tokio::join!(
+            patch(json!({"request_days": 21})),
+            patch(json!({"reminder_days": [-3, 2]}))
+        );
+        assert_eq!(a.unwrap().status(), StatusCode::OK);
+        assert_eq!(b.unwrap().status(), StatusCode::OK);
+        let beroep = portaal_tests::json_answer(
+            app.api(Method::GET, "/case-types/beroep")
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(beroep["request_days"], 21, "a lost update");
+        assert_eq!(beroep["reminder_days"], json!([-3, 2]), "a lost update");
+        // Back, for the next round.
+        let res = patch(json!({"request_days": 14, "reminder_days": [-2, 1]})).await;
+        assert_eq!(res.unwrap().status(), StatusCode::OK);
+    }
+    for bad in [
+        json!([1, 2]),
+        json!({"key": "bezwaar"}),
+        json!({"templates": {"no_such_mail": {"subject": "x"}}}),
+        json!({"request_days": 0}),
+        json!({"templates": {"request": {"text": "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}{{ portal_url }}"}}}),
+    ] {
+        let res = patch(bad.clone()).await.unwrap();
+        portaal_tests::problem(res, StatusCode::BAD_REQUEST).await;
+    }
+    let beroep = portaal_tests::json_answer(
+        app.api(Method::GET, "/case-types/beroep")
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(beroep["key"], "beroep");
+    assert_eq!(beroep["request_days"], 14);
+    assert_eq!(beroep["templates"]["request"]["default"], true);
+}
