@@ -36,8 +36,13 @@ pub struct CaseType {
     pub request_days: u32,
     /// Reminder steps in days relative to the due date (negative: before).
     pub reminder_days: Vec<i32>,
-    /// Days after closing when the link stops and the dossier is destroyed.
+    /// Days after the case is handled (closed) that the link stays readable, without new uploads.
     pub close_after_days: u32,
+    /// Days after the case is handled that the dossier is destroyed (at least
+    /// `close_after_days`). Absent in case types stored before it existed, whose
+    /// `close_after_days` meant destruction: [`CaseType::migrated`] moves it here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destroy_after_days: Option<u32>,
     /// Whether the department sees the submitter's details.
     pub show_submitter: bool,
     pub upload: UploadRules,
@@ -76,6 +81,7 @@ pub struct CaseTypeView {
     pub request_days: u32,
     pub reminder_days: Vec<i32>,
     pub close_after_days: u32,
+    pub destroy_after_days: u32,
     pub show_submitter: bool,
     pub decision_required: bool,
     pub upload: UploadRules,
@@ -131,6 +137,21 @@ impl CaseType {
         })
     }
 
+    /// A case type stored before `destroy_after_days` existed: its `close_after_days` was the
+    /// destruction term; the link now closes after at most 30 days of it.
+    pub fn migrated(mut self) -> Self {
+        if self.destroy_after_days.is_none() {
+            self.destroy_after_days = Some(self.close_after_days);
+            self.close_after_days = self.close_after_days.min(DEFAULT_CLOSE_AFTER_DAYS);
+        }
+        self
+    }
+
+    /// Days from handling to destruction.
+    pub fn destroy_days(&self) -> u32 {
+        self.destroy_after_days.unwrap_or(self.close_after_days)
+    }
+
     pub fn requires_decision(&self) -> bool {
         self.decision_required
             .unwrap_or(!matches!(self.key.as_str(), "woo-verzoek" | "klacht"))
@@ -158,6 +179,7 @@ impl CaseType {
             request_days: self.request_days,
             reminder_days: self.reminder_days.clone(),
             close_after_days: self.close_after_days,
+            destroy_after_days: self.destroy_days(),
             show_submitter: self.show_submitter,
             decision_required: self.requires_decision(),
             upload: self.upload.clone(),
@@ -250,10 +272,17 @@ impl CaseType {
         if self.request_days == 0 || self.request_days > 3650 {
             return Err(Error::invalid("request_days must be 1 to 3650"));
         }
-        if self.close_after_days > 36500 {
+        if self.destroy_days() > 36500 {
             return Err(Error::invalid(
-                "close_after_days must be at most 36500 (100 years)",
+                "destroy_after_days must be at most 36500 (100 years)",
             ));
+        }
+        if self.close_after_days > self.destroy_days() {
+            return Err(Error::invalid(format!(
+                "close_after_days ({}) cannot exceed destroy_after_days ({}): the link cannot outlive the dossier",
+                self.close_after_days,
+                self.destroy_days()
+            )));
         }
         if self.reminder_days.iter().any(|d| d.abs() > 365) {
             return Err(Error::invalid(
@@ -288,6 +317,11 @@ fn merge(target: &mut Value, patch: &Value) {
     }
 }
 
+/// How long the link stays readable after the case is handled, by default.
+pub const DEFAULT_CLOSE_AFTER_DAYS: u32 = 30;
+/// How long after handling a dossier is destroyed, by default.
+pub const DEFAULT_DESTROY_AFTER_DAYS: u32 = 90;
+
 /// A delivery is one transaction: its files plus the delivery, request, event and two mails.
 pub const MAX_FILES_PER_DELIVERY: usize = 90;
 
@@ -311,19 +345,20 @@ pub const DEFAULT_ALLOWED_TYPES: &[&str] = &[
 /// The five case types of the seed, in Dutch.
 pub fn defaults() -> Vec<CaseType> {
     [
-        ("bezwaar", "Bezwaar", 14, 365),
-        ("beroep", "Beroep", 14, 365),
-        ("voorlopige-voorziening", "Voorlopige voorziening", 5, 365),
-        ("woo-verzoek", "Woo-verzoek", 10, 365),
-        ("klacht", "Klacht", 14, 365),
+        ("bezwaar", "Bezwaar", 14),
+        ("beroep", "Beroep", 14),
+        ("voorlopige-voorziening", "Voorlopige voorziening", 5),
+        ("woo-verzoek", "Woo-verzoek", 10),
+        ("klacht", "Klacht", 14),
     ]
     .into_iter()
-    .map(|(key, name, request_days, close_after_days)| CaseType {
+    .map(|(key, name, request_days)| CaseType {
         key: CaseTypeKey::parse(key).expect("valid default key"),
         name: name.to_owned(),
         request_days,
         reminder_days: vec![-2, 1],
-        close_after_days,
+        close_after_days: DEFAULT_CLOSE_AFTER_DAYS,
+        destroy_after_days: Some(DEFAULT_DESTROY_AFTER_DAYS),
         show_submitter: key != "woo-verzoek",
         upload: UploadRules {
             max_file_bytes: 100 * 1024 * 1024,

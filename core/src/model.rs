@@ -242,7 +242,11 @@ pub struct Dossier {
     pub closed_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub result: Option<String>,
-    /// When the link stops and the dossier is destroyed (closed dossiers only).
+    /// When the links of a handled (closed) dossier stop; until then they read, without uploads.
+    /// Absent on dossiers closed before this existed: their links stopped at the close.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closes_at: Option<DateTime<Utc>>,
+    /// When the dossier is destroyed (closed dossiers only).
     #[serde(default, rename = "destroy_at")]
     pub destroy_at: Option<DateTime<Utc>>,
     #[serde(default)]
@@ -255,9 +259,18 @@ pub struct Dossier {
 }
 
 impl Dossier {
-    /// Closed, or past its destruction time even if TTL has not removed it yet.
+    /// Open for changes: not handled, and not past its destruction time even if TTL has not
+    /// removed it yet.
     pub fn is_open_at(&self, now: DateTime<Utc>) -> bool {
         self.status == DossierStatus::Open && self.destroy_at.is_none_or(|t| t > now)
+    }
+
+    /// Its links still show it: open, or handled but before `closes_at`.
+    pub fn is_readable_at(&self, now: DateTime<Utc>) -> bool {
+        self.is_open_at(now)
+            || (self.status == DossierStatus::Closed
+                && self.closes_at.is_some_and(|t| t > now)
+                && self.destroy_at.is_none_or(|t| t > now))
     }
 }
 

@@ -407,7 +407,7 @@ impl Portaal {
             .query("CONFIG", "CASETYPE#")
             .await?
             .iter()
-            .map(CaseType::from_item)
+            .map(|i| CaseType::from_item(i).map(CaseType::migrated))
             .collect::<Result<_>>()?;
         let mut all = casetype::defaults();
         all.retain(|d| !stored.iter().any(|s| s.key == d.key));
@@ -431,7 +431,7 @@ impl Portaal {
         actor: &str,
         condition: crate::ports::Condition,
     ) -> Result<CaseType> {
-        let mut case_type = case_type.without_defaults();
+        let mut case_type = case_type.migrated().without_defaults();
         case_type.validate()?;
         let now = self.now();
         case_type.updated_by = Some(actor.to_owned());
@@ -475,7 +475,7 @@ impl Portaal {
                     crate::ports::Condition::NotExists,
                 ),
                 Some(item) => (
-                    CaseType::from_item(item)?,
+                    CaseType::from_item(item)?.migrated(),
                     match item.attrs.get("updated_at") {
                         Some(at) => {
                             crate::ports::Condition::Equals("updated_at".into(), at.clone())
@@ -523,7 +523,7 @@ impl Portaal {
 pub(crate) async fn load_case_type(store: &dyn Store, key: &str) -> Result<CaseType> {
     let (pk, sk) = keys::case_type(key);
     match store.get(&pk, &sk).await? {
-        Some(item) => CaseType::from_item(&item),
+        Some(item) => CaseType::from_item(&item).map(CaseType::migrated),
         None => {
             casetype::default_for(key).ok_or_else(|| Error::not_found(format!("case type {key}")))
         }

@@ -162,7 +162,11 @@ pub struct DossierView {
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
     pub result: Option<String>,
-    /// When the link stops working and the dossier is destroyed.
+    /// When a handled dossier's links stop (until then they read, without uploads).
+    pub closes_at: Option<DateTime<Utc>>,
+    /// When the dossier is destroyed.
+    pub destroys_at: Option<DateTime<Utc>>,
+    /// The same as `destroys_at` (kept for clients written before it).
     pub expires_at: Option<DateTime<Utc>>,
     pub hold: Option<Hold>,
     pub requests: Vec<RequestView>,
@@ -187,6 +191,8 @@ impl DossierView {
             updated_at: d.updated_at,
             closed_at: d.closed_at,
             result: d.result.clone(),
+            closes_at: d.closes_at,
+            destroys_at: d.destroy_at,
             expires_at: d.destroy_at,
             hold: d.hold.clone(),
             requests: Vec::new(),

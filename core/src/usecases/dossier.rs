@@ -148,6 +148,7 @@ impl Portaal {
                         updated_at: now,
                         closed_at: None,
                         result: None,
+                        closes_at: None,
                         destroy_at: None,
                         hold: None,
                         destroying: false,

@@ -339,6 +339,26 @@ impl Portaal {
     }
 }
 
+/// A mistaken close can be undone for this long: nothing is destroyed sooner after the call,
+/// unless the case type's `destroy_after_days` is 0 (set on purpose).
+const UNDO_WINDOW_HOURS: i64 = 24;
+
+/// When a case handled at `closed_at` (the close call made `now`) stops its links and is
+/// destroyed.
+pub(crate) fn retention(
+    case_type: &crate::casetype::CaseType,
+    closed_at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) {
+    let days = |d: u32| chrono::Duration::days(d.into());
+    let mut destroy_at = closed_at + days(case_type.destroy_days());
+    if case_type.destroy_days() > 0 {
+        destroy_at = destroy_at.max(now + chrono::Duration::hours(UNDO_WINDOW_HOURS));
+    }
+    let closes_at = (closed_at + days(case_type.close_after_days)).min(destroy_at);
+    (closes_at, destroy_at)
+}
+
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct CloseInput {
     #[serde(default)]
@@ -391,11 +411,12 @@ impl Portaal {
             }
             let case_type = self.case_type(d.case_type.as_str()).await?;
             let closed_at = input.closed_at.unwrap_or_else(|| self.now());
-            let destroy_at = closed_at + chrono::Duration::days(case_type.close_after_days.into());
+            let (closes_at, destroy_at) = retention(&case_type, closed_at, self.now());
             let closed = Dossier {
                 status: DossierStatus::Closed,
                 closed_at: Some(closed_at),
                 result: result.clone(),
+                closes_at: Some(closes_at),
                 destroy_at: Some(destroy_at),
                 updated_at: self.now(),
                 rev: d.rev + 1,
@@ -436,6 +457,7 @@ impl Portaal {
             let open = Dossier {
                 status: DossierStatus::Open,
                 closed_at: None,
+                closes_at: None,
                 destroy_at: None,
                 updated_at: self.now(),
                 rev: d.rev + 1,

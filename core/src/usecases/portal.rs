@@ -9,8 +9,8 @@ use crate::domain::{self, ContentType, Filename, Id, LinkToken, Sha256};
 use crate::error::{Error, Result};
 use crate::mailtext::Language;
 use crate::model::{
-    Actor, Delivery, DeliveryState, Document, DocumentState, DossierStatus, EventKind, MailKind,
-    Record, Request, RequestState, keys,
+    Actor, Delivery, DeliveryState, Document, DocumentState, EventKind, MailKind, Record, Request,
+    RequestState, keys,
 };
 use crate::ports::{DownloadSpec, UploadSpec, UploadTarget, Write};
 use crate::service::{Partition, Portaal, dossier_vars, mail_time, request_vars, with_retries};
@@ -74,7 +74,7 @@ impl Portaal {
                 Error::NotFound(_) => Error::Gone("this dossier is closed".into()),
                 e => e,
             })?;
-        if !partition.dossier.is_open_at(self.now()) {
+        if !partition.dossier.is_readable_at(self.now()) {
             return Err(Error::Gone("this dossier is closed".into()));
         }
         let request = partition
@@ -89,9 +89,14 @@ impl Portaal {
         })
     }
 
-    fn accepting(opened: &Opened) -> Result<()> {
+    fn accepting(&self, opened: &Opened) -> Result<()> {
         if opened.request().state == RequestState::Withdrawn {
             return Err(Error::Gone("this request was withdrawn".into()));
+        }
+        if !opened.partition.dossier.is_open_at(self.now()) {
+            return Err(Error::conflict(
+                "this case has been handled: the documents can still be read here, but nothing more can be sent / deze zaak is afgehandeld: de stukken zijn hier nog te lezen, maar er kan niets meer worden verstuurd",
+            ));
         }
         Ok(())
     }
@@ -149,7 +154,7 @@ impl Portaal {
                 .map(DocumentView::from)
                 .collect(),
             upload: r.upload.clone(),
-            accepting: r.state != RequestState::Withdrawn && d.status == DossierStatus::Open,
+            accepting: r.state != RequestState::Withdrawn && d.is_open_at(self.now()),
         })
     }
 
@@ -183,7 +188,7 @@ impl Portaal {
 
     async fn try_stage(&self, token: &LinkToken, input: &UploadInput) -> Result<StagedUpload> {
         let o = self.open_link(token).await?;
-        Self::accepting(&o)?;
+        self.accepting(&o)?;
         let r = o.request();
         let rules = &r.upload;
         let file = self.announce(input, rules.max_file_bytes, &rules.allowed_types)?;
@@ -346,7 +351,7 @@ impl Portaal {
                 sent.filename
             )));
         }
-        Self::accepting(&o)?;
+        self.accepting(&o)?;
         // Counted with the delivery it makes (a repeated confirm answered above is not).
         let counted = self
             .count_write(&self.delivery_limit(), r.id.as_str())
