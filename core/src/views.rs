@@ -215,6 +215,9 @@ pub struct PortalDossier {
     pub submitter: Option<Submitter>,
     pub decision: Option<Decision>,
     pub handler_name: String,
+    /// Set once the case is handled: the link reads (no uploads) until then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closes_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]

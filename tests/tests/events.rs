@@ -10,8 +10,9 @@ use portaal_core::usecases::lifecycle::{CloseInput, JobOutcome};
 use portaal_core::usecases::request::RequestInput;
 use portaal_infra::System;
 use portaal_infra::triggers::{self, PurgeTrigger, StreamEvent};
-use portaal_tests::{TempDir, case_id, embedded_config, test_config};
+use portaal_tests::{ManualClock, TempDir, case_id, embedded_config, test_config};
 use portal::AppState;
+use std::sync::Arc;
 use tower::ServiceExt;
 
 /// The case number the fixtures carry; each test swaps in its own.
@@ -23,6 +24,12 @@ const FIXTURE_REQUEST_ID: &str = "01JDXQ6Y3V8M5R2K9T4W7Z1B0D";
 /// A system as a Lambda sees it (no bearer key: API Gateway checked IAM; the stage in the public
 /// URL), and the case number this test uses.
 async fn lambda_system(dir: &TempDir) -> (System, String) {
+    let (system, case, _) = lambda_system_with_clock(dir).await;
+    (system, case)
+}
+
+/// As [`lambda_system`], with every use case on a clock the test moves.
+async fn lambda_system_with_clock(dir: &TempDir) -> (System, String, Arc<ManualClock>) {
     let url = "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod";
     let config = if std::env::var("PORTAAL_BACKEND").as_deref() == Ok("aws") {
         portaal_tests::require_emulators();
@@ -30,9 +37,13 @@ async fn lambda_system(dir: &TempDir) -> (System, String) {
     } else {
         embedded_config(&dir.0, url)
     };
-    let mut system = System::build(config).await.unwrap();
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let mut system = System::build(config)
+        .await
+        .unwrap()
+        .with_clock(clock.clone());
     system.api_key = None;
-    (system, case_id("BZ"))
+    (system, case_id("BZ"), clock)
 }
 
 /// A sample event with this test's case number.
@@ -254,7 +265,9 @@ async fn the_scheduled_reminder_event_queues_one_reminder() {
     );
 }
 
-async fn close_long_ago(system: &System, case: &str) {
+/// Closes the dossier with a handling date long past, then lets the day of grace pass after the
+/// close call: its destruction is due.
+async fn close_long_ago(system: &System, clock: &ManualClock, case: &str) {
     let input = CloseInput {
         result: Some("ongegrond".into()),
         closed_at: Some(chrono::Utc::now() - chrono::Duration::days(400)),
@@ -264,14 +277,15 @@ async fn close_long_ago(system: &System, case: &str) {
         .close_dossier(&CaseId::parse(case).unwrap(), &input)
         .await
         .unwrap();
+    clock.advance(chrono::Duration::hours(25));
 }
 
 #[tokio::test]
 async fn the_scheduled_purge_event_destroys_a_closed_dossier() {
     let dir = TempDir::new("ev-purge");
-    let (system, case) = lambda_system(&dir).await;
+    let (system, case, clock) = lambda_system_with_clock(&dir).await;
     let (token, _) = dossier_with_request(&system, &case).await;
-    close_long_ago(&system, &case).await;
+    close_long_ago(&system, &clock, &case).await;
     for _ in 0..2 {
         let trigger: PurgeTrigger =
             serde_json::from_str(&fixture(include_str!("../../events/purge.json"), &case)).unwrap();
@@ -327,9 +341,9 @@ async fn an_open_dossier_is_not_purged() {
 #[tokio::test]
 async fn a_ttl_removal_of_the_dossier_item_destroys_the_rest() {
     let dir = TempDir::new("ev-ttl");
-    let (system, case) = lambda_system(&dir).await;
+    let (system, case, clock) = lambda_system_with_clock(&dir).await;
     dossier_with_request(&system, &case).await;
-    close_long_ago(&system, &case).await;
+    close_long_ago(&system, &clock, &case).await;
     // DynamoDB TTL deleted the main item; the stream tells purge.
     let meta = Write::Delete {
         pk: format!("DOSSIER#{case}"),
@@ -400,9 +414,9 @@ async fn without_a_public_url_links_are_made_for_the_host_and_stage_the_request_
 #[tokio::test]
 async fn a_legal_hold_stops_destruction_and_a_begun_destruction_refuses_reopening() {
     let dir = TempDir::new("ev-hold");
-    let (system, case) = lambda_system(&dir).await;
+    let (system, case, clock) = lambda_system_with_clock(&dir).await;
     dossier_with_request(&system, &case).await;
-    close_long_ago(&system, &case).await;
+    close_long_ago(&system, &clock, &case).await;
     let case = CaseId::parse(&case).unwrap();
     system
         .portaal

@@ -839,8 +839,9 @@ async fn a_published_document_reaches_the_department() {
 }
 
 #[tokio::test]
-async fn a_closed_dossier_closes_its_links_until_it_is_reopened() {
-    let app = spawn_app().await;
+async fn a_handled_case_reads_until_its_links_close_and_a_reopen_restores_them() {
+    let clock = std::sync::Arc::new(portaal_tests::ManualClock::new(chrono::Utc::now()));
+    let app = portaal_tests::spawn_with_clock(clock.clone(), &[]).await;
     let case = case_id("SLUIT");
     let link = app.dossier_with_request(&case).await;
     let close = format!("/dossiers/{case}/close");
@@ -855,13 +856,42 @@ async fn a_closed_dossier_closes_its_links_until_it_is_reopened() {
     )
     .await;
     let res = app.api(Method::POST, &close).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::OK, "closing needs no body");
-    let closed: Value = res.json().await.unwrap();
-    assert_eq!(closed["status"], "closed");
+    let closed = portaal_tests::json_answer(res, StatusCode::OK).await;
+    assert_eq!(closed["status"], "closed", "closing needs no body");
+    let at = |field: &str| -> chrono::DateTime<chrono::Utc> {
+        closed[field].as_str().unwrap().parse().unwrap()
+    };
+    let handled = at("closed_at");
+    assert_eq!(at("closes_at"), handled + chrono::Duration::days(30));
+    assert_eq!(at("destroys_at"), handled + chrono::Duration::days(90));
+    assert_eq!(closed["expires_at"], closed["destroys_at"]);
+
+    // Handled: the link still reads, in JSON and as a page, but takes nothing new.
+    let page = app.client.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
     assert!(
-        closed["expires_at"].as_str().is_some(),
-        "closing answers when the dossier is destroyed"
+        page.text()
+            .await
+            .unwrap()
+            .contains("Deze zaak is afgehandeld")
     );
+    let view = app.portal_view(&link).await;
+    assert_eq!(view["accepting"], false);
+    problem(
+        app.stage(
+            &link,
+            "a.pdf",
+            "application/pdf",
+            b"%PDF",
+            Some(&sha256_hex(b"%PDF")),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+
+    // At closes_at the link stops.
+    clock.advance(chrono::Duration::days(30) + chrono::Duration::seconds(1));
     let page = app.client.get(&link).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::GONE);
     assert!(page.text().await.unwrap().contains("Dossier gesloten"));
@@ -889,6 +919,8 @@ async fn a_closed_dossier_closes_its_links_until_it_is_reopened() {
         res.json::<Value>().await.unwrap()["hold"]["reason"],
         "Beroep ingesteld"
     );
+    // The history is ordered by time: each step a second later.
+    clock.advance(chrono::Duration::seconds(1));
     assert_eq!(
         app.api(Method::DELETE, &format!("/dossiers/{case}/hold"))
             .send()
@@ -897,6 +929,7 @@ async fn a_closed_dossier_closes_its_links_until_it_is_reopened() {
             .status(),
         StatusCode::OK
     );
+    clock.advance(chrono::Duration::seconds(1));
 
     let res = app
         .api(Method::POST, &format!("/dossiers/{case}/reopen"))

@@ -234,14 +234,18 @@ async fn schedules_follow_every_change_of_request_and_dossier() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let closed: serde_json::Value = res.json().await.unwrap();
-    let destroy_at: DateTime<Utc> = closed["expires_at"].as_str().unwrap().parse().unwrap();
-    let retention = portaal_core::casetype::default_for("bezwaar")
-        .unwrap()
-        .close_after_days;
+    let destroy_at: DateTime<Utc> = closed["destroys_at"].as_str().unwrap().parse().unwrap();
+    let closes_at: DateTime<Utc> = closed["closes_at"].as_str().unwrap().parse().unwrap();
+    let bezwaar = portaal_core::casetype::default_for("bezwaar").unwrap();
     assert_eq!(
         destroy_at,
-        clock.now_utc() + Duration::days(retention.into())
+        clock.now_utc() + Duration::days(bezwaar.destroy_days().into())
     );
+    assert_eq!(
+        closes_at,
+        clock.now_utc() + Duration::days(bezwaar.close_after_days.into())
+    );
+    assert_eq!(closed["expires_at"], closed["destroys_at"]);
     assert_eq!(schedules().await[3], Some(destroy_at), "after the close");
 
     let res = app

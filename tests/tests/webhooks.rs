@@ -325,7 +325,14 @@ async fn every_change_is_reported_in_the_feed_with_ids_only() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    // Closed with a handling date long past: destruction is due at once.
+    // A case type destroyed at its handling, set on purpose: destruction is due at once.
+    let res = app
+        .api(Method::PATCH, "/case-types/bezwaar")
+        .json(&json!({"close_after_days": 0, "destroy_after_days": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
     let res = app
         .api(Method::POST, &format!("/dossiers/{case}/close"))
         .json(&json!({"closed_at": "2020-01-01T00:00:00Z"}))

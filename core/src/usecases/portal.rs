@@ -120,6 +120,9 @@ impl Portaal {
                 submitter: d.show_submitter.then(|| d.submitter.clone()),
                 decision: d.decision.clone(),
                 handler_name: d.handler.name.clone(),
+                closes_at: (d.status == crate::model::DossierStatus::Closed)
+                    .then_some(d.closes_at)
+                    .flatten(),
             },
             request: PortalRequest {
                 department: r.department.clone(),

@@ -205,6 +205,10 @@ fn t(lang: Lang, key: &str) -> &'static str {
             "Dit dossier is gesloten. Er kunnen geen stukken meer worden aangeleverd.",
             "This case is closed. Documents can no longer be delivered.",
         ),
+        "notice_handled" => (
+            "Deze zaak is afgehandeld. U kunt de stukken hier nog lezen tot {date}; er kunnen geen stukken meer worden aangeleverd.",
+            "This case has been handled. You can still read the documents here until {date}; documents can no longer be delivered.",
+        ),
         "notice_contact" => (
             "Vragen? Neem contact op met {name}, Juridische zaken.",
             "Questions? Contact {name}, legal department.",
@@ -1007,14 +1011,17 @@ fn deliver_section(view: &PortalView, lang: Lang) -> String {
         tx(lang, "deliver")
     );
     if !view.accepting {
-        let key = if view.request.state == RequestState::Withdrawn {
-            "notice_withdrawn"
-        } else {
-            "notice_closed"
+        let notice = match (view.request.state, view.dossier.closes_at) {
+            (RequestState::Withdrawn, _) => tx(lang, "notice_withdrawn"),
+            (_, Some(until)) => tf(
+                lang,
+                "notice_handled",
+                &[("date", &datetime_text(until, lang))],
+            ),
+            _ => tx(lang, "notice_closed"),
         };
         s.push_str(&format!(
-            "<div class=\"notice\" id=\"not-accepting\">\n<p>{}</p>\n",
-            tx(lang, key)
+            "<div class=\"notice\" id=\"not-accepting\">\n<p>{notice}</p>\n"
         ));
         if !view.dossier.handler_name.trim().is_empty() {
             s.push_str(&format!(
@@ -1376,6 +1383,7 @@ mod tests {
                     department: "Stadsbeheer".into(),
                 }),
                 handler_name: "Mr. A. Jansen".into(),
+                closes_at: None,
             },
             request: PortalRequest {
                 department: "Stadsbeheer".into(),
@@ -1619,6 +1627,12 @@ mod tests {
         let closed = portal_page(&v, Lang::En, "");
         assert!(closed.contains("This case is closed"));
         assert_csp_clean(&closed);
+        v.dossier.closes_at = Some("2026-12-31T10:00:00Z".parse().unwrap());
+        let handled = portal_page(&v, Lang::Nl, "");
+        assert!(
+            handled.contains("Deze zaak is afgehandeld") && handled.contains("31 december 2026"),
+            "a handled case says until when it can be read"
+        );
     }
 
     #[test]
