@@ -70,8 +70,13 @@ pub mod keys {
     pub fn case_type(key: &str) -> (String, String) {
         ("CONFIG".to_owned(), format!("CASETYPE#{key}"))
     }
-    pub fn destruction(case_hash: &str) -> (String, String) {
-        ("DESTRUCTION".to_owned(), format!("DESTRUCTION#{case_hash}"))
+    pub fn destruction(case_ref: &str) -> (String, String) {
+        ("DESTRUCTION".to_owned(), format!("DESTRUCTION#{case_ref}"))
+    }
+    /// A dossier's audit trail: its own partition, so reading the dossier never reads it and
+    /// destruction removes it with the rest.
+    pub fn audit(case: &CaseId) -> String {
+        format!("AUDIT#DOSSIER#{case}")
     }
     /// Every blob of a dossier lives under this prefix, so destruction is one prefix delete.
     pub fn blob_prefix(case: &CaseId) -> String {
@@ -139,6 +144,14 @@ pub mod index_keys {
             Some(t) => (Index::Outbox, format!("DOSSIERS#{}#{t}", status(s))),
         }
     }
+
+    /// Destruction records by when they were made (`gsi1`).
+    pub fn destroyed() -> (Index, &'static str) {
+        (Index::Due, "DESTROYED")
+    }
+
+    /// Dossiers by when they are destroyed (`gsi2`), legal holds included.
+    pub const EXPIRY: &str = "EXPIRY";
 
     /// Deliveries of a state (`gsi1`).
     pub fn deliveries(state: DeliveryState) -> (Index, String) {
@@ -249,6 +262,11 @@ pub struct Dossier {
     /// When the dossier is destroyed (closed dossiers only).
     #[serde(default, rename = "destroy_at")]
     pub destroy_at: Option<DateTime<Utc>>,
+    /// The case type's terms when it was closed: the rule its destruction record names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_after_days: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destroy_after_days: Option<u32>,
     #[serde(default)]
     pub hold: Option<Hold>,
     /// Destruction has begun: from here on the dossier cannot be reopened or held.
@@ -296,18 +314,31 @@ impl Record for Dossier {
 }
 
 impl Dossier {
+    /// Closed dossiers are listed by destruction time, legal holds included (the records
+    /// manager sees them); TTL, the backstop that destroys, only without a hold.
     fn expiry_attrs(&self) -> Vec<(&'static str, Value)> {
-        match (self.destroy_at, &self.hold) {
-            (Some(at), None) => vec![
-                (TTL_ATTR, Value::from(at.timestamp())),
-                (Index::Expiry.pk_attr(), Value::from("EXPIRY")),
-                (
-                    Index::Expiry.sk_attr(),
-                    Value::from(format!("{}#{}", at.to_rfc3339(), self.case_id)),
-                ),
-            ],
-            _ => Vec::new(),
+        let Some(at) = self.destroy_at else {
+            return Vec::new();
+        };
+        let mut attrs = vec![
+            (Index::Expiry.pk_attr(), Value::from(index_keys::EXPIRY)),
+            (Index::Expiry.sk_attr(), Value::from(self.expiry_key())),
+        ];
+        if self.hold.is_none() {
+            attrs.push((TTL_ATTR, Value::from(at.timestamp())));
         }
+        attrs
+    }
+
+    /// Its position in the list by destruction time.
+    pub fn expiry_key(&self) -> String {
+        self.destroy_at.map_or_else(String::new, |at| {
+            format!(
+                "{}#{}",
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                self.case_id
+            )
+        })
     }
 }
 
@@ -818,16 +849,57 @@ impl Record for Mail {
 
 // ---------------------------------------------------------------- destruction record
 
-/// What remains of a destroyed dossier: no personal data, no case number in clear.
+/// What remains of a destroyed dossier (Archiefwet: what, when, on which rule): no personal
+/// data, no case number, no reversible identifier.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Destruction {
-    /// SHA-256 of the case id, so the case system can match its own records.
-    pub case_hash: String,
+    /// HMAC of the case number under the records key ([`crate::sealing::RecordsKey`]): the
+    /// portal finds a case's record; nobody without the key can tell which case it was.
+    #[serde(default)]
+    pub case_ref: String,
+    /// Records written before `case_ref`: the bare SHA-256 of the case number (migrated away).
+    #[serde(default, skip_serializing)]
+    pub case_hash: Option<String>,
     /// Unknown when TTL removed the dossier's main item before the purge could read it.
     pub case_type: Option<CaseTypeKey>,
+    /// The rule applied: the case type's terms when the dossier was handled.
+    #[serde(default)]
+    pub close_after_days: Option<u32>,
+    #[serde(default)]
+    pub destroy_after_days: Option<u32>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// When destruction was due.
+    #[serde(default)]
+    pub destroy_at: Option<DateTime<Utc>>,
     pub destroyed_at: DateTime<Utc>,
+    /// Documents of the dossier (every state) and their bytes.
+    #[serde(default)]
+    pub documents: u64,
+    #[serde(default)]
+    pub bytes: u64,
+    /// Store items and stored files removed.
     pub items: u64,
     pub files: u64,
 }
-impl Record for Destruction {}
+
+impl Record for Destruction {
+    fn index_attrs(&self) -> Vec<(&'static str, Value)> {
+        let (index, pk) = index_keys::destroyed();
+        vec![
+            (index.pk_attr(), Value::from(pk)),
+            (index.sk_attr(), Value::from(self.listed())),
+        ]
+    }
+}
+
+impl Destruction {
+    /// Its position in the list by destruction time.
+    pub fn listed(&self) -> String {
+        format!(
+            "{}#{}",
+            self.destroyed_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            self.case_ref
+        )
+    }
+}

@@ -171,6 +171,11 @@ pub trait Store: Send + Sync {
     async fn page(&self, query: PageQuery<'_>) -> Result<Vec<Item>, StoreError>;
     /// All writes or none. Fails with `ConditionFailed` when any condition does not hold.
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+    /// After a destruction: leave no copy of deleted items behind where the store keeps them
+    /// (SQLite: its write-ahead log). DynamoDB keeps none the application can reach.
+    async fn scrub(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// See [`Store::page`].
@@ -304,6 +309,14 @@ pub enum MailError {
 pub trait Mailer: Send + Sync {
     /// Sends; answers the transport's message id.
     async fn send(&self, mail: &OutgoingMail) -> Result<String, MailError>;
+}
+
+/// Copies of sent mail a transport keeps (the embedded `.eml` outbox); SES and SMTP keep none
+/// here. Destruction erases a dossier's.
+#[async_trait]
+pub trait SentMailCopies: Send + Sync {
+    /// Removes every copy of these mails; answers how many files went.
+    async fn erase(&self, mails: &[Id]) -> Result<u64, MailError>;
 }
 
 // ---------------------------------------------------------------- webhooks

@@ -71,6 +71,46 @@ impl LinkKey {
     }
 }
 
+/// Keys the `case_ref` of destruction records (`PORTAAL_RECORDS_KEY`): an HMAC-SHA256 of the
+/// case number's SHA-256, so only the portal can match a case number to its record (a bare hash
+/// is reversed by trying case numbers), and records that held the bare hash move over without it.
+#[derive(Clone)]
+pub struct RecordsKey([u8; 32]);
+
+impl RecordsKey {
+    pub fn from_secret(secret: &str) -> Self {
+        Self(Sha256::digest(secret.trim().as_bytes()).into())
+    }
+
+    /// A key of this process only (tests, and installs that set no key: records made then
+    /// cannot be found by case number after a restart).
+    pub fn random() -> Self {
+        let mut key = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut key);
+        Self(key)
+    }
+
+    /// The record's reference for a case number.
+    pub fn case_ref(&self, case: &crate::domain::CaseId) -> String {
+        self.case_ref_of_hash(&hex::encode(Sha256::digest(case.as_str().as_bytes())))
+    }
+
+    /// The reference of a record that stored the case number's hex SHA-256.
+    pub fn case_ref_of_hash(&self, case_hash: &str) -> String {
+        use hmac::Mac;
+        let mut mac = <hmac::Hmac<Sha256> as Mac>::new_from_slice(&self.0)
+            .expect("HMAC takes any key length");
+        mac.update(case_hash.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+impl std::fmt::Debug for RecordsKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RecordsKey(<redacted>)")
+    }
+}
+
 impl std::fmt::Debug for LinkKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("LinkKey(<redacted>)")
@@ -83,6 +123,22 @@ mod tests {
 
     fn id(n: u128) -> Id {
         Id::from_ulid(ulid::Ulid(n))
+    }
+
+    #[test]
+    fn a_case_ref_needs_the_key_and_old_hashes_map_onto_it() {
+        let case = crate::domain::CaseId::parse("BZ-2026-0042").unwrap();
+        let key = RecordsKey::from_secret("archief");
+        let reference = key.case_ref(&case);
+        let bare = hex::encode(Sha256::digest(b"BZ-2026-0042"));
+        assert_ne!(reference, bare);
+        assert_eq!(
+            key.case_ref_of_hash(&bare),
+            reference,
+            "migrates from the hash"
+        );
+        assert_ne!(RecordsKey::from_secret("anders").case_ref(&case), reference);
+        assert_eq!(reference.len(), 64);
     }
 
     #[test]

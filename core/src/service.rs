@@ -27,6 +27,8 @@ pub struct Settings {
     /// Seals link tokens so later mails can carry the link; without it they point at the
     /// request mail instead.
     pub link_key: Option<crate::sealing::LinkKey>,
+    /// Keys destruction records' `case_ref` (`PORTAAL_RECORDS_KEY`).
+    pub records_key: crate::sealing::RecordsKey,
     /// Signs list and feed cursors.
     pub cursor_key: crate::events::CursorKey,
     /// How long feed events (and their webhook state) are kept.
@@ -65,6 +67,7 @@ impl Settings {
             upload_ttl: Duration::from_secs(30 * 60),
             download_ttl: Duration::from_secs(5 * 60),
             link_key: None,
+            records_key: crate::sealing::RecordsKey::random(),
             cursor_key: crate::events::CursorKey::random(),
             event_retention: chrono::Duration::days(30),
             webhook_allow_http: false,
@@ -89,6 +92,8 @@ pub struct Portaal {
     pub(crate) settings: Settings,
     /// The scanner the application asks itself (clamd); None without one or with GuardDuty.
     pub(crate) scanner: Option<Arc<dyn Scanner>>,
+    /// Where sent mail is kept on disk (the embedded outbox), erased with a dossier.
+    pub(crate) sent_copies: Option<Arc<dyn crate::ports::SentMailCopies>>,
 }
 
 impl Portaal {
@@ -106,7 +111,14 @@ impl Portaal {
             clock,
             settings,
             scanner: None,
+            sent_copies: None,
         }
+    }
+
+    /// The same use cases, erasing a destroyed dossier's mail from `copies` too.
+    pub fn with_sent_copies(mut self, copies: Arc<dyn crate::ports::SentMailCopies>) -> Self {
+        self.sent_copies = Some(copies);
+        self
     }
 
     /// The same use cases, scanning sent documents with `scanner` (clamd).

@@ -46,6 +46,9 @@ pub struct Config {
     pub dev_routes: bool,
     /// Secret that seals link tokens for later mails (`PORTAAL_LINK_KEY`; embedded: generated).
     pub link_key: Option<String>,
+    /// Keys destruction records' `case_ref` (`PORTAAL_RECORDS_KEY`; embedded: generated; else
+    /// derived from the link key). Back it up: without it no record is found by case number.
+    pub records_key: Option<Secret>,
     /// Whether the local server sends mail and runs schedules itself (`PORTAAL_WORKER=off` when
     /// something else does, or a test wants to drive it).
     pub worker: bool,
@@ -170,6 +173,9 @@ pub enum ScannerChoice {
 pub struct Secret(String);
 
 impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -270,6 +276,13 @@ impl Config {
         if let Some(key) = &settings.link_key {
             settings.cursor_key = portaal_core::events::CursorKey::new(key.derive("cursor"));
         }
+        settings.records_key = match (&self.records_key, &self.link_key) {
+            (Some(secret), _) => portaal_core::sealing::RecordsKey::from_secret(secret.expose()),
+            (None, Some(link)) => {
+                portaal_core::sealing::RecordsKey::from_secret(&format!("records|{}", link.trim()))
+            }
+            (None, None) => portaal_core::sealing::RecordsKey::random(),
+        };
         settings.event_retention = chrono::Duration::days(self.event_retention_days.into());
         settings.webhook_allow_http = self.webhook_allow_http;
         settings.webhook_retry = self.webhook_retry.clone();
@@ -474,6 +487,7 @@ impl Config {
             tick: std::time::Duration::from_millis(tick_ms.max(50)),
             upload_ttl: std::time::Duration::from_secs(upload_ttl.clamp(1, 7 * 24 * 3600)),
             link_key: lookup("PORTAAL_LINK_KEY"),
+            records_key: lookup("PORTAAL_RECORDS_KEY").map(Secret),
             // `/dev/mail` shows every mailed link: only for a server nobody else can reach, and
             // not behind a reverse proxy (whose public URL is not loopback).
             dev_routes: on_off(

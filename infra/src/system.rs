@@ -203,6 +203,11 @@ impl System {
             config.link_key =
                 Some(persistent_secret(dir, "link.key", || random_hex(32)).map_err(data_err)?);
         }
+        if config.records_key.is_none() {
+            config.records_key = Some(crate::config::Secret::new(
+                persistent_secret(dir, "records.key", || random_hex(32)).map_err(data_err)?,
+            ));
+        }
         let db = dir.join("portaal.sqlite3");
         let store = Arc::new(SqliteStore::open(&db).map_err(|e| BuildError::Store(e.to_string()))?);
         let scheduler =
@@ -240,6 +245,8 @@ impl System {
                 hook_queue: Arc::new(IndexOnlyQueue),
             },
         )?;
+        // Sent mail kept as files goes with its dossier.
+        system.portaal = system.portaal.with_sent_copies(outbox.clone());
         system.embedded = Some(Embedded {
             blobs,
             mailer: outbox,

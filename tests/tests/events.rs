@@ -93,15 +93,13 @@ async fn destroyed_events(system: &System, case: &str) -> usize {
 
 /// This case's destruction record.
 async fn destruction_of(system: &System, case: &str) -> Option<portaal_core::model::Destruction> {
-    use sha2::Digest;
-    let hash = hex::encode(sha2::Sha256::digest(case.as_bytes()));
-    system
-        .portaal
-        .destructions()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|d| d.case_hash == hash)
+    let query = portaal_core::usecases::records::DestructionQuery {
+        case_id: Some(case.to_owned()),
+        ..Default::default()
+    };
+    let page = system.portaal.destructions_page(&query).await.unwrap();
+    assert!(page.items.len() <= 1, "one record per case");
+    page.items.into_iter().next()
 }
 
 /// The dossier of the fixtures, with one request; answers its link token and request id.

@@ -159,3 +159,218 @@ async fn retention_terms_are_checked_when_a_case_type_is_saved() {
         "the defaults, unchanged by the refused patch"
     );
 }
+
+/// Every file under `dir`, with its path.
+fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                out.push((path, bytes));
+            }
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn destruction_leaves_nothing_of_the_dossier_but_its_record() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = spawn_with_clock(clock.clone(), &[]).await;
+    let system = &app.running.state.system;
+    let case = case_id("WEG");
+    let unique = ulid::Ulid::new().to_string();
+    let title = format!("Titel-{unique}");
+    let remark = format!("Opmerking-{unique}");
+    let submitter = format!("Indiener-{unique}");
+    let mut body = portaal_tests::dossier_body();
+    body["title"] = title.clone().into();
+    body["remarks"] = remark.clone().into();
+    body["submitter"]["name"] = submitter.clone().into();
+    let res = app
+        .api(Method::PUT, &format!("/dossiers/{case}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    let res = app
+        .api(Method::POST, &format!("/dossiers/{case}/requests"))
+        .json(&json!({"department": "Vergunningen", "to": ["vergunningen@example.nl"], "due": "2099-12-31"}))
+        .send()
+        .await
+        .unwrap();
+    let link = json_answer(res, StatusCode::CREATED).await["portal_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = link.rsplit('/').next().unwrap().to_owned();
+
+    let contents = |what: &str| format!("%PDF-1.7 {what}-{unique}").into_bytes();
+    let confirmed = app
+        .deliver(&link, "goedgekeurd.pdf", &contents("bevestigd"))
+        .await;
+    let rejected = app
+        .upload(
+            &link,
+            "afgewezen.pdf",
+            "application/pdf",
+            contents("afgewezen"),
+        )
+        .await;
+    let res = app.confirm(&link, &[&rejected.id]).await;
+    let delivery = json_answer(res, StatusCode::CREATED).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .api(
+            Method::POST,
+            &format!("/dossiers/{case}/deliveries/{delivery}/reject"),
+        )
+        .json(&json!({"reason": "Onleesbaar"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let staged = app
+        .upload(
+            &link,
+            "blijft-staan.pdf",
+            "application/pdf",
+            contents("klaargezet"),
+        )
+        .await;
+    app.portal_view(&link).await;
+    app.download(&case, &confirmed.id).await;
+    app.mails(&case, 3).await;
+
+    let typed = CaseId::parse(&case).unwrap();
+    let id = |raw: &str| portaal_core::domain::Id::parse(raw).unwrap();
+    use portaal_core::model::keys;
+    let documents = system
+        .store
+        .query(&keys::dossier(&typed), keys::DOC)
+        .await
+        .unwrap();
+    let blob_key = |doc: &str| -> String {
+        let item = documents
+            .iter()
+            .find(|i| i.sk == keys::doc(&id(doc)))
+            .expect("the document's item");
+        item.attrs["blob_key"].as_str().unwrap().to_owned()
+    };
+    let blob_keys = [
+        blob_key(&confirmed.id),
+        blob_key(&rejected.id),
+        blob_key(&staged.id),
+    ];
+    let present: Vec<bool> =
+        futures_util::future::join_all(blob_keys.iter().map(|k| system.blobs.stat(k)))
+            .await
+            .into_iter()
+            .map(|s| s.unwrap().is_some())
+            .collect();
+    assert_eq!(
+        present,
+        [true, false, true],
+        "the confirmed and the staged file are stored; the rejected one's bytes went at rejection"
+    );
+
+    close(&app, &case, json!({"closed_at": "2020-01-01T00:00:00Z"})).await;
+    clock.advance(chrono::Duration::hours(25));
+    let due = clock.now_utc();
+    assert_eq!(purge(&app, &case).await, JobOutcome::Done);
+
+    for key in &blob_keys {
+        assert_eq!(system.blobs.stat(key).await.unwrap(), None, "{key}");
+    }
+    for prefix in [keys::blob_prefix(&typed), keys::staged_prefix(&typed)] {
+        assert_eq!(
+            system.blobs.delete_prefix(&prefix).await.unwrap(),
+            0,
+            "nothing left under {prefix}"
+        );
+    }
+    for pk in [keys::dossier(&typed), keys::audit(&typed)] {
+        assert!(
+            system.store.query(&pk, "").await.unwrap().is_empty(),
+            "no item left in {pk}"
+        );
+    }
+    let token_hash = portaal_core::domain::LinkToken::parse(&token)
+        .unwrap()
+        .hash();
+    let (pk, sk) = keys::token(&token_hash);
+    assert_eq!(system.store.get(&pk, &sk).await.unwrap(), None);
+
+    // The record: which rule, what went, and no way back to the case.
+    let res = app
+        .api(Method::GET, &format!("/destructions?case_id={case}"))
+        .send()
+        .await
+        .unwrap();
+    let records = json_answer(res, StatusCode::OK).await;
+    let record = &records.as_array().expect("an array")[0];
+    assert_eq!(record["case_type"], "bezwaar");
+    assert_eq!(record["documents"], 3);
+    assert_eq!(
+        record["bytes"],
+        confirmed.bytes.len() + rejected.bytes.len() + staged.bytes.len()
+    );
+    assert_eq!(
+        (&record["close_after_days"], &record["destroy_after_days"]),
+        (&json!(30), &json!(90))
+    );
+    let destroyed_at: chrono::DateTime<Utc> =
+        record["destroyed_at"].as_str().unwrap().parse().unwrap();
+    eprintln!(
+        "destroyed {} ms after its destruction time (on the test clock)",
+        (destroyed_at - due).num_milliseconds()
+    );
+    let text = record.to_string();
+    for secret in [&case, &title, &submitter, &token] {
+        assert!(!text.contains(secret.as_str()), "{secret} in {text}");
+    }
+    use sha2::Digest;
+    assert!(
+        !text.contains(&hex::encode(sha2::Sha256::digest(case.as_bytes()))),
+        "not the bare hash of the case number"
+    );
+
+    if system.embedded.is_some() {
+        let needles: Vec<(&str, Vec<u8>)> = vec![
+            ("title", title.clone().into_bytes()),
+            ("remark", remark.clone().into_bytes()),
+            ("submitter", submitter.clone().into_bytes()),
+            ("link token", token.clone().into_bytes()),
+            ("confirmed file", confirmed.bytes.clone()),
+            ("rejected file", rejected.bytes.clone()),
+            ("staged file", staged.bytes.clone()),
+        ];
+        let mut remaining = 0;
+        for (path, bytes) in files_under(&app.data_dir) {
+            assert!(
+                !path.to_string_lossy().contains(&case),
+                "a path still names the case: {}",
+                path.display()
+            );
+            for (what, needle) in &needles {
+                if contains(&bytes, needle) {
+                    remaining += needle.len();
+                    eprintln!("{what} remains in {}", path.display());
+                }
+            }
+        }
+        eprintln!("bytes of the dossier remaining under the data directory: {remaining}");
+        assert_eq!(remaining, 0);
+    }
+}

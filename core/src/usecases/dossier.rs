@@ -150,6 +150,8 @@ impl Portaal {
                         result: None,
                         closes_at: None,
                         destroy_at: None,
+                        close_after_days: None,
+                        destroy_after_days: None,
                         hold: None,
                         destroying: false,
                         rev: 1,

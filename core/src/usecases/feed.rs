@@ -389,6 +389,31 @@ impl Portaal {
     /// `GET /api/v1/dossiers?status=&case_type=&limit=&cursor=`: newest first, from the indexes.
     pub async fn list_dossiers(&self, filter: &DossierFilter) -> Result<ListPage<DossierSummary>> {
         let limit = page_limit(filter.limit, MAX_LIST_PAGE)?;
+        if let Some(before) = filter.destroys_before.as_deref() {
+            if filter
+                .status
+                .as_deref()
+                .is_some_and(|s| s != "closed" && !s.is_empty())
+            {
+                return Err(Error::invalid(
+                    "destroys_before lists closed dossiers: it does not combine with status=open",
+                ));
+            }
+            let case_type = filter
+                .case_type
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .map(CaseTypeKey::parse)
+                .transpose()?;
+            return self
+                .dossiers_destroyed_before(
+                    before,
+                    case_type.as_ref(),
+                    filter.cursor.as_deref(),
+                    limit,
+                )
+                .await;
+        }
         let statuses = match filter.status.as_deref() {
             None | Some("") => vec![DossierStatus::Open, DossierStatus::Closed],
             Some("open") => vec![DossierStatus::Open],
@@ -632,6 +657,8 @@ pub struct FeedPage {
 pub struct DossierFilter {
     pub status: Option<String>,
     pub case_type: Option<String>,
+    /// Closed dossiers destroyed before this Dutch date, soonest first.
+    pub destroys_before: Option<String>,
     pub limit: Option<usize>,
     pub cursor: Option<String>,
 }
@@ -657,7 +684,15 @@ pub struct DossierSummary {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// When a closed dossier's link stops and when it is destroyed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closes_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destroys_at: Option<DateTime<Utc>>,
     pub on_hold: bool,
+    /// The legal hold that keeps it from destruction, with its reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold: Option<crate::model::Hold>,
 }
 
 impl From<&crate::model::Dossier> for DossierSummary {
@@ -670,7 +705,10 @@ impl From<&crate::model::Dossier> for DossierSummary {
             created_at: d.created_at,
             updated_at: d.updated_at,
             closed_at: d.closed_at,
+            closes_at: d.closes_at,
+            destroys_at: d.destroy_at,
             on_hold: d.hold.is_some(),
+            hold: d.hold.clone(),
         }
     }
 }

@@ -248,17 +248,37 @@ impl Portaal {
 
         let files = self.blobs.delete_prefix(&keys::blob_prefix(case)).await?
             + self.blobs.delete_prefix(&keys::staged_prefix(case)).await?;
-        use sha2::Digest;
-        let case_hash = hex::encode(sha2::Sha256::digest(case.as_str().as_bytes()));
-        let record = Destruction {
-            case_hash: case_hash.clone(),
-            case_type: dossier.as_ref().map(|d| d.case_type.clone()),
-            closed_at: dossier.as_ref().and_then(|d| d.closed_at),
-            destroyed_at: self.now(),
-            items: items.len() as u64,
-            files,
+        let documents: Vec<crate::model::Document> = items
+            .iter()
+            .filter(|i| i.sk.starts_with(keys::DOC))
+            .map(crate::model::Document::from_item)
+            .collect::<Result<_>>()?;
+        let mails: Vec<Id> = items
+            .iter()
+            .filter(|i| i.sk.starts_with(keys::MAIL))
+            .map(|i| crate::model::Mail::from_item(i).map(|m| m.id))
+            .collect::<Result<_>>()?;
+        let mail_copies = match &self.sent_copies {
+            Some(copies) => copies.erase(&mails).await?,
+            None => 0,
         };
-        let (rpk, rsk) = keys::destruction(&case_hash);
+        let audit = self.store.query(&keys::audit(case), "").await?;
+        let case_ref = self.settings.records_key.case_ref(case);
+        let record = Destruction {
+            case_ref: case_ref.clone(),
+            case_hash: None,
+            case_type: dossier.as_ref().map(|d| d.case_type.clone()),
+            close_after_days: dossier.as_ref().and_then(|d| d.close_after_days),
+            destroy_after_days: dossier.as_ref().and_then(|d| d.destroy_after_days),
+            closed_at: dossier.as_ref().and_then(|d| d.closed_at),
+            destroy_at: dossier.as_ref().and_then(|d| d.destroy_at),
+            destroyed_at: self.now(),
+            documents: documents.len() as u64,
+            bytes: documents.iter().map(|d| d.size).sum(),
+            items: (items.len() + audit.len()) as u64,
+            files: files + mail_copies,
+        };
+        let (rpk, rsk) = keys::destruction(&case_ref);
         // `dossier.destroyed` goes with the last write of the destruction, once: the deletion of
         // the main item, or (TTL removed that already) the first writing of the record.
         let destroyed = crate::usecases::feed::pending_event(
@@ -311,6 +331,7 @@ impl Portaal {
         deletes.extend(
             items
                 .iter()
+                .chain(audit.iter())
                 .filter(|i| i.sk != keys::META)
                 .map(|i| delete(i.pk.clone(), i.sk.clone())),
         );
@@ -334,7 +355,15 @@ impl Portaal {
                 case_id: case.clone(),
             })
             .await?;
-        tracing::info!(items = items.len(), files, "dossier destroyed");
+        // Deleted items must not live on in the store's log.
+        self.store.scrub().await?;
+        tracing::info!(
+            items = record.items,
+            files = record.files,
+            documents = record.documents,
+            bytes = record.bytes,
+            "dossier destroyed"
+        );
         Ok(JobOutcome::Done)
     }
 }
@@ -418,6 +447,8 @@ impl Portaal {
                 result: result.clone(),
                 closes_at: Some(closes_at),
                 destroy_at: Some(destroy_at),
+                close_after_days: Some(case_type.close_after_days),
+                destroy_after_days: Some(case_type.destroy_days()),
                 updated_at: self.now(),
                 rev: d.rev + 1,
                 ..d.clone()
@@ -459,6 +490,8 @@ impl Portaal {
                 closed_at: None,
                 closes_at: None,
                 destroy_at: None,
+                close_after_days: None,
+                destroy_after_days: None,
                 updated_at: self.now(),
                 rev: d.rev + 1,
                 ..d.clone()
@@ -521,17 +554,5 @@ impl Portaal {
             self.save_dossier(&d, changed, kind, summary).await
         })
         .await
-    }
-}
-
-impl Portaal {
-    /// `GET /api/v1/destructions`: what was destroyed, without personal data.
-    pub async fn destructions(&self) -> Result<Vec<Destruction>> {
-        self.store
-            .query("DESTRUCTION", "DESTRUCTION#")
-            .await?
-            .iter()
-            .map(Destruction::from_item)
-            .collect()
     }
 }

@@ -5,6 +5,7 @@ pub mod limits;
 pub mod outbox;
 pub mod portal;
 pub mod publication;
+pub mod records;
 pub mod request;
 pub mod review;
 pub mod scan;

@@ -64,7 +64,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/dossiers/{case_id}/close", post(close))
         .route("/dossiers/{case_id}/reopen", post(reopen))
         .route("/dossiers/{case_id}/hold", put(hold).delete(lift_hold))
-        .route("/destructions", get(destructions))
+        .merge(crate::records::routes())
         .merge(crate::integration::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -458,10 +458,6 @@ async fn lift_hold(State(s): State<AppState>, Path(case): Path<String>) -> ApiRe
         &s.system.portaal.set_hold(&case, None).await?,
     ))
     .into_response())
-}
-
-async fn destructions(State(s): State<AppState>) -> ApiResult<Response> {
-    Ok(Json(s.system.portaal.destructions().await?).into_response())
 }
 
 async fn update_request(

@@ -11,6 +11,7 @@ pub mod middleware;
 pub mod page;
 pub mod portal;
 pub mod problem;
+pub mod records;
 pub mod state;
 
 use axum::Router;

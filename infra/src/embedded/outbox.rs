@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use portaal_core::ports::{MailError, Mailer, OutgoingMail};
+use portaal_core::domain::Id;
+use portaal_core::ports::{MailError, Mailer, OutgoingMail, SentMailCopies};
 
 use crate::mail::Sender;
 use serde::{Deserialize, Serialize};
@@ -90,6 +91,23 @@ async fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 #[async_trait]
+impl SentMailCopies for OutboxMailer {
+    async fn erase(&self, mails: &[Id]) -> Result<u64, MailError> {
+        let mut removed = 0;
+        for id in mails {
+            for extension in ["eml", "json", "tmp"] {
+                match tokio::fs::remove_file(self.dir.join(format!("{id}.{extension}"))).await {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(backend(e)),
+                }
+            }
+        }
+        Ok(removed)
+    }
+}
+
+#[async_trait]
 impl Mailer for OutboxMailer {
     async fn send(&self, mail: &OutgoingMail) -> Result<String, MailError> {
         let message = self.sender.message(mail)?;
@@ -118,7 +136,7 @@ impl Mailer for OutboxMailer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portaal_core::domain::{Email, Id};
+    use portaal_core::domain::Email;
 
     #[tokio::test]
     async fn the_eml_is_the_message_every_transport_sends() {

@@ -41,6 +41,9 @@ pub(crate) fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     // FULL: a confirmed delivery survives power loss, not only a process crash.
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // Deleted rows are overwritten with zeros, not left in free pages: a destroyed dossier's
+    // text must not be readable from the file.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(conn)
 }
@@ -237,6 +240,25 @@ impl Store for SqliteStore {
                 "SELECT pk, sk, attrs FROM items WHERE {key_pk} = ?1 AND (?2 IS NULL OR {key_sk} {cmp} ?2) ORDER BY {key_sk} {order} LIMIT ?3"
             );
             select_items(c, &sql, params![pk, after, limit])
+        })
+        .await
+    }
+
+    /// The write-ahead log still holds the pages as they were before the deletes: copied into
+    /// the database (where `secure_delete` zeroed them) and the log truncated to nothing.
+    async fn scrub(&self) -> Result<(), StoreError> {
+        self.with_conn(|c| {
+            let (busy, _, _): (i64, i64, i64) = c
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .map_err(backend)?;
+            if busy != 0 {
+                return Err(StoreError::Backend(
+                    "the write-ahead log could not be truncated: a reader held it".into(),
+                ));
+            }
+            Ok(())
         })
         .await
     }
