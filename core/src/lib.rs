@@ -1,6 +1,7 @@
 //! Portaal's core: the domain model, the use cases and the ports they need. No I/O lives here;
 //! adapters in `portaal-infra` implement the ports for the embedded default and for AWS.
 
+pub mod audit;
 pub mod casetype;
 pub mod content;
 pub mod domain;

@@ -1,5 +1,5 @@
 //! What the AWS deployment costs and carries, counted by an SDK interceptor on the emulators:
-//! the portal page is at most 2 DynamoDB calls, a confirm is one TransactWriteItems, and no
+//! the portal page is 2 DynamoDB reads plus the audit entry's write, a confirm is one TransactWriteItems, and no
 //! document byte passes through the application beyond the content check's two ranges (8 KiB
 //! head, 64 KiB tail) per file (no other S3 GetObject, no PutObject by it). Also: S3
 //! (s3s-fs) refuses tampered, expired and other-size uploads with 403, and the portal then
@@ -30,7 +30,8 @@ fn dynamodb(snapshot: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
 }
 
 #[tokio::test]
-async fn the_page_costs_two_reads_a_confirm_one_transaction_and_no_bytes_pass_through() {
+async fn the_page_costs_two_reads_and_an_audit_write_a_confirm_one_transaction_and_no_bytes_pass_through()
+ {
     // No background worker: only the requests under test make calls (mail is sent by the test).
     let app = spawn_aws_app(&[("PORTAAL_WORKER", "off")]).await;
     let calls = counter(&app);
@@ -48,13 +49,23 @@ async fn the_page_costs_two_reads_a_confirm_one_transaction_and_no_bytes_pass_th
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::OK);
-        let reads = dynamodb(&calls.snapshot());
+        let used = dynamodb(&calls.snapshot());
+        let count = |ops: &[&str]| -> u64 {
+            ops.iter()
+                .map(|op| used.get(&format!("DynamoDB.{op}")).copied().unwrap_or(0))
+                .sum()
+        };
         assert_eq!(
-            reads.values().sum::<u64>(),
+            count(&["GetItem", "Query", "BatchGetItem", "Scan"]),
             2,
-            "opening the page ({accept}) costs {reads:?}"
+            "opening the page ({accept}) reads twice: {used:?}"
         );
-        assert_eq!(calls.total("DynamoDB"), 2);
+        assert_eq!(
+            count(&["TransactWriteItems", "PutItem"]),
+            1,
+            "and writes its audit entry once: {used:?}"
+        );
+        assert_eq!(calls.total("DynamoDB"), 3, "{used:?}");
     }
 
     let big_pdf = portaal_tests::pdf(vec![7u8; 300_000]);

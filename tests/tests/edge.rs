@@ -530,9 +530,10 @@ async fn two_confirms_that_read_before_either_writes_make_one_delivery() {
             email: "p@example.nl".into(),
         },
     };
+    let origin = portaal_core::audit::Origin::default();
     let (first, second) = tokio::join!(
-        portaal.confirm_delivery(&token, &input),
-        portaal.confirm_delivery(&token, &input)
+        portaal.confirm_delivery(&token, &input, &origin),
+        portaal.confirm_delivery(&token, &input, &origin)
     );
     let (first, second) = (first.unwrap(), second.unwrap());
     let created = [&first, &second]

@@ -844,6 +844,8 @@ async fn a_handled_case_reads_until_its_links_close_and_a_reopen_restores_them()
     let app = portaal_tests::spawn_with_clock(clock.clone(), &[]).await;
     let case = case_id("SLUIT");
     let link = app.dossier_with_request(&case).await;
+    // The history is ordered by time: each step a second later.
+    clock.advance(chrono::Duration::seconds(1));
     let close = format!("/dossiers/{case}/close");
     problem(
         app.api(Method::POST, &close)
@@ -919,7 +921,6 @@ async fn a_handled_case_reads_until_its_links_close_and_a_reopen_restores_them()
         res.json::<Value>().await.unwrap()["hold"]["reason"],
         "Beroep ingesteld"
     );
-    // The history is ordered by time: each step a second later.
     clock.advance(chrono::Duration::seconds(1));
     assert_eq!(
         app.api(Method::DELETE, &format!("/dossiers/{case}/hold"))

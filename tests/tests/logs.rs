@@ -73,6 +73,25 @@ async fn the_logs_of_the_whole_flow_hold_no_link_token() {
         "requests through the link are logged, redacted"
     );
     assert!(logs.contains("mail sent"), "the flow was logged");
+    let audit_lines: Vec<&str> = logs.lines().filter(|l| l.contains("audit")).collect();
+    for action in [
+        "portal.view",
+        "document.upload",
+        "delivery.confirm",
+        "delivery.approve",
+        "document.download",
+    ] {
+        assert!(
+            audit_lines.iter().any(|l| l.contains(action)),
+            "an audit line for {action}: {audit_lines:#?}"
+        );
+    }
+    assert!(
+        audit_lines
+            .iter()
+            .any(|l| l.contains("link:request:") && l.contains("127.0.0.1")),
+        "a link holder is named by its request, with the client's address"
+    );
     assert!(!logs.contains(&token), "a link token appeared in the logs");
     assert!(
         !logs.contains(portaal_tests::TEST_API_KEY),

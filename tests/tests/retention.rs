@@ -374,3 +374,381 @@ async fn destruction_leaves_nothing_of_the_dossier_but_its_record() {
         assert_eq!(remaining, 0);
     }
 }
+
+/// The audit trail of a case, every page followed by its `Link: rel=next`.
+async fn audit_trail(app: &TestApp, case: &str, limit: usize) -> (Vec<Value>, usize) {
+    let mut url = format!("{}/api/v1/dossiers/{case}/audit?limit={limit}", app.base);
+    let mut entries = Vec::new();
+    let mut pages = 0;
+    loop {
+        let res = app
+            .client
+            .get(&url)
+            .bearer_auth(&app.api_key)
+            .send()
+            .await
+            .unwrap();
+        let link = res
+            .headers()
+            .get("link")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let page = json_answer(res, StatusCode::OK).await;
+        pages += 1;
+        entries.extend(page["entries"].as_array().unwrap().iter().cloned());
+        match link {
+            Some(l) => {
+                assert!(l.ends_with("; rel=\"next\""), "{l}");
+                url = l[1..l.find('>').unwrap()].to_owned();
+            }
+            None => return (entries, pages),
+        }
+    }
+}
+
+#[tokio::test]
+async fn views_uploads_decisions_and_downloads_are_audited_without_the_token() {
+    let app = spawn_with_settings(&[]).await;
+    let case = case_id("AUDIT");
+    let link = app.dossier_with_request(&case).await;
+    let token = link.rsplit('/').next().unwrap().to_owned();
+    let page = app.client.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let sent = app.deliver(&link, "besluit.pdf", b"%PDF-1.7 audit").await;
+    let dossier = app.get_dossier(&case).await;
+    let delivery = dossier["deliveries"][0]["id"].as_str().unwrap().to_owned();
+    let res = app
+        .api(
+            Method::POST,
+            &format!("/dossiers/{case}/deliveries/{delivery}/approve"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .client
+        .get(format!("{link}/documents/{}", sent.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FOUND, "the department downloads");
+    app.download(&case, &sent.id).await;
+    // A refused call is audited too.
+    let res = app
+        .api(
+            Method::POST,
+            &format!("/dossiers/{case}/deliveries/{delivery}/reject"),
+        )
+        .json(&json!({"reason": "Te laat"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+
+    let (entries, pages) = audit_trail(&app, &case, 3).await;
+    assert!(pages > 1, "paged: {pages}");
+    let text = serde_json::to_string(&entries).unwrap();
+    assert!(!text.contains(&token), "no token in the trail");
+    let has = |action: &str, actor_prefix: &str, result: &str| {
+        entries.iter().any(|e| {
+            e["action"] == action
+                && e["actor"].as_str().unwrap().starts_with(actor_prefix)
+                && e["result"] == result
+        })
+    };
+    let request_id = dossier["requests"][0]["id"].as_str().unwrap();
+    let holder = format!("link:request:{request_id}");
+    assert!(has("portal.view", &holder, "success"), "{entries:#?}");
+    assert!(has("document.upload", &holder, "success"));
+    assert!(has("delivery.confirm", &holder, "success"));
+    assert!(has("document.download", &holder, "success"));
+    assert!(has("dossier.view", "api-key", "success"));
+    assert!(has("delivery.approve", "api-key", "success"));
+    assert!(has("document.download", "api-key", "success"));
+    assert!(has("delivery.reject", "api-key", "refused"));
+    for e in &entries {
+        assert!(e["at"].is_string() && e["object"].is_string(), "{e}");
+        assert!(e["origin"].as_str().is_some_and(|o| !o.is_empty()), "{e}");
+    }
+    let times: Vec<&str> = entries.iter().map(|e| e["at"].as_str().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "oldest first");
+    let download = entries
+        .iter()
+        .find(|e| e["action"] == "document.download")
+        .unwrap();
+    assert_eq!(download["object"], format!("document:{}", sent.id));
+}
+
+/// A minimal RFC 4180 reader (quoted fields, doubled quotes, CRLF rows).
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let (mut row, mut field, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => row.push(std::mem::take(&mut field)),
+            ('\r', false) => {}
+            ('\n', false) => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (c, _) => field.push(c),
+        }
+    }
+    rows
+}
+
+#[tokio::test]
+async fn destruction_records_are_found_by_case_paged_by_date_and_given_as_csv() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = spawn_with_clock(clock.clone(), &[]).await;
+    let cases: Vec<String> = (0..3).map(|i| case_id(&format!("ARCH{i}"))).collect();
+    for case in &cases {
+        app.dossier_with_request(case).await;
+        close(&app, case, json!({"closed_at": "2020-01-01T00:00:00Z"})).await;
+    }
+    clock.advance(chrono::Duration::hours(25));
+    for case in &cases {
+        assert_eq!(purge(&app, case).await, JobOutcome::Done);
+        clock.advance(chrono::Duration::seconds(1));
+    }
+    let today = portaal_core::localtime::dutch_today(clock.now_utc()).to_string();
+
+    // Page through today's records, one at a time, by the Link header.
+    let mut url = format!(
+        "{}/api/v1/destructions?from={today}&to={today}&limit=1",
+        app.base
+    );
+    let mut seen = Vec::new();
+    loop {
+        let res = app
+            .client
+            .get(&url)
+            .bearer_auth(&app.api_key)
+            .send()
+            .await
+            .unwrap();
+        let link = res
+            .headers()
+            .get("link")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let page = json_answer(res, StatusCode::OK).await;
+        seen.extend(page.as_array().expect("still an array").iter().cloned());
+        let Some(link) = link else { break };
+        url = link[1..link.find('>').unwrap()].to_owned();
+        assert!(seen.len() <= 10, "the pages end");
+    }
+    let mine: Vec<&Value> = seen
+        .iter()
+        .filter(|r| r["case_type"] == "bezwaar")
+        .collect();
+    assert!(mine.len() >= 3, "{seen:#?}");
+
+    // One case's record, found by its case number.
+    let res = app
+        .api(Method::GET, &format!("/destructions?case_id={}", cases[1]))
+        .send()
+        .await
+        .unwrap();
+    let one = json_answer(res, StatusCode::OK).await;
+    assert_eq!(one.as_array().unwrap().len(), 1);
+    assert!(seen.iter().any(|r| r["case_ref"] == one[0]["case_ref"]));
+    let res = app
+        .api(Method::GET, "/destructions?case_id=BZ-0000-NOOIT")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_answer(res, StatusCode::OK).await, json!([]));
+
+    // Yesterday holds none of them; nonsense is refused.
+    let yesterday =
+        portaal_core::localtime::dutch_today(clock.now_utc() - chrono::Duration::days(1));
+    let res = app
+        .api(
+            Method::GET,
+            &format!("/destructions?from={yesterday}&to={yesterday}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    let none = json_answer(res, StatusCode::OK).await;
+    assert!(
+        none.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| one[0]["case_ref"] != r["case_ref"])
+    );
+    for bad in [
+        "from=gisteren",
+        "from=2026-12-02&to=2026-12-01",
+        "after=BZ-1",
+        "limit=0",
+    ] {
+        let res = app
+            .api(Method::GET, &format!("/destructions?{bad}"))
+            .send()
+            .await
+            .unwrap();
+        let problem = json_answer(res, StatusCode::BAD_REQUEST).await;
+        assert!(problem["detail"].is_string(), "{bad}: {problem}");
+    }
+
+    // The same list as CSV, for the archivist to sign off.
+    let res = app
+        .api(
+            Method::GET,
+            &format!("/destructions?from={today}&to={today}"),
+        )
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let rows = parse_csv(&res.text().await.unwrap());
+    assert_eq!(rows[0][0], "case_ref");
+    assert!(rows[0].contains(&"destroyed_at".to_owned()));
+    assert!(rows.len() > 3, "a header and the records: {rows:?}");
+    assert!(rows.iter().all(|r| r.len() == rows[0].len()), "{rows:?}");
+    let case_ref_column = 0;
+    assert!(
+        rows.iter()
+            .any(|r| r[case_ref_column] == one[0]["case_ref"].as_str().unwrap())
+    );
+}
+
+#[tokio::test]
+async fn records_that_held_the_bare_hash_move_to_the_keyed_reference() {
+    let app = spawn_with_settings(&[]).await;
+    let system = &app.running.state.system;
+    let case = case_id("OUD");
+    use sha2::Digest;
+    let hash = hex::encode(sha2::Sha256::digest(case.as_bytes()));
+    let old = json!({
+        "case_hash": hash, "case_type": "klacht", "closed_at": "2025-01-01T00:00:00Z",
+        "destroyed_at": "2026-01-01T00:00:00Z", "items": 7, "files": 2
+    });
+    let item = portaal_core::ports::Item::new(
+        "DESTRUCTION",
+        format!("DESTRUCTION#{hash}"),
+        old.as_object().unwrap().clone(),
+    );
+    system
+        .store
+        .transact(vec![portaal_core::ports::Write::put(item)])
+        .await
+        .unwrap();
+
+    let res = app
+        .api(Method::GET, &format!("/destructions?case_id={case}"))
+        .send()
+        .await
+        .unwrap();
+    let found = json_answer(res, StatusCode::OK).await;
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found[0]["case_type"], "klacht");
+    assert_eq!(found[0]["items"], 7);
+    assert!(found[0].get("case_hash").is_none());
+    assert_ne!(found[0]["case_ref"], hash);
+    let stored = system.store.query("DESTRUCTION", "").await.unwrap();
+    assert!(
+        stored
+            .iter()
+            .all(|i| !i.sk.contains(&hash)
+                && !serde_json::to_string(&i.attrs).unwrap().contains(&hash)),
+        "the bare hash is gone from the store"
+    );
+    let res = app
+        .api(Method::GET, "/destructions?from=2026-01-01&to=2026-01-01")
+        .send()
+        .await
+        .unwrap();
+    let listed = json_answer(res, StatusCode::OK).await;
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["case_ref"] == found[0]["case_ref"]),
+        "and listed by its date: {listed}"
+    );
+}
+
+#[tokio::test]
+async fn a_records_manager_lists_what_is_destroyed_soon_with_legal_holds() {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let app = spawn_with_clock(clock.clone(), &[]).await;
+    let now = clock.now_utc();
+    let day = |d: i64| (now - chrono::Duration::days(d)).to_rfc3339();
+    // Handled 80, 60 and 10 days ago: destroyed in 10, 30 and 80 days (90 days after handling).
+    let soon = case_id("GAUW");
+    let later = case_id("LATER");
+    let held = case_id("HOLD");
+    let open = case_id("OPEN");
+    for (case, handled) in [(&later, 60), (&soon, 80), (&held, 10)] {
+        app.dossier_with_request(case).await;
+        close(&app, case, json!({"closed_at": day(handled)})).await;
+    }
+    app.dossier_with_request(&open).await;
+    let res = app
+        .api(Method::PUT, &format!("/dossiers/{held}/hold"))
+        .json(&json!({"reason": "Beroep ingesteld"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let list = |before: chrono::DateTime<Utc>| {
+        let app = &app;
+        async move {
+            let date = portaal_core::localtime::dutch_today(before);
+            let res = app
+                .api(Method::GET, &format!("/dossiers?destroys_before={date}"))
+                .send()
+                .await
+                .unwrap();
+            let page = json_answer(res, StatusCode::OK).await;
+            page["dossiers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| (d["case_id"].as_str().unwrap().to_owned(), d.clone()))
+                .collect::<Vec<_>>()
+        }
+    };
+    let within_40_days = list(now + chrono::Duration::days(40)).await;
+    let ids: Vec<&str> = within_40_days.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(ids, [soon.as_str(), later.as_str()], "soonest first");
+    assert!(within_40_days[0].1["destroys_at"].is_string());
+    let all = list(now + chrono::Duration::days(100)).await;
+    let ids: Vec<&str> = all.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(ids, [soon.as_str(), later.as_str(), held.as_str()]);
+    assert_eq!(all[2].1["on_hold"], true);
+    assert_eq!(all[2].1["hold"]["reason"], "Beroep ingesteld");
+
+    let res = app
+        .api(Method::GET, "/dossiers?destroys_before=morgen")
+        .send()
+        .await
+        .unwrap();
+    json_answer(res, StatusCode::BAD_REQUEST).await;
+    let res = app
+        .api(
+            Method::GET,
+            "/dossiers?destroys_before=2099-01-01&status=open",
+        )
+        .send()
+        .await
+        .unwrap();
+    json_answer(res, StatusCode::BAD_REQUEST).await;
+}

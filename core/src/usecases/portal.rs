@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
+use crate::audit::{AuditEntry, AuditResult, Origin};
 use crate::casetype::MAX_FILES_PER_DELIVERY;
 use crate::domain::{self, ContentType, Filename, Id, LinkToken, Sha256};
 use crate::error::{Error, Result};
@@ -103,8 +104,15 @@ impl Portaal {
 
     /// `GET /p/{token}`: never changes anything (mail scanners open links).
     #[tracing::instrument(skip_all)]
-    pub async fn portal_view(&self, token: &LinkToken) -> Result<PortalView> {
+    pub async fn portal_view(&self, token: &LinkToken, origin: &Origin) -> Result<PortalView> {
         let o = self.open_link(token).await?;
+        self.audit_link(
+            &o,
+            "portal.view",
+            format!("dossier:{}", o.partition.dossier.case_id),
+            origin,
+        )
+        .await?;
         let p = &o.partition;
         let r = o.request();
         let d = &p.dossier;
@@ -167,8 +175,9 @@ impl Portaal {
         &self,
         token: &LinkToken,
         input: &UploadInput,
+        origin: &Origin,
     ) -> Result<StagedUpload> {
-        with_retries(|| self.try_stage(token, input)).await
+        with_retries(|| self.try_stage(token, input, origin)).await
     }
 
     fn stage_limit(&self) -> Limit {
@@ -189,7 +198,12 @@ impl Portaal {
         }
     }
 
-    async fn try_stage(&self, token: &LinkToken, input: &UploadInput) -> Result<StagedUpload> {
+    async fn try_stage(
+        &self,
+        token: &LinkToken,
+        input: &UploadInput,
+        origin: &Origin,
+    ) -> Result<StagedUpload> {
         let o = self.open_link(token).await?;
         self.accepting(&o)?;
         let r = o.request();
@@ -226,10 +240,17 @@ impl Portaal {
             scan_note: None,
         };
         let upload = self.upload_target_for(&doc).await?;
+        let audit = self.link_entry(
+            &o,
+            "document.upload",
+            format!("document:{}", doc.id),
+            origin,
+        );
         self.store
             .transact(vec![
                 Write::create(doc.to_item(keys::dossier(case), keys::doc(&doc.id))),
                 counted,
+                Self::audit_write(&audit),
             ])
             .await?;
         Ok(StagedUpload {
@@ -240,7 +261,12 @@ impl Portaal {
 
     /// `DELETE /p/{token}/uploads/{id}`: removes a staged file (record and bytes).
     #[tracing::instrument(skip_all, fields(upload = %upload))]
-    pub async fn remove_upload(&self, token: &LinkToken, upload: &Id) -> Result<()> {
+    pub async fn remove_upload(
+        &self,
+        token: &LinkToken,
+        upload: &Id,
+        origin: &Origin,
+    ) -> Result<()> {
         let o = self.open_link(token).await?;
         let r = o.request();
         let doc = o
@@ -256,12 +282,21 @@ impl Portaal {
             )));
         }
         let case = &o.partition.dossier.case_id;
+        let audit = self.link_entry(
+            &o,
+            "document.remove",
+            format!("document:{}", doc.id),
+            origin,
+        );
         self.store
-            .transact(vec![Write::Delete {
-                pk: keys::dossier(case),
-                sk: keys::doc(&doc.id),
-                condition: crate::ports::Condition::Equals("state".into(), "staged".into()),
-            }])
+            .transact(vec![
+                Write::Delete {
+                    pk: keys::dossier(case),
+                    sk: keys::doc(&doc.id),
+                    condition: crate::ports::Condition::Equals("state".into(), "staged".into()),
+                },
+                Self::audit_write(&audit),
+            ])
             .await
             .map_err(|_| Error::conflict(format!("{} was sent meanwhile", doc.filename)))?;
         // After the commit: a failure here leaves only bytes under the dossier's prefix, which
@@ -280,6 +315,7 @@ impl Portaal {
         &self,
         token: &LinkToken,
         input: &ConfirmInput,
+        origin: &Origin,
     ) -> Result<Confirmed> {
         let submitted_by = person("submitted_by", &input.submitted_by)?;
         let comment = domain::optional_text("comment", &input.comment, 4000)?;
@@ -298,7 +334,8 @@ impl Portaal {
                 "at most {MAX_FILES_PER_DELIVERY} files can be sent at once"
             )));
         }
-        let result = with_retries(|| self.try_confirm(token, &ids, &comment, &submitted_by)).await;
+        let result =
+            with_retries(|| self.try_confirm(token, &ids, &comment, &submitted_by, origin)).await;
         match result {
             // A concurrent confirm of the same files may have won the race (and removed the
             // staged copies this one was checking): then this one answers its delivery.
@@ -328,6 +365,7 @@ impl Portaal {
         ids: &BTreeSet<Id>,
         comment: &str,
         submitted_by: &crate::model::Person,
+        origin: &Origin,
     ) -> Result<Confirmed> {
         let o = self.open_link(token).await?;
         let p = &o.partition;
@@ -430,9 +468,16 @@ impl Portaal {
             vars
         };
 
+        let audit = self.link_entry(
+            &o,
+            "delivery.confirm",
+            format!("delivery:{}", delivery.id),
+            origin,
+        );
         let mut writes = [
             self.dossier_unchanged(&p.dossier),
             counted,
+            Self::audit_write(&audit),
             Write::create(delivery.to_item(pk.clone(), keys::delivery(&r.id, &delivery.id))),
             Write::replace_if(
                 request.to_item(pk.clone(), keys::request(&r.id)),
@@ -567,7 +612,12 @@ impl Portaal {
     /// `GET /p/{token}/documents/{id}`: one of this request's delivered documents or a publication
     /// for it. Answers a short-lived URL.
     #[tracing::instrument(skip_all, fields(document = %document))]
-    pub async fn portal_document_url(&self, token: &LinkToken, document: &Id) -> Result<String> {
+    pub async fn portal_document_url(
+        &self,
+        token: &LinkToken,
+        document: &Id,
+        origin: &Origin,
+    ) -> Result<String> {
         let o = self.open_link(token).await?;
         let r = o.request();
         let doc = o
@@ -585,7 +635,39 @@ impl Portaal {
                 DocumentState::Rejected | DocumentState::Draft => false,
             })
             .ok_or_else(|| Error::not_found(format!("document {document}")))?;
-        self.download_url(doc, true).await
+        let url = self.download_url(doc, true).await?;
+        self.audit_link(
+            &o,
+            "document.download",
+            format!("document:{}", doc.id),
+            origin,
+        )
+        .await?;
+        Ok(url)
+    }
+
+    /// An audit entry for what a link holder did (a success: refusals are in the log lines).
+    fn link_entry(&self, o: &Opened, action: &str, object: String, origin: &Origin) -> AuditEntry {
+        self.audit_entry(
+            &o.partition.dossier.case_id,
+            action,
+            object,
+            AuditResult::Success,
+            crate::audit::link_holder(&o.request_id),
+            origin,
+        )
+    }
+
+    /// Stores the entry of a read by a link holder: one write.
+    async fn audit_link(
+        &self,
+        o: &Opened,
+        action: &str,
+        object: String,
+        origin: &Origin,
+    ) -> Result<()> {
+        self.record_audit(&self.link_entry(o, action, object, origin))
+            .await
     }
 
     /// Every download of a document goes through here: a quarantined (or, when scanning is

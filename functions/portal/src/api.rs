@@ -183,8 +183,13 @@ async fn admit(
         )
         .into_response(),
         Ok(caller) => {
+            let audited = crate::records::AuditedCall::of(&req, &caller, ip);
             req.extensions_mut().insert(caller);
-            next.run(req).await
+            let res = next.run(req).await;
+            if let Some(call) = audited {
+                call.record(state, res.status()).await;
+            }
+            res
         }
         Err(refused) => refused,
     }

@@ -52,6 +52,11 @@ impl FromRequestParts<AppState> for ClientIp {
 }
 
 impl ClientIp {
+    /// Where a request came from, for the audit trail.
+    pub fn origin(&self) -> portaal_core::audit::Origin {
+        portaal_core::audit::Origin::from_address(self.0.map(|ip| ip.to_string()))
+    }
+
     fn peer(parts: &Parts) -> Option<IpAddr> {
         if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
             return Some(addr.ip());
@@ -178,7 +183,7 @@ async fn view(
 ) -> Response {
     let lang = Lang::from_query(q.lang.as_deref());
     let result = with_link(&state, &ip, &token, async |t| {
-        state.system.portaal.portal_view(&t).await
+        state.system.portaal.portal_view(&t, &ip.origin()).await
     })
     .await;
     match (result, wants_json(&headers)) {
@@ -278,7 +283,11 @@ async fn stage(
     require_client_header(&headers, true)?;
     let Json(input) = body?;
     let staged = with_link(&state, &ip, &token, async |t| {
-        state.system.portaal.stage_upload(&t, &input).await
+        state
+            .system
+            .portaal
+            .stage_upload(&t, &input, &ip.origin())
+            .await
     })
     .await?;
     Ok((
@@ -298,7 +307,11 @@ async fn unstage(
     require_client_header(&headers, false)?;
     let id = Id::parse(&upload_id)?;
     with_link(&state, &ip, &token, async |t| {
-        state.system.portaal.remove_upload(&t, &id).await
+        state
+            .system
+            .portaal
+            .remove_upload(&t, &id, &ip.origin())
+            .await
     })
     .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -314,7 +327,11 @@ async fn confirm(
     require_client_header(&headers, true)?;
     let Json(input) = body?;
     let confirmed = with_link(&state, &ip, &token, async |t| {
-        state.system.portaal.confirm_delivery(&t, &input).await
+        state
+            .system
+            .portaal
+            .confirm_delivery(&t, &input, &ip.origin())
+            .await
     })
     .await?;
     Ok(match confirmed {
@@ -331,7 +348,11 @@ async fn document(
     let id = Id::parse(&document_id)
         .map_err(|_| ApiError::NotFound(format!("document {document_id} not found")))?;
     let url = with_link(&state, &ip, &token, async |t| {
-        state.system.portaal.portal_document_url(&t, &id).await
+        state
+            .system
+            .portaal
+            .portal_document_url(&t, &id, &ip.origin())
+            .await
     })
     .await?;
     Ok(found(&url))

@@ -2,20 +2,191 @@
 //! `Link: rel=next`) and a dossier's audit trail. Authenticated like the rest of the API.
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Extension, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::extract::{Extension, MatchedPath, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use portaal_core::audit::{AuditResult, Origin};
+use portaal_core::domain::CaseId;
 use portaal_core::model::Destruction;
 use portaal_core::usecases::records::DestructionQuery;
+use serde::Deserialize;
 
 use crate::AppState;
+use crate::api::Caller;
+use crate::portal::ClientIp;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::PublicBase;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/destructions", get(destructions))
+    Router::new()
+        .route("/destructions", get(destructions))
+        .route("/dossiers/{case_id}/audit", get(audit_trail))
+}
+
+/// The audit action of an API route (its method and path template under `/api/v1`).
+fn action(method: &Method, route: &str) -> Option<&'static str> {
+    let m = method.as_str();
+    Some(match (m, route) {
+        ("GET", "/dossiers/{case_id}") => "dossier.view",
+        ("PUT", "/dossiers/{case_id}") => "dossier.register",
+        ("POST", "/dossiers/{case_id}/requests") => "request.create",
+        ("PATCH", "/dossiers/{case_id}/requests/{request_id}") => "request.update",
+        ("POST", "/dossiers/{case_id}/requests/{request_id}/link") => "link.rotate",
+        ("GET", "/dossiers/{case_id}/deliveries/{delivery_id}") => "delivery.view",
+        ("POST", "/dossiers/{case_id}/deliveries/{delivery_id}/approve") => "delivery.approve",
+        ("POST", "/dossiers/{case_id}/deliveries/{delivery_id}/reject") => "delivery.reject",
+        ("GET", "/dossiers/{case_id}/documents/{document_id}/content") => "document.download",
+        ("POST", "/dossiers/{case_id}/publications") => "publication.create",
+        ("POST", "/dossiers/{case_id}/publications/{publication_id}/publish") => {
+            "publication.publish"
+        }
+        ("POST", "/dossiers/{case_id}/close") => "dossier.close",
+        ("POST", "/dossiers/{case_id}/reopen") => "dossier.reopen",
+        ("PUT", "/dossiers/{case_id}/hold") => "hold.set",
+        ("DELETE", "/dossiers/{case_id}/hold") => "hold.lift",
+        ("GET", "/dossiers/{case_id}/audit") => "audit.view",
+        ("PUT" | "PATCH", "/case-types/{key}") => "casetype.change",
+        ("POST", "/subscriptions") => "subscription.create",
+        ("DELETE", "/subscriptions/{id}") => "subscription.delete",
+        ("POST", "/subscriptions/{id}/rotate-secret") => "subscription.rotate_secret",
+        ("POST", "/subscriptions/{id}/redeliver") => "subscription.redeliver",
+        ("GET", "/destructions") => "destructions.view",
+        _ => return None,
+    })
+}
+
+/// One API call to audit: what, on what, by whom, from where.
+pub(crate) struct AuditedCall {
+    action: &'static str,
+    case: Option<CaseId>,
+    object: String,
+    actor: String,
+    origin: Origin,
+}
+
+impl AuditedCall {
+    /// The call's audit data, when its route is one that is audited.
+    pub(crate) fn of(req: &Request, caller: &Caller, ip: &ClientIp) -> Option<Self> {
+        let template = req.extensions().get::<MatchedPath>()?.as_str();
+        let route = template.strip_prefix("/api/v1").unwrap_or(template);
+        let action = action(req.method(), route)?;
+        let params = path_params(route, req.uri().path());
+        let param = |name: &str| params.iter().find(|(n, _)| n == name).map(|(_, v)| v);
+        // The most specific thing named in the path.
+        let object = [
+            "document_id",
+            "delivery_id",
+            "publication_id",
+            "request_id",
+            "id",
+            "key",
+        ]
+        .iter()
+        .find_map(|name| param(name).map(|v| format!("{}:{v}", name.trim_end_matches("_id"))))
+        .or_else(|| param("case_id").map(|c| format!("dossier:{c}")))
+        .unwrap_or_else(|| route.to_owned());
+        Some(Self {
+            action,
+            case: param("case_id").and_then(|c| CaseId::parse(c).ok()),
+            object,
+            actor: caller.actor(),
+            origin: ip.origin(),
+        })
+    }
+
+    /// Logs the call, and stores it in the dossier's trail. Not for a dossier that does not
+    /// exist (404): its trail would outlive nothing and never be destroyed.
+    pub(crate) async fn record(self, state: &AppState, status: StatusCode) {
+        let result = AuditResult::of_status(status.as_u16());
+        let portaal = &state.system.portaal;
+        let Some(case) = &self.case else {
+            portaal_core::audit::log_unfiled(
+                chrono::Utc::now(),
+                self.action,
+                &self.object,
+                result,
+                &self.actor,
+                &self.origin,
+            );
+            return;
+        };
+        let entry = portaal.audit_entry(
+            case,
+            self.action,
+            self.object,
+            result,
+            self.actor,
+            &self.origin,
+        );
+        if status == StatusCode::NOT_FOUND || status == StatusCode::GONE {
+            return;
+        }
+        if let Err(e) = portaal.record_audit(&entry).await {
+            tracing::error!(error = %e, action = entry.action, "audit entry not stored");
+        }
+    }
+}
+
+/// Path parameters by name: the template's `{name}` segments against the request's path,
+/// aligned from the end (the path may still carry a prefix the template does not).
+fn path_params(template: &str, path: &str) -> Vec<(String, String)> {
+    let names: Vec<&str> = template.split('/').collect();
+    let values: Vec<&str> = path.split('/').collect();
+    names
+        .iter()
+        .rev()
+        .zip(values.iter().rev())
+        .filter_map(|(n, v)| {
+            let name = n.strip_prefix('{')?.strip_suffix('}')?;
+            let value = percent_encoding::percent_decode_str(v)
+                .decode_utf8()
+                .ok()?
+                .into_owned();
+            Some((name.to_owned(), value))
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct TrailQuery {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn audit_trail(
+    State(s): State<AppState>,
+    Extension(base): Extension<PublicBase>,
+    Path(case): Path<String>,
+    q: Result<Query<TrailQuery>, QueryRejection>,
+) -> ApiResult<Response> {
+    let Query(q) = q.map_err(|e| {
+        ApiError::BadRequest(format!("the query string is not valid: {}", e.body_text()))
+    })?;
+    let case = CaseId::parse(&case)
+        .map_err(|_| ApiError::NotFound(format!("dossier {case} not found")))?;
+    let page = s
+        .system
+        .portaal
+        .audit_trail(&case, q.after.as_deref(), q.limit)
+        .await?;
+    let mut res =
+        Json(serde_json::json!({ "entries": page.items, "next": page.next })).into_response();
+    if let Some(after) = &page.next {
+        let mut next = format!(
+            "{}/api/v1/dossiers/{case}/audit?after={}",
+            base.url,
+            query_value(after)
+        );
+        if let Some(limit) = q.limit {
+            next.push_str(&format!("&limit={limit}"));
+        }
+        if let Ok(v) = HeaderValue::from_str(&format!("<{next}>; rel=\"next\"")) {
+            res.headers_mut().insert(header::LINK, v);
+        }
+    }
+    Ok(res)
 }
 
 /// Whether the client asks for CSV before JSON.
