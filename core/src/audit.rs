@@ -190,6 +190,22 @@ impl Portaal {
             .map_err(Error::from)
     }
 
+    /// Stores the entry of a call on a dossier. A refused or failed call only when the dossier
+    /// exists: a call about a case never registered (or already destroyed) must not start a
+    /// trail that no destruction would remove.
+    pub async fn record_call(&self, entry: &AuditEntry) -> Result<()> {
+        if entry.result != AuditResult::Success
+            && self
+                .store
+                .get(&keys::dossier(&entry.case_id), keys::META)
+                .await?
+                .is_none()
+        {
+            return Ok(());
+        }
+        self.record_audit(entry).await
+    }
+
     /// `GET /api/v1/dossiers/{case_id}/audit`: oldest first, a page at a time.
     pub async fn audit_trail(
         &self,

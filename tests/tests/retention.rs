@@ -285,6 +285,34 @@ async fn destruction_leaves_nothing_of_the_dossier_but_its_record() {
         "the confirmed and the staged file are stored; the rejected one's bytes went at rejection"
     );
 
+    let request_id = id(app.get_dossier(&case).await["requests"][0]["id"]
+        .as_str()
+        .unwrap());
+    let jobs = [
+        Job::Reminder {
+            case_id: typed.clone(),
+            request_id: request_id.clone(),
+            step: -2,
+        },
+        Job::Reminder {
+            case_id: typed.clone(),
+            request_id: request_id.clone(),
+            step: 1,
+        },
+        Job::Overdue {
+            case_id: typed.clone(),
+            request_id,
+        },
+    ];
+    let scheduled = || async {
+        let mut found = Vec::new();
+        for job in &jobs {
+            found.push(system.scheduler.scheduled_at(job).await.unwrap().is_some());
+        }
+        found
+    };
+    assert_eq!(scheduled().await, [true, true, true], "reminders planned");
+
     close(&app, &case, json!({"closed_at": "2020-01-01T00:00:00Z"})).await;
     clock.advance(chrono::Duration::hours(25));
     let due = clock.now_utc();
@@ -293,6 +321,7 @@ async fn destruction_leaves_nothing_of_the_dossier_but_its_record() {
     for key in &blob_keys {
         assert_eq!(system.blobs.stat(key).await.unwrap(), None, "{key}");
     }
+    assert_eq!(scheduled().await, [false, false, false], "no schedule left");
     for prefix in [keys::blob_prefix(&typed), keys::staged_prefix(&typed)] {
         assert_eq!(
             system.blobs.delete_prefix(&prefix).await.unwrap(),
@@ -477,6 +506,34 @@ async fn views_uploads_decisions_and_downloads_are_audited_without_the_token() {
         .find(|e| e["action"] == "document.download")
         .unwrap();
     assert_eq!(download["object"], format!("document:{}", sent.id));
+
+    // Calls about a case never registered leave no trail that nothing would destroy.
+    let stranger = case_id("NOOIT");
+    for res in [
+        app.api(Method::POST, &format!("/dossiers/{stranger}/requests"))
+            .json(&json!({"department": ""}))
+            .send()
+            .await
+            .unwrap(),
+        app.api(Method::PUT, &format!("/dossiers/{stranger}/hold"))
+            .json(&json!({"reason": "x"}))
+            .send()
+            .await
+            .unwrap(),
+    ] {
+        assert!(res.status().is_client_error());
+    }
+    let typed = CaseId::parse(&stranger).unwrap();
+    assert!(
+        app.running
+            .state
+            .system
+            .store
+            .query(&portaal_core::model::keys::audit(&typed), "")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// A minimal RFC 4180 reader (quoted fields, doubled quotes, CRLF rows).

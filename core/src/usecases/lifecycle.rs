@@ -325,7 +325,9 @@ impl Portaal {
         };
         let mut deletes = Vec::with_capacity(items.len() + 4);
         for item in items.iter().filter(|i| i.sk.starts_with(keys::REQUEST)) {
-            let (pk, sk) = keys::token(&Request::from_item(item)?.token_hash);
+            let request = Request::from_item(item)?;
+            self.unschedule_request(&request).await?;
+            let (pk, sk) = keys::token(&request.token_hash);
             deletes.push(delete(pk, sk));
         }
         deletes.extend(

@@ -129,6 +129,26 @@ impl Portaal {
         Ok(view)
     }
 
+    /// Removes every schedule of a request (withdrawn, or its dossier destroyed).
+    pub(crate) async fn unschedule_request(&self, request: &Request) -> Result<()> {
+        for &step in &request.reminder_days {
+            self.scheduler
+                .remove(&Job::Reminder {
+                    case_id: request.case_id.clone(),
+                    request_id: request.id.clone(),
+                    step,
+                })
+                .await?;
+        }
+        self.scheduler
+            .remove(&Job::Overdue {
+                case_id: request.case_id.clone(),
+                request_id: request.id.clone(),
+            })
+            .await?;
+        Ok(())
+    }
+
     pub(crate) async fn schedule_reminders(&self, request: &Request) -> Result<()> {
         let now = self.now();
         for &step in &request.reminder_days {
@@ -278,20 +298,7 @@ impl Portaal {
             }
             // Schedules first; a stale one finds the request changed and does nothing.
             if new.state == RequestState::Withdrawn {
-                for &step in &new.reminder_days {
-                    let job = Job::Reminder {
-                        case_id: case.clone(),
-                        request_id: new.id.clone(),
-                        step,
-                    };
-                    self.scheduler.remove(&job).await?;
-                }
-                self.scheduler
-                    .remove(&Job::Overdue {
-                        case_id: case.clone(),
-                        request_id: new.id.clone(),
-                    })
-                    .await?;
+                self.unschedule_request(&new).await?;
             } else {
                 self.schedule_reminders(&new).await?;
             }

@@ -96,8 +96,7 @@ impl AuditedCall {
         })
     }
 
-    /// Logs the call, and stores it in the dossier's trail. Not for a dossier that does not
-    /// exist (404): its trail would outlive nothing and never be destroyed.
+    /// Logs the call, and stores it in the dossier's trail (see `Portaal::record_call`).
     pub(crate) async fn record(self, state: &AppState, status: StatusCode) {
         let result = AuditResult::of_status(status.as_u16());
         let portaal = &state.system.portaal;
@@ -120,10 +119,7 @@ impl AuditedCall {
             self.actor,
             &self.origin,
         );
-        if status == StatusCode::NOT_FOUND || status == StatusCode::GONE {
-            return;
-        }
-        if let Err(e) = portaal.record_audit(&entry).await {
+        if let Err(e) = portaal.record_call(&entry).await {
             tracing::error!(error = %e, action = entry.action, "audit entry not stored");
         }
     }
