@@ -182,28 +182,23 @@ impl Portaal {
         Write::put(entry.to_item(keys::audit(&entry.case_id), entry.sort_key()))
     }
 
-    /// Stores an entry on its own (for reads, and for actions recorded after they ended).
+    /// Stores an entry on its own (reads, and API calls recorded after they ended), only while
+    /// the dossier exists: an entry about a case never registered, or one written while its
+    /// destruction deletes the main item, would start a trail nothing destroys.
     pub async fn record_audit(&self, entry: &AuditEntry) -> Result<()> {
-        self.store
-            .transact(vec![Self::audit_write(entry)])
+        let exists = Write::Check {
+            pk: keys::dossier(&entry.case_id),
+            sk: keys::META.to_owned(),
+            condition: crate::ports::Condition::Exists,
+        };
+        match self
+            .store
+            .transact(vec![exists, Self::audit_write(entry)])
             .await
-            .map_err(Error::from)
-    }
-
-    /// Stores the entry of a call on a dossier. A refused or failed call only when the dossier
-    /// exists: a call about a case never registered (or already destroyed) must not start a
-    /// trail that no destruction would remove.
-    pub async fn record_call(&self, entry: &AuditEntry) -> Result<()> {
-        if entry.result != AuditResult::Success
-            && self
-                .store
-                .get(&keys::dossier(&entry.case_id), keys::META)
-                .await?
-                .is_none()
         {
-            return Ok(());
+            Ok(()) | Err(crate::ports::StoreError::ConditionFailed { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
         }
-        self.record_audit(entry).await
     }
 
     /// `GET /api/v1/dossiers/{case_id}/audit`: oldest first, a page at a time.

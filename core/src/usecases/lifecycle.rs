@@ -243,8 +243,13 @@ impl Portaal {
                 Some(d)
             }
             (None, removed) if !items.is_empty() => removed,
-            (None, _) => return Ok(JobOutcome::Skipped("dossier is already gone".into())),
+            (None, _) => {
+                // A run that stopped after the last delete: finish what follows it.
+                self.finish_destruction(case, &[]).await?;
+                return Ok(JobOutcome::Skipped("dossier is already gone".into()));
+            }
         };
+        self.migrate_destruction_records().await?;
 
         let files = self.blobs.delete_prefix(&keys::blob_prefix(case)).await?
             + self.blobs.delete_prefix(&keys::staged_prefix(case)).await?;
@@ -262,7 +267,6 @@ impl Portaal {
             Some(copies) => copies.erase(&mails).await?,
             None => 0,
         };
-        let audit = self.store.query(&keys::audit(case), "").await?;
         let case_ref = self.settings.records_key.case_ref(case);
         let record = Destruction {
             case_ref: case_ref.clone(),
@@ -275,7 +279,7 @@ impl Portaal {
             destroyed_at: self.now(),
             documents: documents.len() as u64,
             bytes: documents.iter().map(|d| d.size).sum(),
-            items: (items.len() + audit.len()) as u64,
+            items: items.len() as u64,
             files: files + mail_copies,
         };
         let (rpk, rsk) = keys::destruction(&case_ref);
@@ -313,9 +317,15 @@ impl Portaal {
             }
         };
         if !told {
-            self.store
-                .transact(vec![Write::put(record.to_item(rpk, rsk))])
-                .await?;
+            // A retry after a crash finds less to count: the first record written stands.
+            match self
+                .store
+                .transact(vec![Write::create(record.to_item(rpk, rsk))])
+                .await
+            {
+                Ok(()) | Err(crate::ports::StoreError::ConditionFailed { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
 
         let delete = |pk: String, sk: String| Write::Delete {
@@ -333,7 +343,6 @@ impl Portaal {
         deletes.extend(
             items
                 .iter()
-                .chain(audit.iter())
                 .filter(|i| i.sk != keys::META)
                 .map(|i| delete(i.pk.clone(), i.sk.clone())),
         );
@@ -352,13 +361,7 @@ impl Portaal {
                 other => other?,
             }
         }
-        self.scheduler
-            .remove(&Job::Purge {
-                case_id: case.clone(),
-            })
-            .await?;
-        // Deleted items must not live on in the store's log.
-        self.store.scrub().await?;
+        self.finish_destruction(case, &mails).await?;
         tracing::info!(
             items = record.items,
             files = record.files,
@@ -367,6 +370,38 @@ impl Portaal {
             "dossier destroyed"
         );
         Ok(JobOutcome::Done)
+    }
+}
+
+impl Portaal {
+    /// What follows the deletion of a dossier's main item, safe to repeat: its audit trail (an
+    /// entry is only written while the main item exists, so none can follow), mail copies a
+    /// send in flight wrote meanwhile, the store's log, and last the schedule that retries all
+    /// this.
+    async fn finish_destruction(&self, case: &CaseId, mails: &[Id]) -> Result<()> {
+        let trail = self.store.query(&keys::audit(case), "").await?;
+        let deletes: Vec<Write> = trail
+            .iter()
+            .map(|i| Write::Delete {
+                pk: i.pk.clone(),
+                sk: i.sk.clone(),
+                condition: Condition::None,
+            })
+            .collect();
+        for chunk in deletes.chunks(MAX_TRANSACTION_WRITES) {
+            self.store.transact(chunk.to_vec()).await?;
+        }
+        if let Some(copies) = &self.sent_copies {
+            copies.erase(mails).await?;
+        }
+        // Deleted items must not live on in the store's log.
+        self.store.scrub().await?;
+        self.scheduler
+            .remove(&Job::Purge {
+                case_id: case.clone(),
+            })
+            .await?;
+        Ok(())
     }
 }
 

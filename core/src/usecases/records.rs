@@ -32,12 +32,15 @@ pub struct DestructionQuery {
 }
 
 fn day(field: &str, raw: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
-        Error::invalid(format!(
-            "{field} must be a date like 2026-12-31, not '{}'",
-            raw.chars().take(40).collect::<String>()
-        ))
-    })
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .filter(|d| (1970..=9999).contains(&chrono::Datelike::year(d)))
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "{field} must be a date like 2026-12-31 (years 1970 to 9999), not '{}'",
+                raw.chars().take(40).collect::<String>()
+            ))
+        })
 }
 
 /// The first instant of a Dutch day.
@@ -214,7 +217,10 @@ impl Portaal {
                 continue;
             };
             if list_key(at) >= bound {
-                return Ok(ListPage { items: due, next });
+                return Ok(ListPage {
+                    items: due,
+                    next: None,
+                });
             }
             next = Some(dossier.expiry_key());
             if case_type.is_none_or(|t| *t == dossier.case_type) {

@@ -96,7 +96,7 @@ impl AuditedCall {
         })
     }
 
-    /// Logs the call, and stores it in the dossier's trail (see `Portaal::record_call`).
+    /// Logs the call, and stores it in the dossier's trail (see `Portaal::record_audit`).
     pub(crate) async fn record(self, state: &AppState, status: StatusCode) {
         let result = AuditResult::of_status(status.as_u16());
         let portaal = &state.system.portaal;
@@ -119,7 +119,7 @@ impl AuditedCall {
             self.actor,
             &self.origin,
         );
-        if let Err(e) = portaal.record_call(&entry).await {
+        if let Err(e) = portaal.record_audit(&entry).await {
             tracing::error!(error = %e, action = entry.action, "audit entry not stored");
         }
     }
