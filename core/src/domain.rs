@@ -226,13 +226,17 @@ pub struct ContentType(String);
 string_newtype!(ContentType);
 
 impl ContentType {
-    pub fn parse(raw: &str) -> Result<Self, Error> {
-        let essence = raw
-            .split(';')
+    /// The media type without parameters, lower case: `Text/Plain; charset=x` → `text/plain`.
+    pub fn essence(raw: &str) -> String {
+        raw.split(';')
             .next()
             .unwrap_or_default()
             .trim()
-            .to_ascii_lowercase();
+            .to_ascii_lowercase()
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let essence = Self::essence(raw);
         let valid_part = |s: &str| {
             !s.is_empty()
                 && s.chars()

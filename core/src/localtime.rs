@@ -1,33 +1,12 @@
-//! Dutch local time (Europe/Amsterdam) without a time-zone database: dates people see and
-//! deadlines they mean are Dutch, storage stays UTC.
+//! Dutch local time (Europe/Amsterdam, from the IANA time-zone database in `chrono-tz`): dates
+//! people see and deadlines they mean are Dutch, storage stays UTC.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono_tz::Europe::Amsterdam;
 
-fn last_sunday(year: i32, month: u32) -> Option<NaiveDate> {
-    let first_next = if month == 12 {
-        NaiveDate::from_ymd_opt(year + 1, 1, 1)?
-    } else {
-        NaiveDate::from_ymd_opt(year, month + 1, 1)?
-    };
-    let last = first_next.pred_opt()?;
-    Some(last - Duration::days(i64::from(last.weekday().num_days_from_sunday())))
-}
-
-/// Local time in Europe/Amsterdam without a time-zone database: CET (UTC+1), and CEST (UTC+2)
-/// from the last Sunday of March 01:00 UTC to the last Sunday of October 01:00 UTC (the EU
-/// rule since 1996). Older or far-future rule changes are not modelled.
+/// The wall-clock time in the Netherlands at `at`.
 pub fn amsterdam(at: DateTime<Utc>) -> NaiveDateTime {
-    let utc = at.naive_utc();
-    let year = utc.year();
-    let summer = match (last_sunday(year, 3), last_sunday(year, 10)) {
-        (Some(start), Some(end)) => {
-            let start = start.and_hms_opt(1, 0, 0);
-            let end = end.and_hms_opt(1, 0, 0);
-            matches!((start, end), (Some(s), Some(e)) if utc >= s && utc < e)
-        }
-        _ => false,
-    };
-    utc + Duration::hours(if summer { 2 } else { 1 })
+    at.with_timezone(&Amsterdam).naive_local()
 }
 
 /// Today's date in the Netherlands.
@@ -35,17 +14,14 @@ pub fn dutch_today(now: DateTime<Utc>) -> NaiveDate {
     amsterdam(now).date()
 }
 
-/// The UTC instant of a Dutch wall-clock time (for the autumn hour that occurs twice: the first).
+/// The UTC instant of a Dutch wall-clock time (for the autumn hour that occurs twice: the first;
+/// for the spring hour that does not exist: the same instant an hour later).
 pub fn from_dutch(date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
     let local = date.and_time(time);
-    for offset in [2, 1] {
-        let candidate = Utc.from_utc_datetime(&(local - Duration::hours(offset)));
-        if amsterdam(candidate) == local {
-            return candidate;
-        }
+    match Amsterdam.from_local_datetime(&local) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
+        LocalResult::None => Utc.from_utc_datetime(&(local - chrono::Duration::hours(1))),
     }
-    // The spring hour that does not exist: the same instant an hour later.
-    Utc.from_utc_datetime(&(local - Duration::hours(1)))
 }
 
 #[cfg(test)]
@@ -76,6 +52,30 @@ mod tests {
         assert_eq!(
             from_dutch(NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(), eight),
             Utc.with_ymd_and_hms(2026, 12, 1, 7, 0, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn the_hours_that_summer_time_skips_and_repeats() {
+        let half_past_two = NaiveTime::from_hms_opt(2, 30, 0).unwrap();
+        assert_eq!(
+            from_dutch(NaiveDate::from_ymd_opt(2026, 3, 29).unwrap(), half_past_two),
+            Utc.with_ymd_and_hms(2026, 3, 29, 1, 30, 0).unwrap(),
+            "skipped in spring: an hour later"
+        );
+        assert_eq!(
+            from_dutch(
+                NaiveDate::from_ymd_opt(2026, 10, 25).unwrap(),
+                half_past_two
+            ),
+            Utc.with_ymd_and_hms(2026, 10, 25, 0, 30, 0).unwrap(),
+            "twice in autumn: the first"
+        );
+        let switch = Utc.with_ymd_and_hms(2026, 10, 25, 1, 0, 0).unwrap();
+        assert_eq!(amsterdam(switch).to_string(), "2026-10-25 02:00:00");
+        assert_eq!(
+            amsterdam(switch - chrono::Duration::seconds(1)).to_string(),
+            "2026-10-25 02:59:59"
         );
     }
 }

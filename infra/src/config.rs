@@ -458,8 +458,21 @@ impl Config {
                 problem: "applies to the embedded backend; on AWS mail goes through SES".into(),
             });
         }
-        let account_arn =
-            |kind: &str, name: &str| format!("arn:aws:{kind}:eu-west-1:123456789012:{name}");
+        // On AWS the schedules' targets and role must be the stack's own: no default that
+        // would point them at some other account.
+        let required_on_aws = |name: &'static str| -> Result<String, ConfigError> {
+            match (lookup(name), backend) {
+                (Some(v), _) if !v.trim().is_empty() => Ok(v),
+                (_, Backend::Aws) => Err(ConfigError {
+                    name,
+                    problem: "required with PORTAAL_BACKEND=aws (the template sets it)".into(),
+                }),
+                (_, Backend::Embedded) => Ok(String::new()),
+            }
+        };
+        let scheduler_role_arn = required_on_aws("PORTAAL_SCHEDULER_ROLE_ARN")?;
+        let reminder_arn = required_on_aws("PORTAAL_REMINDER_ARN")?;
+        let purge_arn = required_on_aws("PORTAAL_PURGE_ARN")?;
         Self {
             backend,
             addr,
@@ -476,12 +489,9 @@ impl Config {
             table: or("PORTAAL_TABLE", "portaal"),
             bucket: or("PORTAAL_BUCKET", "portaal-docs"),
             schedule_group: or("PORTAAL_SCHEDULE_GROUP", "portaal"),
-            scheduler_role_arn: lookup("PORTAAL_SCHEDULER_ROLE_ARN")
-                .unwrap_or_else(|| "arn:aws:iam::123456789012:role/portaal-scheduler".into()),
-            reminder_arn: lookup("PORTAAL_REMINDER_ARN")
-                .unwrap_or_else(|| account_arn("lambda", "function:portaal-reminder")),
-            purge_arn: lookup("PORTAAL_PURGE_ARN")
-                .unwrap_or_else(|| account_arn("lambda", "function:portaal-purge")),
+            scheduler_role_arn,
+            reminder_arn,
+            purge_arn,
             ses_configuration_set: lookup("PORTAAL_SES_CONFIGURATION_SET"),
             schedule_dead_letter_arn: lookup("PORTAAL_SCHEDULE_DLQ_ARN"),
             tick: std::time::Duration::from_millis(tick_ms.max(50)),

@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod clamd;
 pub mod config;
+pub mod download;
 pub mod embedded;
 pub mod mail;
 pub mod system;

@@ -988,6 +988,20 @@ async fn hsts_is_sent_only_when_the_portal_is_reached_over_https() {
         .await
         .unwrap();
     assert!(res.headers().get("strict-transport-security").is_none());
+    let id = res.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(id.len(), 26, "every answer names its request: {id}");
+    let res = http
+        .client
+        .get(format!("{}/", http.base))
+        .header("x-request-id", "trace-from-the-proxy")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["x-request-id"],
+        "trace-from-the-proxy",
+        "a request id from in front is kept"
+    );
 }
 
 #[tokio::test]

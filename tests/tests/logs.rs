@@ -69,7 +69,7 @@ async fn the_logs_of_the_whole_flow_hold_no_link_token() {
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(
-        logs.contains("/p/<token>"),
+        logs.contains("/p/{token}"),
         "requests through the link are logged, redacted"
     );
     assert!(logs.contains("mail sent"), "the flow was logged");

@@ -20,10 +20,8 @@ use sha2::Digest;
 
 use crate::AppState;
 use crate::portal::ClientIp;
-use crate::problem::{ApiError, ApiResult, OptionalJson, found};
+use crate::problem::{ApiError, ApiResult, AppJson, OptionalJson, found};
 use crate::state::{PublicBase, client_key};
-
-type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 
 pub const OPENAPI: &str = include_str!("../assets/openapi.json");
 
@@ -261,10 +259,9 @@ fn id(raw: &str, what: &str) -> ApiResult<Id> {
 async fn put_dossier(
     State(s): State<AppState>,
     Path(case): Path<String>,
-    body: JsonBody<DossierInput>,
+    AppJson(input): AppJson<DossierInput>,
 ) -> ApiResult<Response> {
     let case = case_id(&case)?;
-    let Json(input) = body?;
     let (saved, view) = s.system.portaal.put_dossier(&case, &input).await?;
     let status = if saved == Saved::Created {
         StatusCode::CREATED
@@ -283,10 +280,9 @@ async fn create_request(
     State(s): State<AppState>,
     Extension(base): Extension<PublicBase>,
     Path(case): Path<String>,
-    body: JsonBody<RequestInput>,
+    AppJson(input): AppJson<RequestInput>,
 ) -> ApiResult<Response> {
     let case = case_id(&case)?;
-    let Json(input) = body?;
     let view = s
         .system
         .portaal
@@ -315,10 +311,9 @@ async fn approve(
 async fn reject(
     State(s): State<AppState>,
     Path((case, delivery)): Path<(String, String)>,
-    body: JsonBody<RejectInput>,
+    AppJson(input): AppJson<RejectInput>,
 ) -> ApiResult<Response> {
     let (case, delivery) = (case_id(&case)?, id(&delivery, "delivery")?);
-    let Json(input) = body?;
     Ok(Json(
         s.system
             .portaal
@@ -347,24 +342,37 @@ async fn case_type(State(s): State<AppState>, Path(key): Path<String>) -> ApiRes
     Ok(Json(s.system.portaal.case_type_view(&key).await?).into_response())
 }
 
-/// With `PORTAAL_ADMIN_KEY` set, only its holder changes case types.
-fn may_change_case_types(s: &AppState, caller: &Caller) -> ApiResult<()> {
-    if s.system.config.admin_key.is_some() && *caller != Caller::Admin {
-        return Err(ApiError::Forbidden(
-            "changing a case type needs the administrator key (PORTAAL_ADMIN_KEY); the case-system key may only read",
-        ));
+/// Who may change case types: with `PORTAAL_ADMIN_KEY` set, only its holder. An extractor, so
+/// the refusal comes before the body is read.
+struct CaseTypeEditor(Caller);
+
+impl axum::extract::FromRequestParts<AppState> for CaseTypeEditor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        s: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or(ApiError::Forbidden("no caller was identified"))?;
+        if s.system.config.admin_key.is_some() && caller != Caller::Admin {
+            return Err(ApiError::Forbidden(
+                "changing a case type needs the administrator key (PORTAAL_ADMIN_KEY); the case-system key may only read",
+            ));
+        }
+        Ok(Self(caller))
     }
-    Ok(())
 }
 
 async fn put_case_type(
     State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    CaseTypeEditor(caller): CaseTypeEditor,
     Path(key): Path<String>,
-    body: JsonBody<CaseType>,
+    AppJson(case_type): AppJson<CaseType>,
 ) -> ApiResult<Response> {
-    may_change_case_types(&s, &caller)?;
-    let Json(case_type) = body?;
     if case_type.key.as_str() != key {
         return Err(ApiError::BadRequest(format!(
             "the body's key '{}' differs from the path's '{key}'",
@@ -381,12 +389,10 @@ async fn put_case_type(
 
 async fn patch_case_type(
     State(s): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    CaseTypeEditor(caller): CaseTypeEditor,
     Path(key): Path<String>,
-    body: JsonBody<serde_json::Value>,
+    AppJson(patch): AppJson<serde_json::Value>,
 ) -> ApiResult<Response> {
-    may_change_case_types(&s, &caller)?;
-    let Json(patch) = body?;
     let saved = s
         .system
         .portaal
@@ -407,9 +413,8 @@ struct PreviewInput {
 async fn preview(
     State(s): State<AppState>,
     Path(key): Path<String>,
-    body: JsonBody<PreviewInput>,
+    AppJson(input): AppJson<PreviewInput>,
 ) -> ApiResult<Response> {
-    let Json(input) = body?;
     let language = input
         .language
         .as_deref()
@@ -445,10 +450,9 @@ async fn reopen(State(s): State<AppState>, Path(case): Path<String>) -> ApiResul
 async fn hold(
     State(s): State<AppState>,
     Path(case): Path<String>,
-    body: JsonBody<HoldInput>,
+    AppJson(input): AppJson<HoldInput>,
 ) -> ApiResult<Response> {
     let case = case_id(&case)?;
-    let Json(input) = body?;
     let d = s
         .system
         .portaal
@@ -468,10 +472,9 @@ async fn lift_hold(State(s): State<AppState>, Path(case): Path<String>) -> ApiRe
 async fn update_request(
     State(s): State<AppState>,
     Path((case, request)): Path<(String, String)>,
-    body: JsonBody<RequestPatch>,
+    AppJson(patch): AppJson<RequestPatch>,
 ) -> ApiResult<Response> {
     let (case, request) = (case_id(&case)?, id(&request, "request")?);
-    let Json(patch) = body?;
     Ok(Json(
         s.system
             .portaal
@@ -500,10 +503,9 @@ async fn rotate_link(
 async fn create_publication(
     State(s): State<AppState>,
     Path(case): Path<String>,
-    body: JsonBody<PublicationInput>,
+    AppJson(input): AppJson<PublicationInput>,
 ) -> ApiResult<Response> {
     let case = case_id(&case)?;
-    let Json(input) = body?;
     let draft = s.system.portaal.create_publication(&case, &input).await?;
     let answer = serde_json::json!({"id": draft.id, "document_id": draft.document_id, "upload": draft.upload});
     Ok((StatusCode::CREATED, Json(answer)).into_response())

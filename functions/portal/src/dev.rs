@@ -163,15 +163,7 @@ async fn download(
         Ok(f) => f,
         Err(err) => return blob_error(err),
     };
-    let disposition = format!(
-        "{}; filename*=UTF-8''{}",
-        if signed.inline {
-            "inline"
-        } else {
-            "attachment"
-        },
-        percent_encoding::utf8_percent_encode(&signed.filename, percent_encoding::NON_ALPHANUMERIC)
-    );
+    let disposition = portaal_infra::download::content_disposition(&signed.filename, signed.inline);
     let mut res = Response::new(Body::from_stream(verified));
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&signed.content_type) {
@@ -196,11 +188,7 @@ async fn mail_list(State(e): State<Embedded>, headers: HeaderMap) -> Response {
             .into_response();
         }
     };
-    let json = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("application/json"));
-    if json {
+    if crate::negotiate::wants_json(&headers) {
         return Json(mails).into_response();
     }
     let sent: Vec<String> = mails
@@ -241,11 +229,7 @@ async fn mail_one(
     let Some(mail) = e.mailer.get(&id).await else {
         return ApiError::NotFound(format!("mail {id} not found")).into_response();
     };
-    if headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("application/json"))
-    {
+    if crate::negotiate::wants_json(&headers) {
         return Json(mail).into_response();
     }
     let sent = mail.sent_at.format("%Y-%m-%d %H:%M:%S UTC").to_string();

@@ -13,9 +13,7 @@ use portaal_core::usecases::feed::{DeliveryFilter, DossierFilter, SubscriptionIn
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::problem::{ApiError, ApiResult, OptionalJson};
-
-type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+use crate::problem::{ApiError, ApiResult, AppJson, OptionalJson};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -44,9 +42,8 @@ fn subscription_id(raw: &str) -> ApiResult<Id> {
 
 async fn create_subscription(
     State(s): State<AppState>,
-    body: JsonBody<SubscriptionInput>,
+    AppJson(input): AppJson<SubscriptionInput>,
 ) -> ApiResult<Response> {
-    let Json(input) = body?;
     let created = s.system.portaal.create_subscription(&input).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }

@@ -8,6 +8,7 @@ pub mod lambda;
 pub mod listener;
 pub mod local;
 pub mod middleware;
+pub mod negotiate;
 pub mod page;
 pub mod portal;
 pub mod problem;
@@ -38,11 +39,6 @@ pub fn app(state: AppState) -> Router {
             state.system.config.dev_routes,
         ));
     }
-    router
-        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::common,
-        ))
+    middleware::around(router.layer(DefaultBodyLimit::max(JSON_BODY_LIMIT)), &state)
         .with_state(state)
 }

@@ -1,62 +1,135 @@
-//! What every response gets: `API-Version`, security headers, a log line without secrets.
+//! What every request and response goes through: tower-http layers for the request id, the
+//! security headers (built once) and the request log line (by matched route, so link tokens stay
+//! out), plus two small pieces of our own: the public base URL and waking the background work.
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, header};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
 
 use crate::AppState;
 use crate::state::{PublicBase, StagePrefix};
 
 pub const API_VERSION: &str = "1";
 
-pub async fn common(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+/// Request ids are ULIDs (sortable, no extra dependency).
+#[derive(Clone, Copy, Default)]
+struct UlidRequestId;
+
+impl MakeRequestId for UlidRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&ulid::Ulid::new().to_string())
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+/// The Content-Security-Policy of every page: our own origin, and where browsers upload.
+fn content_security_policy(upload_origin: Option<&str>) -> String {
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'{}; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        upload_origin.map(|o| format!(" {o}")).unwrap_or_default()
+    )
+}
+
+/// Users reach the portal over https (then browsers are told to keep to it); a plain-http install
+/// must stay reachable. Behind API Gateway without a public URL, the gateway's https address.
+fn served_over_https(state: &AppState) -> bool {
+    state.public_url_from_request || state.system.config.public_url.starts_with("https://")
+}
+
+/// Wraps the whole app: the outermost layer is added last.
+pub fn around(router: Router<AppState>, state: &AppState) -> Router<AppState> {
+    let fixed = |name: &'static str, value: &'static str| {
+        SetResponseHeaderLayer::overriding(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        )
+    };
+    let csp = HeaderValue::from_str(&content_security_policy(
+        state.system.upload_origin.as_deref(),
+    ))
+    .expect("the policy is ASCII");
+    let hsts = served_over_https(state).then(|| HeaderValue::from_static("max-age=31536000"));
+    router
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            wake_background_work,
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    // The route's template (`/p/{token}`), never the path with its token.
+                    let route = req
+                        .extensions()
+                        .get::<MatchedPath>()
+                        .map(|m| m.as_str().to_owned())
+                        .unwrap_or_else(|| redact(req.uri().path()));
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    tracing::info_span!("request", method = %req.method(), route = %route, request_id = %id)
+                })
+                .on_request(())
+                .on_response(|res: &Response, latency: Duration, _: &tracing::Span| {
+                    tracing::info!(
+                        status = res.status().as_u16(),
+                        ms = latency.as_millis() as u64,
+                        "request"
+                    );
+                })
+                .on_failure(()),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            with_public_base,
+        ))
+        .layer(fixed("api-version", API_VERSION))
+        .layer(fixed("referrer-policy", "no-referrer"))
+        .layer(fixed("x-content-type-options", "nosniff"))
+        .layer(fixed("x-frame-options", "DENY"))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            move |_: &Response| hsts.clone(),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            csp,
+        ))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(UlidRequestId))
+}
+
+/// Tells the handlers where this request reached us from outside.
+async fn with_public_base(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let base = public_base(&state, &req);
-    let https = base.url.starts_with("https://");
     req.extensions_mut().insert(base);
+    next.run(req).await
+}
+
+/// A change may have queued mail, webhook attempts or scans: the local workers look at once.
+async fn wake_background_work(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
-    let path = redact(req.uri().path());
-    let started = std::time::Instant::now();
-    let mut res = next.run(req).await;
-    let status = res.status();
-    tracing::info!(%method, path = %path, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "request");
-    if method != Method::GET && method != Method::HEAD && status.is_success() {
+    let res = next.run(req).await;
+    if method != Method::GET && method != Method::HEAD && res.status().is_success() {
         state.outbox_kick.notify_one();
         state.hook_kick.notify_one();
         state.scan_kick.notify_one();
-    }
-    let h = res.headers_mut();
-    h.insert("api-version", HeaderValue::from_static(API_VERSION));
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    if https {
-        // Only where users reach the portal over https: a plain-http install must stay reachable.
-        h.insert(
-            header::STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000"),
-        );
-    }
-    if !h.contains_key(header::CACHE_CONTROL) {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        let csp = format!(
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'{}; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-            state
-                .system
-                .upload_origin
-                .as_deref()
-                .map(|o| format!(" {o}"))
-                .unwrap_or_default()
-        );
-        if let Ok(v) = HeaderValue::from_str(&csp) {
-            h.insert(header::CONTENT_SECURITY_POLICY, v);
-        }
     }
     res
 }
@@ -97,6 +170,13 @@ pub fn redact(path: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_policy_names_the_upload_origin_only_when_there_is_one() {
+        let with = super::content_security_policy(Some("https://b.s3.eu-west-1.amazonaws.com"));
+        assert!(with.contains("connect-src 'self' https://b.s3.eu-west-1.amazonaws.com;"));
+        assert!(super::content_security_policy(None).contains("connect-src 'self';"));
+    }
+
     #[test]
     fn tokens_are_redacted_from_paths() {
         assert_eq!(super::redact("/p/SECRET/uploads/1"), "/p/<token>/uploads/1");

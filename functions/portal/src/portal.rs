@@ -14,8 +14,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppState;
+use crate::negotiate::wants_json;
 use crate::page::{self, Lang};
-use crate::problem::{ApiError, ApiResult, found};
+use crate::problem::{ApiError, ApiResult, AppJson, found};
 use crate::state::PublicBase;
 
 pub fn routes() -> Router<AppState> {
@@ -101,33 +102,28 @@ async fn with_link<T>(
     Ok(result?)
 }
 
-/// State-changing calls must come from our own scripts: a cross-site form cannot send this header
-/// nor a JSON content type.
-fn require_client_header(headers: &HeaderMap, needs_json: bool) -> ApiResult<()> {
-    let ours = headers.get("x-portaal-client").is_some_and(|v| v == "1");
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .eq_ignore_ascii_case("application/json")
-        });
-    if !ours || (needs_json && !json) {
-        return Err(ApiError::Forbidden(
-            "state-changing calls need the headers X-Portaal-Client: 1 and Content-Type: application/json",
-        ));
-    }
-    Ok(())
-}
+/// State-changing calls must come from our own scripts: a cross-site form can send neither this
+/// header nor a JSON content type. An extractor, so the refusal comes before the body is read;
+/// `JSON` says whether the call carries a JSON body.
+struct FromOurScript<const JSON: bool>;
 
-fn wants_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("application/json") && !a.contains("text/html"))
+impl<const JSON: bool, S: Send + Sync> FromRequestParts<S> for FromOurScript<JSON> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let headers = &parts.headers;
+        let ours = headers.get("x-portaal-client").is_some_and(|v| v == "1");
+        let json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| portaal_core::domain::ContentType::essence(v) == "application/json");
+        if !ours || (JSON && !json) {
+            return Err(ApiError::Forbidden(
+                "state-changing calls need the headers X-Portaal-Client: 1 and Content-Type: application/json",
+            ));
+        }
+        Ok(Self)
+    }
 }
 
 pub async fn home(
@@ -277,11 +273,9 @@ async fn stage(
     State(state): State<AppState>,
     ip: ClientIp,
     Path(token): Path<String>,
-    headers: HeaderMap,
-    body: Result<Json<UploadInput>, axum::extract::rejection::JsonRejection>,
+    _: FromOurScript<true>,
+    AppJson(input): AppJson<UploadInput>,
 ) -> ApiResult<impl IntoResponse> {
-    require_client_header(&headers, true)?;
-    let Json(input) = body?;
     let staged = with_link(&state, &ip, &token, async |t| {
         state
             .system
@@ -302,9 +296,8 @@ async fn unstage(
     State(state): State<AppState>,
     ip: ClientIp,
     Path((token, upload_id)): Path<(String, String)>,
-    headers: HeaderMap,
+    _: FromOurScript<false>,
 ) -> ApiResult<StatusCode> {
-    require_client_header(&headers, false)?;
     let id = Id::parse(&upload_id)?;
     with_link(&state, &ip, &token, async |t| {
         state
@@ -321,11 +314,9 @@ async fn confirm(
     State(state): State<AppState>,
     ip: ClientIp,
     Path(token): Path<String>,
-    headers: HeaderMap,
-    body: Result<Json<ConfirmInput>, axum::extract::rejection::JsonRejection>,
+    _: FromOurScript<true>,
+    AppJson(input): AppJson<ConfirmInput>,
 ) -> ApiResult<Response> {
-    require_client_header(&headers, true)?;
-    let Json(input) = body?;
     let confirmed = with_link(&state, &ip, &token, async |t| {
         state
             .system

@@ -148,6 +148,11 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A JSON body whose rejection is the app's problem+json (400, 413, 415 with a `detail`).
+#[derive(axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct AppJson<T>(pub T);
+
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         match r {

@@ -187,16 +187,7 @@ async fn audit_trail(
 
 /// Whether the client asks for CSV before JSON.
 fn wants_csv(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| {
-            accept
-                .split(',')
-                .map(|part| part.split(';').next().unwrap_or("").trim())
-                .find(|media| matches!(*media, "text/csv" | "application/json"))
-                == Some("text/csv")
-        })
+    crate::negotiate::preferred(headers, &["application/json", "text/csv"]) == Some("text/csv")
 }
 
 /// One CSV field (RFC 4180), with a leading `=`, `+`, `-` or `@` neutralised so a spreadsheet

@@ -27,19 +27,22 @@ fn s3_endpoint_override() -> Option<String> {
         .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
 }
 
-/// The origin browsers PUT uploads to, for the page's `connect-src`.
-fn upload_origin(bucket: &str, region: Option<&str>) -> String {
-    match s3_endpoint_override() {
+/// The origin browsers PUT uploads to, for the page's `connect-src`: the bucket's
+/// virtual-hosted endpoint, or the emulator's when an endpoint override is set.
+fn upload_origin(bucket: &str, region: &str, endpoint_override: Option<&str>) -> String {
+    match endpoint_override {
         Some(endpoint) => endpoint.trim_end_matches('/').to_owned(),
-        None => format!(
-            "https://{bucket}.s3.{}.amazonaws.com",
-            region.unwrap_or("eu-west-1")
-        ),
+        None => format!("https://{bucket}.s3.{region}.amazonaws.com"),
     }
 }
 
 pub async fn build(config: Config) -> Result<System, BuildError> {
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    // Lambda always sets AWS_REGION; elsewhere a missing region must not silently pick one.
+    let region = sdk
+        .region()
+        .map(|r| r.as_ref().to_owned())
+        .ok_or_else(|| BuildError::Aws("no AWS region: set AWS_REGION".into()))?;
     // Counts every SDK call per operation: tests assert reads per request and bytes never
     // passing through (no GetObject/PutObject by the application).
     let calls = CallCounter::new();
@@ -98,7 +101,7 @@ pub async fn build(config: Config) -> Result<System, BuildError> {
         config.purge_arn.clone(),
         config.schedule_dead_letter_arn.clone(),
     ));
-    let origin = upload_origin(&config.bucket, sdk.region().map(|r| r.as_ref()));
+    let origin = upload_origin(&config.bucket, &region, s3_endpoint_override().as_deref());
     // The local server with AWS adapters still wants a key; behind API Gateway, main clears it
     // (IAM authorises there).
     let config_key_absent = config.api_key.is_none();
@@ -123,4 +126,63 @@ pub async fn build(config: Config) -> Result<System, BuildError> {
     system.upload_origin = Some(origin);
     system.calls = Some(calls);
     Ok(system)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portaal_core::ports::{Blobs, DownloadSpec};
+
+    #[test]
+    fn browsers_upload_to_the_buckets_own_host_unless_an_emulator_is_named() {
+        assert_eq!(
+            upload_origin("portaal-docs", "eu-central-1", None),
+            "https://portaal-docs.s3.eu-central-1.amazonaws.com"
+        );
+        assert_eq!(
+            upload_origin(
+                "portaal-docs",
+                "eu-central-1",
+                Some("http://127.0.0.1:9000/")
+            ),
+            "http://127.0.0.1:9000"
+        );
+    }
+
+    /// A client as production builds it: a region, credentials, no endpoint override.
+    fn production_s3() -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("eu-central-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "AKIDEXAMPLE",
+                "secret",
+                None,
+                None,
+                "test",
+            ))
+            .force_path_style(false)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    #[tokio::test]
+    async fn production_download_urls_are_virtual_hosted_and_match_the_csp_origin() {
+        let blobs = S3Blobs::new(production_s3(), "portaal-docs");
+        let url = blobs
+            .download_url(DownloadSpec {
+                key: "dossiers/BZ-1/doc",
+                filename: "besluit.pdf",
+                content_type: "application/pdf",
+                inline: false,
+                ttl: std::time::Duration::from_secs(300),
+            })
+            .await
+            .unwrap();
+        let origin = upload_origin("portaal-docs", "eu-central-1", None);
+        assert!(
+            url.starts_with(&format!("{origin}/dossiers/BZ-1/doc?")),
+            "{url}"
+        );
+    }
 }

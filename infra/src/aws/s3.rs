@@ -21,24 +21,8 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
 use aws_sdk_s3::types::{ChecksumMode, Delete, ObjectIdentifier};
 use chrono::{DateTime, Utc};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use portaal_core::domain::Sha256;
 use portaal_core::ports::{BlobError, BlobInfo, Blobs, DownloadSpec, UploadSpec, UploadTarget};
-
-/// `attr-char` of RFC 8187 may stay as it is; everything else is percent-encoded.
-const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'!')
-    .remove(b'#')
-    .remove(b'$')
-    .remove(b'&')
-    .remove(b'+')
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'^')
-    .remove(b'_')
-    .remove(b'`')
-    .remove(b'|')
-    .remove(b'~');
 
 /// DeleteObjects takes at most this many keys.
 const DELETE_BATCH: usize = 1000;
@@ -145,25 +129,6 @@ fn signed_headers(req: &PresignedRequest) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// `attachment; filename="ascii fallback"; filename*=UTF-8''percent-encoded` (or `inline`).
-fn content_disposition(filename: &str, inline: bool) -> String {
-    let fallback: String = filename
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!(
-        "{}; filename=\"{fallback}\"; filename*=UTF-8''{}",
-        if inline { "inline" } else { "attachment" },
-        utf8_percent_encode(filename, ATTR_CHAR)
-    )
-}
-
 #[async_trait]
 impl Blobs for S3Blobs {
     async fn upload_target(&self, spec: UploadSpec<'_>) -> Result<UploadTarget, BlobError> {
@@ -206,7 +171,10 @@ impl Blobs for S3Blobs {
             .get_object()
             .bucket(&self.bucket)
             .key(spec.key)
-            .response_content_disposition(content_disposition(spec.filename, spec.inline))
+            .response_content_disposition(crate::download::content_disposition(
+                spec.filename,
+                spec.inline,
+            ))
             .response_content_type(spec.content_type)
             .presigned(config)
             .await
@@ -340,19 +308,5 @@ impl Blobs for S3Blobs {
 
     fn needs_announced_sha256(&self) -> bool {
         true
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn disposition_encodes_the_name() {
-        assert_eq!(
-            content_disposition("besluit 1 €.pdf", false),
-            "attachment; filename=\"besluit 1 _.pdf\"; filename*=UTF-8''besluit%201%20%E2%82%AC.pdf"
-        );
-        assert!(content_disposition("a\"b.pdf", true).starts_with("inline; filename=\"a_b.pdf\""));
     }
 }

@@ -214,13 +214,7 @@ impl FsBlobs {
         E: std::fmt::Display,
     {
         if content_type
-            .map(|c| {
-                c.split(';')
-                    .next()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_ascii_lowercase()
-            })
+            .map(portaal_core::domain::ContentType::essence)
             .as_deref()
             != Some(signed.content_type.as_str())
         {
@@ -293,7 +287,7 @@ impl FsBlobs {
             sha256: sha.clone(),
             content_type: signed.content_type.clone(),
         };
-        write_atomically(
+        super::files::write_atomically(
             &Self::meta_path(&path),
             serde_json::to_vec(&meta).expect("serialisable").as_slice(),
         )
@@ -384,14 +378,6 @@ struct Verifying {
 async fn read_meta(path: &Path) -> Option<Meta> {
     let raw = tokio::fs::read(FsBlobs::meta_path(path)).await.ok()?;
     serde_json::from_slice(&raw).ok()
-}
-
-async fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("tmp-{}", ulid::Ulid::new()));
-    let mut f = tokio::fs::File::create(&tmp).await?;
-    f.write_all(bytes).await?;
-    f.sync_all().await?;
-    tokio::fs::rename(&tmp, path).await
 }
 
 #[async_trait]
@@ -489,7 +475,7 @@ impl Blobs for FsBlobs {
         let meta = tokio::fs::read(Self::meta_path(&source))
             .await
             .map_err(io)?;
-        write_atomically(&Self::meta_path(&target), &meta)
+        super::files::write_atomically(&Self::meta_path(&target), &meta)
             .await
             .map_err(io)?;
         Ok(())

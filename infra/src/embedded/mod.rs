@@ -1,6 +1,7 @@
 //! Embedded adapters: the whole system on one machine, durable, no cloud.
 
 pub mod blobs;
+mod files;
 pub mod outbox;
 pub mod scheduler;
 pub mod sqlite;

@@ -10,7 +10,6 @@ use portaal_core::ports::{MailError, Mailer, OutgoingMail, SentMailCopies};
 
 use crate::mail::Sender;
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncWriteExt;
 
 #[derive(Clone)]
 pub struct OutboxMailer {
@@ -82,25 +81,29 @@ impl OutboxMailer {
     }
 }
 
-async fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut f = tokio::fs::File::create(&tmp).await?;
-    f.write_all(bytes).await?;
-    f.sync_all().await?;
-    tokio::fs::rename(&tmp, path).await
-}
-
 #[async_trait]
 impl SentMailCopies for OutboxMailer {
+    /// Removes `{id}.eml`, `{id}.json` and any temporary file a write left (`{id}.*`).
     async fn erase(&self, mails: &[Id]) -> Result<u64, MailError> {
+        if mails.is_empty() {
+            return Ok(0);
+        }
+        let prefixes: Vec<String> = mails.iter().map(|id| format!("{id}.")).collect();
         let mut removed = 0;
-        for id in mails {
-            for extension in ["eml", "json", "tmp"] {
-                match tokio::fs::remove_file(self.dir.join(format!("{id}.{extension}"))).await {
-                    Ok(()) => removed += 1,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(backend(e)),
-                }
+        let mut entries = match tokio::fs::read_dir(&self.dir).await {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(backend(e)),
+        };
+        while let Some(entry) = entries.next_entry().await.map_err(backend)? {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !prefixes.iter().any(|p| name.starts_with(p.as_str())) {
+                continue;
+            }
+            match tokio::fs::remove_file(entry.path()).await {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(backend(e)),
             }
         }
         Ok(removed)
@@ -114,7 +117,7 @@ impl Mailer for OutboxMailer {
         let eml = self.dir.join(format!("{}.eml", mail.id));
         // Named by the mail item's id: sending the same item again rewrites, never duplicates.
         let now = Utc::now();
-        write_atomically(&eml, &message.formatted())
+        super::files::write_atomically(&eml, &message.formatted())
             .await
             .map_err(backend)?;
         let sent = SentMail {
@@ -126,7 +129,7 @@ impl Mailer for OutboxMailer {
             sent_at: now,
         };
         let json = serde_json::to_vec_pretty(&sent).map_err(backend)?;
-        write_atomically(&self.dir.join(format!("{}.json", mail.id)), &json)
+        super::files::write_atomically(&self.dir.join(format!("{}.json", mail.id)), &json)
             .await
             .map_err(backend)?;
         Ok(self.sender.message_id(&mail.id))
