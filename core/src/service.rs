@@ -4,17 +4,23 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::casetype::{self, CaseType};
+use crate::casetype::CaseType;
 use crate::domain::{CaseId, Email, Id};
 use crate::error::{Error, Result};
 use crate::mailtext::{self, Language, Vars};
 use crate::model::{
-    Actor, Delivery, Document, Dossier, Event, EventKind, LINK_PLACEHOLDER, Mail, MailKind,
-    MailLink, Record, Request, keys,
+    Actor, Dossier, Event, EventKind, LINK_PLACEHOLDER, Mail, MailKind, MailLink, Record, Request,
+    keys,
 };
-use crate::ports::{Blobs, Clock, Item, Scanner, Scheduler, Store, StoreError, Write};
+use crate::ports::{Blobs, Clock, Scanner, Scheduler, Store, StoreError, Write};
+
+// Where they were before the split, for callers that name them here.
+pub(crate) use crate::format::{dossier_vars, request_vars};
+pub use crate::format::{dutch_date, mail_date, mail_time};
+pub(crate) use crate::partition::Partition;
+pub(crate) use crate::usecases::casetypes::load_case_type;
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -343,246 +349,6 @@ impl Portaal {
     }
 }
 
-/// Every item of one dossier, read with one query.
-pub(crate) struct Partition {
-    pub dossier: Dossier,
-    pub requests: Vec<Request>,
-    pub deliveries: Vec<Delivery>,
-    pub documents: Vec<Document>,
-    pub publications: Vec<crate::model::Publication>,
-    pub events: Vec<Event>,
-}
-
-impl Partition {
-    pub fn parse(case: &CaseId, items: &[Item]) -> Result<Self> {
-        let (mut dossier, mut requests, mut deliveries, mut documents, mut events) =
-            (None, Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut publications = Vec::new();
-        for item in items {
-            let sk = item.sk.as_str();
-            if sk == keys::META {
-                dossier = Some(Dossier::from_item(item)?);
-            } else if sk.starts_with(keys::REQUEST) {
-                requests.push(Request::from_item(item)?);
-            } else if sk.starts_with(keys::DELIVERY) {
-                deliveries.push(Delivery::from_item(item)?);
-            } else if sk.starts_with(keys::DOC) {
-                documents.push(Document::from_item(item)?);
-            } else if sk.starts_with(keys::PUB) {
-                publications.push(crate::model::Publication::from_item(item)?);
-            } else if sk.starts_with(keys::EVENT) {
-                events.push(Event::from_item(item)?);
-            }
-        }
-        deliveries.sort_by(|a: &Delivery, b: &Delivery| {
-            a.submitted_at.cmp(&b.submitted_at).then(a.id.cmp(&b.id))
-        });
-        Ok(Partition {
-            dossier: dossier.ok_or_else(|| Error::not_found(format!("dossier {case}")))?,
-            requests,
-            deliveries,
-            documents,
-            publications,
-            events,
-        })
-    }
-
-    pub fn request(&self, id: &Id) -> Result<&Request> {
-        self.requests
-            .iter()
-            .find(|r| &r.id == id)
-            .ok_or_else(|| Error::not_found(format!("request {id}")))
-    }
-
-    pub fn delivery(&self, id: &Id) -> Result<&Delivery> {
-        self.deliveries
-            .iter()
-            .find(|d| &d.id == id)
-            .ok_or_else(|| Error::not_found(format!("delivery {id}")))
-    }
-}
-
-/// Case-type configuration: stored `CONFIG` items over the built-in Dutch defaults.
-impl Portaal {
-    /// `GET /api/v1/case-types/{key}`: every text in force, defaults marked.
-    pub async fn case_type_view(&self, key: &str) -> Result<crate::casetype::CaseTypeView> {
-        Ok(self.case_type(key).await?.view())
-    }
-
-    pub async fn case_type(&self, key: &str) -> Result<CaseType> {
-        load_case_type(self.store.as_ref(), key).await
-    }
-
-    pub async fn case_types(&self) -> Result<Vec<CaseType>> {
-        let stored: Vec<CaseType> = self
-            .store
-            .query("CONFIG", "CASETYPE#")
-            .await?
-            .iter()
-            .map(|i| CaseType::from_item(i).map(CaseType::migrated))
-            .collect::<Result<_>>()?;
-        let mut all = casetype::defaults();
-        all.retain(|d| !stored.iter().any(|s| s.key == d.key));
-        all.extend(stored);
-        all.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
-        Ok(all)
-    }
-
-    /// `PUT /api/v1/case-types/{key}`: the whole case type; texts equal to their defaults are
-    /// not stored, so they follow the defaults.
-    /// `actor` names the caller in the case type and in the audit line written with it.
-    pub async fn put_case_type(&self, case_type: CaseType, actor: &str) -> Result<CaseType> {
-        self.save_case_type(case_type, actor, crate::ports::Condition::None)
-            .await
-    }
-
-    /// Saves a case type with its audit line, if `condition` still holds for the stored one.
-    async fn save_case_type(
-        &self,
-        case_type: CaseType,
-        actor: &str,
-        condition: crate::ports::Condition,
-    ) -> Result<CaseType> {
-        let mut case_type = case_type.migrated().without_defaults();
-        case_type.validate()?;
-        let now = self.now();
-        case_type.updated_by = Some(actor.to_owned());
-        case_type.updated_at = Some(now);
-        let (pk, sk) = keys::case_type(case_type.key.as_str());
-        let audit = crate::model::ConfigChange {
-            at: now,
-            actor: actor.to_owned(),
-            action: "case_type.changed".to_owned(),
-            key: case_type.key.to_string(),
-        };
-        let id = Id::new_at(now);
-        self.store
-            .transact(vec![
-                Write::Put {
-                    item: case_type.to_item(pk, sk),
-                    condition,
-                },
-                Write::create(audit.to_item(keys::CONFIG_AUDIT.to_owned(), format!("AT#{id}"))),
-            ])
-            .await?;
-        Ok(case_type)
-    }
-
-    /// `PATCH /api/v1/case-types/{key}`: a JSON Merge Patch; `null` restores a default.
-    pub async fn patch_case_type(
-        &self,
-        key: &str,
-        patch: &serde_json::Value,
-        actor: &str,
-    ) -> Result<CaseType> {
-        // Read, patch, write if nobody changed it meanwhile: two administrators patching
-        // different settings at once both keep their change.
-        with_retries(|| async {
-            let (pk, sk) = keys::case_type(key);
-            let stored = self.store.get(&pk, &sk).await?;
-            let (current, condition) = match &stored {
-                None => (
-                    casetype::default_for(key)
-                        .ok_or_else(|| Error::not_found(format!("case type {key}")))?,
-                    crate::ports::Condition::NotExists,
-                ),
-                Some(item) => (
-                    CaseType::from_item(item)?.migrated(),
-                    match item.attrs.get("updated_at") {
-                        Some(at) => {
-                            crate::ports::Condition::Equals("updated_at".into(), at.clone())
-                        }
-                        // Stored before changes were stamped: the first patch stamps it.
-                        None => crate::ports::Condition::Exists,
-                    },
-                ),
-            };
-            self.save_case_type(current.merge_patch(patch)?, actor, condition)
-                .await
-        })
-        .await
-    }
-
-    /// `POST /api/v1/case-types/{key}/preview`: a text (given, or the one in force) rendered
-    /// with sample case data, without saving anything.
-    pub async fn preview_mail(
-        &self,
-        key: &str,
-        kind: MailKind,
-        template: Option<&crate::casetype::Template>,
-        language: Language,
-    ) -> Result<mailtext::Rendered> {
-        let case_type = self.case_type(key).await?;
-        let template = template
-            .cloned()
-            .unwrap_or_else(|| case_type.template(kind, language));
-        let mut sample = mailtext::sample_vars(
-            kind,
-            case_type.key.as_str(),
-            &case_type.name,
-            case_type.requires_decision(),
-            language,
-        );
-        if !self.settings.org_name.is_empty() {
-            sample.insert("org_name", self.settings.org_name.clone());
-        }
-        let field = language.template_field(kind);
-        mailtext::preview(kind, language, &template, &field, &sample).map_err(Error::mistakes)
-    }
-}
-
-/// A case type as stored, else its built-in default.
-pub(crate) async fn load_case_type(store: &dyn Store, key: &str) -> Result<CaseType> {
-    let (pk, sk) = keys::case_type(key);
-    match store.get(&pk, &sk).await? {
-        Some(item) => CaseType::from_item(&item).map(CaseType::migrated),
-        None => {
-            casetype::default_for(key).ok_or_else(|| Error::not_found(format!("case type {key}")))
-        }
-    }
-}
-
-/// A date as a mail in `language` writes it.
-pub fn mail_date(d: NaiveDate, language: Language) -> String {
-    match language {
-        Language::Nl => dutch_date(d),
-        Language::En => d.format("%-d %B %Y").to_string(),
-    }
-}
-
-/// A moment as a mail in `language` writes it, in Dutch time: `1 december 2026 om 14:05`.
-pub fn mail_time(at: DateTime<Utc>, language: Language) -> String {
-    let local = crate::localtime::amsterdam(at);
-    let word = match language {
-        Language::Nl => "om",
-        Language::En => "at",
-    };
-    format!(
-        "{} {word} {}",
-        mail_date(local.date(), language),
-        local.format("%H:%M")
-    )
-}
-
-/// `12 december 2026`: dates in mails read as Dutch text.
-pub fn dutch_date(d: NaiveDate) -> String {
-    const MONTHS: [&str; 12] = [
-        "januari",
-        "februari",
-        "maart",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "augustus",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ];
-    format!("{} {} {}", d.day(), MONTHS[d.month0() as usize], d.year())
-}
-
 /// Retries a read-check-write use case when a concurrent writer changed what it read.
 pub(crate) async fn with_retries<T, F, Fut>(mut attempt: F) -> Result<T>
 where
@@ -601,44 +367,4 @@ where
             other => return other,
         }
     }
-}
-
-/// The dossier's variables, dates as a mail in `language` writes them.
-pub(crate) fn dossier_vars(d: &Dossier, language: Language) -> Vars {
-    let mut v = Vars::new();
-    v.insert("case_id", d.case_id.to_string());
-    v.insert("case_type", d.case_type_name.clone());
-    v.insert("case_type_lower", d.case_type_name.to_lowercase());
-    v.insert("title", d.title.clone());
-    v.insert("remarks", d.remarks.clone());
-    let remarks_block = match (d.remarks.is_empty(), language) {
-        (true, _) => String::new(),
-        (false, Language::Nl) => format!("Opmerkingen bij de zaak:\n{}", d.remarks),
-        (false, Language::En) => format!("Remarks on the case:\n{}", d.remarks),
-    };
-    v.insert("remarks_block", remarks_block);
-    let decision = d.decision.as_ref();
-    v.insert(
-        "decision_reference",
-        decision.map(|x| x.reference.clone()).unwrap_or_default(),
-    );
-    v.insert(
-        "decision_date",
-        decision
-            .map(|x| mail_date(x.date.0, language))
-            .unwrap_or_default(),
-    );
-    v.insert(
-        "decision_subject",
-        decision.map(|x| x.subject.clone()).unwrap_or_default(),
-    );
-    v.insert("handler_name", d.handler.name.clone());
-    v.insert("handler_email", d.handler.email.to_string());
-    v
-}
-
-pub(crate) fn request_vars(v: &mut Vars, r: &Request) {
-    v.insert("department", r.department.clone());
-    v.insert("due", mail_date(r.due.0, r.language));
-    v.insert("message", r.message.clone());
 }

@@ -1,7 +1,9 @@
+pub mod casetypes;
 pub mod dossier;
 pub mod feed;
 pub mod lifecycle;
 pub mod limits;
+pub mod lists;
 pub mod outbox;
 pub mod portal;
 pub mod publication;

@@ -1,0 +1,85 @@
+use crate::domain::{CaseId, Id, TokenHash};
+
+pub const META: &str = "META";
+pub const REQUEST: &str = "REQUEST#";
+pub const DELIVERY: &str = "DELIVERY#";
+pub const DOC: &str = "DOC#";
+pub const PUB: &str = "PUB#";
+pub const EVENT: &str = "EVENT#";
+pub const MAIL: &str = "MAIL#";
+/// Who changed the configuration (case types), one item per change.
+pub const CONFIG_AUDIT: &str = "AUDIT#CONFIG";
+
+pub fn dossier(case: &CaseId) -> String {
+    format!("DOSSIER#{case}")
+}
+/// The case of a dossier partition key.
+pub fn case_of(pk: &str) -> Option<CaseId> {
+    CaseId::parse(pk.strip_prefix("DOSSIER#")?).ok()
+}
+/// The case and document of a kept blob's key (`dossiers/{case}/{id}[-{copy}]`).
+pub fn parse_blob(key: &str) -> Option<(CaseId, Id)> {
+    let (case, name) = key.strip_prefix("dossiers/")?.rsplit_once('/')?;
+    let id = name.split_once('-').map_or(name, |(id, _)| id);
+    Some((CaseId::parse(case).ok()?, Id::parse(id).ok()?))
+}
+/// The case and document of a staged upload's key (`staged/{case}/{id}`).
+pub fn parse_staged_blob(key: &str) -> Option<(CaseId, Id)> {
+    parse_under("staged/", key)
+}
+fn parse_under(prefix: &str, key: &str) -> Option<(CaseId, Id)> {
+    let (case, id) = key.strip_prefix(prefix)?.rsplit_once('/')?;
+    Some((CaseId::parse(case).ok()?, Id::parse(id).ok()?))
+}
+pub fn request(id: &Id) -> String {
+    format!("{REQUEST}{id}")
+}
+pub fn delivery(request: &Id, id: &Id) -> String {
+    format!("{DELIVERY}{request}#{id}")
+}
+pub fn publication(id: &Id) -> String {
+    format!("{PUB}{id}")
+}
+pub fn doc(id: &Id) -> String {
+    format!("{DOC}{id}")
+}
+pub fn event(id: &Id) -> String {
+    format!("{EVENT}{id}")
+}
+pub fn mail(id: &Id) -> String {
+    format!("{MAIL}{id}")
+}
+pub fn token(hash: &TokenHash) -> (String, String) {
+    (format!("TOKEN#{}", hash.as_str()), "TOKEN".to_owned())
+}
+pub fn case_type(key: &str) -> (String, String) {
+    ("CONFIG".to_owned(), format!("CASETYPE#{key}"))
+}
+pub fn destruction(case_ref: &str) -> (String, String) {
+    ("DESTRUCTION".to_owned(), format!("DESTRUCTION#{case_ref}"))
+}
+/// A dossier's audit trail: its own partition, so reading the dossier never reads it and
+/// destruction removes it with the rest.
+pub fn audit(case: &CaseId) -> String {
+    format!("AUDIT#DOSSIER#{case}")
+}
+/// Every blob of a dossier lives under this prefix, so destruction is one prefix delete.
+pub fn blob_prefix(case: &CaseId) -> String {
+    format!("dossiers/{case}/")
+}
+pub fn blob(case: &CaseId, doc: &Id) -> String {
+    format!("dossiers/{case}/{doc}")
+}
+/// One confirm's copy of a document (`copy` unique per attempt): confirms racing for the same
+/// files never write, read or delete each other's copy; the winner's is the document's.
+pub fn blob_copy(case: &CaseId, doc: &Id, copy: &Id) -> String {
+    format!("dossiers/{case}/{doc}-{copy}")
+}
+/// Uploads land here until they are confirmed (or published) and copied under the dossier;
+/// S3 lifecycle expires what stays behind.
+pub fn staged_blob(case: &CaseId, doc: &Id) -> String {
+    format!("staged/{case}/{doc}")
+}
+pub fn staged_prefix(case: &CaseId) -> String {
+    format!("staged/{case}/")
+}

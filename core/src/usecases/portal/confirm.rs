@@ -1,0 +1,273 @@
+//! *Bevestigen en versturen*: the staged files of a link become one delivery, in one
+//! transaction with its events, mails and audit entry.
+
+use super::*;
+
+impl Portaal {
+    /// `POST /p/{token}/deliveries`: *Bevestigen en versturen*. The staged files become one delivery
+    /// in one transaction with its events and mails; confirming the same files again answers the
+    /// delivery they already form.
+    #[tracing::instrument(skip_all)]
+    pub async fn confirm_delivery(
+        &self,
+        token: &LinkToken,
+        input: &ConfirmInput,
+        origin: &Origin,
+    ) -> Result<Confirmed> {
+        let submitted_by = person("submitted_by", &input.submitted_by)?;
+        let comment = domain::optional_text("comment", &input.comment, 4000)?;
+        let ids: BTreeSet<Id> = input
+            .uploads
+            .iter()
+            .map(|u| Id::parse(u))
+            .collect::<Result<_>>()?;
+        if ids.is_empty() {
+            return Err(Error::invalid(
+                "uploads is empty: add at least one file before sending",
+            ));
+        }
+        if ids.len() > MAX_FILES_PER_DELIVERY {
+            return Err(Error::invalid(format!(
+                "at most {MAX_FILES_PER_DELIVERY} files can be sent at once"
+            )));
+        }
+        let result =
+            with_retries(|| self.try_confirm(token, &ids, &comment, &submitted_by, origin)).await;
+        match result {
+            // A concurrent confirm of the same files may have won the race (and removed the
+            // staged copies this one was checking): then this one answers its delivery.
+            Err(e) if !e.is_internal() || matches!(e, Error::Blob(_)) => {
+                match self.existing_delivery(token, &ids).await {
+                    Ok(Some(view)) => Ok(Confirmed::AlreadyConfirmed(view)),
+                    _ => Err(e),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// The delivery these uploads already form, if any.
+    async fn existing_delivery(
+        &self,
+        token: &LinkToken,
+        ids: &BTreeSet<Id>,
+    ) -> Result<Option<DeliveryView>> {
+        let o = self.open_link(token).await?;
+        Ok(delivery_formed_by(&o.partition, ids))
+    }
+
+    async fn try_confirm(
+        &self,
+        token: &LinkToken,
+        ids: &BTreeSet<Id>,
+        comment: &str,
+        submitted_by: &crate::model::Person,
+        origin: &Origin,
+    ) -> Result<Confirmed> {
+        let o = self.open_link(token).await?;
+        let p = &o.partition;
+        let r = o.request();
+        let docs: Vec<&Document> = ids
+            .iter()
+            .map(|id| {
+                p.documents
+                    .iter()
+                    .find(|d| &d.id == id && d.request_id.as_ref() == Some(&r.id))
+                    .ok_or_else(|| {
+                        Error::invalid(format!("upload {id} is not known for this link"))
+                    })
+            })
+            .collect::<Result<_>>()?;
+
+        // A repeated confirm of exactly these files answers the delivery they already form.
+        if let Some(existing) = delivery_formed_by(p, ids) {
+            return Ok(Confirmed::AlreadyConfirmed(existing));
+        }
+        if let Some(sent) = docs.iter().find(|d| d.state != DocumentState::Staged) {
+            return Err(Error::conflict(format!(
+                "{} was already sent in another delivery",
+                sent.filename
+            )));
+        }
+        self.accepting(&o)?;
+        // Counted with the delivery it makes (a repeated confirm answered above is not).
+        let counted = self
+            .count_write(&self.delivery_limit(), r.id.as_str())
+            .await?;
+
+        let case = &p.dossier.case_id;
+        let mut checked = Vec::with_capacity(docs.len());
+        for doc in &docs {
+            let kept = async {
+                let verified = self.verify_upload(doc).await?;
+                // Checked where it was uploaded, before a copy is made.
+                self.check_content(&verified).await?;
+                self.keep(case, verified).await
+            }
+            .await;
+            match kept {
+                Ok(kept) => checked.push(kept),
+                Err(e) => {
+                    self.discard_copies(&checked).await;
+                    return Err(e);
+                }
+            }
+        }
+
+        let now = self.now();
+        let delivery = Delivery {
+            id: self.new_id(),
+            request_id: r.id.clone(),
+            state: DeliveryState::Submitted,
+            comment: comment.to_owned(),
+            submitted_by: submitted_by.clone(),
+            submitted_at: now,
+            documents: checked.iter().map(|d| d.id.clone()).collect(),
+            decided_at: None,
+            reason: None,
+        };
+        let request = Request {
+            state: if r.state == RequestState::Open {
+                RequestState::Delivered
+            } else {
+                r.state
+            },
+            delivered_at: r.delivered_at.or(Some(now)),
+            rev: r.rev + 1,
+            ..r.clone()
+        };
+        let pk = keys::dossier(case);
+        let first = p.deliveries.iter().all(|d| d.request_id != r.id);
+        let mut event = self.event(EventKind::DeliverySubmitted, Actor::Department);
+        event.actor_name = Some(submitted_by.name.clone());
+        event.request_id = Some(r.id.clone());
+        event.delivery_id = Some(delivery.id.clone());
+        event.summary = format!(
+            "{} door {}: {} {}",
+            if first { "Aanlevering" } else { "Nazending" },
+            submitted_by.name,
+            checked.len(),
+            if checked.len() == 1 {
+                "document"
+            } else {
+                "documenten"
+            }
+        );
+
+        let case_type = self.case_type(p.dossier.case_type.as_str()).await?;
+        let delivery_vars = |language: Language| {
+            let mut vars = dossier_vars(&p.dossier, language);
+            request_vars(&mut vars, &request);
+            vars.insert("submitted_by", submitted_by.name.clone());
+            vars.insert("submitted_at", mail_time(now, language));
+            vars.insert("comment", comment.to_owned());
+            vars.insert("files", file_list(&checked));
+            vars
+        };
+
+        let audit = self.link_entry(
+            &o,
+            "delivery.confirm",
+            format!("delivery:{}", delivery.id),
+            origin,
+        );
+        let mut writes = [
+            self.dossier_unchanged(&p.dossier),
+            counted,
+            Self::audit_write(&audit),
+            Write::create(delivery.to_item(pk.clone(), keys::delivery(&r.id, &delivery.id))),
+            Write::replace_if(
+                request.to_item(pk.clone(), keys::request(&r.id)),
+                "rev",
+                r.rev,
+            ),
+        ]
+        .into_iter()
+        .chain(self.queue_mail(
+            &case_type,
+            case,
+            Some(&r.id),
+            MailKind::DeliveryReceived,
+            Language::Nl,
+            vec![p.dossier.handler.email.clone()],
+            &delivery_vars(Language::Nl),
+            None,
+        ))
+        .collect::<Vec<_>>();
+        // Only to the organisation: the form's address is whatever the sender typed.
+        if self.may_mail(&submitted_by.email, r) {
+            // The receipt carries the link for documents sent later.
+            let mut vars = delivery_vars(r.language);
+            let (portal_url, link) = self.mail_link(r);
+            vars.insert("portal_url", portal_url);
+            writes.extend(self.queue_mail(
+                &case_type,
+                case,
+                Some(&r.id),
+                MailKind::Receipt,
+                r.language,
+                vec![submitted_by.email.clone()],
+                &vars,
+                link,
+            ));
+        } else {
+            tracing::info!("receipt not mailed: the address is outside the organisation's domains");
+        }
+        writes.extend(self.event_writes(case, &event));
+        for doc in &checked {
+            let submitted = Document {
+                state: DocumentState::Submitted,
+                delivery_id: Some(delivery.id.clone()),
+                scan: self.initial_scan(),
+                ..doc.clone()
+            };
+            writes.push(Write::replace_if(
+                submitted.to_item(pk.clone(), keys::doc(&doc.id)),
+                "state",
+                "staged",
+            ));
+        }
+        if let Err(e) = self.store.transact(writes).await {
+            // Not committed: this attempt's copies are nobody's (they are its own keys).
+            self.discard_copies(&checked).await;
+            return Err(e.into());
+        }
+        self.discard_staged(&docs.iter().map(|d| d.blob_key.as_str()).collect::<Vec<_>>())
+            .await;
+        let submitted: Vec<Document> = checked
+            .into_iter()
+            .map(|d| Document {
+                state: DocumentState::Submitted,
+                delivery_id: Some(delivery.id.clone()),
+                scan: self.initial_scan(),
+                ..d
+            })
+            .collect();
+        Ok(Confirmed::Created(DeliveryView::build(
+            &delivery, &submitted,
+        )))
+    }
+}
+
+/// The delivery made of exactly these uploads, if they form one.
+fn delivery_formed_by(p: &Partition, ids: &BTreeSet<Id>) -> Option<DeliveryView> {
+    let first = p.documents.iter().find(|d| ids.contains(&d.id))?;
+    let existing = p.delivery(first.delivery_id.as_ref()?).ok()?;
+    let same: BTreeSet<&Id> = existing.documents.iter().collect();
+    (same == ids.iter().collect()).then(|| DeliveryView::build(existing, &p.documents))
+}
+
+/// One line per file, with size and SHA-256: the receipt's proof of what arrived.
+fn file_list(docs: &[Document]) -> String {
+    docs.iter()
+        .map(|d| {
+            format!(
+                "- {} ({} bytes, SHA-256 {})",
+                d.filename,
+                d.size,
+                d.sha256.as_ref().map(|s| s.as_str()).unwrap_or("onbekend")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

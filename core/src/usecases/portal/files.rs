@@ -1,0 +1,210 @@
+//! Files on their way in, shared by deliveries and publications: an announcement checked
+//! against the rules, the upload target, the bytes verified and their content checked, kept under
+//! the dossier (or discarded).
+
+use super::*;
+
+impl Portaal {
+    /// Whether bytes may still arrive for this staged key: only while its document is staged (a
+    /// delivery's file) or a draft (a publication's). A removed or sent upload's URL stores
+    /// nothing, however long its signature is valid. One read.
+    pub async fn accepts_upload(&self, key: &str) -> Result<bool> {
+        let Some((case, id)) = keys::parse_staged_blob(key) else {
+            return Ok(false);
+        };
+        let Some(item) = self
+            .store
+            .get(&keys::dossier(&case), &keys::doc(&id))
+            .await?
+        else {
+            return Ok(false);
+        };
+        let doc = Document::from_item(&item)?;
+        Ok(
+            doc.blob_key == key
+                && matches!(doc.state, DocumentState::Staged | DocumentState::Draft),
+        )
+    }
+
+    /// Compares what storage holds with what was announced; answers the document with its SHA-256.
+    pub(crate) async fn verify_upload(&self, doc: &Document) -> Result<Document> {
+        let info = self.blobs.stat(&doc.blob_key).await?.ok_or_else(|| {
+            Error::invalid(format!(
+                "{} has not been uploaded (completely); upload it again",
+                doc.filename
+            ))
+        })?;
+        if info.size != doc.size {
+            return Err(Error::invalid(format!(
+                "{}: {} bytes arrived but {} were announced; upload it again",
+                doc.filename, info.size, doc.size
+            )));
+        }
+        let sha256 = match (&doc.sha256, info.sha256) {
+            (Some(announced), Some(measured)) if *announced != measured => {
+                return Err(Error::invalid(format!(
+                    "{}: the SHA-256 of what arrived differs from the one announced; upload it again",
+                    doc.filename
+                )));
+            }
+            (_, Some(measured)) => measured,
+            // Storage that cannot vouch for the bytes (S3 refused the checksum, or none was
+            // sent) never turns an upload into a document.
+            (_, None) => {
+                return Err(Error::invalid(format!(
+                    "{}: storage could not verify the file's SHA-256; upload it again",
+                    doc.filename
+                )));
+            }
+        };
+        Ok(Document {
+            sha256: Some(sha256),
+            ..doc.clone()
+        })
+    }
+}
+
+/// A file as announced before its bytes are sent: name, type, size and (maybe) SHA-256, checked.
+pub(crate) struct Announced {
+    pub filename: Filename,
+    pub content_type: ContentType,
+    pub size: u64,
+    pub sha256: Option<Sha256>,
+}
+
+impl Portaal {
+    /// Checks an announcement against the limits (`allowed_types` empty: any type).
+    pub(crate) fn announce(
+        &self,
+        input: &UploadInput,
+        max_bytes: u64,
+        allowed_types: &[String],
+    ) -> Result<Announced> {
+        let filename = Filename::parse(&input.filename)?;
+        let content_type = ContentType::parse(&input.content_type)?;
+        let sha256 = input
+            .sha256
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(Sha256::parse)
+            .transpose()?;
+        if input.size == 0 {
+            return Err(Error::invalid(format!("{filename} is empty")));
+        }
+        if input.size > max_bytes {
+            return Err(Error::TooLarge(format!(
+                "{filename} is {} bytes; at most {max_bytes} bytes are allowed per file",
+                input.size
+            )));
+        }
+        if !allowed_types.is_empty() && !allowed_types.iter().any(|t| t == content_type.as_str()) {
+            return Err(Error::UnsupportedType(format!(
+                "{filename}: type {content_type} is not accepted; allowed are: {}",
+                allowed_types.join(", ")
+            )));
+        }
+        if sha256.is_none() && self.blobs.needs_announced_sha256() {
+            return Err(Error::invalid(
+                "sha256 is required: give the file's SHA-256 (hex) when announcing it",
+            ));
+        }
+        Ok(Announced {
+            filename,
+            content_type,
+            size: input.size,
+            sha256,
+        })
+    }
+
+    /// Copies a verified upload from the staging area to a copy of this attempt's own under the
+    /// dossier (server-side) and answers the document pointing there. Storage that can tell the
+    /// copy's SHA-256 must tell the verified one: a re-upload racing the copy is caught.
+    pub(crate) async fn keep(
+        &self,
+        case: &crate::domain::CaseId,
+        doc: Document,
+    ) -> Result<Document> {
+        let kept = keys::blob_copy(case, &doc.id, &self.new_id());
+        self.blobs.copy(&doc.blob_key, &kept).await?;
+        if let Some(info) = self.blobs.stat(&kept).await? {
+            if (info.sha256.is_some() && info.sha256 != doc.sha256) || info.size != doc.size {
+                let _ = self.blobs.delete(&kept).await;
+                return Err(Error::invalid(format!(
+                    "{} changed while it was being sent; upload it again",
+                    doc.filename
+                )));
+            }
+        }
+        Ok(Document {
+            blob_key: kept,
+            ..doc
+        })
+    }
+
+    /// Refuses a file whose bytes are not what its content type announced. Reads only the head
+    /// and tail ranges the rules need.
+    pub(crate) async fn check_content(&self, doc: &Document) -> Result<()> {
+        use crate::content::{HEAD_BYTES, Sample, TAIL_BYTES};
+        let head = self
+            .blobs
+            .read_range(&doc.blob_key, 0, doc.size.min(HEAD_BYTES))
+            .await?;
+        let tail = if doc.size > HEAD_BYTES {
+            let start = doc.size.saturating_sub(TAIL_BYTES);
+            self.blobs
+                .read_range(&doc.blob_key, start, doc.size - start)
+                .await?
+        } else {
+            Vec::new()
+        };
+        let sample = Sample {
+            head: &head,
+            tail: &tail,
+        };
+        let Err(mismatch) = crate::content::check(doc.content_type.as_str(), &sample) else {
+            return Ok(());
+        };
+        tracing::warn!(content_type = %doc.content_type, reason = %mismatch.english(), "content refused");
+        Err(Error::Unprocessable(format!(
+            "{name}: de inhoud past niet bij het type {ct} ({nl}); er is niets verstuurd. / \
+             {name}: the content does not match the type {ct} ({en}); nothing was sent.",
+            name = doc.filename,
+            ct = doc.content_type,
+            nl = mismatch.dutch(),
+            en = mismatch.english(),
+        )))
+    }
+
+    /// Removes copies an attempt made that did not commit.
+    pub(crate) async fn discard_copies(&self, copies: &[Document]) {
+        for doc in copies {
+            if let Err(e) = self.blobs.delete(&doc.blob_key).await {
+                tracing::warn!(error = %e, "copy of an attempt that did not commit not deleted");
+            }
+        }
+    }
+
+    /// After the commit: staged copies are no longer needed. A failure leaves them to the
+    /// storage's expiry of abandoned uploads (and to destruction).
+    pub(crate) async fn discard_staged(&self, keys: &[&str]) {
+        for key in keys {
+            if let Err(e) = self.blobs.delete(key).await {
+                tracing::warn!(error = %e, "staged copy not deleted");
+            }
+        }
+    }
+
+    /// The signed upload for a document's blob: size, type and SHA-256 fixed by the signature.
+    pub(crate) async fn upload_target_for(&self, doc: &Document) -> Result<UploadTarget> {
+        Ok(self
+            .blobs
+            .upload_target(UploadSpec {
+                key: &doc.blob_key,
+                size: doc.size,
+                content_type: doc.content_type.as_str(),
+                sha256: doc.sha256.as_ref(),
+                ttl: self.settings.upload_ttl,
+            })
+            .await?)
+    }
+}

@@ -1,0 +1,389 @@
+//! What a link holder does: see the request, stage files, confirm them as one delivery.
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+
+use crate::audit::{AuditEntry, AuditResult, Origin};
+use crate::casetype::MAX_FILES_PER_DELIVERY;
+use crate::domain::{self, ContentType, Filename, Id, LinkToken, Sha256};
+use crate::error::{Error, Result};
+use crate::mailtext::Language;
+use crate::model::{
+    Actor, Delivery, DeliveryState, Document, DocumentState, EventKind, MailKind, Record, Request,
+    RequestState, keys,
+};
+use crate::ports::{DownloadSpec, UploadSpec, UploadTarget, Write};
+use crate::service::{Partition, Portaal, dossier_vars, mail_time, request_vars, with_retries};
+use crate::usecases::dossier::{PersonInput, person};
+use crate::usecases::limits::Limit;
+use crate::views::{DeliveryView, DocumentView, PortalDossier, PortalRequest, PortalView};
+
+mod confirm;
+mod files;
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct UploadInput {
+    pub filename: String,
+    pub content_type: String,
+    pub size: u64,
+    #[serde(default)]
+    pub sha256: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StagedUpload {
+    pub document: DocumentView,
+    pub upload: UploadTarget,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ConfirmInput {
+    pub uploads: Vec<String>,
+    #[serde(default)]
+    pub comment: String,
+    pub submitted_by: PersonInput,
+}
+
+/// A confirm either made the delivery or found it already made by the same uploads.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Confirmed {
+    Created(DeliveryView),
+    AlreadyConfirmed(DeliveryView),
+}
+
+/// The state a link opens: its dossier partition and its request.
+struct Opened {
+    partition: Partition,
+    request_id: Id,
+}
+
+impl Opened {
+    fn request(&self) -> &Request {
+        self.partition
+            .request(&self.request_id)
+            .expect("token points at an existing request")
+    }
+}
+
+impl Portaal {
+    /// Two reads: the token item, then the dossier partition.
+    async fn open_link(&self, token: &LinkToken) -> Result<Opened> {
+        let token_ref = self.resolve_token(token).await?;
+        let partition = self
+            .partition(&token_ref.case_id)
+            .await
+            .map_err(|e| match e {
+                // The token outlived its dossier (destruction in progress): same answer as a closed one.
+                Error::NotFound(_) => Error::Gone("this dossier is closed".into()),
+                e => e,
+            })?;
+        if !partition.dossier.is_readable_at(self.now()) {
+            return Err(Error::Gone("this dossier is closed".into()));
+        }
+        let request = partition
+            .request(&token_ref.request_id)
+            .map_err(|_| Error::UnknownLink)?;
+        if request.state == RequestState::Withdrawn {
+            return Err(Error::RequestWithdrawn);
+        }
+        Ok(Opened {
+            partition,
+            request_id: token_ref.request_id,
+        })
+    }
+
+    fn accepting(&self, opened: &Opened) -> Result<()> {
+        if opened.request().state == RequestState::Withdrawn {
+            return Err(Error::Gone("this request was withdrawn".into()));
+        }
+        if !opened.partition.dossier.is_open_at(self.now()) {
+            return Err(Error::conflict(
+                "this case has been handled: the documents can still be read here, but nothing more can be sent / deze zaak is afgehandeld: de stukken zijn hier nog te lezen, maar er kan niets meer worden verstuurd",
+            ));
+        }
+        Ok(())
+    }
+
+    /// `GET /p/{token}`: never changes anything (mail scanners open links).
+    #[tracing::instrument(skip_all)]
+    pub async fn portal_view(&self, token: &LinkToken, origin: &Origin) -> Result<PortalView> {
+        let o = self.open_link(token).await?;
+        self.audit_link(
+            &o,
+            "portal.view",
+            format!("dossier:{}", o.partition.dossier.case_id),
+            origin,
+        )
+        .await?;
+        let p = &o.partition;
+        let r = o.request();
+        let d = &p.dossier;
+        let mine = |doc: &&Document| doc.request_id.as_ref() == Some(&r.id);
+        Ok(PortalView {
+            org_name: self.settings.org_name.clone(),
+            dossier: PortalDossier {
+                case_id: d.case_id.clone(),
+                case_type: d.case_type.clone(),
+                case_type_name: d.case_type_name.clone(),
+                title: d.title.clone(),
+                remarks: d.remarks.clone(),
+                submitter: d.show_submitter.then(|| d.submitter.clone()),
+                decision: d.decision.clone(),
+                handler_name: d.handler.name.clone(),
+                closes_at: (d.status == crate::model::DossierStatus::Closed)
+                    .then_some(d.closes_at)
+                    .flatten(),
+            },
+            request: PortalRequest {
+                department: r.department.clone(),
+                due: r.due,
+                state: r.state,
+                overdue: r.state == RequestState::Open && r.due.0 < self.today(),
+                message: r.message.clone(),
+            },
+            deliveries: p
+                .deliveries
+                .iter()
+                .filter(|del| del.request_id == r.id)
+                .map(|del| DeliveryView::build(del, &p.documents))
+                .collect(),
+            publications: self.publication_views(p, Some(&r.id)),
+            timeline: p
+                .events
+                .iter()
+                .filter(|e| {
+                    // Mail trouble is the handler's business (it names addresses).
+                    e.kind != EventKind::MailFailed
+                        && (e.request_id.as_ref() == Some(&r.id)
+                            || e.kind == EventKind::PublicationPublished && e.request_id.is_none())
+                })
+                .cloned()
+                .collect(),
+            staged: p
+                .documents
+                .iter()
+                .filter(mine)
+                .filter(|doc| doc.state == DocumentState::Staged)
+                .map(DocumentView::from)
+                .collect(),
+            upload: r.upload.clone(),
+            accepting: r.state != RequestState::Withdrawn && d.is_open_at(self.now()),
+        })
+    }
+
+    /// `POST /p/{token}/uploads`: announces a file and answers where to send its bytes.
+    #[tracing::instrument(skip_all)]
+    pub async fn stage_upload(
+        &self,
+        token: &LinkToken,
+        input: &UploadInput,
+        origin: &Origin,
+    ) -> Result<StagedUpload> {
+        with_retries(|| self.try_stage(token, input, origin)).await
+    }
+
+    fn stage_limit(&self) -> Limit {
+        Limit {
+            scope: "stage",
+            limit: self.settings.stage_limit_per_hour,
+            window_secs: 3600,
+            what: "files announced through one link",
+        }
+    }
+
+    fn delivery_limit(&self) -> Limit {
+        Limit {
+            scope: "delivery",
+            limit: self.settings.delivery_limit_per_hour,
+            window_secs: 3600,
+            what: "deliveries through one link",
+        }
+    }
+
+    async fn try_stage(
+        &self,
+        token: &LinkToken,
+        input: &UploadInput,
+        origin: &Origin,
+    ) -> Result<StagedUpload> {
+        let o = self.open_link(token).await?;
+        self.accepting(&o)?;
+        let r = o.request();
+        let rules = &r.upload;
+        let file = self.announce(input, rules.max_file_bytes, &rules.allowed_types)?;
+        let staged = o
+            .partition
+            .documents
+            .iter()
+            .filter(|d| d.request_id.as_ref() == Some(&r.id) && d.state == DocumentState::Staged)
+            .count();
+        if staged >= rules.max_files {
+            return Err(Error::conflict(format!(
+                "{staged} files are waiting to be sent; send them or remove some before adding more (at most {})",
+                rules.max_files
+            )));
+        }
+        let counted = self.count_write(&self.stage_limit(), r.id.as_str()).await?;
+        let case = &o.partition.dossier.case_id;
+        let id = self.new_id();
+        let doc = Document {
+            blob_key: keys::staged_blob(case, &id),
+            id,
+            filename: file.filename,
+            size: file.size,
+            content_type: file.content_type,
+            sha256: file.sha256,
+            state: DocumentState::Staged,
+            request_id: Some(r.id.clone()),
+            delivery_id: None,
+            publication_id: None,
+            created_at: self.now(),
+            scan: crate::model::ScanState::NotScanned,
+            scan_note: None,
+        };
+        let upload = self.upload_target_for(&doc).await?;
+        let audit = self.link_entry(
+            &o,
+            "document.upload",
+            format!("document:{}", doc.id),
+            origin,
+        );
+        self.store
+            .transact(vec![
+                Write::create(doc.to_item(keys::dossier(case), keys::doc(&doc.id))),
+                counted,
+                Self::audit_write(&audit),
+            ])
+            .await?;
+        Ok(StagedUpload {
+            document: DocumentView::from(&doc),
+            upload,
+        })
+    }
+
+    /// `DELETE /p/{token}/uploads/{id}`: removes a staged file (record and bytes).
+    #[tracing::instrument(skip_all, fields(upload = %upload))]
+    pub async fn remove_upload(
+        &self,
+        token: &LinkToken,
+        upload: &Id,
+        origin: &Origin,
+    ) -> Result<()> {
+        let o = self.open_link(token).await?;
+        let r = o.request();
+        let doc = o
+            .partition
+            .documents
+            .iter()
+            .find(|d| &d.id == upload && d.request_id.as_ref() == Some(&r.id))
+            .ok_or_else(|| Error::not_found(format!("upload {upload}")))?;
+        if doc.state != DocumentState::Staged {
+            return Err(Error::conflict(format!(
+                "{} was already sent and can no longer be removed",
+                doc.filename
+            )));
+        }
+        let case = &o.partition.dossier.case_id;
+        let audit = self.link_entry(
+            &o,
+            "document.remove",
+            format!("document:{}", doc.id),
+            origin,
+        );
+        self.store
+            .transact(vec![
+                Write::Delete {
+                    pk: keys::dossier(case),
+                    sk: keys::doc(&doc.id),
+                    condition: crate::ports::Condition::Equals("state".into(), "staged".into()),
+                },
+                Self::audit_write(&audit),
+            ])
+            .await
+            .map_err(|_| Error::conflict(format!("{} was sent meanwhile", doc.filename)))?;
+        // After the commit: a failure here leaves only bytes under the dossier's prefix, which
+        // destruction removes.
+        if let Err(e) = self.blobs.delete(&doc.blob_key).await {
+            tracing::warn!(error = %e, "staged blob not deleted");
+        }
+        Ok(())
+    }
+
+    /// `GET /p/{token}/documents/{id}`: one of this request's delivered documents or a publication
+    /// for it. Answers a short-lived URL.
+    #[tracing::instrument(skip_all, fields(document = %document))]
+    pub async fn portal_document_url(
+        &self,
+        token: &LinkToken,
+        document: &Id,
+        origin: &Origin,
+    ) -> Result<String> {
+        let o = self.open_link(token).await?;
+        let r = o.request();
+        let doc = o
+            .partition
+            .documents
+            .iter()
+            .find(|d| &d.id == document)
+            .filter(|d| match d.state {
+                DocumentState::Submitted | DocumentState::Approved | DocumentState::Staged => {
+                    d.request_id.as_ref() == Some(&r.id)
+                }
+                DocumentState::Published => {
+                    d.request_id.is_none() || d.request_id.as_ref() == Some(&r.id)
+                }
+                DocumentState::Rejected | DocumentState::Draft => false,
+            })
+            .ok_or_else(|| Error::not_found(format!("document {document}")))?;
+        let url = self.download_url(doc, true).await?;
+        self.audit_link(
+            &o,
+            "document.download",
+            format!("document:{}", doc.id),
+            origin,
+        )
+        .await?;
+        Ok(url)
+    }
+
+    /// An audit entry for what a link holder did (a success: refusals are in the log lines).
+    fn link_entry(&self, o: &Opened, action: &str, object: String, origin: &Origin) -> AuditEntry {
+        self.audit_entry(
+            &o.partition.dossier.case_id,
+            action,
+            object,
+            AuditResult::Success,
+            crate::audit::link_holder(&o.request_id),
+            origin,
+        )
+    }
+
+    /// Stores the entry of a read by a link holder: one write.
+    async fn audit_link(
+        &self,
+        o: &Opened,
+        action: &str,
+        object: String,
+        origin: &Origin,
+    ) -> Result<()> {
+        self.record_audit(&self.link_entry(o, action, object, origin))
+            .await
+    }
+
+    /// Every download of a document goes through here: a quarantined (or, when scanning is
+    /// required, unscanned) file gets no URL.
+    pub(crate) async fn download_url(&self, doc: &Document, prefer_inline: bool) -> Result<String> {
+        self.scan_permits(doc, "downloaded")?;
+        Ok(self
+            .blobs
+            .download_url(DownloadSpec {
+                key: &doc.blob_key,
+                filename: doc.filename.as_str(),
+                content_type: doc.content_type.as_str(),
+                inline: prefer_inline && doc.content_type.is_inline_safe(),
+                ttl: self.settings.download_ttl,
+            })
+            .await?)
+    }
+}
