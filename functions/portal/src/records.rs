@@ -170,17 +170,14 @@ async fn audit_trail(
     let mut res =
         Json(serde_json::json!({ "entries": page.items, "next": page.next })).into_response();
     if let Some(after) = &page.next {
-        let mut next = format!(
-            "{}/api/v1/dossiers/{case}/audit?after={}",
-            base.url,
-            query_value(after)
+        let path = format!("/api/v1/dossiers/{case}/audit");
+        link_next(
+            &mut res,
+            &base,
+            &path,
+            after,
+            &[("limit", q.limit.map(|l| l.to_string()))],
         );
-        if let Some(limit) = q.limit {
-            next.push_str(&format!("&limit={limit}"));
-        }
-        if let Ok(v) = HeaderValue::from_str(&format!("<{next}>; rel=\"next\"")) {
-            res.headers_mut().insert(header::LINK, v);
-        }
     }
     Ok(res)
 }
@@ -238,6 +235,25 @@ fn csv(records: &[Destruction]) -> String {
     out
 }
 
+/// `Link: <…>; rel="next"`: the same list from `after` on, with the query's other parameters.
+fn link_next(
+    res: &mut Response,
+    base: &PublicBase,
+    path: &str,
+    after: &str,
+    kept: &[(&str, Option<String>)],
+) {
+    let mut next = format!("{}{path}?after={}", base.url, query_value(after));
+    for (name, value) in kept {
+        if let Some(v) = value {
+            next.push_str(&format!("&{name}={}", query_value(v)));
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("<{next}>; rel=\"next\"")) {
+        res.headers_mut().insert(header::LINK, v);
+    }
+}
+
 /// Percent-encodes a query value.
 fn query_value(v: &str) -> String {
     percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC).to_string()
@@ -271,20 +287,13 @@ async fn destructions(
     } else {
         Json(&page.items).into_response()
     };
-    if let Some(after) = page.next {
-        let mut next = format!("/api/v1/destructions?after={}", query_value(&after));
-        for (name, value) in [("from", &q.from), ("to", &q.to)] {
-            if let Some(v) = value {
-                next.push_str(&format!("&{name}={}", query_value(v)));
-            }
-        }
-        if let Some(limit) = q.limit {
-            next.push_str(&format!("&limit={limit}"));
-        }
-        let link = format!("<{}{next}>; rel=\"next\"", base.url);
-        if let Ok(v) = HeaderValue::from_str(&link) {
-            res.headers_mut().insert(header::LINK, v);
-        }
+    if let Some(after) = &page.next {
+        let kept = [
+            ("from", q.from.clone()),
+            ("to", q.to.clone()),
+            ("limit", q.limit.map(|l| l.to_string())),
+        ];
+        link_next(&mut res, &base, "/api/v1/destructions", after, &kept);
     }
     Ok(res)
 }
