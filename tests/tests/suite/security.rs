@@ -408,7 +408,7 @@ async fn blob_key(app: &portaal_tests::TestApp, case: &str, id: &str) -> String 
 /// The sample GuardDuty event, about the document stored under `key`, with `status`.
 fn guardduty_event(key: &str, status: &str) -> portaal_infra::triggers::NotifyTrigger {
     let mut event: Value =
-        serde_json::from_str(include_str!("../../events/guardduty-scan-result.json")).unwrap();
+        serde_json::from_str(include_str!("../../../events/guardduty-scan-result.json")).unwrap();
     event["detail"]["s3ObjectDetails"]["objectKey"] = json!(key);
     event["detail"]["scanResultDetails"]["scanResultStatus"] = json!(status);
     serde_json::from_value(event).expect("the notify function accepts the sample event")

@@ -144,7 +144,7 @@ async fn the_portal_page_event_is_served_through_the_stage_prefix() {
     let dir = TempDir::new("ev-portal");
     let (system, case) = lambda_system(&dir).await;
     let (token, _) = dossier_with_request(&system, &case).await;
-    let event = &fixture(include_str!("../../events/portal-page.json"), &case)
+    let event = &fixture(include_str!("../../../events/portal-page.json"), &case)
         .replace(FIXTURE_TOKEN, &token);
     let request = lambda_http::request::from_str(event).expect("a valid API Gateway REST event");
     let res = portal::lambda::service(AppState::new(system))
@@ -170,7 +170,7 @@ async fn the_api_event_of_an_iam_caller_reads_the_dossier() {
     let (system, case) = lambda_system(&dir).await;
     dossier_with_request(&system, &case).await;
     let request = lambda_http::request::from_str(&fixture(
-        include_str!("../../events/api-get-dossier.json"),
+        include_str!("../../../events/api-get-dossier.json"),
         &case,
     ))
     .unwrap();
@@ -196,7 +196,7 @@ async fn the_stream_insert_of_a_mail_item_sends_it_once() {
         .unwrap();
     assert_eq!(mails.len(), 1, "the request queued one mail");
     let mail_id = mails[0].sk.trim_start_matches(keys::MAIL).to_owned();
-    let event = &fixture(include_str!("../../events/notify-mail-insert.json"), &case)
+    let event = &fixture(include_str!("../../../events/notify-mail-insert.json"), &case)
         .replace(FIXTURE_MAIL_ID, &mail_id);
     for _ in 0..2 {
         let batch: StreamEvent = serde_json::from_str(event).unwrap();
@@ -217,7 +217,7 @@ async fn the_scheduled_reminder_event_queues_one_reminder() {
     let dir = TempDir::new("ev-reminder");
     let (system, case) = lambda_system(&dir).await;
     let (token, request_id) = dossier_with_request(&system, &case).await;
-    let event = &fixture(include_str!("../../events/reminder.json"), &case)
+    let event = &fixture(include_str!("../../../events/reminder.json"), &case)
         .replace(FIXTURE_REQUEST_ID, &request_id);
     let job: Job = serde_json::from_str(event).unwrap();
     assert_eq!(
@@ -286,7 +286,7 @@ async fn the_scheduled_purge_event_destroys_a_closed_dossier() {
     close_long_ago(&system, &clock, &case).await;
     for _ in 0..2 {
         let trigger: PurgeTrigger =
-            serde_json::from_str(&fixture(include_str!("../../events/purge.json"), &case)).unwrap();
+            serde_json::from_str(&fixture(include_str!("../../../events/purge.json"), &case)).unwrap();
         triggers::purge(&system.portaal, trigger).await.unwrap();
     }
     assert_eq!(destroyed_events(&system, &case).await, 1, "told once");
@@ -323,7 +323,7 @@ async fn an_open_dossier_is_not_purged() {
     let (system, case) = lambda_system(&dir).await;
     dossier_with_request(&system, &case).await;
     let trigger: PurgeTrigger =
-        serde_json::from_str(&fixture(include_str!("../../events/purge.json"), &case)).unwrap();
+        serde_json::from_str(&fixture(include_str!("../../../events/purge.json"), &case)).unwrap();
     let outcome = triggers::purge(&system.portaal, trigger).await.unwrap();
     assert_eq!(outcome["outcome"], "skipped");
     assert!(
@@ -350,7 +350,7 @@ async fn a_ttl_removal_of_the_dossier_item_destroys_the_rest() {
     };
     system.store.transact(vec![meta]).await.unwrap();
     let trigger: PurgeTrigger = serde_json::from_str(&fixture(
-        include_str!("../../events/purge-ttl-remove.json"),
+        include_str!("../../../events/purge-ttl-remove.json"),
         &case,
     ))
     .unwrap();
@@ -386,7 +386,7 @@ async fn without_a_public_url_links_are_made_for_the_host_and_stage_the_request_
     state.public_url_from_request = true;
     // The API event, turned into the POST that asks for documents.
     let mut event: serde_json::Value = serde_json::from_str(&fixture(
-        include_str!("../../events/api-get-dossier.json"),
+        include_str!("../../../events/api-get-dossier.json"),
         &case,
     ))
     .unwrap();
@@ -422,7 +422,7 @@ async fn a_legal_hold_stops_destruction_and_a_begun_destruction_refuses_reopenin
         .await
         .unwrap();
     let trigger: PurgeTrigger =
-        serde_json::from_str(&fixture(include_str!("../../events/purge.json"), &case)).unwrap();
+        serde_json::from_str(&fixture(include_str!("../../../events/purge.json"), &case)).unwrap();
     let outcome = triggers::purge(&system.portaal, trigger).await.unwrap();
     assert_eq!(outcome["outcome"], "skipped", "a hold blocks destruction");
 
@@ -444,7 +444,7 @@ async fn a_legal_hold_stops_destruction_and_a_begun_destruction_refuses_reopenin
     let err = system.portaal.reopen_dossier(&case).await.unwrap_err();
     assert!(matches!(err, portaal_core::Error::Conflict(_)), "{err:?}");
     let trigger: PurgeTrigger =
-        serde_json::from_str(&fixture(include_str!("../../events/purge.json"), &case)).unwrap();
+        serde_json::from_str(&fixture(include_str!("../../../events/purge.json"), &case)).unwrap();
     assert_eq!(
         triggers::purge(&system.portaal, trigger).await.unwrap()["outcome"],
         "done",
@@ -479,7 +479,7 @@ async fn a_mail_claimed_by_a_live_sender_is_retried_and_the_sweep_sends_what_is_
         .transact(vec![Write::put(claimed)])
         .await
         .unwrap();
-    let event = &fixture(include_str!("../../events/notify-mail-insert.json"), &case)
+    let event = &fixture(include_str!("../../../events/notify-mail-insert.json"), &case)
         .replace(FIXTURE_MAIL_ID, &mail_id);
     let response =
         triggers::send_new_mails(&system.outbox, serde_json::from_str(event).unwrap()).await;
@@ -508,7 +508,7 @@ async fn a_mail_claimed_by_a_live_sender_is_retried_and_the_sweep_sends_what_is_
         .await
         .unwrap();
     let sweep: triggers::NotifyTrigger = serde_json::from_str(&fixture(
-        include_str!("../../events/notify-sweep.json"),
+        include_str!("../../../events/notify-sweep.json"),
         &case,
     ))
     .unwrap();
@@ -596,7 +596,7 @@ async fn a_pending_event_goes_from_the_stream_through_the_queue_to_the_receiver(
     let event_id = closed.attrs["id"].as_str().unwrap().to_owned();
 
     // The stream record of the pending item (twice: a redelivered record changes nothing).
-    let insert = fixture(include_str!("../../events/notify-event-insert.json"), &case)
+    let insert = fixture(include_str!("../../../events/notify-event-insert.json"), &case)
         .replace(FIXTURE_EVENT_ID, &event_id);
     if let Some(calls) = &system.calls {
         calls.reset();
@@ -643,7 +643,7 @@ async fn a_pending_event_goes_from_the_stream_through_the_queue_to_the_receiver(
         None => serde_json::to_string(&key).unwrap(),
     };
     assert_eq!(serde_json::from_str::<HookKey>(&body).unwrap(), key);
-    let sqs_event = include_str!("../../events/webhook-sqs.json")
+    let sqs_event = include_str!("../../../events/webhook-sqs.json")
         .replace(FIXTURE_SUBSCRIPTION_ID, &subscription);
     let sqs_event = {
         let mut v: serde_json::Value = serde_json::from_str(&sqs_event).unwrap();
@@ -732,7 +732,7 @@ async fn a_permanent_bounce_fails_the_mail_once_and_tells_the_handler() {
         portaal_core::usecases::outbox::SendOutcome::Sent
     );
     let mail_id = request_mail.sk.trim_start_matches(keys::MAIL).to_owned();
-    let event = include_str!("../../events/ses-bounce.json")
+    let event = include_str!("../../../events/ses-bounce.json")
         .replace(FIXTURE_MAIL_ID, &mail_id)
         .replace("425a2d323032362d30303432", &hex::encode(&case));
     let trigger = || serde_json::from_str::<triggers::NotifyTrigger>(&event).unwrap();
