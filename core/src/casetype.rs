@@ -6,27 +6,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::CaseTypeKey;
+pub use crate::domain::UploadRules;
 use crate::error::{Error, FieldError};
+pub use crate::mailtext::Template;
 use crate::mailtext::{self, Language};
 use crate::model::{MailKind, Record};
-
-/// A mail text: minijinja templates (see [`crate::mailtext`]). An empty `html` is made from
-/// the text.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct Template {
-    pub subject: String,
-    pub text: String,
-    #[serde(default)]
-    pub html: String,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct UploadRules {
-    pub max_file_bytes: u64,
-    pub max_files: usize,
-    /// Allowed content types; empty allows any.
-    pub allowed_types: Vec<String>,
-}
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct CaseType {

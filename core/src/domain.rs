@@ -456,3 +456,44 @@ mod tests {
         assert!(ContentType::parse("nonsense").is_err());
     }
 }
+
+/// The language of the mails to a department (per request) and of a case type's texts.
+#[derive(
+    Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    #[default]
+    Nl,
+    En,
+}
+
+impl Language {
+    pub const ALL: [Language; 2] = [Language::Nl, Language::En];
+
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "nl" => Ok(Self::Nl),
+            "en" => Ok(Self::En),
+            other => Err(Error::invalid(format!(
+                "language must be \"nl\" or \"en\", not \"{other}\""
+            ))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Nl => "nl",
+            Self::En => "en",
+        }
+    }
+}
+
+/// What a link may upload: the rules of its case type, fixed on the request when it is made.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct UploadRules {
+    pub max_file_bytes: u64,
+    pub max_files: usize,
+    /// Allowed content types; empty allows any.
+    pub allowed_types: Vec<String>,
+}

@@ -1,5 +1,3 @@
-use crate::ports::{BlobError, MailError, ScheduleError, StoreError};
-
 /// What a use case can answer besides success. Variants map one-to-one to HTTP problem types.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -120,3 +118,37 @@ impl FieldError {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+// ---------------------------------------------------------------- the ports' errors
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A condition did not hold; nothing was written. `index` is the failing write, when known.
+    #[error("condition failed (write {index:?})")]
+    ConditionFailed { index: Option<usize> },
+    #[error("a transaction holds {0} writes; at most 100 are allowed, each key once")]
+    InvalidTransaction(usize),
+    #[error("{0}")]
+    Backend(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("{0}")]
+    Backend(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// The mail can never be sent (e.g. a refused address): do not retry.
+    #[error("rejected: {0}")]
+    Rejected(String),
+    #[error("{0}")]
+    Backend(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("{0}")]
+    Backend(String),
+}

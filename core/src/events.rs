@@ -276,10 +276,7 @@ impl HookMessage {
     }
 }
 
-/// A fixed-width UTC timestamp, so that text order is time order.
-pub fn time_key(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
+pub use crate::model::keys::time_key;
 
 // ---------------------------------------------------------------- signatures
 

@@ -1,50 +1,9 @@
 //! How dates, times and a dossier's facts read in mails and pages, in Dutch or English.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
-
 use crate::mailtext::{Language, Vars};
 use crate::model::{Dossier, Request};
 
-/// A date as a mail in `language` writes it.
-pub fn mail_date(d: NaiveDate, language: Language) -> String {
-    match language {
-        Language::Nl => dutch_date(d),
-        Language::En => d.format("%-d %B %Y").to_string(),
-    }
-}
-
-/// A moment as a mail in `language` writes it, in Dutch time: `1 december 2026 om 14:05`.
-pub fn mail_time(at: DateTime<Utc>, language: Language) -> String {
-    let local = crate::localtime::amsterdam(at);
-    let word = match language {
-        Language::Nl => "om",
-        Language::En => "at",
-    };
-    format!(
-        "{} {word} {}",
-        mail_date(local.date(), language),
-        local.format("%H:%M")
-    )
-}
-
-/// `12 december 2026`: dates in mails read as Dutch text.
-pub fn dutch_date(d: NaiveDate) -> String {
-    const MONTHS: [&str; 12] = [
-        "januari",
-        "februari",
-        "maart",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "augustus",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ];
-    format!("{} {} {}", d.day(), MONTHS[d.month0() as usize], d.year())
-}
+pub use crate::localtime::{dutch_date, mail_date, mail_time};
 
 /// The dossier's variables, dates as a mail in `language` writes them.
 pub(crate) fn dossier_vars(d: &Dossier, language: Language) -> Vars {

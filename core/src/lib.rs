@@ -1,7 +1,6 @@
 //! Portaal's core: the domain model, the use cases and the ports they need. No I/O lives here;
 //! adapters in `portaal-infra` implement the ports for the embedded default and for AWS.
 
-pub mod audit;
 pub mod casetype;
 pub mod content;
 pub mod domain;
@@ -20,3 +19,5 @@ pub mod views;
 
 pub use error::{Error, Result};
 pub use service::{Portaal, Settings};
+/// The audit trail, where callers have always found it.
+pub use usecases::audit;

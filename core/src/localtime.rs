@@ -1,7 +1,10 @@
 //! Dutch local time (Europe/Amsterdam, from the IANA time-zone database in `chrono-tz`): dates
-//! people see and deadlines they mean are Dutch, storage stays UTC.
+//! people see and deadlines they mean are Dutch, storage stays UTC; and how dates and times read
+//! in Dutch or English.
 
-use chrono::{DateTime, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+
+use crate::domain::Language;
 use chrono_tz::Europe::Amsterdam;
 
 /// The wall-clock time in the Netherlands at `at`.
@@ -22,6 +25,47 @@ pub fn from_dutch(date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
         LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
         LocalResult::None => Utc.from_utc_datetime(&(local - chrono::Duration::hours(1))),
     }
+}
+
+/// A date as a mail in `language` writes it.
+pub fn mail_date(d: NaiveDate, language: Language) -> String {
+    match language {
+        Language::Nl => dutch_date(d),
+        Language::En => d.format("%-d %B %Y").to_string(),
+    }
+}
+
+/// A moment as a mail in `language` writes it, in Dutch time: `1 december 2026 om 14:05`.
+pub fn mail_time(at: DateTime<Utc>, language: Language) -> String {
+    let local = amsterdam(at);
+    let word = match language {
+        Language::Nl => "om",
+        Language::En => "at",
+    };
+    format!(
+        "{} {word} {}",
+        mail_date(local.date(), language),
+        local.format("%H:%M")
+    )
+}
+
+/// `12 december 2026`: dates in mails read as Dutch text.
+pub fn dutch_date(d: NaiveDate) -> String {
+    const MONTHS: [&str; 12] = [
+        "januari",
+        "februari",
+        "maart",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "augustus",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ];
+    format!("{} {} {}", d.day(), MONTHS[d.month0() as usize], d.year())
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::domain::{CaseId, Email, Id, Sha256};
+// The adapters' errors live with the application's, which wraps them.
+pub use crate::error::{BlobError, MailError, ScheduleError, StoreError};
 
 // ---------------------------------------------------------------- store
 
@@ -140,15 +142,16 @@ impl Write {
 /// The most writes one transaction may hold (DynamoDB's limit).
 pub const MAX_TRANSACTION_WRITES: usize = 100;
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A condition did not hold; nothing was written. `index` is the failing write, when known.
-    #[error("condition failed (write {index:?})")]
-    ConditionFailed { index: Option<usize> },
-    #[error("a transaction holds {0} writes; at most 100 are allowed, each key once")]
-    InvalidTransaction(usize),
-    #[error("{0}")]
-    Backend(String),
+/// A transaction every store accepts: 1 to MAX_TRANSACTION_WRITES writes, each to another item.
+pub fn validate_transaction(writes: &[Write]) -> Result<(), StoreError> {
+    let mut keys = std::collections::HashSet::new();
+    if writes.is_empty()
+        || writes.len() > MAX_TRANSACTION_WRITES
+        || !writes.iter().all(|w| keys.insert(w.key()))
+    {
+        return Err(StoreError::InvalidTransaction(writes.len()));
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -226,12 +229,6 @@ pub struct DownloadSpec<'a> {
     pub ttl: Duration,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum BlobError {
-    #[error("{0}")]
-    Backend(String),
-}
-
 #[async_trait]
 pub trait Blobs: Send + Sync {
     /// A signed upload whose size, content type (and SHA-256 when given) are fixed by the signature.
@@ -294,15 +291,6 @@ pub struct OutgoingMail {
     pub subject: String,
     pub text: String,
     pub html: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum MailError {
-    /// The mail can never be sent (e.g. a refused address): do not retry.
-    #[error("rejected: {0}")]
-    Rejected(String),
-    #[error("{0}")]
-    Backend(String),
 }
 
 #[async_trait]
@@ -414,12 +402,6 @@ impl Job {
             &hex::encode(Sha256::digest(raw.as_bytes()))[..40]
         )
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ScheduleError {
-    #[error("{0}")]
-    Backend(String),
 }
 
 #[async_trait]

@@ -20,7 +20,6 @@ use crate::ports::{Blobs, Clock, Scanner, Scheduler, Store, StoreError, Write};
 pub(crate) use crate::format::{dossier_vars, request_vars};
 pub use crate::format::{dutch_date, mail_date, mail_time};
 pub(crate) use crate::partition::Partition;
-pub(crate) use crate::usecases::casetypes::load_case_type;
 
 #[derive(Clone, Debug)]
 pub struct Settings {

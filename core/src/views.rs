@@ -245,3 +245,9 @@ pub struct PortalView {
     /// False once the dossier is closed or the request withdrawn: uploads are refused.
     pub accepting: bool,
 }
+
+/// One page of a list, and where the next begins.
+pub struct ListPage<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}

@@ -1,6 +1,7 @@
 //! Adapters for Portaal's ports: `embedded` (SQLite, files, `.eml` outbox, timer) and `aws`
 //! (DynamoDB, S3, SES v2, EventBridge Scheduler), typed configuration and telemetry.
 
+pub mod adapters;
 pub mod aws;
 pub mod clamd;
 pub mod config;

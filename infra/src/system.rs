@@ -3,15 +3,14 @@
 use std::sync::Arc;
 
 use portaal_core::Portaal;
-use portaal_core::ports::{
-    Blobs, Clock, HookQueue, IndexOnlyQueue, Mailer, Scheduler, Store, SystemClock,
-};
+use portaal_core::ports::{Blobs, Clock, IndexOnlyQueue, Mailer, Scheduler, Store, SystemClock};
 use portaal_core::usecases::outbox::Outbox;
 use portaal_core::usecases::webhooks::Webhooks;
 
 use crate::webhook::HttpHookSender;
 use rand::RngCore;
 
+pub use crate::adapters::{Adapters, BuildError};
 use crate::config::{Backend, Config};
 use crate::embedded::{FsBlobs, OutboxMailer, SqliteScheduler, SqliteStore};
 
@@ -46,23 +45,6 @@ pub struct System {
     pub upload_origin: Option<String>,
     /// SDK calls per operation (AWS only).
     pub calls: Option<crate::aws::metrics::CallCounter>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    #[error("data directory {path}: {source}")]
-    DataDir {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("opening the database: {0}")]
-    Store(String),
-    #[error("AWS: {0}")]
-    Aws(String),
-    #[error("{0}")]
-    Webhooks(#[from] crate::webhook::HookClientError),
-    #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
 }
 
 /// Reads a secret kept in the data directory, creating it on first start (mode 0600).
@@ -105,15 +87,6 @@ fn random_hex(bytes: usize) -> String {
     let mut b = vec![0u8; bytes];
     rand::rngs::OsRng.fill_bytes(&mut b);
     hex::encode(b)
-}
-
-/// The adapters one backend provides.
-pub struct Adapters {
-    pub store: Arc<dyn Store>,
-    pub blobs: Arc<dyn Blobs>,
-    pub mailer: Arc<dyn Mailer>,
-    pub scheduler: Arc<dyn Scheduler>,
-    pub hook_queue: Arc<dyn HookQueue>,
 }
 
 impl System {
@@ -173,8 +146,22 @@ impl System {
     pub async fn build(config: Config) -> Result<Self, BuildError> {
         match config.backend {
             Backend::Embedded => Self::embedded(config),
-            Backend::Aws => crate::aws::build(config).await,
+            Backend::Aws => Self::on_aws(config).await,
         }
+    }
+
+    async fn on_aws(config: Config) -> Result<Self, BuildError> {
+        let aws = crate::aws::build(&config).await?;
+        // The local server with AWS adapters still wants a key; behind API Gateway, main clears
+        // it (IAM authorises there).
+        let generated = config.api_key.is_none();
+        let api_key = config.api_key.clone().unwrap_or_else(random_key);
+        let mut system = Self::assemble(config, aws.adapters)?;
+        system.api_key_generated = generated;
+        system.api_key = Some(api_key);
+        system.upload_origin = Some(aws.upload_origin);
+        system.calls = Some(aws.calls);
+        Ok(system)
     }
 
     fn embedded(mut config: Config) -> Result<Self, BuildError> {

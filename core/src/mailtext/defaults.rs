@@ -2,7 +2,7 @@
 //! the first line is the subject, then an empty line, then the text.
 
 use super::Language;
-use crate::casetype::Template;
+use super::Template;
 use crate::model::MailKind;
 
 macro_rules! texts {

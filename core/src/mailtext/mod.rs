@@ -7,47 +7,27 @@ use std::collections::{BTreeMap, BTreeSet};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::{Deserialize, Serialize};
 
-use crate::casetype::Template;
-use crate::error::{Error, FieldError};
+pub use crate::domain::Language;
+use crate::error::FieldError;
 use crate::model::{LINK_PLACEHOLDER, MailKind};
 
 mod defaults;
 mod sample;
 
+/// A mail text: minijinja templates (see this module). An empty `html` is made from
+/// the text.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Template {
+    pub subject: String,
+    pub text: String,
+    #[serde(default)]
+    pub html: String,
+}
+
 pub use defaults::default_template;
 pub use sample::sample_vars;
 
-/// The language of the mails to a department (per request) and of a case type's texts.
-#[derive(
-    Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Language {
-    #[default]
-    Nl,
-    En,
-}
-
 impl Language {
-    pub const ALL: [Language; 2] = [Language::Nl, Language::En];
-
-    pub fn parse(raw: &str) -> Result<Self, Error> {
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "nl" => Ok(Self::Nl),
-            "en" => Ok(Self::En),
-            other => Err(Error::invalid(format!(
-                "language must be \"nl\" or \"en\", not \"{other}\""
-            ))),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Nl => "nl",
-            Self::En => "en",
-        }
-    }
-
     /// Where a text of `kind` in this language stands in the case type, e.g. `templates.request`.
     pub fn template_field(self, kind: MailKind) -> String {
         format!("{}.{}", self.templates_field(), kind.as_str())
@@ -62,12 +42,7 @@ impl Language {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Rendered {
-    pub subject: String,
-    pub text: String,
-    pub html: String,
-}
+pub use crate::model::Rendered;
 
 /// Values by variable name.
 pub type Vars = BTreeMap<&'static str, String>;

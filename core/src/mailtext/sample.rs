@@ -18,7 +18,7 @@ pub fn sample_vars(
     // Dates as the mails write them.
     let date = |y, m, d| {
         NaiveDate::from_ymd_opt(y, m, d)
-            .map(|day| crate::service::mail_date(day, language))
+            .map(|day| crate::localtime::mail_date(day, language))
             .unwrap_or_default()
     };
     let mut vars = Vars::new();
@@ -58,7 +58,7 @@ pub fn sample_vars(
             "message" => String::new(),
             "portal_url" => "https://portaal.voorbeeld.nl/p/voorbeeld-link".to_owned(),
             "submitted_by" => "A. Jansen".to_owned(),
-            "submitted_at" => crate::service::mail_time(
+            "submitted_at" => crate::localtime::mail_time(
                 Utc.with_ymd_and_hms(2026, 12, 1, 13, 5, 0).single().unwrap_or_default(),
                 language,
             ),

@@ -32,11 +32,7 @@ impl Record for Delivery {
             (index.pk_attr(), Value::from(key)),
             (
                 index.sk_attr(),
-                Value::from(format!(
-                    "{}#{}",
-                    crate::events::time_key(self.submitted_at),
-                    self.id
-                )),
+                Value::from(format!("{}#{}", keys::time_key(self.submitted_at), self.id)),
             ),
         ]
     }

@@ -100,11 +100,7 @@ impl Dossier {
 impl Record for Dossier {
     fn index_attrs(&self) -> Vec<(&'static str, Value)> {
         // Listed newest first by status, and by status and case type.
-        let listed = format!(
-            "{}#{}",
-            crate::events::time_key(self.created_at),
-            self.case_id
-        );
+        let listed = format!("{}#{}", keys::time_key(self.created_at), self.case_id);
         let (by_status, by_status_key) = index_keys::dossiers(self.status, None);
         let (by_type, by_type_key) = index_keys::dossiers(self.status, Some(&self.case_type));
         let mut attrs = vec![

@@ -83,3 +83,8 @@ pub fn staged_blob(case: &CaseId, doc: &Id) -> String {
 pub fn staged_prefix(case: &CaseId) -> String {
     format!("staged/{case}/")
 }
+
+/// A fixed-width UTC timestamp, so that text order is time order.
+pub fn time_key(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

@@ -50,7 +50,7 @@ impl MailKind {
     ];
 
     /// What the mail is, in words.
-    pub fn label(self, language: crate::mailtext::Language) -> &'static str {
+    pub fn label(self, language: crate::domain::Language) -> &'static str {
         let (nl, en) = match self {
             MailKind::Request => ("verzoek om stukken", "request for documents"),
             MailKind::ReminderBefore => ("herinnering", "reminder"),
@@ -65,8 +65,8 @@ impl MailKind {
             MailKind::MailFailed => ("melding van een onbezorgde mail", "undelivered mail notice"),
         };
         match language {
-            crate::mailtext::Language::Nl => nl,
-            crate::mailtext::Language::En => en,
+            crate::domain::Language::Nl => nl,
+            crate::domain::Language::En => en,
         }
     }
 
@@ -163,7 +163,7 @@ impl Mail {
         case_id: CaseId,
         kind: MailKind,
         to: Email,
-        rendered: crate::mailtext::Rendered,
+        rendered: Rendered,
         at: DateTime<Utc>,
     ) -> Self {
         Self {
@@ -213,4 +213,12 @@ impl Record for Mail {
             MailState::Sent | MailState::Failed => Vec::new(),
         }
     }
+}
+
+/// A mail text filled in: what goes out.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
 }

@@ -5,9 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::{Map, Value};
 
-use crate::casetype::UploadRules;
 use crate::domain::{
-    CaseId, CaseTypeKey, ContentType, Date, Email, Filename, Id, Sha256, TokenHash,
+    CaseId, CaseTypeKey, ContentType, Date, Email, Filename, Id, Sha256, TokenHash, UploadRules,
 };
 use crate::error::Error;
 use crate::ports::{Index, Item, TTL_ATTR};

@@ -21,7 +21,7 @@ pub struct Request {
     pub message: String,
     /// The language of the department's mails.
     #[serde(default)]
-    pub language: crate::mailtext::Language,
+    pub language: crate::domain::Language,
     pub state: RequestState,
     pub token_hash: TokenHash,
     /// The token sealed under the link key (see `sealing`), for later mails.

@@ -11,6 +11,7 @@ use crate::model::{DeliveryState, DossierStatus, Record, index_keys};
 use crate::ports::{Item, PageQuery};
 use crate::service::Portaal;
 use crate::usecases::feed::{DEFAULT_PAGE, MAX_LIST_PAGE};
+pub use crate::views::ListPage;
 
 impl Portaal {
     /// `GET /api/v1/dossiers?status=&case_type=&limit=&cursor=`: newest first, from the indexes.
@@ -186,11 +187,6 @@ pub struct DeliveryFilter {
     pub state: Option<String>,
     pub limit: Option<usize>,
     pub cursor: Option<String>,
-}
-
-pub struct ListPage<T> {
-    pub items: Vec<T>,
-    pub next: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]

@@ -1,3 +1,4 @@
+pub mod audit;
 pub mod casetypes;
 pub mod dossier;
 pub mod feed;

@@ -350,8 +350,11 @@ impl Outbox {
         vars.insert("mail_kind", mail.kind.label(language).to_owned());
         vars.insert("recipient", recipients.to_owned());
         vars.insert("reason", why.to_owned());
-        let case_type =
-            crate::service::load_case_type(self.store.as_ref(), dossier.case_type.as_str()).await?;
+        let case_type = crate::usecases::casetypes::load_case_type(
+            self.store.as_ref(),
+            dossier.case_type.as_str(),
+        )
+        .await?;
         let rendered = case_type
             .render_mail(MailKind::MailFailed, language, &self.org_name, &vars)
             .map_err(|e| Error::Corrupt(format!("the mail_failed text does not render: {e}")))?;

@@ -19,6 +19,7 @@ use portaal_core::views::DossierView;
 use sha2::Digest;
 
 use crate::AppState;
+pub use crate::caller::Caller;
 use crate::portal::ClientIp;
 use crate::problem::{ApiError, ApiResult, AppJson, OptionalJson, found};
 use crate::state::{PublicBase, client_key};
@@ -105,29 +106,6 @@ fn auth_failure_limit(state: &AppState) -> Limit {
         limit: state.system.config.limits.auth_failures,
         window_secs: 600,
         what: "failed authentications from one address",
-    }
-}
-
-/// Who called, as the key they gave says.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Caller {
-    /// `PORTAAL_API_KEY`.
-    CaseSystem,
-    /// `PORTAAL_ADMIN_KEY`: case types only.
-    Admin,
-    /// Behind API Gateway, authorised by IAM: the caller's ARN where the gateway tells it.
-    Iam(Option<String>),
-}
-
-impl Caller {
-    /// The actor audit lines name.
-    pub fn actor(&self) -> String {
-        match self {
-            Caller::CaseSystem => "api-key".into(),
-            Caller::Admin => "admin-key".into(),
-            Caller::Iam(Some(arn)) => arn.clone(),
-            Caller::Iam(None) => "iam".into(),
-        }
     }
 }
 

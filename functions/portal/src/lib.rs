@@ -2,6 +2,7 @@
 //! server or, unchanged, by `lambda_http` behind API Gateway.
 
 pub mod api;
+pub mod caller;
 pub mod dev;
 pub mod integration;
 pub mod lambda;

@@ -14,7 +14,7 @@ use portaal_core::usecases::records::DestructionQuery;
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::api::Caller;
+use crate::caller::Caller;
 use crate::portal::ClientIp;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::PublicBase;

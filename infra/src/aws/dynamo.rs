@@ -18,7 +18,7 @@ use aws_sdk_dynamodb::types::{
 use portaal_core::ports::{Condition, Index, Item, PageQuery, Store, StoreError, Write};
 use serde_json::{Map, Number, Value};
 
-use crate::embedded::sqlite::validate_transaction;
+use portaal_core::ports::validate_transaction;
 
 const PK: &str = "pk";
 const SK: &str = "sk";

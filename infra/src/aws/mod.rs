@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use aws_config::BehaviorVersion;
 
+use crate::adapters::{Adapters, BuildError};
 use crate::config::Config;
-use crate::system::{Adapters, BuildError, System};
 use dynamo::DynamoStore;
 use metrics::CallCounter;
 use s3::S3Blobs;
@@ -36,7 +36,14 @@ fn upload_origin(bucket: &str, region: &str, endpoint_override: Option<&str>) ->
     }
 }
 
-pub async fn build(config: Config) -> Result<System, BuildError> {
+/// The AWS backend: its adapters, the SDK call counter, and where browsers upload.
+pub struct AwsBackend {
+    pub adapters: Adapters,
+    pub calls: CallCounter,
+    pub upload_origin: String,
+}
+
+pub async fn build(config: &Config) -> Result<AwsBackend, BuildError> {
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
     // Lambda always sets AWS_REGION; elsewhere a missing region must not silently pick one.
     let region = sdk
@@ -102,30 +109,17 @@ pub async fn build(config: Config) -> Result<System, BuildError> {
         config.schedule_dead_letter_arn.clone(),
     ));
     let origin = upload_origin(&config.bucket, &region, s3_endpoint_override().as_deref());
-    // The local server with AWS adapters still wants a key; behind API Gateway, main clears it
-    // (IAM authorises there).
-    let config_key_absent = config.api_key.is_none();
-    let api_key = Some(
-        config
-            .api_key
-            .clone()
-            .unwrap_or_else(crate::system::random_key),
-    );
-    let mut system = System::assemble(
-        config,
-        Adapters {
+    Ok(AwsBackend {
+        adapters: Adapters {
             store,
             blobs,
             mailer,
             scheduler,
             hook_queue,
         },
-    )?;
-    system.api_key_generated = config_key_absent;
-    system.api_key = api_key;
-    system.upload_origin = Some(origin);
-    system.calls = Some(calls);
-    Ok(system)
+        calls,
+        upload_origin: origin,
+    })
 }
 
 #[cfg(test)]

@@ -1,14 +1,11 @@
 //! The single-table item model on SQLite: one row per item, JSON attributes, the sparse index keys
 //! as indexed columns. WAL mode; every transaction is `BEGIN IMMEDIATE`, conditions checked inside.
 
-use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use portaal_core::ports::{
-    Condition, Index, Item, MAX_TRANSACTION_WRITES, PageQuery, Store, StoreError, Write,
-};
+use portaal_core::ports::{Condition, Index, Item, PageQuery, Store, StoreError, Write};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 
@@ -147,17 +144,6 @@ fn values_equal(a: &Value, b: &Value) -> bool {
     }
 }
 
-pub(crate) fn validate_transaction(writes: &[Write]) -> Result<(), StoreError> {
-    let mut keys = HashSet::new();
-    if writes.is_empty()
-        || writes.len() > MAX_TRANSACTION_WRITES
-        || !writes.iter().all(|w| keys.insert(w.key()))
-    {
-        return Err(StoreError::InvalidTransaction(writes.len()));
-    }
-    Ok(())
-}
-
 fn index_col(item: &Item, attr: &str) -> Option<String> {
     item.attrs
         .get(attr)
@@ -264,7 +250,7 @@ impl Store for SqliteStore {
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        validate_transaction(&writes)?;
+        portaal_core::ports::validate_transaction(&writes)?;
         self.with_conn(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
             for (i, w) in writes.iter().enumerate() {

@@ -47,3 +47,110 @@ fn core_sources_use_no_file_system_or_network() {
         }
     }
 }
+
+/// The top-level modules of a crate's `src` and the modules each one names (`crate::x`), outside
+/// comments and test modules.
+fn module_graph(
+    src: &str,
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(src);
+    let mut graph = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if name == "lib" || name == "main" {
+            continue;
+        }
+        let mut files = vec![path.clone()];
+        let mut sources = Vec::new();
+        while let Some(p) = files.pop() {
+            if p.is_dir() {
+                files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                sources.push(std::fs::read_to_string(&p).unwrap());
+            }
+        }
+        let mut named = std::collections::BTreeSet::new();
+        for text in &sources {
+            let code = text.split("#[cfg(test)]").next().unwrap();
+            for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                for (i, _) in line.match_indices("crate::") {
+                    let rest = &line[i + "crate::".len()..];
+                    let words: Vec<&str> = if let Some(group) = rest.strip_prefix('{') {
+                        group
+                            .split('}')
+                            .next()
+                            .unwrap()
+                            .split(',')
+                            .map(|w| w.trim().split("::").next().unwrap())
+                            .collect()
+                    } else {
+                        vec![
+                            rest.split(|c: char| !c.is_alphanumeric() && c != '_')
+                                .next()
+                                .unwrap(),
+                        ]
+                    };
+                    named.extend(words.into_iter().map(str::to_owned));
+                }
+            }
+        }
+        named.remove(&name);
+        graph.insert(name, named);
+    }
+    let modules: std::collections::BTreeSet<String> = graph.keys().cloned().collect();
+    for named in graph.values_mut() {
+        named.retain(|m| modules.contains(m));
+    }
+    graph
+}
+
+/// A cycle among the modules, if there is one.
+fn cycle(
+    graph: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+) -> Option<Vec<String>> {
+    fn visit(
+        m: &str,
+        graph: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut std::collections::BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|p| p == m) {
+            let mut found = path[at..].to_vec();
+            found.push(m.to_owned());
+            return Some(found);
+        }
+        if done.contains(m) {
+            return None;
+        }
+        path.push(m.to_owned());
+        for next in &graph[m] {
+            if let Some(found) = visit(next, graph, path, done) {
+                return Some(found);
+            }
+        }
+        path.pop();
+        done.insert(m.to_owned());
+        None
+    }
+    let mut done = std::collections::BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|m| visit(m, graph, &mut Vec::new(), &mut done))
+}
+
+#[test]
+fn no_module_imports_one_that_imports_it_back() {
+    for src in ["../core/src", "../infra/src", "../functions/portal/src"] {
+        let graph = module_graph(src);
+        assert!(graph.len() > 5, "{src}: {graph:?}");
+        if let Some(found) = cycle(&graph) {
+            panic!("{src}: an import cycle: {}", found.join(" → "));
+        }
+    }
+    let infra = module_graph("../infra/src");
+    assert!(
+        !infra["aws"].contains("embedded"),
+        "the AWS adapters do not import the embedded ones"
+    );
+}

@@ -196,8 +196,11 @@ async fn the_stream_insert_of_a_mail_item_sends_it_once() {
         .unwrap();
     assert_eq!(mails.len(), 1, "the request queued one mail");
     let mail_id = mails[0].sk.trim_start_matches(keys::MAIL).to_owned();
-    let event = &fixture(include_str!("../../../events/notify-mail-insert.json"), &case)
-        .replace(FIXTURE_MAIL_ID, &mail_id);
+    let event = &fixture(
+        include_str!("../../../events/notify-mail-insert.json"),
+        &case,
+    )
+    .replace(FIXTURE_MAIL_ID, &mail_id);
     for _ in 0..2 {
         let batch: StreamEvent = serde_json::from_str(event).unwrap();
         let response = triggers::send_new_mails(&system.outbox, batch).await;
@@ -286,7 +289,8 @@ async fn the_scheduled_purge_event_destroys_a_closed_dossier() {
     close_long_ago(&system, &clock, &case).await;
     for _ in 0..2 {
         let trigger: PurgeTrigger =
-            serde_json::from_str(&fixture(include_str!("../../../events/purge.json"), &case)).unwrap();
+            serde_json::from_str(&fixture(include_str!("../../../events/purge.json"), &case))
+                .unwrap();
         triggers::purge(&system.portaal, trigger).await.unwrap();
     }
     assert_eq!(destroyed_events(&system, &case).await, 1, "told once");
@@ -479,8 +483,11 @@ async fn a_mail_claimed_by_a_live_sender_is_retried_and_the_sweep_sends_what_is_
         .transact(vec![Write::put(claimed)])
         .await
         .unwrap();
-    let event = &fixture(include_str!("../../../events/notify-mail-insert.json"), &case)
-        .replace(FIXTURE_MAIL_ID, &mail_id);
+    let event = &fixture(
+        include_str!("../../../events/notify-mail-insert.json"),
+        &case,
+    )
+    .replace(FIXTURE_MAIL_ID, &mail_id);
     let response =
         triggers::send_new_mails(&system.outbox, serde_json::from_str(event).unwrap()).await;
     assert_eq!(
@@ -596,8 +603,11 @@ async fn a_pending_event_goes_from_the_stream_through_the_queue_to_the_receiver(
     let event_id = closed.attrs["id"].as_str().unwrap().to_owned();
 
     // The stream record of the pending item (twice: a redelivered record changes nothing).
-    let insert = fixture(include_str!("../../../events/notify-event-insert.json"), &case)
-        .replace(FIXTURE_EVENT_ID, &event_id);
+    let insert = fixture(
+        include_str!("../../../events/notify-event-insert.json"),
+        &case,
+    )
+    .replace(FIXTURE_EVENT_ID, &event_id);
     if let Some(calls) = &system.calls {
         calls.reset();
     }

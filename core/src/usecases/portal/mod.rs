@@ -4,7 +4,6 @@ use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
-use crate::audit::{AuditEntry, AuditResult, Origin};
 use crate::casetype::MAX_FILES_PER_DELIVERY;
 use crate::domain::{self, ContentType, Filename, Id, LinkToken, Sha256};
 use crate::error::{Error, Result};
@@ -15,6 +14,7 @@ use crate::model::{
 };
 use crate::ports::{DownloadSpec, UploadSpec, UploadTarget, Write};
 use crate::service::{Partition, Portaal, dossier_vars, mail_time, request_vars, with_retries};
+use crate::usecases::audit::{AuditEntry, AuditResult, Origin};
 use crate::usecases::dossier::{PersonInput, person};
 use crate::usecases::limits::Limit;
 use crate::views::{DeliveryView, DocumentView, PortalDossier, PortalRequest, PortalView};
@@ -354,7 +354,7 @@ impl Portaal {
             action,
             object,
             AuditResult::Success,
-            crate::audit::link_holder(&o.request_id),
+            crate::usecases::audit::link_holder(&o.request_id),
             origin,
         )
     }

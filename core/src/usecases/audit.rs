@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::model::{Record, keys};
 use crate::ports::{PageQuery, Write};
 use crate::service::Portaal;
-use crate::usecases::feed::ListPage;
+use crate::views::ListPage;
 
 /// How an audited action ended.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
