@@ -18,7 +18,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// How link holders reach the portal; defaults to `http://{addr}`.
     pub public_url: String,
-    pub api_key: Option<String>,
+    /// `PORTAAL_API_KEY`: the case system's bearer key on the local server.
+    pub api_key: Option<Secret>,
     /// `PORTAAL_ADMIN_KEY`: when set, only this key changes case types (the API key reads them).
     pub admin_key: Option<Secret>,
     /// `PORTAAL_ORG_NAME`: the organisation's name in the page header and footer and in mails.
@@ -45,7 +46,7 @@ pub struct Config {
     /// the server listens on a loopback address.
     pub dev_routes: bool,
     /// Secret that seals link tokens for later mails (`PORTAAL_LINK_KEY`; embedded: generated).
-    pub link_key: Option<String>,
+    pub link_key: Option<Secret>,
     /// Keys destruction records' `case_ref` (`PORTAAL_RECORDS_KEY`; embedded: generated; else
     /// derived from the link key). Back it up: without it no record is found by case number.
     pub records_key: Option<Secret>,
@@ -270,17 +271,18 @@ impl Config {
         settings.upload_ttl = self.upload_ttl;
         settings.link_key = self
             .link_key
-            .as_deref()
-            .map(portaal_core::sealing::LinkKey::from_secret);
+            .as_ref()
+            .map(|k| portaal_core::sealing::LinkKey::from_secret(k.expose()));
         // Cursors must verify on every instance: derived from the link key where there is one.
         if let Some(key) = &settings.link_key {
             settings.cursor_key = portaal_core::events::CursorKey::new(key.derive("cursor"));
         }
         settings.records_key = match (&self.records_key, &self.link_key) {
             (Some(secret), _) => portaal_core::sealing::RecordsKey::from_secret(secret.expose()),
-            (None, Some(link)) => {
-                portaal_core::sealing::RecordsKey::from_secret(&format!("records|{}", link.trim()))
-            }
+            (None, Some(link)) => portaal_core::sealing::RecordsKey::from_secret(&format!(
+                "records|{}",
+                link.expose().trim()
+            )),
             (None, None) => portaal_core::sealing::RecordsKey::random(),
         };
         settings.event_retention = chrono::Duration::days(self.event_retention_days.into());
@@ -478,7 +480,7 @@ impl Config {
             addr,
             data_dir: PathBuf::from(or("PORTAAL_DATA_DIR", "portaal-data")),
             public_url: public_url.trim_end_matches('/').to_owned(),
-            api_key,
+            api_key: api_key.map(Secret),
             mail_from: or("PORTAAL_MAIL_FROM", "portaal@example.nl"),
             mail_from_name: lookup("PORTAAL_MAIL_FROM_NAME"),
             admin_key: admin_key.map(Secret),
@@ -496,7 +498,7 @@ impl Config {
             schedule_dead_letter_arn: lookup("PORTAAL_SCHEDULE_DLQ_ARN"),
             tick: std::time::Duration::from_millis(tick_ms.max(50)),
             upload_ttl: std::time::Duration::from_secs(upload_ttl.clamp(1, 7 * 24 * 3600)),
-            link_key: lookup("PORTAAL_LINK_KEY"),
+            link_key: lookup("PORTAAL_LINK_KEY").map(Secret),
             records_key: lookup("PORTAAL_RECORDS_KEY").map(Secret),
             // `/dev/mail` shows every mailed link: only for a server nobody else can reach, and
             // not behind a reverse proxy (whose public URL is not loopback).
@@ -650,7 +652,14 @@ mod tests {
             "the key is not repeated"
         );
         let ok = Config::from_lookup(|n| (n == "PORTAAL_API_KEY").then(|| "k".repeat(32))).unwrap();
-        assert_eq!(ok.api_key.as_deref(), Some("k".repeat(32).as_str()));
+        assert_eq!(
+            ok.api_key.as_ref().map(Secret::expose),
+            Some("k".repeat(32).as_str())
+        );
+        assert!(
+            !format!("{ok:?}").contains(&"k".repeat(32)),
+            "the configuration prints no key"
+        );
     }
 
     #[test]

@@ -14,4 +14,4 @@ pub mod triggers;
 pub mod webhook;
 
 pub use config::{Backend, Config};
-pub use system::System;
+pub use system::{ApiAuth, System};

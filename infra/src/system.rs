@@ -11,8 +11,28 @@ use crate::webhook::HttpHookSender;
 use rand::RngCore;
 
 pub use crate::adapters::{Adapters, BuildError};
-use crate::config::{Backend, Config};
+use crate::config::{Backend, Config, Secret};
 use crate::embedded::{FsBlobs, OutboxMailer, SqliteScheduler, SqliteStore};
+
+/// How the case-system API authenticates.
+#[derive(Clone, Debug)]
+pub enum ApiAuth {
+    /// The local server: `Authorization: Bearer` with the case system's key.
+    Bearer(Secret),
+    /// Behind API Gateway: its AWS_IAM authoriser checked the SigV4 signature already; the
+    /// caller's ARN comes with the request.
+    GatewayIam,
+}
+
+impl ApiAuth {
+    /// The bearer key, where there is one.
+    pub fn bearer_key(&self) -> Option<&str> {
+        match self {
+            ApiAuth::Bearer(key) => Some(key.expose()),
+            ApiAuth::GatewayIam => None,
+        }
+    }
+}
 
 /// The embedded adapters the local server also serves routes for (blobs, `/dev/mail`, timer).
 #[derive(Clone)]
@@ -37,8 +57,8 @@ pub struct System {
     pub webhooks: Webhooks,
     /// Present in embedded mode only.
     pub embedded: Option<Embedded>,
-    /// The bearer key of the case-system API on the local server; `None` behind API Gateway.
-    pub api_key: Option<String>,
+    /// How the case-system API knows its caller.
+    pub api_auth: ApiAuth,
     /// This start made the key (first start without `PORTAAL_API_KEY`): the banner shows it once.
     pub api_key_generated: bool,
     /// Origin browsers upload to when it is not the portal's own (S3), for the page's CSP.
@@ -127,7 +147,7 @@ impl System {
             outbox,
             webhooks,
             embedded: None,
-            api_key: None,
+            api_auth: ApiAuth::GatewayIam,
             api_key_generated: false,
             upload_origin: None,
             calls: None,
@@ -155,10 +175,13 @@ impl System {
         // The local server with AWS adapters still wants a key; behind API Gateway, main clears
         // it (IAM authorises there).
         let generated = config.api_key.is_none();
-        let api_key = config.api_key.clone().unwrap_or_else(random_key);
+        let api_key = config
+            .api_key
+            .clone()
+            .unwrap_or_else(|| Secret::new(random_key()));
         let mut system = Self::assemble(config, aws.adapters)?;
         system.api_key_generated = generated;
-        system.api_key = Some(api_key);
+        system.api_auth = ApiAuth::Bearer(api_key);
         system.upload_origin = Some(aws.upload_origin);
         system.calls = Some(aws.calls);
         Ok(system)
@@ -183,15 +206,18 @@ impl System {
         let (api_key, generated) = match &config.api_key {
             Some(k) => (k.clone(), false),
             None => {
-                persistent_secret_created(dir, "api.key", || random_hex(24)).map_err(data_err)?
+                let (key, made) = persistent_secret_created(dir, "api.key", || random_hex(24))
+                    .map_err(data_err)?;
+                (Secret::new(key), made)
             }
         };
         if config.link_key.is_none() {
-            config.link_key =
-                Some(persistent_secret(dir, "link.key", || random_hex(32)).map_err(data_err)?);
+            config.link_key = Some(Secret::new(
+                persistent_secret(dir, "link.key", || random_hex(32)).map_err(data_err)?,
+            ));
         }
         if config.records_key.is_none() {
-            config.records_key = Some(crate::config::Secret::new(
+            config.records_key = Some(Secret::new(
                 persistent_secret(dir, "records.key", || random_hex(32)).map_err(data_err)?,
             ));
         }
@@ -239,7 +265,7 @@ impl System {
             mailer: outbox,
             scheduler,
         });
-        system.api_key = Some(api_key);
+        system.api_auth = ApiAuth::Bearer(api_key);
         system.api_key_generated = generated;
         Ok(system)
     }

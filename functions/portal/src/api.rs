@@ -183,8 +183,8 @@ async fn identify(
     ip: &ClientIp,
     (given, iam): (Option<String>, Option<String>),
 ) -> Result<Caller, Response> {
-    // No key configured: the Lambda behind API Gateway, whose AWS_IAM authoriser already checked.
-    let Some(api_key) = state.system.api_key.as_deref() else {
+    // Behind API Gateway its AWS_IAM authoriser already checked the caller.
+    let Some(api_key) = state.system.api_auth.bearer_key() else {
         return Ok(Caller::Iam(iam));
     };
     let limit = auth_failure_limit(state);

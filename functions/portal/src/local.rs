@@ -300,7 +300,7 @@ pub fn banner(system: &System, addr: SocketAddr, demo_link: Option<&str>) -> Str
         }
     );
     // Shown once, when this start made it; never in a log.
-    match (&system.api_key, system.api_key_generated) {
+    match (system.api_auth.bearer_key(), system.api_key_generated) {
         (Some(key), true) => {
             s.push_str(&format!("  API key:  {key}\n            (curl -H 'Authorization: Bearer {key}' {base}/api/v1/case-types)\n"));
             if system.embedded.is_some() {

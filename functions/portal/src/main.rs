@@ -13,7 +13,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     if lambda {
         let mut system = System::build(config).await?;
         // Behind API Gateway the AWS_IAM authoriser checks the case system; no bearer key.
-        system.api_key = None;
+        system.api_auth = portaal_infra::ApiAuth::GatewayIam;
         let mut state = AppState::new(system);
         state.public_url_from_request =
             std::env::var("PORTAAL_PUBLIC_URL").map_or(true, |v| v.trim().is_empty());

@@ -42,7 +42,7 @@ async fn lambda_system_with_clock(dir: &TempDir) -> (System, String, Arc<ManualC
         .await
         .unwrap()
         .with_clock(clock.clone());
-    system.api_key = None;
+    system.api_auth = portaal_infra::ApiAuth::GatewayIam;
     (system, case_id("BZ"), clock)
 }
 
