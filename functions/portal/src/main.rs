@@ -31,11 +31,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // for its own user only: files 0600, directories 0700.
     // SAFETY: umask only sets the process's file-creation mask; no other thread creates files yet.
     unsafe { libc::umask(0o077) };
+    let mut config = config;
     let addr = config.addr;
-    let system = System::build(config).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e} (set PORTAAL_ADDR)"))?;
+    // Port 0 picks a free port: links then name the one bound (unless PORTAAL_PUBLIC_URL is set).
+    let bound = listener.local_addr()?;
+    if config.public_url == format!("http://{addr}") {
+        config.public_url = format!("http://{bound}");
+    }
+    let system = System::build(config).await?;
     let demo = if args.iter().any(|a| a == "--demo") {
         Some(local::create_demo(&system).await?)
     } else {

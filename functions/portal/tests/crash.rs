@@ -15,6 +15,12 @@ struct Server {
     banner_showed_key: bool,
 }
 
+impl Server {
+    fn port(&self) -> u16 {
+        self.base.rsplit(':').next().unwrap().parse().unwrap()
+    }
+}
+
 fn start(data_dir: &std::path::Path, port: u16) -> Server {
     start_with(data_dir, port, &[])
 }
@@ -37,8 +43,13 @@ fn start_with(data_dir: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Se
         .expect("portal binary starts");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut key = None;
+    let mut base = None;
     for line in lines.by_ref() {
         let line = line.unwrap();
+        if let Some((_, at)) = line.split_once(") on ") {
+            // The address it bound: port 0 asks for a free one.
+            base = Some(at.trim().to_owned());
+        }
         if let Some(k) = line.trim().strip_prefix("API key:") {
             // Shown only when this start generated it; otherwise the line says where it is.
             let k = k.trim();
@@ -61,18 +72,10 @@ fn start_with(data_dir: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Se
     });
     Server {
         child,
-        base: format!("http://127.0.0.1:{port}"),
+        base: base.expect("the banner names the address"),
         key,
         banner_showed_key,
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn sha(bytes: &[u8]) -> String {
@@ -143,14 +146,14 @@ async fn confirm(client: &reqwest::Client, link: &str, ids: &[&str]) -> reqwest:
 async fn a_killed_process_loses_nothing_confirmed_before() {
     let dir = std::env::temp_dir().join(format!("portaal-crash-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let port = free_port();
     // No pooled connections: the first server dies mid-test.
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(0)
         .build()
         .unwrap();
-    let mut server = start(&dir, port);
+    let mut server = start(&dir, 0);
+    let port = server.port();
 
     let link = dossier_with_request(&client, &server, "CRASH-1").await;
 
@@ -266,14 +269,15 @@ async fn receiver() -> (
 async fn a_webhook_not_yet_sent_when_the_process_is_killed_is_sent_after_restart() {
     let dir = std::env::temp_dir().join(format!("portaal-crash-hook-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let port = free_port();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .build()
         .unwrap();
     let (url, seen) = receiver().await;
     // No background work: the confirm commits, its webhook is not sent before the kill.
-    let mut server = start_with(&dir, port, &[("PORTAAL_WORKER", "off")]);
+    let mut server = start_with(&dir, 0, &[("PORTAAL_WORKER", "off")]);
+    // Restarted on the same port: the links it mailed name it.
+    let port = server.port();
     let res = client
         .post(format!("{}/api/v1/subscriptions", server.base))
         .bearer_auth(&server.key)
