@@ -26,34 +26,18 @@ pub struct TestApp {
 pub const TEST_API_KEY: &str = "test-key-0123456789abcdefghijklmnop";
 
 /// A directory removed when dropped.
-pub struct TempDir(pub PathBuf);
+/// The path, and the directory itself (held only so that dropping it removes it).
+pub struct TempDir(pub PathBuf, #[allow(dead_code)] tempfile::TempDir);
 
 impl TempDir {
+    /// A fresh directory under the system's temporary directory, removed when dropped.
     pub fn new(label: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("portaal-test-{label}-{}", ulid_like()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        Self(dir)
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("portaal-test-{label}-"))
+            .tempdir()
+            .expect("temp dir");
+        Self(dir.path().to_path_buf(), dir)
     }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn ulid_like() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{}-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 /// Settings for a test app: `overrides`, then this test's address, public URL and data dir, then
@@ -307,6 +291,21 @@ pub fn pdf(mut bytes: Vec<u8>) -> Vec<u8> {
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Unique across processes and calls: process id, time and a counter.
+fn ulid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Unique per test run, so tests sharing an emulator never collide.

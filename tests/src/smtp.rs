@@ -10,6 +10,7 @@ pub struct SmtpSink {
     pub port: u16,
     pub dir: PathBuf,
     child: Option<Child>,
+    _temp: tempfile::TempDir,
 }
 
 /// A free port on loopback (bound and released).
@@ -23,11 +24,15 @@ fn free_port() -> u16 {
 
 impl SmtpSink {
     pub fn start() -> Self {
-        let dir = std::env::temp_dir().join(format!("smtp-sink-{}", ulid::Ulid::new()));
+        let temp = tempfile::Builder::new()
+            .prefix("smtp-sink-")
+            .tempdir()
+            .unwrap();
         let mut sink = Self {
             port: free_port(),
-            dir,
+            dir: temp.path().to_path_buf(),
             child: None,
+            _temp: temp,
         };
         sink.resume();
         sink
@@ -101,6 +106,5 @@ impl SmtpSink {
 impl Drop for SmtpSink {
     fn drop(&mut self) {
         self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

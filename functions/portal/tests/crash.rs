@@ -144,8 +144,8 @@ async fn confirm(client: &reqwest::Client, link: &str, ids: &[&str]) -> reqwest:
 
 #[tokio::test]
 async fn a_killed_process_loses_nothing_confirmed_before() {
-    let dir = std::env::temp_dir().join(format!("portaal-crash-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().to_path_buf();
     // No pooled connections: the first server dies mid-test.
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -234,7 +234,6 @@ async fn a_killed_process_loses_nothing_confirmed_before() {
     let mut server = server;
     server.child.kill().unwrap();
     server.child.wait().unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A webhook receiver that records (webhook-id, body) and acknowledges.
@@ -267,8 +266,8 @@ async fn receiver() -> (
 
 #[tokio::test]
 async fn a_webhook_not_yet_sent_when_the_process_is_killed_is_sent_after_restart() {
-    let dir = std::env::temp_dir().join(format!("portaal-crash-hook-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().to_path_buf();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
         .build()
@@ -332,5 +331,4 @@ async fn a_webhook_not_yet_sent_when_the_process_is_killed_is_sent_after_restart
     }
     server.child.kill().unwrap();
     server.child.wait().unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -143,7 +143,8 @@ mod tests {
 
     #[tokio::test]
     async fn the_eml_is_the_message_every_transport_sends() {
-        let dir = std::env::temp_dir().join(format!("outbox-{}", ulid::Ulid::new()));
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("outbox");
         let mailer = OutboxMailer::new(
             &dir,
             Sender::new("portaal@example.nl", Some("Gemeente")).unwrap(),
@@ -168,6 +169,5 @@ mod tests {
             "an encoded subject: {eml}"
         );
         assert!(eml.lines().all(|l| l.len() <= 998));
-        let _ = std::fs::remove_dir_all(dir);
     }
 }
