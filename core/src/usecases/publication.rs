@@ -127,7 +127,6 @@ impl Portaal {
                 .iter()
                 .find(|d| d.id == publication.document_id)
                 .ok_or_else(|| Error::Corrupt(format!("publication {id} without its document")))?;
-            let checked = self.verify_upload(doc).await?;
             let audience: Vec<_> = p
                 .requests
                 .iter()
@@ -145,8 +144,11 @@ impl Portaal {
                 published_at: Some(now),
                 ..publication.clone()
             };
-            self.check_content(&checked).await?;
-            let kept = self.keep(case, checked).await?;
+            let kept = self
+                .keep_checked(case, &[doc])
+                .await?
+                .pop()
+                .ok_or_else(|| Error::Corrupt(format!("publication {id} kept no copy")))?;
             let document = Document {
                 state: DocumentState::Published,
                 scan: self.initial_scan(),

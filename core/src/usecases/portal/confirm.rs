@@ -96,23 +96,7 @@ impl Portaal {
             .await?;
 
         let case = &p.dossier.case_id;
-        let mut checked = Vec::with_capacity(docs.len());
-        for doc in &docs {
-            let kept = async {
-                let verified = self.verify_upload(doc).await?;
-                // Checked where it was uploaded, before a copy is made.
-                self.check_content(&verified).await?;
-                self.keep(case, verified).await
-            }
-            .await;
-            match kept {
-                Ok(kept) => checked.push(kept),
-                Err(e) => {
-                    self.discard_copies(&checked).await;
-                    return Err(e);
-                }
-            }
-        }
+        let checked = self.keep_checked(case, &docs).await?;
 
         let now = self.now();
         let delivery = Delivery {
@@ -137,33 +121,7 @@ impl Portaal {
             ..r.clone()
         };
         let pk = keys::dossier(case);
-        let first = p.deliveries.iter().all(|d| d.request_id != r.id);
-        let mut event = self.event(EventKind::DeliverySubmitted, Actor::Department);
-        event.actor_name = Some(submitted_by.name.clone());
-        event.request_id = Some(r.id.clone());
-        event.delivery_id = Some(delivery.id.clone());
-        event.summary = format!(
-            "{} door {}: {} {}",
-            if first { "Aanlevering" } else { "Nazending" },
-            submitted_by.name,
-            checked.len(),
-            if checked.len() == 1 {
-                "document"
-            } else {
-                "documenten"
-            }
-        );
-
-        let case_type = self.case_type(p.dossier.case_type.as_str()).await?;
-        let delivery_vars = |language: Language| {
-            let mut vars = dossier_vars(&p.dossier, language);
-            request_vars(&mut vars, &request);
-            vars.insert("submitted_by", submitted_by.name.clone());
-            vars.insert("submitted_at", mail_time(now, language));
-            vars.insert("comment", comment.to_owned());
-            vars.insert("files", file_list(&checked));
-            vars
-        };
+        let event = self.delivery_event(p, &delivery, submitted_by);
 
         let audit = self.link_entry(
             &o,
@@ -171,7 +129,7 @@ impl Portaal {
             format!("delivery:{}", delivery.id),
             origin,
         );
-        let mut writes = [
+        let mut writes = vec![
             self.dossier_unchanged(&p.dossier),
             counted,
             Self::audit_write(&audit),
@@ -181,38 +139,11 @@ impl Portaal {
                 "rev",
                 r.rev,
             ),
-        ]
-        .into_iter()
-        .chain(self.queue_mail(
-            &case_type,
-            case,
-            Some(&r.id),
-            MailKind::DeliveryReceived,
-            Language::Nl,
-            vec![p.dossier.handler.email.clone()],
-            &delivery_vars(Language::Nl),
-            None,
-        ))
-        .collect::<Vec<_>>();
-        // Only to the organisation: the form's address is whatever the sender typed.
-        if self.may_mail(&submitted_by.email, r) {
-            // The receipt carries the link for documents sent later.
-            let mut vars = delivery_vars(r.language);
-            let (portal_url, link) = self.mail_link(r);
-            vars.insert("portal_url", portal_url);
-            writes.extend(self.queue_mail(
-                &case_type,
-                case,
-                Some(&r.id),
-                MailKind::Receipt,
-                r.language,
-                vec![submitted_by.email.clone()],
-                &vars,
-                link,
-            ));
-        } else {
-            tracing::info!("receipt not mailed: the address is outside the organisation's domains");
-        }
+        ];
+        writes.extend(
+            self.delivery_mails(p, &request, &delivery, &checked, submitted_by)
+                .await?,
+        );
         writes.extend(self.event_writes(case, &event));
         for doc in &checked {
             let submitted = Document {
@@ -246,6 +177,85 @@ impl Portaal {
         Ok(Confirmed::Created(DeliveryView::build(
             &delivery, &submitted,
         )))
+    }
+}
+
+impl Portaal {
+    /// The handler's notice of a delivery, and the sender's receipt when their address is the
+    /// organisation's (the form's address is whatever the sender typed).
+    async fn delivery_mails(
+        &self,
+        p: &Partition,
+        request: &Request,
+        delivery: &Delivery,
+        files: &[Document],
+        submitted_by: &crate::model::Person,
+    ) -> Result<Vec<Write>> {
+        let case = &p.dossier.case_id;
+        let case_type = self.case_type(p.dossier.case_type.as_str()).await?;
+        let vars = |language: Language| {
+            let mut vars = dossier_vars(&p.dossier, language);
+            request_vars(&mut vars, request);
+            vars.insert("submitted_by", submitted_by.name.clone());
+            vars.insert("submitted_at", mail_time(delivery.submitted_at, language));
+            vars.insert("comment", delivery.comment.clone());
+            vars.insert("files", file_list(files));
+            vars
+        };
+        let mut writes = self.queue_mail(
+            &case_type,
+            case,
+            Some(&request.id),
+            MailKind::DeliveryReceived,
+            Language::Nl,
+            vec![p.dossier.handler.email.clone()],
+            &vars(Language::Nl),
+            None,
+        );
+        if self.may_mail(&submitted_by.email, request) {
+            // The receipt carries the link for documents sent later.
+            let mut receipt = vars(request.language);
+            let (portal_url, link) = self.mail_link(request);
+            receipt.insert("portal_url", portal_url);
+            writes.extend(self.queue_mail(
+                &case_type,
+                case,
+                Some(&request.id),
+                MailKind::Receipt,
+                request.language,
+                vec![submitted_by.email.clone()],
+                &receipt,
+                link,
+            ));
+        } else {
+            tracing::info!("receipt not mailed: the address is outside the organisation's domains");
+        }
+        Ok(writes)
+    }
+
+    /// The timeline's line for a delivery: the first through a link, or one sent later.
+    fn delivery_event(
+        &self,
+        p: &Partition,
+        delivery: &Delivery,
+        submitted_by: &crate::model::Person,
+    ) -> crate::model::Event {
+        let first = p
+            .deliveries
+            .iter()
+            .all(|d| d.request_id != delivery.request_id);
+        let count = delivery.documents.len();
+        let mut event = self.event(EventKind::DeliverySubmitted, Actor::Department);
+        event.actor_name = Some(submitted_by.name.clone());
+        event.request_id = Some(delivery.request_id.clone());
+        event.delivery_id = Some(delivery.id.clone());
+        event.summary = format!(
+            "{} door {}: {count} {}",
+            if first { "Aanlevering" } else { "Nazending" },
+            submitted_by.name,
+            if count == 1 { "document" } else { "documenten" }
+        );
+        event
     }
 }
 

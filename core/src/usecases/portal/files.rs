@@ -5,6 +5,33 @@
 use super::*;
 
 impl Portaal {
+    /// Staged files made the dossier's, for a delivery or a publication: each verified where it
+    /// was uploaded (size, SHA-256), its content checked there, then copied under the dossier.
+    /// All or none: a failure discards the copies made so far.
+    pub(crate) async fn keep_checked(
+        &self,
+        case: &crate::domain::CaseId,
+        docs: &[&Document],
+    ) -> Result<Vec<Document>> {
+        let mut kept = Vec::with_capacity(docs.len());
+        for doc in docs {
+            let one = async {
+                let verified = self.verify_upload(doc).await?;
+                self.check_content(&verified).await?;
+                self.keep(case, verified).await
+            }
+            .await;
+            match one {
+                Ok(copy) => kept.push(copy),
+                Err(e) => {
+                    self.discard_copies(&kept).await;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(kept)
+    }
+
     /// Whether bytes may still arrive for this staged key: only while its document is staged (a
     /// delivery's file) or a draft (a publication's). A removed or sent upload's URL stores
     /// nothing, however long its signature is valid. One read.
