@@ -26,12 +26,14 @@ pub use state::AppState;
 const JSON_BODY_LIMIT: usize = 256 * 1024;
 
 pub fn app(state: AppState) -> Router {
-    let mut router = Router::new()
+    let pages_and_api = Router::new()
         .route("/", get(portal::home))
         .route("/assets/portal.css", get(portal::css))
         .route("/assets/portal.js", get(portal::js))
         .merge(portal::routes())
         .nest("/api/v1", api::routes(state.clone()));
+    // The signed blob routes (dev::routes) stay outside: a large upload takes long.
+    let mut router = middleware::with_timeout(pages_and_api, middleware::REQUEST_TIMEOUT);
     if let Some(embedded) = state.system.embedded.clone() {
         router = router.merge(dev::routes(
             embedded,

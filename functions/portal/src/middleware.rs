@@ -20,6 +20,32 @@ use crate::state::{PublicBase, StagePrefix};
 
 pub const API_VERSION: &str = "1";
 
+/// Pages and API calls answer within this (Lambda's own limit is 15 s): a stuck call answers
+/// `503` with a problem instead of holding a connection.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Every route of `router` answers within `limit`, or `503` problem+json.
+pub fn with_timeout<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    limit: Duration,
+) -> Router<S> {
+    router.layer(
+        tower::ServiceBuilder::new()
+            .layer(axum::error_handling::HandleErrorLayer::new(
+                move |_: tower::BoxError| async move {
+                    crate::problem::problem_response(
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        format!(
+                            "the call took longer than {} s and was stopped; what it had saved stays saved, so look before trying again",
+                            limit.as_secs()
+                        ),
+                    )
+                },
+            ))
+            .layer(tower::timeout::TimeoutLayer::new(limit)),
+    )
+}
+
 /// Request ids are ULIDs (sortable, no extra dependency).
 #[derive(Clone, Copy, Default)]
 struct UlidRequestId;
@@ -170,6 +196,30 @@ pub fn redact(path: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_call_that_takes_too_long_answers_a_problem() {
+        let slow = axum::Router::new().route(
+            "/slow",
+            axum::routing::get(|| async {
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                "late"
+            }),
+        );
+        let app = super::with_timeout(slow, std::time::Duration::from_millis(20));
+        let res = app
+            .oneshot(
+                axum::http::Request::get("/slow")
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status(), axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+    }
+
     #[test]
     fn the_policy_names_the_upload_origin_only_when_there_is_one() {
         let with = super::content_security_policy(Some("https://b.s3.eu-west-1.amazonaws.com"));
