@@ -274,7 +274,7 @@ async function main() {
     }
     const confirm = page.locator('#confirm');
     assert.equal((await confirm.textContent()).trim(), 'Bevestigen en versturen');
-    // portal.js enables the button once it runs.
+    // The script (assets/js/main.js) enables the button once it runs.
     await page.waitForFunction(() => !document.getElementById('confirm').disabled);
     await page.screenshot({ path: path.join(SCREENS, 'portal-nl.png'), fullPage: true });
   });

@@ -29,7 +29,7 @@ pub fn app(state: AppState) -> Router {
     let pages_and_api = Router::new()
         .route("/", get(portal::home))
         .route("/assets/portal.css", get(portal::css))
-        .route("/assets/portal.js", get(portal::js))
+        .route("/assets/js/{name}", get(portal::script))
         .merge(portal::routes())
         .nest("/api/v1", api::routes(state.clone()));
     // The signed blob routes (dev::routes) stay outside: a large upload takes long.

@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::AppState;
 use crate::negotiate::wants_json;
 use crate::page::{self, Lang};
-use crate::problem::{ApiError, ApiResult, AppJson, found};
+use crate::problem::{ApiError, ApiResult, AppJson, found, problem_response};
 use crate::state::PublicBase;
 
 pub fn routes() -> Router<AppState> {
@@ -164,8 +164,12 @@ pub async fn css() -> Response {
     asset("text/css; charset=utf-8", page::PORTAL_CSS)
 }
 
-pub async fn js() -> Response {
-    asset("text/javascript; charset=utf-8", page::PORTAL_JS)
+/// `GET /assets/js/{name}`: one of the page's script modules; any other name is not found.
+pub async fn script(Path(name): Path<String>) -> Response {
+    match page::script(&name) {
+        Some(body) => asset("text/javascript; charset=utf-8", body),
+        None => problem_response(StatusCode::NOT_FOUND, "no such script".to_owned()),
+    }
 }
 
 /// `GET /p/{token}`: HTML for people, JSON for scripts. Changes nothing.
@@ -347,4 +351,35 @@ async fn document(
     })
     .await?;
     Ok(found(&url))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header_of(res: &Response, name: header::HeaderName) -> &str {
+        res.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    #[tokio::test]
+    async fn scripts_are_served_by_name_and_only_those() {
+        let res = script(Path("main.js".to_owned())).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            header_of(&res, header::CONTENT_TYPE),
+            "text/javascript; charset=utf-8"
+        );
+        assert_eq!(header_of(&res, header::CACHE_CONTROL), "no-cache");
+        for unknown in ["portal.js", "..%2Fportal.css", "main.mjs"] {
+            let res = script(Path(unknown.to_owned())).await;
+            assert_eq!(res.status(), StatusCode::NOT_FOUND, "{unknown}");
+            assert_eq!(
+                header_of(&res, header::CONTENT_TYPE),
+                "application/problem+json"
+            );
+        }
+    }
 }

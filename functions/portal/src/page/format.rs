@@ -6,13 +6,15 @@ use std::fmt;
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use portaal_core::casetype::UploadRules;
 use portaal_core::localtime::amsterdam;
+use serde::Serialize;
 
 use super::Lang;
 use super::texts::fill;
 
 /// Escapes `&`, `<`, `>`, `"` and `'` with the same entities as the mail templates
 /// (`&amp;`, `&lt;`, `&gt;`, `&quot;`, `&#39;`). Every `{{ value }}` in a template goes
-/// through it; the templates use no `|safe`.
+/// through it; the templates use no `|safe` but for the page's data block, whose JSON
+/// [`super::data::DataBlock`] escapes itself.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HtmlEntities;
 
@@ -113,27 +115,60 @@ pub fn human_size(bytes: u64, lang: Lang) -> String {
 
 // ---------------------------------------------------------------- upload rules
 
-/// Short names and extensions of the content types the case types allow.
-fn type_info(content_type: &str) -> Option<(&'static str, &'static [&'static str])> {
-    Some(match content_type {
-        "application/pdf" => ("PDF", &[".pdf"]),
-        "application/msword" => ("DOC", &[".doc"]),
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => {
-            ("DOCX", &[".docx"])
-        }
-        "application/vnd.ms-excel" => ("XLS", &[".xls"]),
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => ("XLSX", &[".xlsx"]),
-        "application/vnd.oasis.opendocument.text" => ("ODT", &[".odt"]),
-        "application/vnd.oasis.opendocument.spreadsheet" => ("ODS", &[".ods"]),
-        "application/vnd.ms-outlook" => ("MSG", &[".msg"]),
-        "message/rfc822" => ("EML", &[".eml"]),
-        "text/plain" => ("TXT", &[".txt"]),
-        "text/csv" => ("CSV", &[".csv"]),
-        "image/png" => ("PNG", &[".png"]),
-        "image/jpeg" => ("JPG", &[".jpg", ".jpeg"]),
-        "image/tiff" => ("TIFF", &[".tif", ".tiff"]),
-        _ => return None,
-    })
+/// A content type the portal knows: its short name and the extensions of its files.
+#[derive(Debug, Serialize)]
+pub struct KnownType {
+    #[serde(rename = "type")]
+    pub content_type: &'static str,
+    pub label: &'static str,
+    pub extensions: &'static [&'static str],
+}
+
+const fn known(
+    content_type: &'static str,
+    label: &'static str,
+    extensions: &'static [&'static str],
+) -> KnownType {
+    KnownType {
+        content_type,
+        label,
+        extensions,
+    }
+}
+
+/// The content types case types may allow: the only copy, also sent to the page's script (which
+/// picks a type by extension where the browser gives none).
+pub const KNOWN_TYPES: &[KnownType] = &[
+    known("application/pdf", "PDF", &[".pdf"]),
+    known("application/msword", "DOC", &[".doc"]),
+    known(
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "DOCX",
+        &[".docx"],
+    ),
+    known("application/vnd.ms-excel", "XLS", &[".xls"]),
+    known(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "XLSX",
+        &[".xlsx"],
+    ),
+    known("application/vnd.oasis.opendocument.text", "ODT", &[".odt"]),
+    known(
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "ODS",
+        &[".ods"],
+    ),
+    known("application/vnd.ms-outlook", "MSG", &[".msg"]),
+    known("message/rfc822", "EML", &[".eml"]),
+    known("text/plain", "TXT", &[".txt"]),
+    known("text/csv", "CSV", &[".csv"]),
+    known("image/png", "PNG", &[".png"]),
+    known("image/jpeg", "JPG", &[".jpg", ".jpeg"]),
+    known("image/tiff", "TIFF", &[".tif", ".tiff"]),
+];
+
+fn type_info(content_type: &str) -> Option<&'static KnownType> {
+    KNOWN_TYPES.iter().find(|k| k.content_type == content_type)
 }
 
 /// "Allowed: PDF, JPG. At most 100 MB per file and 50 files at a time."
@@ -145,7 +180,7 @@ pub fn rules_text(rules: &UploadRules, lang: Lang) -> String {
         let names: Vec<&str> = rules
             .allowed_types
             .iter()
-            .map(|ct| type_info(ct).map(|(n, _)| n).unwrap_or(ct.as_str()))
+            .map(|ct| type_info(ct).map_or(ct.as_str(), |k| k.label))
             .collect();
         fill(t.rules_types, &[("types", &names.join(", "))])
     };
@@ -166,8 +201,8 @@ pub fn accept_list(rules: &UploadRules) -> Option<String> {
     }
     let mut parts: Vec<String> = Vec::new();
     for ct in &rules.allowed_types {
-        if let Some((_, exts)) = type_info(ct) {
-            parts.extend(exts.iter().map(|e| (*e).to_owned()));
+        if let Some(known) = type_info(ct) {
+            parts.extend(known.extensions.iter().map(|e| (*e).to_owned()));
         }
         parts.push(ct.clone());
     }

@@ -3,13 +3,16 @@
 //! against its Rust struct at compile time; every `{{ value }}` is escaped by the templates
 //! (see [`format::HtmlEntities`]). The UI strings are typed per language ([`texts`]).
 //!
-//! The CSP forbids inline script and style, so pages only link `/assets/portal.css` and
-//! `/assets/portal.js` (defer) and carry data in `data-*` attributes. The portal page holds no
-//! link token: the script builds every URL from `location.pathname`.
+//! The CSP forbids inline script and style, so pages only link `/assets/portal.css` and the
+//! module `/assets/js/main.js` (which imports the others of [`SCRIPTS`]) and carry data in
+//! `data-*` attributes and, on the portal page, a JSON data block the script reads (its texts
+//! and the known content types: [`data`]). The portal page holds no link token: the script
+//! builds every URL from `location.pathname`.
 
 use askama::Template;
 use portaal_core::views::PortalView;
 
+mod data;
 mod format;
 mod other;
 mod portal;
@@ -21,7 +24,34 @@ mod tests;
 use texts::Texts;
 
 pub const PORTAL_CSS: &str = include_str!("../../assets/portal.css");
-pub const PORTAL_JS: &str = include_str!("../../assets/portal.js");
+
+/// The page's script: ES modules served at `/assets/js/{name}`, `main.js` the entry point.
+pub const SCRIPTS: &[(&str, &str)] = &[
+    ("api.js", include_str!("../../assets/js/api.js")),
+    ("data.js", include_str!("../../assets/js/data.js")),
+    ("deliver.js", include_str!("../../assets/js/deliver.js")),
+    ("dom.js", include_str!("../../assets/js/dom.js")),
+    ("files.js", include_str!("../../assets/js/files.js")),
+    ("hash.js", include_str!("../../assets/js/hash.js")),
+    ("links.js", include_str!("../../assets/js/links.js")),
+    ("main.js", include_str!("../../assets/js/main.js")),
+    ("picker.js", include_str!("../../assets/js/picker.js")),
+    ("refresh.js", include_str!("../../assets/js/refresh.js")),
+    ("rows.js", include_str!("../../assets/js/rows.js")),
+    ("send.js", include_str!("../../assets/js/send.js")),
+    ("texts.js", include_str!("../../assets/js/texts.js")),
+    ("types.js", include_str!("../../assets/js/types.js")),
+    ("upload.js", include_str!("../../assets/js/upload.js")),
+    ("validate.js", include_str!("../../assets/js/validate.js")),
+];
+
+/// The module of [`SCRIPTS`] called `name`.
+pub fn script(name: &str) -> Option<&'static str> {
+    SCRIPTS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, body)| *body)
+}
 
 // ---------------------------------------------------------------- language
 

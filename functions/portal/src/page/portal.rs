@@ -8,6 +8,7 @@ use portaal_core::model::{
 };
 use portaal_core::views::{DeliveryView, DocumentView, PortalView, PublicationView};
 
+use super::data::DataBlock;
 use super::format::{TimeTag, accept_list, datetime_text, human_size, rules_text};
 use super::texts::{Texts, fill};
 use super::{Frame, Lang};
@@ -23,6 +24,7 @@ pub(super) struct PortalPage<'a> {
     case: CasePanel<'a>,
     history: History<'a>,
     deliver: Deliver<'a>,
+    data: DataBlock,
 }
 
 impl<'a> PortalPage<'a> {
@@ -46,6 +48,7 @@ impl<'a> PortalPage<'a> {
             case: CasePanel::new(view, lang),
             history: History::new(view, lang),
             deliver: Deliver::new(view, lang),
+            data: DataBlock::portal(lang),
         }
     }
 }
@@ -235,7 +238,7 @@ impl<'a> DeliveryArticle<'a> {
     }
 }
 
-/// `portal/document.html`: a document line; portal.js sets the link's href
+/// `portal/document.html`: a document line; the script sets the link's href
 /// (`location.pathname + '/documents/' + id`).
 pub(super) struct DocItem<'a> {
     /// `id` of the item: the target of the history's "view document" link.

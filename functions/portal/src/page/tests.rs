@@ -103,13 +103,18 @@ fn view() -> PortalView {
     }
 }
 
+const MODULE_TAG: &str = "<script type=\"module\" src=\"/assets/js/main.js\"></script>";
+const DATA_OPEN: &str = "<script type=\"application/json\" id=\"portaal-data\">";
+
 fn assert_csp_clean(html: &str) {
+    assert_eq!(html.matches(MODULE_TAG).count(), 1, "the external module");
+    let data = html.matches(DATA_OPEN).count();
+    assert!(data <= 1, "at most one data block");
     assert_eq!(
         html.matches("<script").count(),
-        1,
-        "only the external script"
+        1 + data,
+        "no script but the external module and the (not executed) data block"
     );
-    assert!(html.contains("<script src=\"/assets/portal.js\" defer></script>"));
     assert!(html.contains("<link rel=\"stylesheet\" href=\"/assets/portal.css\">"));
     assert!(!html.contains("style="));
     assert!(!html.contains("<style"));
@@ -427,6 +432,90 @@ fn sizes_are_human() {
 #[test]
 fn assets_are_embedded() {
     assert!(PORTAL_CSS.contains(".visually-hidden"));
-    assert!(PORTAL_JS.contains("X-Portaal-Client"));
-    assert!(!PORTAL_JS.contains("eval("));
+    assert!(script("api.js").unwrap().contains("X-Portaal-Client"));
+    for (name, body) in SCRIPTS {
+        assert!(!body.contains("eval("), "{name}");
+        assert!(!body.contains("innerHTML"), "{name}");
+    }
+    assert!(script("main.js").is_some());
+    for unknown in ["portal.js", "../portal.css", "main.js/", "", "MAIN.JS"] {
+        assert!(script(unknown).is_none(), "{unknown:?}");
+    }
+}
+
+/// The modules each module imports (`from './x.js'`).
+fn imports(body: &str) -> Vec<&str> {
+    body.split("from './")
+        .skip(1)
+        .map(|rest| &rest[..rest.find('\'').expect("a closed import")])
+        .collect()
+}
+
+#[test]
+fn every_imported_module_is_served() {
+    let mut reached = vec!["main.js"];
+    let mut i = 0;
+    while let Some(name) = reached.get(i).copied() {
+        let body = script(name).unwrap_or_else(|| panic!("{name} is imported but not served"));
+        for import in imports(body) {
+            if !reached.contains(&import) {
+                reached.push(import);
+            }
+        }
+        i += 1;
+    }
+    reached.sort_unstable();
+    let served: Vec<&str> = SCRIPTS.iter().map(|(n, _)| *n).collect();
+    assert_eq!(reached, served, "every served module is used");
+}
+
+/// The JSON between the data block's tags.
+fn data_block(html: &str) -> &str {
+    let start = html.find(DATA_OPEN).expect("a data block") + DATA_OPEN.len();
+    let len = html[start..].find("</script>").expect("the block ends");
+    &html[start..start + len]
+}
+
+#[test]
+fn the_data_block_holds_the_script_texts_and_the_types() {
+    for (lang, t) in [(Lang::Nl, &texts::NL), (Lang::En, &texts::EN)] {
+        let html = portal_page(&view(), lang, "/prod");
+        assert!(html.contains("<script type=\"module\" src=\"/prod/assets/js/main.js\"></script>"));
+        let block = data_block(&html);
+        assert!(!block.contains('<') && !block.contains('&'), "{block}");
+        let data: serde_json::Value = serde_json::from_str(block).expect("the block is JSON");
+        let texts = data["texts"].as_object().unwrap();
+        assert_eq!(texts["hashing"], t.script.hashing);
+        assert_eq!(texts["failed"], t.script.failed);
+        assert_eq!(texts["leave"], t.script.leave);
+        assert_eq!(texts["ready"], t.file_ready);
+        assert_eq!(texts["remove"], t.remove);
+        assert!(
+            texts
+                .values()
+                .all(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+        );
+        let types = data["types"].as_array().unwrap();
+        assert_eq!(types.len(), 14);
+        let jpeg = types.iter().find(|k| k["type"] == "image/jpeg").unwrap();
+        assert_eq!(jpeg["label"], "JPG");
+        assert_eq!(jpeg["extensions"], serde_json::json!([".jpg", ".jpeg"]));
+    }
+    let nl = portal_page(&view(), Lang::Nl, "");
+    assert!(data_block(&nl).contains("ge\u{fc}pload"), "UTF-8 as is");
+    // Only the portal page carries one.
+    let home = home_page(Lang::Nl, None, "", "");
+    assert!(!home.contains("portaal-data"));
+}
+
+#[test]
+fn a_text_cannot_end_the_data_block() {
+    let hostile = "</script><script>alert(1)</script><!-- & \u{2028} </SCRIPT";
+    let value = serde_json::json!({ "texts": { "x": hostile } });
+    let text = data::DataBlock::of(&value).to_string();
+    assert!(!text.to_ascii_lowercase().contains("</script"), "{text}");
+    assert!(!text.contains('<') && !text.contains('>') && !text.contains('&'));
+    assert!(text.contains("\\u003c/script\\u003e"));
+    let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, value);
 }

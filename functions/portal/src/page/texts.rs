@@ -4,6 +4,7 @@
 //! the rest), [`Texts::around`] gives the parts around a slot for markup such as `<time>`.
 
 use portaal_core::model::{EventKind, RequestState};
+use serde::Serialize;
 
 mod en;
 mod nl;
@@ -128,6 +129,8 @@ pub struct Texts {
     pub home_no_link: &'static str,
     pub home_dev: &'static str,
     pub events: EventLabels,
+    /// What the page's script says; the page hands it over in its data block.
+    pub script: ScriptTexts,
 }
 
 /// What the history calls each kind of event.
@@ -149,6 +152,51 @@ pub struct EventLabels {
     pub hold_lifted: &'static str,
     pub document_quarantined: &'static str,
     pub mail_failed: &'static str,
+}
+
+/// The strings of the page's script (`assets/js`), sent in the portal page's data block (see
+/// `page::data`). The script also says [`Texts::file_ready`] and [`Texts::remove`].
+#[derive(Serialize)]
+pub struct ScriptTexts {
+    pub hashing: &'static str,
+    pub announcing: &'static str,
+    pub waiting: &'static str,
+    pub uploading: &'static str,
+    /// `{name}`: the file.
+    pub progress: &'static str,
+    pub removing: &'static str,
+    /// `{name}`: the file.
+    pub removed: &'static str,
+    /// `{name}`: the file.
+    pub start_upload: &'static str,
+    /// `{name}`: the file.
+    pub uploaded: &'static str,
+    /// `{name}`: the file; `{detail}`: what went wrong.
+    pub failed: &'static str,
+    /// `{max}`: the largest file.
+    pub too_large: &'static str,
+    pub empty: &'static str,
+    pub type_not_allowed: &'static str,
+    /// `{max}`: the most files at once.
+    pub too_many: &'static str,
+    pub network: &'static str,
+    /// `{status}`: the HTTP status.
+    pub http_error: &'static str,
+    /// `{status}`: the storage's HTTP status.
+    pub storage_error: &'static str,
+    pub need_file: &'static str,
+    pub still_uploading: &'static str,
+    pub need_name: &'static str,
+    pub need_email: &'static str,
+    pub bad_email: &'static str,
+    pub check_fields: &'static str,
+    pub sending: &'static str,
+    pub sent_title: &'static str,
+    pub sent_text: &'static str,
+    pub sent_once: &'static str,
+    pub unknown_sha: &'static str,
+    /// Asked before leaving the page while files upload.
+    pub leave: &'static str,
 }
 
 impl Texts {
@@ -265,6 +313,19 @@ mod tests {
             (NL.notice_handled, EN.notice_handled, vec!["date"]),
             (NL.notice_contact, EN.notice_contact, vec!["name"]),
             (NL.error_code, EN.error_code, vec!["code"]),
+            (NL.script.progress, EN.script.progress, vec!["name"]),
+            (NL.script.removed, EN.script.removed, vec!["name"]),
+            (NL.script.start_upload, EN.script.start_upload, vec!["name"]),
+            (NL.script.uploaded, EN.script.uploaded, vec!["name"]),
+            (NL.script.failed, EN.script.failed, vec!["detail", "name"]),
+            (NL.script.too_large, EN.script.too_large, vec!["max"]),
+            (NL.script.too_many, EN.script.too_many, vec!["max"]),
+            (NL.script.http_error, EN.script.http_error, vec!["status"]),
+            (
+                NL.script.storage_error,
+                EN.script.storage_error,
+                vec!["status"],
+            ),
         ];
         for (nl, en, want) in pairs {
             assert_eq!(slots(nl), want, "{nl}");

@@ -1,4 +1,4 @@
-use super::{EventLabels, Texts};
+use super::{EventLabels, ScriptTexts, Texts};
 
 pub static EN: Texts = Texts {
     brand_sub: "Legal department",
@@ -116,5 +116,36 @@ pub static EN: Texts = Texts {
         hold_lifted: "Destruction suspension lifted",
         document_quarantined: "File refused (malware found)",
         mail_failed: "Mail not delivered",
+    },
+    script: ScriptTexts {
+        hashing: "Computing fingerprint (SHA-256)\u{2026}",
+        announcing: "Preparing\u{2026}",
+        waiting: "Waiting\u{2026}",
+        uploading: "Uploading\u{2026}",
+        progress: "Progress of {name}",
+        removing: "Removing\u{2026}",
+        removed: "{name} was removed.",
+        start_upload: "Uploading {name}.",
+        uploaded: "{name} has been uploaded.",
+        failed: "{name} could not be uploaded: {detail}",
+        too_large: "The file is too large: at most {max} per file.",
+        empty: "The file is empty.",
+        type_not_allowed: "This file type is not allowed.",
+        too_many: "You can send at most {max} files at a time.",
+        network: "No connection to the server. Check your network and try again.",
+        http_error: "The server answered with an error (status {status}).",
+        storage_error: "Storing the file failed (status {status}).",
+        need_file: "Add at least one file.",
+        still_uploading: "Wait until all files have been uploaded.",
+        need_name: "Fill in your name.",
+        need_email: "Fill in your e-mail address.",
+        bad_email: "Fill in a valid e-mail address, for example name@organisation.nl.",
+        check_fields: "Check the marked fields.",
+        sending: "Sending\u{2026}",
+        sent_title: "Sent",
+        sent_text: "Your documents have been sent. The case handler has been notified. Below is what we received; an address of the organisation also gets this by e-mail. The SHA-256 is the fingerprint of what we received.",
+        sent_once: "These documents had already been sent.",
+        unknown_sha: "unknown",
+        leave: "Files are still being uploaded.",
     },
 };

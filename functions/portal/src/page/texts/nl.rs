@@ -1,4 +1,4 @@
-use super::{EventLabels, Texts};
+use super::{EventLabels, ScriptTexts, Texts};
 
 pub static NL: Texts = Texts {
     brand_sub: "Juridische zaken",
@@ -116,5 +116,36 @@ pub static NL: Texts = Texts {
         hold_lifted: "Opschorting van vernietiging opgeheven",
         document_quarantined: "Bestand geweigerd (malware gevonden)",
         mail_failed: "Mail niet bezorgd",
+    },
+    script: ScriptTexts {
+        hashing: "Vingerafdruk (SHA-256) berekenen\u{2026}",
+        announcing: "Voorbereiden\u{2026}",
+        waiting: "Wacht op de beurt\u{2026}",
+        uploading: "Uploaden\u{2026}",
+        progress: "Voortgang {name}",
+        removing: "Verwijderen\u{2026}",
+        removed: "{name} is verwijderd.",
+        start_upload: "Bezig met uploaden van {name}.",
+        uploaded: "{name} is ge\u{fc}pload.",
+        failed: "{name} kon niet worden ge\u{fc}pload: {detail}",
+        too_large: "Het bestand is te groot: maximaal {max} per bestand.",
+        empty: "Het bestand is leeg.",
+        type_not_allowed: "Dit bestandstype is niet toegestaan.",
+        too_many: "U kunt maximaal {max} bestanden tegelijk versturen.",
+        network: "Geen verbinding met de server. Controleer uw netwerk en probeer het opnieuw.",
+        http_error: "De server gaf een fout (status {status}).",
+        storage_error: "Het opslaan van het bestand mislukte (status {status}).",
+        need_file: "Voeg ten minste \u{e9}\u{e9}n bestand toe.",
+        still_uploading: "Wacht tot alle bestanden zijn ge\u{fc}pload.",
+        need_name: "Vul uw naam in.",
+        need_email: "Vul uw e-mailadres in.",
+        bad_email: "Vul een geldig e-mailadres in, bijvoorbeeld naam@organisatie.nl.",
+        check_fields: "Controleer de gemarkeerde velden.",
+        sending: "Bezig met versturen\u{2026}",
+        sent_title: "Verstuurd",
+        sent_text: "Uw stukken zijn verstuurd. De behandelaar heeft een melding gekregen. Hieronder staat wat wij ontvingen; een adres van de organisatie krijgt dit ook per e-mail. De SHA-256 is de vingerafdruk van wat wij ontvingen.",
+        sent_once: "Deze stukken waren al verstuurd.",
+        unknown_sha: "onbekend",
+        leave: "Er worden nog bestanden ge\u{fc}pload.",
     },
 };
