@@ -213,6 +213,22 @@ pub enum Overview {
 }
 
 impl Portaal {
+    /// A request that may still change: its dossier open, the request not withdrawn.
+    async fn changeable_request_of(
+        &self,
+        case: &CaseId,
+        id: &crate::domain::Id,
+    ) -> Result<(crate::model::Dossier, Request)> {
+        let (dossier, request) = self.request_of(case, id).await?;
+        if !dossier.is_open_at(self.now()) {
+            return Err(Error::Gone(format!("dossier {case} is closed")));
+        }
+        if request.state == RequestState::Withdrawn {
+            return Err(Error::conflict("this request was withdrawn"));
+        }
+        Ok((dossier, request))
+    }
+
     async fn request_of(
         &self,
         case: &CaseId,
@@ -258,13 +274,7 @@ impl Portaal {
             return Err(Error::invalid("due lies in the past"));
         }
         crate::service::with_retries(|| async {
-            let (dossier, old) = self.request_of(case, id).await?;
-            if !dossier.is_open_at(self.now()) {
-                return Err(Error::Gone(format!("dossier {case} is closed")));
-            }
-            if old.state == RequestState::Withdrawn {
-                return Err(Error::conflict("this request was withdrawn"));
-            }
+            let (dossier, old) = self.changeable_request_of(case, id).await?;
             let mut new = Request {
                 rev: old.rev + 1,
                 ..old.clone()
@@ -355,13 +365,7 @@ impl Portaal {
         input: &RotateInput,
     ) -> Result<RequestView> {
         crate::service::with_retries(|| async {
-            let (dossier, old) = self.request_of(case, id).await?;
-            if !dossier.is_open_at(self.now()) {
-                return Err(Error::Gone(format!("dossier {case} is closed")));
-            }
-            if old.state == RequestState::Withdrawn {
-                return Err(Error::conflict("this request was withdrawn"));
-            }
+            let (dossier, old) = self.changeable_request_of(case, id).await?;
             let token = LinkToken::generate();
             let new = Request {
                 token_hash: token.hash(),

@@ -118,19 +118,21 @@ impl Scheduler for EventBridgeScheduler {
             .mode(FlexibleTimeWindowMode::Off)
             .build()
             .map_err(backend)?;
+        // Create and update take the same parameters on builders of different types.
+        macro_rules! with_schedule {
+            ($builder:expr) => {
+                $builder
+                    .name(&name)
+                    .group_name(&self.group)
+                    .schedule_expression(&expression)
+                    .schedule_expression_timezone(TIMEZONE)
+                    .flexible_time_window(window.clone())
+                    .target(target.clone())
+                    .action_after_completion(ActionAfterCompletion::Delete)
+            };
+        }
         for _ in 0..UPSERT_ATTEMPTS {
-            let created = self
-                .client
-                .create_schedule()
-                .name(&name)
-                .group_name(&self.group)
-                .schedule_expression(&expression)
-                .schedule_expression_timezone(TIMEZONE)
-                .flexible_time_window(window.clone())
-                .target(target.clone())
-                .action_after_completion(ActionAfterCompletion::Delete)
-                .send()
-                .await;
+            let created = with_schedule!(self.client.create_schedule()).send().await;
             match created {
                 Ok(_) => return Ok(()),
                 Err(e)
@@ -141,18 +143,7 @@ impl Scheduler for EventBridgeScheduler {
                 Err(e) => return Err(sdk_error("CreateSchedule", e)),
             }
             // It exists: replace every parameter.
-            let updated = self
-                .client
-                .update_schedule()
-                .name(&name)
-                .group_name(&self.group)
-                .schedule_expression(&expression)
-                .schedule_expression_timezone(TIMEZONE)
-                .flexible_time_window(window.clone())
-                .target(target.clone())
-                .action_after_completion(ActionAfterCompletion::Delete)
-                .send()
-                .await;
+            let updated = with_schedule!(self.client.update_schedule()).send().await;
             match updated {
                 Ok(_) => return Ok(()),
                 // Deleted in between (completed, or removed): create again.
