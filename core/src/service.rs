@@ -99,6 +99,9 @@ pub struct Portaal {
     pub(crate) scanner: Option<Arc<dyn Scanner>>,
     /// Where sent mail is kept on disk (the embedded outbox), erased with a dossier.
     pub(crate) sent_copies: Option<Arc<dyn crate::ports::SentMailCopies>>,
+    /// Set once this process saw the destruction records moved to `case_ref`: the check is one
+    /// read, not one per list or purge.
+    pub(crate) records_migrated: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Portaal {
@@ -117,6 +120,7 @@ impl Portaal {
             settings,
             scanner: None,
             sent_copies: None,
+            records_migrated: Arc::default(),
         }
     }
 

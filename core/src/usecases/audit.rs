@@ -89,7 +89,7 @@ impl AuditEntry {
 }
 
 /// An audit log line for an action on no dossier (configuration, lists).
-pub fn log_unfiled(
+fn log_unfiled(
     at: DateTime<Utc>,
     action: &str,
     object: &str,
@@ -148,12 +148,12 @@ pub fn link_holder(request: &Id) -> String {
     format!("link:request:{request}")
 }
 
-/// Entries per page of `GET /api/v1/dossiers/{case_id}/audit`, by default and at most.
-const DEFAULT_AUDIT_PAGE: usize = 100;
+/// Entries per page of `GET /api/v1/dossiers/{case_id}/audit` at most (100 by default).
 const MAX_AUDIT_PAGE: usize = 1000;
 
 impl Portaal {
-    /// An entry for `case`, logged at once; the caller stores it (alone or with its change).
+    /// An entry for `case`; the caller stores it (alone or with its change) and logs it once
+    /// that is done.
     pub fn audit_entry(
         &self,
         case: &CaseId,
@@ -163,7 +163,7 @@ impl Portaal {
         actor: String,
         origin: &Origin,
     ) -> AuditEntry {
-        let entry = AuditEntry {
+        AuditEntry {
             id: self.new_id(),
             at: self.now(),
             action: action.to_owned(),
@@ -172,9 +172,20 @@ impl Portaal {
             actor,
             origin: origin.address.clone(),
             case_id: case.clone(),
-        };
-        entry.log();
-        entry
+        }
+    }
+
+    /// The log line of a call kept out of every dossier's trail (configuration, lists, and
+    /// reading a trail, which would otherwise grow with each page read).
+    pub fn log_unfiled_call(
+        &self,
+        action: &str,
+        object: &str,
+        result: AuditResult,
+        actor: &str,
+        origin: &Origin,
+    ) {
+        log_unfiled(self.now(), action, object, result, actor, origin);
     }
 
     /// The write that stores an entry (in the same transaction as the change it records).
@@ -186,6 +197,8 @@ impl Portaal {
     /// the dossier exists: an entry about a case never registered, or one written while its
     /// destruction deletes the main item, would start a trail nothing destroys.
     pub async fn record_audit(&self, entry: &AuditEntry) -> Result<()> {
+        // What it records has happened: the log line goes whether or not the entry is stored.
+        entry.log();
         let exists = Write::Check {
             pk: keys::dossier(&entry.case_id),
             sk: keys::META.to_owned(),
@@ -208,15 +221,7 @@ impl Portaal {
         after: Option<&str>,
         limit: Option<usize>,
     ) -> Result<ListPage<AuditEntry>> {
-        let limit = match limit {
-            None => DEFAULT_AUDIT_PAGE,
-            Some(n) if (1..=MAX_AUDIT_PAGE).contains(&n) => n,
-            Some(n) => {
-                return Err(Error::invalid(format!(
-                    "limit must be 1 to {MAX_AUDIT_PAGE}, not {n}"
-                )));
-            }
-        };
+        let limit = crate::usecases::lists::page_limit(limit, MAX_AUDIT_PAGE)?;
         if let Some(a) = after {
             let valid = a.split_once('#').is_some_and(|(at, id)| {
                 DateTime::parse_from_rfc3339(at).is_ok() && Id::parse(id).is_ok()

@@ -263,10 +263,6 @@ impl Portaal {
             .filter(|i| i.sk.starts_with(keys::MAIL))
             .map(|i| crate::model::Mail::from_item(i).map(|m| m.id))
             .collect::<Result<_>>()?;
-        let mail_copies = match &self.sent_copies {
-            Some(copies) => copies.erase(&mails).await?,
-            None => 0,
-        };
         let case_ref = self.settings.records_key.case_ref(case);
         let record = Destruction {
             case_ref: case_ref.clone(),
@@ -280,7 +276,7 @@ impl Portaal {
             documents: documents.len() as u64,
             bytes: documents.iter().map(|d| d.size).sum(),
             items: items.len() as u64,
-            files: files + mail_copies,
+            files,
         };
         let (rpk, rsk) = keys::destruction(&case_ref);
         // `dossier.destroyed` goes with the last write of the destruction, once: the deletion of
@@ -299,33 +295,15 @@ impl Portaal {
             )],
         );
         let meta_present = items.iter().any(|i| i.sk == keys::META);
-        let told = if meta_present {
-            false
-        } else {
-            match self
-                .store
-                .transact(vec![
-                    Write::create(record.to_item(rpk.clone(), rsk.clone())),
-                    destroyed.clone(),
-                ])
-                .await
-            {
-                Ok(()) => true,
-                // A retry: the record (and the event) were written before.
-                Err(crate::ports::StoreError::ConditionFailed { .. }) => false,
-                Err(e) => return Err(e.into()),
-            }
-        };
-        if !told {
-            // A retry after a crash finds less to count: the first record written stands.
-            match self
-                .store
-                .transact(vec![Write::create(record.to_item(rpk, rsk))])
-                .await
-            {
-                Ok(()) | Err(crate::ports::StoreError::ConditionFailed { .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
+        // The record once: a retry after a crash finds less to count, and the first one stands.
+        // When TTL already removed the main item, `dossier.destroyed` goes with the record.
+        let mut writes = vec![Write::create(record.to_item(rpk, rsk))];
+        if !meta_present {
+            writes.push(destroyed.clone());
+        }
+        match self.store.transact(writes).await {
+            Ok(()) | Err(crate::ports::StoreError::ConditionFailed { .. }) => {}
+            Err(e) => return Err(e.into()),
         }
 
         let delete = |pk: String, sk: String| Write::Delete {

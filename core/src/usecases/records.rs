@@ -11,8 +11,7 @@ use crate::ports::{Index, PageQuery, Write};
 use crate::service::Portaal;
 use crate::usecases::feed::{DossierSummary, ListPage};
 
-/// Records per page of `GET /api/v1/destructions`, by default and at most.
-const DEFAULT_RECORDS_PAGE: usize = 100;
+/// Records per page of `GET /api/v1/destructions` at most (100 by default).
 const MAX_RECORDS_PAGE: usize = 1000;
 
 /// Marks the destruction records as moved from the bare case hash to `case_ref`.
@@ -83,15 +82,7 @@ impl Portaal {
                 next: None,
             });
         }
-        let limit = match q.limit {
-            None => DEFAULT_RECORDS_PAGE,
-            Some(n) if (1..=MAX_RECORDS_PAGE).contains(&n) => n,
-            Some(n) => {
-                return Err(Error::invalid(format!(
-                    "limit must be 1 to {MAX_RECORDS_PAGE}, not {n}"
-                )));
-            }
-        };
+        let limit = crate::usecases::lists::page_limit(q.limit, MAX_RECORDS_PAGE)?;
         let from = q.from.as_deref().map(|f| day("from", f)).transpose()?;
         let to = q.to.as_deref().map(|t| day("to", t)).transpose()?;
         if let (Some(f), Some(t)) = (from, to) {
@@ -142,8 +133,13 @@ impl Portaal {
 
     /// Records written before `case_ref` held the case number's bare SHA-256 and were not in
     /// the list's index: rewritten once under their HMAC, the hash dropped.
-    pub async fn migrate_destruction_records(&self) -> Result<()> {
+    pub(crate) async fn migrate_destruction_records(&self) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        if self.records_migrated.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         if self.store.get(MIGRATED.0, MIGRATED.1).await?.is_some() {
+            self.records_migrated.store(true, Ordering::Relaxed);
             return Ok(());
         }
         for item in self.store.query("DESTRUCTION", "DESTRUCTION#").await? {
@@ -176,6 +172,7 @@ impl Portaal {
                 MIGRATED.0, MIGRATED.1, done,
             ))])
             .await?;
+        self.records_migrated.store(true, Ordering::Relaxed);
         Ok(())
     }
 

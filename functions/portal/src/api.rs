@@ -19,7 +19,7 @@ use portaal_core::views::DossierView;
 use sha2::Digest;
 
 use crate::AppState;
-pub use crate::caller::Caller;
+use crate::caller::Caller;
 use crate::portal::ClientIp;
 use crate::problem::{ApiError, ApiResult, AppJson, OptionalJson, found};
 use crate::state::{PublicBase, client_key};
@@ -159,7 +159,7 @@ async fn admit(
         )
         .into_response(),
         Ok(caller) => {
-            let audited = crate::records::AuditedCall::of(&req, &caller, ip);
+            let audited = crate::records::AuditedCall::of(&mut req, &caller, ip).await;
             req.extensions_mut().insert(caller);
             let res = next.run(req).await;
             if let Some(call) = audited {

@@ -30,7 +30,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Query strings parse into problems like bodies do.
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
+pub(crate) fn query<T>(q: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
     q.map(|Query(v)| v).map_err(|e| {
         ApiError::BadRequest(format!("the query string is not valid: {}", e.body_text()))
     })

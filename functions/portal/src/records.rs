@@ -6,7 +6,7 @@ use axum::extract::{Extension, MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Json, RequestExt, Router};
 use portaal_core::audit::{AuditResult, Origin};
 use portaal_core::domain::CaseId;
 use portaal_core::model::Destruction;
@@ -66,14 +66,22 @@ pub(crate) struct AuditedCall {
     origin: Origin,
 }
 
+/// Actions only logged, never stored in the dossier's trail: reading the trail would otherwise
+/// add to what it reads, and a paging reader would never reach the end.
+const LOGGED_ONLY: &[&str] = &["audit.view"];
+
 impl AuditedCall {
     /// The call's audit data, when its route is one that is audited.
-    pub(crate) fn of(req: &Request, caller: &Caller, ip: &ClientIp) -> Option<Self> {
-        let template = req.extensions().get::<MatchedPath>()?.as_str();
-        let route = template.strip_prefix("/api/v1").unwrap_or(template);
+    pub(crate) async fn of(req: &mut Request, caller: &Caller, ip: &ClientIp) -> Option<Self> {
+        let template = req.extensions().get::<MatchedPath>()?.as_str().to_owned();
+        let route = template.strip_prefix("/api/v1").unwrap_or(&template);
         let action = action(req.method(), route)?;
-        let params = path_params(route, req.uri().path());
-        let param = |name: &str| params.iter().find(|(n, _)| n == name).map(|(_, v)| v);
+        // The router's own parameters, decoded.
+        let params = req
+            .extract_parts::<axum::extract::RawPathParams>()
+            .await
+            .ok()?;
+        let param = |name: &str| params.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
         // The most specific thing named in the path.
         let object = [
             "document_id",
@@ -87,9 +95,12 @@ impl AuditedCall {
         .find_map(|name| param(name).map(|v| format!("{}:{v}", name.trim_end_matches("_id"))))
         .or_else(|| param("case_id").map(|c| format!("dossier:{c}")))
         .unwrap_or_else(|| route.to_owned());
+        let case = param("case_id")
+            .filter(|_| !LOGGED_ONLY.contains(&action))
+            .and_then(|c| CaseId::parse(c).ok());
         Some(Self {
             action,
-            case: param("case_id").and_then(|c| CaseId::parse(c).ok()),
+            case,
             object,
             actor: caller.actor(),
             origin: ip.origin(),
@@ -101,14 +112,7 @@ impl AuditedCall {
         let result = AuditResult::of_status(status.as_u16());
         let portaal = &state.system.portaal;
         let Some(case) = &self.case else {
-            portaal_core::audit::log_unfiled(
-                chrono::Utc::now(),
-                self.action,
-                &self.object,
-                result,
-                &self.actor,
-                &self.origin,
-            );
+            portaal.log_unfiled_call(self.action, &self.object, result, &self.actor, &self.origin);
             return;
         };
         let entry = portaal.audit_entry(
@@ -125,26 +129,6 @@ impl AuditedCall {
     }
 }
 
-/// Path parameters by name: the template's `{name}` segments against the request's path,
-/// aligned from the end (the path may still carry a prefix the template does not).
-fn path_params(template: &str, path: &str) -> Vec<(String, String)> {
-    let names: Vec<&str> = template.split('/').collect();
-    let values: Vec<&str> = path.split('/').collect();
-    names
-        .iter()
-        .rev()
-        .zip(values.iter().rev())
-        .filter_map(|(n, v)| {
-            let name = n.strip_prefix('{')?.strip_suffix('}')?;
-            let value = percent_encoding::percent_decode_str(v)
-                .decode_utf8()
-                .ok()?
-                .into_owned();
-            Some((name.to_owned(), value))
-        })
-        .collect()
-}
-
 #[derive(Deserialize)]
 struct TrailQuery {
     after: Option<String>,
@@ -157,9 +141,7 @@ async fn audit_trail(
     Path(case): Path<String>,
     q: Result<Query<TrailQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
-    let Query(q) = q.map_err(|e| {
-        ApiError::BadRequest(format!("the query string is not valid: {}", e.body_text()))
-    })?;
+    let q = crate::integration::query(q)?;
     let case = CaseId::parse(&case)
         .map_err(|_| ApiError::NotFound(format!("dossier {case} not found")))?;
     let page = s
@@ -265,9 +247,7 @@ async fn destructions(
     headers: HeaderMap,
     q: Result<Query<DestructionQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
-    let Query(q) = q.map_err(|e| {
-        ApiError::BadRequest(format!("the query string is not valid: {}", e.body_text()))
-    })?;
+    let q = crate::integration::query(q)?;
     let page = s.system.portaal.destructions_page(&q).await?;
     let mut res = if wants_csv(&headers) {
         (

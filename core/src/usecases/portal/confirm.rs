@@ -163,6 +163,7 @@ impl Portaal {
             self.discard_copies(&checked).await;
             return Err(e.into());
         }
+        audit.log();
         self.discard_staged(&docs.iter().map(|d| d.blob_key.as_str()).collect::<Vec<_>>())
             .await;
         let submitted: Vec<Document> = checked

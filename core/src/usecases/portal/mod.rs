@@ -256,6 +256,7 @@ impl Portaal {
                 Self::audit_write(&audit),
             ])
             .await?;
+        audit.log();
         Ok(StagedUpload {
             document: DocumentView::from(&doc),
             upload,
@@ -302,6 +303,7 @@ impl Portaal {
             ])
             .await
             .map_err(|_| Error::conflict(format!("{} was sent meanwhile", doc.filename)))?;
+        audit.log();
         // After the commit: a failure here leaves only bytes under the dossier's prefix, which
         // destruction removes.
         if let Err(e) = self.blobs.delete(&doc.blob_key).await {
