@@ -3,7 +3,7 @@
 use crate::mailtext::{Language, Vars};
 use crate::model::{Dossier, Request};
 
-pub use crate::localtime::{dutch_date, mail_date, mail_time};
+use crate::localtime::mail_date;
 
 /// The dossier's variables, dates as a mail in `language` writes them.
 pub(crate) fn dossier_vars(d: &Dossier, language: Language) -> Vars {

@@ -125,6 +125,14 @@ impl Write {
             condition: Condition::NotExists,
         }
     }
+    /// Deletes the item if it is there.
+    pub fn delete(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        Self::Delete {
+            pk: pk.into(),
+            sk: sk.into(),
+            condition: Condition::None,
+        }
+    }
     pub fn replace_if(item: Item, attr: &str, value: impl Into<Value>) -> Self {
         Self::Put {
             item,

@@ -19,6 +19,11 @@ impl LinkKey {
         Self(Sha256::digest(secret.trim().as_bytes()).into())
     }
 
+    /// The records key of an install that set only a link key (see [`LinkKey::derive`]).
+    pub fn derived_from(link_key: &LinkKey) -> Self {
+        Self(link_key.derive("records"))
+    }
+
     /// A separate key for another purpose (e.g. signing cursors), so one secret serves both
     /// without one use weakening the other.
     pub fn derive(&self, purpose: &str) -> [u8; 32] {
@@ -80,6 +85,11 @@ pub struct RecordsKey([u8; 32]);
 impl RecordsKey {
     pub fn from_secret(secret: &str) -> Self {
         Self(Sha256::digest(secret.trim().as_bytes()).into())
+    }
+
+    /// The records key of an install that set only a link key (see [`LinkKey::derive`]).
+    pub fn derived_from(link_key: &LinkKey) -> Self {
+        Self(link_key.derive("records"))
     }
 
     /// A key of this process only (tests, and installs that set no key: records made then

@@ -16,10 +16,8 @@ use crate::model::{
 };
 use crate::ports::{Blobs, Clock, Scanner, Scheduler, Store, StoreError, Write};
 
-// Where they were before the split, for callers that name them here.
-pub(crate) use crate::format::{dossier_vars, request_vars};
-pub use crate::format::{dutch_date, mail_date, mail_time};
-pub(crate) use crate::partition::Partition;
+use crate::localtime::mail_date;
+use crate::partition::Partition;
 
 #[derive(Clone, Debug)]
 pub struct Settings {

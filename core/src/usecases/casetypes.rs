@@ -26,7 +26,7 @@ impl Portaal {
             .query("CONFIG", "CASETYPE#")
             .await?
             .iter()
-            .map(|i| CaseType::from_item(i).map(CaseType::migrated))
+            .map(stored_case_type)
             .collect::<Result<_>>()?;
         let mut all = casetype::defaults();
         all.retain(|d| !stored.iter().any(|s| s.key == d.key));
@@ -94,7 +94,7 @@ impl Portaal {
                     crate::ports::Condition::NotExists,
                 ),
                 Some(item) => (
-                    CaseType::from_item(item)?.migrated(),
+                    stored_case_type(item)?,
                     match item.attrs.get("updated_at") {
                         Some(at) => {
                             crate::ports::Condition::Equals("updated_at".into(), at.clone())
@@ -138,11 +138,16 @@ impl Portaal {
     }
 }
 
+/// A stored case type in today's shape, however old the item.
+fn stored_case_type(item: &crate::ports::Item) -> Result<CaseType> {
+    CaseType::from_item(item).map(CaseType::migrated)
+}
+
 /// A case type as stored, else its built-in default.
 pub(crate) async fn load_case_type(store: &dyn Store, key: &str) -> Result<CaseType> {
     let (pk, sk) = keys::case_type(key);
     match store.get(&pk, &sk).await? {
-        Some(item) => CaseType::from_item(&item).map(CaseType::migrated),
+        Some(item) => stored_case_type(&item),
         None => {
             casetype::default_for(key).ok_or_else(|| Error::not_found(format!("case type {key}")))
         }

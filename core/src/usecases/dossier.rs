@@ -1,5 +1,6 @@
 //! Register, update and read a dossier (case-system API).
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::domain::{self, CaseId, CaseTypeKey, Date, Email};
@@ -91,6 +92,71 @@ fn validate(input: &DossierInput) -> Result<ValidDossier> {
     })
 }
 
+impl ValidDossier {
+    /// A new open dossier of this case type.
+    fn new_dossier(
+        &self,
+        case: &CaseId,
+        case_type: &crate::casetype::CaseType,
+        now: DateTime<Utc>,
+    ) -> Dossier {
+        Dossier {
+            case_id: case.clone(),
+            case_type: self.case_type.clone(),
+            case_type_name: case_type.name.clone(),
+            show_submitter: case_type.show_submitter,
+            title: self.title.clone(),
+            remarks: self.remarks.clone(),
+            submitter: self.submitter.clone(),
+            decision: self.decision.clone(),
+            handler: self.handler.clone(),
+            status: DossierStatus::Open,
+            created_at: now,
+            updated_at: now,
+            closed_at: None,
+            result: None,
+            closes_at: None,
+            destroy_at: None,
+            close_after_days: None,
+            destroy_after_days: None,
+            hold: None,
+            destroying: false,
+            rev: 1,
+        }
+    }
+
+    /// The open dossier `old` with this case data, or `None` when nothing changes.
+    fn applied_to(&self, old: &Dossier, now: DateTime<Utc>) -> Result<Option<Dossier>> {
+        if old.status == DossierStatus::Closed {
+            return Err(Error::conflict(format!(
+                "dossier {} is closed; reopen it before changing it",
+                old.case_id
+            )));
+        }
+        if old.case_type != self.case_type {
+            return Err(Error::conflict(
+                "case_type of an existing dossier cannot change",
+            ));
+        }
+        let new = Dossier {
+            title: self.title.clone(),
+            remarks: self.remarks.clone(),
+            submitter: self.submitter.clone(),
+            decision: self.decision.clone(),
+            handler: self.handler.clone(),
+            ..old.clone()
+        };
+        if &new == old {
+            return Ok(None);
+        }
+        Ok(Some(Dossier {
+            updated_at: now,
+            rev: old.rev + 1,
+            ..new
+        }))
+    }
+}
+
 fn decision(input: &DecisionInput) -> Result<Decision> {
     Ok(Decision {
         reference: domain::text("decision.reference", &input.reference, 100)?,
@@ -124,92 +190,50 @@ impl Portaal {
                 case_type.name.to_lowercase()
             )));
         }
-        with_retries(|| async {
-            let now = self.now();
-            let existing = match self.dossier(case).await {
-                Ok(d) => Some(d),
-                Err(Error::NotFound(_)) => None,
-                Err(e) => return Err(e),
-            };
-            let (saved, dossier, write) = match existing {
-                None => {
-                    let d = Dossier {
-                        case_id: case.clone(),
-                        case_type: valid.case_type.clone(),
-                        case_type_name: case_type.name.clone(),
-                        show_submitter: case_type.show_submitter,
-                        title: valid.title.clone(),
-                        remarks: valid.remarks.clone(),
-                        submitter: valid.submitter.clone(),
-                        decision: valid.decision.clone(),
-                        handler: valid.handler.clone(),
-                        status: DossierStatus::Open,
-                        created_at: now,
-                        updated_at: now,
-                        closed_at: None,
-                        result: None,
-                        closes_at: None,
-                        destroy_at: None,
-                        close_after_days: None,
-                        destroy_after_days: None,
-                        hold: None,
-                        destroying: false,
-                        rev: 1,
-                    };
-                    let w = Write::create(d.to_item(keys::dossier(case), keys::META.into()));
-                    (Saved::Created, d, w)
-                }
-                Some(old) => {
-                    if old.status == DossierStatus::Closed {
-                        return Err(Error::conflict(format!(
-                            "dossier {case} is closed; reopen it before changing it"
-                        )));
-                    }
-                    if old.case_type != valid.case_type {
-                        return Err(Error::conflict(
-                            "case_type of an existing dossier cannot change",
-                        ));
-                    }
-                    let d = Dossier {
-                        title: valid.title.clone(),
-                        remarks: valid.remarks.clone(),
-                        submitter: valid.submitter.clone(),
-                        decision: valid.decision.clone(),
-                        handler: valid.handler.clone(),
-                        updated_at: now,
-                        rev: old.rev + 1,
-                        ..old.clone()
-                    };
-                    if (Dossier {
-                        updated_at: old.updated_at,
-                        rev: old.rev,
-                        ..d.clone()
-                    }) == old
-                    {
-                        // Nothing changed: answer without writing, so retries by the case system are free.
-                        return Ok((Saved::Updated, DossierView::summary(&old)));
-                    }
-                    let w = Write::replace_if(
-                        d.to_item(keys::dossier(case), keys::META.into()),
-                        "rev",
-                        old.rev,
-                    );
-                    (Saved::Updated, d, w)
-                }
-            };
-            let kind = if saved == Saved::Created {
-                EventKind::DossierRegistered
-            } else {
-                EventKind::DossierUpdated
-            };
-            let mut event = self.event(kind, Actor::CaseSystem);
-            event.summary = dossier.title.clone();
-            self.store
-                .transact(vec![write, self.event_write(case, &event)])
-                .await?;
-            Ok((saved, DossierView::summary(&dossier)))
-        })
-        .await
+        with_retries(|| self.try_put_dossier(case, &valid, &case_type)).await
+    }
+
+    async fn try_put_dossier(
+        &self,
+        case: &CaseId,
+        valid: &ValidDossier,
+        case_type: &crate::casetype::CaseType,
+    ) -> Result<(Saved, DossierView)> {
+        let now = self.now();
+        let existing = match self.dossier(case).await {
+            Ok(d) => Some(d),
+            Err(Error::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        let (saved, dossier, write) = match existing {
+            None => {
+                let d = valid.new_dossier(case, case_type, now);
+                let w = Write::create(d.to_item(keys::dossier(case), keys::META.into()));
+                (Saved::Created, d, w)
+            }
+            Some(old) => {
+                let Some(d) = valid.applied_to(&old, now)? else {
+                    // Nothing changed: answer without writing, so retries by the case system are free.
+                    return Ok((Saved::Updated, DossierView::summary(&old)));
+                };
+                let w = Write::replace_if(
+                    d.to_item(keys::dossier(case), keys::META.into()),
+                    "rev",
+                    old.rev,
+                );
+                (Saved::Updated, d, w)
+            }
+        };
+        let kind = match saved {
+            Saved::Created => EventKind::DossierRegistered,
+            Saved::Updated => EventKind::DossierUpdated,
+        };
+        let mut event = self.event(kind, Actor::CaseSystem);
+        event.summary = dossier.title.clone();
+        self.store
+            .transact(vec![write, self.event_write(case, &event)])
+            .await?;
+        Ok((saved, DossierView::summary(&dossier)))
     }
 
     /// `GET /api/v1/dossiers/{case_id}`: the dossier with everything in it, timeline oldest first.

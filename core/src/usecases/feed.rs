@@ -16,6 +16,7 @@ use crate::events::{
 use crate::model::{Event, EventKind, Record};
 use crate::ports::{Condition, MAX_TRANSACTION_WRITES, PageQuery, Write};
 use crate::service::{Portaal, with_retries};
+use crate::usecases::lists::page_limit;
 
 /// At most this many subscriptions, so one event's fan-out fits one transaction.
 pub const MAX_SUBSCRIPTIONS: usize = 20;
@@ -493,9 +494,3 @@ pub struct FeedPage {
     pub events: Vec<FeedEntry>,
     pub next: String,
 }
-
-// The lists moved to `usecases::lists`; their types stay reachable here.
-pub(crate) use crate::usecases::lists::page_limit;
-pub use crate::usecases::lists::{
-    DeliveryFilter, DeliverySummary, DossierFilter, DossierSummary, ListPage,
-};

@@ -1,15 +1,15 @@
-//! Time-driven work: reminders before and after the due date, and destruction of closed dossiers.
+//! Time-driven work: reminders before and after the due date; closing, reopening and legal holds.
 
 use serde::Serialize;
 
 use crate::domain::{CaseId, Id};
 use crate::error::{Error, Result};
+use crate::format::{dossier_vars, request_vars};
 use crate::model::{
-    Actor, Destruction, Dossier, DossierStatus, EventKind, MailKind, Record, Request, RequestState,
-    keys,
+    Actor, Dossier, DossierStatus, EventKind, MailKind, Record, Request, RequestState, keys,
 };
-use crate::ports::{Condition, Job, MAX_TRANSACTION_WRITES, Write};
-use crate::service::{Portaal, dossier_vars, request_vars};
+use crate::ports::{Job, Write};
+use crate::service::Portaal;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", content = "why", rename_all = "snake_case")]
@@ -193,193 +193,6 @@ impl Portaal {
             )
             .await?;
         Ok(JobOutcome::Done)
-    }
-
-    /// Destroys a closed dossier whose time has come: every file, every item, every link; leaves a
-    /// destruction record without personal data. Safe to repeat after a crash: the dossier's main
-    /// item goes last, so a retry finds the work unfinished.
-    ///
-    /// `removed` is the dossier's main item as DynamoDB TTL deleted it (the stream's old image):
-    /// then the deadline had passed (TTL is only set without a legal hold) and the rest follows.
-    #[tracing::instrument(skip(self, removed), fields(case = %case))]
-    pub async fn purge(&self, case: &CaseId, removed: Option<Dossier>) -> Result<JobOutcome> {
-        let items = self.store.query(&keys::dossier(case), "").await?;
-        let current = items
-            .iter()
-            .find(|i| i.sk == keys::META)
-            .map(Dossier::from_item)
-            .transpose()?;
-        let dossier = match (current, removed) {
-            (Some(d), _) => {
-                if d.status != DossierStatus::Closed {
-                    return Ok(JobOutcome::Skipped("dossier is open".into()));
-                }
-                if d.hold.is_some() {
-                    return Ok(JobOutcome::Skipped("dossier is under legal hold".into()));
-                }
-                if d.destroy_at.is_none_or(|at| at > self.now()) {
-                    return Ok(JobOutcome::Skipped("destruction is not due yet".into()));
-                }
-                if !d.destroying {
-                    // Claim the destruction against the revision checked above: a reopen or a
-                    // legal hold that commits first wins, one that comes later is refused.
-                    let marked = Dossier {
-                        destroying: true,
-                        rev: d.rev + 1,
-                        ..d.clone()
-                    };
-                    let claim = Write::replace_if(
-                        marked.to_item(keys::dossier(case), keys::META.into()),
-                        "rev",
-                        d.rev,
-                    );
-                    match self.store.transact(vec![claim]).await {
-                        Err(crate::ports::StoreError::ConditionFailed { .. }) => {
-                            return Ok(JobOutcome::Skipped("the dossier changed meanwhile".into()));
-                        }
-                        other => other?,
-                    }
-                }
-                Some(d)
-            }
-            (None, removed) if !items.is_empty() => removed,
-            (None, _) => {
-                // A run that stopped after the last delete: finish what follows it.
-                self.finish_destruction(case, &[]).await?;
-                return Ok(JobOutcome::Skipped("dossier is already gone".into()));
-            }
-        };
-        self.migrate_destruction_records().await?;
-
-        let files = self.blobs.delete_prefix(&keys::blob_prefix(case)).await?
-            + self.blobs.delete_prefix(&keys::staged_prefix(case)).await?;
-        let documents: Vec<crate::model::Document> = items
-            .iter()
-            .filter(|i| i.sk.starts_with(keys::DOC))
-            .map(crate::model::Document::from_item)
-            .collect::<Result<_>>()?;
-        let mails: Vec<Id> = items
-            .iter()
-            .filter(|i| i.sk.starts_with(keys::MAIL))
-            .map(|i| crate::model::Mail::from_item(i).map(|m| m.id))
-            .collect::<Result<_>>()?;
-        let case_ref = self.settings.records_key.case_ref(case);
-        let record = Destruction {
-            case_ref: case_ref.clone(),
-            case_hash: None,
-            case_type: dossier.as_ref().map(|d| d.case_type.clone()),
-            close_after_days: dossier.as_ref().and_then(|d| d.close_after_days),
-            destroy_after_days: dossier.as_ref().and_then(|d| d.destroy_after_days),
-            closed_at: dossier.as_ref().and_then(|d| d.closed_at),
-            destroy_at: dossier.as_ref().and_then(|d| d.destroy_at),
-            destroyed_at: self.now(),
-            documents: documents.len() as u64,
-            bytes: documents.iter().map(|d| d.size).sum(),
-            items: items.len() as u64,
-            files,
-        };
-        let (rpk, rsk) = keys::destruction(&case_ref);
-        // `dossier.destroyed` goes with the last write of the destruction, once: the deletion of
-        // the main item, or (TTL removed that already) the first writing of the record.
-        let destroyed = crate::usecases::feed::pending_event(
-            self.new_id(),
-            crate::events::EventType::DossierDestroyed,
-            self.now(),
-            case,
-            &[(
-                "case_type",
-                record
-                    .case_type
-                    .as_ref()
-                    .map_or(serde_json::Value::Null, |t| t.as_str().into()),
-            )],
-        );
-        let meta_present = items.iter().any(|i| i.sk == keys::META);
-        // The record once: a retry after a crash finds less to count, and the first one stands.
-        // When TTL already removed the main item, `dossier.destroyed` goes with the record.
-        let mut writes = vec![Write::create(record.to_item(rpk, rsk))];
-        if !meta_present {
-            writes.push(destroyed.clone());
-        }
-        match self.store.transact(writes).await {
-            Ok(()) | Err(crate::ports::StoreError::ConditionFailed { .. }) => {}
-            Err(e) => return Err(e.into()),
-        }
-
-        let delete = |pk: String, sk: String| Write::Delete {
-            pk,
-            sk,
-            condition: Condition::None,
-        };
-        let mut deletes = Vec::with_capacity(items.len() + 4);
-        for item in items.iter().filter(|i| i.sk.starts_with(keys::REQUEST)) {
-            let request = Request::from_item(item)?;
-            self.unschedule_request(&request).await?;
-            let (pk, sk) = keys::token(&request.token_hash);
-            deletes.push(delete(pk, sk));
-        }
-        deletes.extend(
-            items
-                .iter()
-                .filter(|i| i.sk != keys::META)
-                .map(|i| delete(i.pk.clone(), i.sk.clone())),
-        );
-        for chunk in deletes.chunks(MAX_TRANSACTION_WRITES) {
-            self.store.transact(chunk.to_vec()).await?;
-        }
-        if meta_present {
-            let last = Write::Delete {
-                pk: keys::dossier(case),
-                sk: keys::META.into(),
-                condition: Condition::Exists,
-            };
-            match self.store.transact(vec![last, destroyed]).await {
-                // Another run finished it (and told the case system).
-                Err(crate::ports::StoreError::ConditionFailed { .. }) => {}
-                other => other?,
-            }
-        }
-        self.finish_destruction(case, &mails).await?;
-        tracing::info!(
-            items = record.items,
-            files = record.files,
-            documents = record.documents,
-            bytes = record.bytes,
-            "dossier destroyed"
-        );
-        Ok(JobOutcome::Done)
-    }
-}
-
-impl Portaal {
-    /// What follows the deletion of a dossier's main item, safe to repeat: its audit trail (an
-    /// entry is only written while the main item exists, so none can follow), mail copies a
-    /// send in flight wrote meanwhile, the store's log, and last the schedule that retries all
-    /// this.
-    async fn finish_destruction(&self, case: &CaseId, mails: &[Id]) -> Result<()> {
-        let trail = self.store.query(&keys::audit(case), "").await?;
-        let deletes: Vec<Write> = trail
-            .iter()
-            .map(|i| Write::Delete {
-                pk: i.pk.clone(),
-                sk: i.sk.clone(),
-                condition: Condition::None,
-            })
-            .collect();
-        for chunk in deletes.chunks(MAX_TRANSACTION_WRITES) {
-            self.store.transact(chunk.to_vec()).await?;
-        }
-        if let Some(copies) = &self.sent_copies {
-            copies.erase(mails).await?;
-        }
-        // Deleted items must not live on in the store's log.
-        self.store.scrub().await?;
-        self.scheduler
-            .remove(&Job::Purge {
-                case_id: case.clone(),
-            })
-            .await?;
-        Ok(())
     }
 }
 

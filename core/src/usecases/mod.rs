@@ -1,5 +1,6 @@
 pub mod audit;
 pub mod casetypes;
+pub mod destruction;
 pub mod dossier;
 pub mod feed;
 pub mod lifecycle;

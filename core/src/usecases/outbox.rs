@@ -117,91 +117,12 @@ impl Outbox {
     /// Sends the mail item with this key once.
     #[tracing::instrument(skip(self))]
     pub async fn send(&self, pk: &str, sk: &str) -> Result<SendOutcome> {
-        let Some(item) = self.store.get(pk, sk).await? else {
-            return Ok(SendOutcome::Skipped);
+        let (mail, claimed) = match self.claim(pk, sk).await? {
+            Ok(both) => both,
+            Err(not_now) => return Ok(not_now),
         };
-        let mail = Mail::from_item(&item)?;
-        let now = self.clock.now();
-        match mail.state {
-            MailState::Sent | MailState::Failed => return Ok(SendOutcome::Skipped),
-            MailState::Sending if mail.claimed_until.is_some_and(|t| t > now) => {
-                return Ok(SendOutcome::Busy);
-            }
-            // A retry not yet due (a sweep finds it when it is).
-            MailState::Queued if mail.next_attempt_at.is_some_and(|t| t > now) => {
-                return Ok(SendOutcome::Busy);
-            }
-            MailState::Queued | MailState::Sending => {}
-        }
-        let claimed = Mail {
-            state: MailState::Sending,
-            attempts: mail.attempts + 1,
-            claimed_until: Some(now + Duration::seconds(CLAIM_SECONDS)),
-            ..mail.clone()
-        };
-        match self
-            .store
-            .transact(vec![Write::replace_if(
-                claimed.to_item(pk.into(), sk.into()),
-                "attempts",
-                mail.attempts,
-            )])
-            .await
-        {
-            Err(StoreError::ConditionFailed { .. }) => return Ok(SendOutcome::Skipped),
-            other => other?,
-        }
-        let outgoing = self.outgoing(&mail);
-        let (next, outcome) = match self.mailer.send(&outgoing).await {
-            Ok(message_id) => (
-                Mail {
-                    state: MailState::Sent,
-                    sent_at: Some(self.clock.now()),
-                    message_id: Some(message_id),
-                    claimed_until: None,
-                    last_error: None,
-                    // Sent: the bodies (which may hold a link) need not stay in the table.
-                    text: String::new(),
-                    html: String::new(),
-                    ..claimed.clone()
-                },
-                SendOutcome::Sent,
-            ),
-            Err(MailError::Rejected(why)) => (
-                Mail {
-                    state: MailState::Failed,
-                    claimed_until: None,
-                    last_error: Some(why.clone()),
-                    ..claimed.clone()
-                },
-                SendOutcome::Failed(why),
-            ),
-            Err(MailError::Backend(why)) if claimed.attempts as usize > self.retry.len() => (
-                Mail {
-                    state: MailState::Failed,
-                    claimed_until: None,
-                    last_error: Some(why.clone()),
-                    ..claimed.clone()
-                },
-                SendOutcome::Failed(why),
-            ),
-            Err(MailError::Backend(why)) => (
-                Mail {
-                    state: MailState::Queued,
-                    claimed_until: None,
-                    last_error: Some(why.clone()),
-                    next_attempt_at: Some(
-                        self.clock.now()
-                            + Duration::seconds(
-                                self.retry[claimed.attempts as usize - 1].min(i64::MAX as u64)
-                                    as i64,
-                            ),
-                    ),
-                    ..claimed.clone()
-                },
-                SendOutcome::Retry(why),
-            ),
-        };
+        let sent = self.mailer.send(&self.outgoing(&mail)).await;
+        let (next, outcome) = self.settle(&claimed, sent);
         let mut writes = vec![Write::replace_if(
             next.to_item(pk.into(), sk.into()),
             "attempts",
@@ -234,6 +155,94 @@ impl Outbox {
             SendOutcome::Skipped | SendOutcome::Busy => {}
         }
         Ok(outcome)
+    }
+
+    /// The mail as read and as claimed for this send (its attempt counted), or why it is not
+    /// sent now.
+    async fn claim(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<std::result::Result<(Mail, Mail), SendOutcome>> {
+        let Some(item) = self.store.get(pk, sk).await? else {
+            return Ok(Err(SendOutcome::Skipped));
+        };
+        let mail = Mail::from_item(&item)?;
+        let now = self.clock.now();
+        match mail.state {
+            MailState::Sent | MailState::Failed => return Ok(Err(SendOutcome::Skipped)),
+            MailState::Sending if mail.claimed_until.is_some_and(|t| t > now) => {
+                return Ok(Err(SendOutcome::Busy));
+            }
+            // A retry not yet due (a sweep finds it when it is).
+            MailState::Queued if mail.next_attempt_at.is_some_and(|t| t > now) => {
+                return Ok(Err(SendOutcome::Busy));
+            }
+            MailState::Queued | MailState::Sending => {}
+        }
+        let claimed = Mail {
+            state: MailState::Sending,
+            attempts: mail.attempts + 1,
+            claimed_until: Some(now + Duration::seconds(CLAIM_SECONDS)),
+            ..mail.clone()
+        };
+        let write = Write::replace_if(
+            claimed.to_item(pk.into(), sk.into()),
+            "attempts",
+            mail.attempts,
+        );
+        match self.store.transact(vec![write]).await {
+            Err(StoreError::ConditionFailed { .. }) => Ok(Err(SendOutcome::Skipped)),
+            other => other.map(|()| Ok((mail, claimed))).map_err(Into::into),
+        }
+    }
+
+    /// What the transport's answer makes of a claimed mail: sent (its bodies dropped), queued
+    /// for the next delay of the retry schedule, or failed for good (refused, or out of
+    /// attempts).
+    fn settle(
+        &self,
+        claimed: &Mail,
+        sent: std::result::Result<String, MailError>,
+    ) -> (Mail, SendOutcome) {
+        let (why, retry_after) = match sent {
+            Ok(message_id) => {
+                let sent = Mail {
+                    state: MailState::Sent,
+                    sent_at: Some(self.clock.now()),
+                    message_id: Some(message_id),
+                    claimed_until: None,
+                    last_error: None,
+                    // Sent: the bodies (which may hold a link) need not stay in the table.
+                    text: String::new(),
+                    html: String::new(),
+                    ..claimed.clone()
+                };
+                return (sent, SendOutcome::Sent);
+            }
+            Err(MailError::Rejected(why)) => (why, None),
+            Err(MailError::Backend(why)) => {
+                (why, self.retry.get(claimed.attempts as usize - 1).copied())
+            }
+        };
+        let next = Mail {
+            state: match retry_after {
+                Some(_) => MailState::Queued,
+                None => MailState::Failed,
+            },
+            claimed_until: None,
+            last_error: Some(why.clone()),
+            next_attempt_at: retry_after
+                .map(|delay| {
+                    self.clock.now() + Duration::seconds(delay.min(i64::MAX as u64) as i64)
+                })
+                .or(claimed.next_attempt_at),
+            ..claimed.clone()
+        };
+        match retry_after {
+            Some(_) => (next, SendOutcome::Retry(why)),
+            None => (next, SendOutcome::Failed(why)),
+        }
     }
 
     /// `request.sent` / `reminder.sent`, in the transaction that marks the mail sent.
@@ -346,7 +355,7 @@ impl Outbox {
         };
         let dossier = Dossier::from_item(&item)?;
         let language = Language::Nl;
-        let mut vars = crate::service::dossier_vars(&dossier, language);
+        let mut vars = crate::format::dossier_vars(&dossier, language);
         vars.insert("mail_kind", mail.kind.label(language).to_owned());
         vars.insert("recipient", recipients.to_owned());
         vars.insert("reason", why.to_owned());

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::model::{Destruction, Dossier, Record, index_keys, keys};
 use crate::ports::{Index, PageQuery, Write};
 use crate::service::Portaal;
-use crate::usecases::feed::{DossierSummary, ListPage};
+use crate::usecases::lists::{DossierSummary, ListPage};
 
 /// Records per page of `GET /api/v1/destructions` at most (100 by default).
 const MAX_RECORDS_PAGE: usize = 1000;

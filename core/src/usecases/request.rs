@@ -5,9 +5,13 @@ use serde::Deserialize;
 
 use crate::domain::{self, CaseId, Date, Email, LinkToken};
 use crate::error::{Error, Result};
-use crate::model::{Actor, EventKind, MailKind, Record, Request, RequestState, TokenRef, keys};
+use crate::format::{dossier_vars, request_vars};
+use crate::localtime::{dutch_date, mail_date};
+use crate::model::{
+    Actor, Dossier, EventKind, MailKind, Record, Request, RequestState, TokenRef, keys,
+};
 use crate::ports::{Job, Write};
-use crate::service::{Portaal, dossier_vars, request_vars};
+use crate::service::Portaal;
 use crate::views::RequestView;
 
 #[derive(Clone, Debug, Deserialize)]
@@ -66,7 +70,7 @@ impl Portaal {
             id,
             case_id: case.clone(),
             department,
-            to: to.clone(),
+            to,
             due,
             message,
             language,
@@ -80,53 +84,58 @@ impl Portaal {
             upload: case_type.upload.clone(),
             rev: 1,
         };
-        let portal_url = self.portal_url(&token);
-        let mut vars = dossier_vars(&dossier, request.language);
-        request_vars(&mut vars, &request);
-        let (mailed_url, link) = self.mail_link(&request);
-        vars.insert("portal_url", mailed_url);
+        // Schedules first: if the commit below fails they fire, find no request, and do nothing.
+        self.schedule_reminders(&request).await?;
+        self.store
+            .transact(self.new_request_writes(&dossier, &case_type, &request))
+            .await?;
+        let mut view = RequestView::build(&request, today);
+        view.portal_url = Some(self.portal_url(&token));
+        Ok(view)
+    }
 
+    /// The request, its link token, its timeline event and its mail.
+    fn new_request_writes(
+        &self,
+        dossier: &Dossier,
+        case_type: &crate::casetype::CaseType,
+        request: &Request,
+    ) -> Vec<Write> {
+        let case = &dossier.case_id;
+        let mut vars = dossier_vars(dossier, request.language);
+        request_vars(&mut vars, request);
+        let (mailed_url, link) = self.mail_link(request);
+        vars.insert("portal_url", mailed_url);
         let mut event = self.event(EventKind::RequestSent, Actor::CaseSystem);
         event.request_id = Some(request.id.clone());
         event.summary = format!(
             "Verzoek om stukken aan {}, uiterlijk {}",
             request.department,
-            crate::service::dutch_date(request.due.0)
+            dutch_date(request.due.0)
         );
         let (token_pk, token_sk) = keys::token(&request.token_hash);
         let token_ref = TokenRef {
             case_id: case.clone(),
             request_id: request.id.clone(),
-            created_at: self.now(),
+            created_at: request.created_at,
         };
-
-        // Schedules first: if the commit below fails they fire, find no request, and do nothing.
-        self.schedule_reminders(&request).await?;
-        self.store
-            .transact(
-                [
-                    self.dossier_unchanged(&dossier),
-                    Write::create(request.to_item(keys::dossier(case), keys::request(&request.id))),
-                    Write::create(token_ref.to_item(token_pk, token_sk)),
-                    self.event_write(case, &event),
-                ]
-                .into_iter()
-                .chain(self.queue_mail(
-                    &case_type,
-                    case,
-                    Some(&request.id),
-                    MailKind::Request,
-                    request.language,
-                    to,
-                    &vars,
-                    link,
-                ))
-                .collect::<Vec<_>>(),
-            )
-            .await?;
-        let mut view = RequestView::build(&request, today);
-        view.portal_url = Some(portal_url);
-        Ok(view)
+        let mut writes = vec![
+            self.dossier_unchanged(dossier),
+            Write::create(request.to_item(keys::dossier(case), keys::request(&request.id))),
+            Write::create(token_ref.to_item(token_pk, token_sk)),
+            self.event_write(case, &event),
+        ];
+        writes.extend(self.queue_mail(
+            case_type,
+            case,
+            Some(&request.id),
+            MailKind::Request,
+            request.language,
+            request.to.clone(),
+            &vars,
+            link,
+        ));
+        writes
     }
 
     /// Removes every schedule of a request (withdrawn, or its dossier destroyed).
@@ -251,109 +260,97 @@ impl Portaal {
         id: &crate::domain::Id,
         patch: &RequestPatch,
     ) -> Result<RequestView> {
-        let due = patch
-            .due
-            .as_deref()
-            .map(|raw| Date::parse(raw).map_err(|e| Error::invalid(format!("due: {e}"))))
-            .transpose()?;
-        let withdraw = match patch.state.as_deref() {
-            None => false,
-            Some("withdrawn") => true,
-            Some(other) => {
-                return Err(Error::invalid(format!(
-                    "state can only become 'withdrawn', not '{other}'"
-                )));
-            }
+        let change = RequestChange::parse(patch, self.today())?;
+        crate::service::with_retries(|| self.try_update_request(case, id, &change)).await
+    }
+
+    async fn try_update_request(
+        &self,
+        case: &CaseId,
+        id: &crate::domain::Id,
+        change: &RequestChange,
+    ) -> Result<RequestView> {
+        let (dossier, old) = self.changeable_request_of(case, id).await?;
+        let mut new = Request {
+            rev: old.rev + 1,
+            ..old.clone()
         };
-        if due.is_none() && !withdraw {
-            return Err(Error::invalid(
-                "give a new due date and/or state: \"withdrawn\"",
-            ));
+        let mut event = self.event(EventKind::RequestUpdated, Actor::CaseSystem);
+        event.request_id = Some(old.id.clone());
+        if let Some(due) = change.due {
+            new.due = due;
+            // Steps still ahead of the new date may fire again.
+            new.reminders_sent.retain(|step| {
+                let day = due.0 + Duration::days((*step).into());
+                day <= self.today()
+            });
+            event.summary = format!("Termijn gewijzigd naar {}", dutch_date(due.0));
         }
-        if due.is_some_and(|d| d.0 < self.today()) {
-            return Err(Error::invalid("due lies in the past"));
+        if change.withdraw {
+            new.state = RequestState::Withdrawn;
+            event.kind = EventKind::RequestWithdrawn;
+            event.summary = "Verzoek ingetrokken".into();
         }
-        crate::service::with_retries(|| async {
-            let (dossier, old) = self.changeable_request_of(case, id).await?;
-            let mut new = Request {
-                rev: old.rev + 1,
-                ..old.clone()
-            };
-            let mut event = self.event(EventKind::RequestUpdated, Actor::CaseSystem);
-            event.request_id = Some(old.id.clone());
-            if let Some(due) = due {
-                new.due = due;
-                // Steps still ahead of the new date may fire again.
-                new.reminders_sent.retain(|step| {
-                    let day = due.0 + Duration::days((*step).into());
-                    day <= self.today()
-                });
-                event.summary = format!(
-                    "Termijn gewijzigd naar {}",
-                    crate::service::dutch_date(due.0)
-                );
-            }
-            if withdraw {
-                new.state = RequestState::Withdrawn;
-                event.kind = EventKind::RequestWithdrawn;
-                event.summary = "Verzoek ingetrokken".into();
-            }
-            if new
-                == (Request {
-                    rev: old.rev,
-                    ..old.clone()
-                })
-            {
-                return Ok(RequestView::build(&old, self.today()));
-            }
-            // Schedules first; a stale one finds the request changed and does nothing.
-            if new.state == RequestState::Withdrawn {
-                self.unschedule_request(&new).await?;
-            } else {
-                self.schedule_reminders(&new).await?;
-            }
-            let mut writes = vec![Write::replace_if(
-                new.to_item(keys::dossier(case), keys::request(id)),
-                "rev",
-                old.rev,
-            )];
-            writes.extend(self.event_writes(case, &event));
-            // The department hears of it: a new date with the link, or that nothing more is asked.
-            let told = if new.state == RequestState::Withdrawn {
-                Some(MailKind::Withdrawn)
-            } else {
-                (new.due != old.due).then_some(MailKind::DueChanged)
-            };
-            if let Some(kind) = told {
-                let case_type = self.case_type(dossier.case_type.as_str()).await?;
-                let mut vars = dossier_vars(&dossier, new.language);
-                request_vars(&mut vars, &new);
-                vars.insert(
-                    "old_due",
-                    crate::service::mail_date(old.due.0, new.language),
-                );
-                let link = if kind == MailKind::DueChanged {
-                    let (portal_url, link) = self.mail_link(&new);
-                    vars.insert("portal_url", portal_url);
-                    link
-                } else {
-                    None
-                };
-                writes.extend(self.queue_mail(
-                    &case_type,
-                    case,
-                    Some(&new.id),
-                    kind,
-                    new.language,
-                    new.to.clone(),
-                    &vars,
-                    link,
-                ));
-            }
-            self.store.transact(writes).await?;
-            Ok(RequestView::build(&new, self.today()))
-        })
-        .await
+        let unchanged = Request {
+            rev: old.rev,
+            ..old.clone()
+        };
+        if new == unchanged {
+            return Ok(RequestView::build(&old, self.today()));
+        }
+        // Schedules first; a stale one finds the request changed and does nothing.
+        if new.state == RequestState::Withdrawn {
+            self.unschedule_request(&new).await?;
+        } else {
+            self.schedule_reminders(&new).await?;
+        }
+        let mut writes = vec![Write::replace_if(
+            new.to_item(keys::dossier(case), keys::request(id)),
+            "rev",
+            old.rev,
+        )];
+        writes.extend(self.event_writes(case, &event));
+        writes.extend(self.change_mail(&dossier, &old, &new).await?);
+        self.store.transact(writes).await?;
+        Ok(RequestView::build(&new, self.today()))
+    }
+
+    /// The department hears of a change: a new date with the link, or that nothing more is
+    /// asked.
+    async fn change_mail(
+        &self,
+        dossier: &Dossier,
+        old: &Request,
+        new: &Request,
+    ) -> Result<Vec<Write>> {
+        let kind = if new.state == RequestState::Withdrawn {
+            MailKind::Withdrawn
+        } else if new.due != old.due {
+            MailKind::DueChanged
+        } else {
+            return Ok(Vec::new());
+        };
+        let case_type = self.case_type(dossier.case_type.as_str()).await?;
+        let mut vars = dossier_vars(dossier, new.language);
+        request_vars(&mut vars, new);
+        vars.insert("old_due", mail_date(old.due.0, new.language));
+        let link = if kind == MailKind::DueChanged {
+            let (portal_url, link) = self.mail_link(new);
+            vars.insert("portal_url", portal_url);
+            link
+        } else {
+            None
+        };
+        Ok(self.queue_mail(
+            &case_type,
+            &dossier.case_id,
+            Some(&new.id),
+            kind,
+            new.language,
+            new.to.clone(),
+            &vars,
+            link,
+        ))
     }
 
     /// `POST …/requests/{id}/link`: a new link; the old one stops working at once.
@@ -462,4 +459,38 @@ pub(crate) fn reminder_at(request: &Request, step: i32) -> chrono::DateTime<chro
         request.due.0 + Duration::days(step.into()),
         NaiveTime::from_hms_opt(REMINDER_HOUR, 0, 0).expect("valid"),
     )
+}
+
+/// A valid `PATCH` of a request: at least one of a due date not in the past and a withdrawal.
+struct RequestChange {
+    due: Option<Date>,
+    withdraw: bool,
+}
+
+impl RequestChange {
+    fn parse(patch: &RequestPatch, today: chrono::NaiveDate) -> Result<Self> {
+        let due = patch
+            .due
+            .as_deref()
+            .map(|raw| Date::parse(raw).map_err(|e| Error::invalid(format!("due: {e}"))))
+            .transpose()?;
+        let withdraw = match patch.state.as_deref() {
+            None => false,
+            Some("withdrawn") => true,
+            Some(other) => {
+                return Err(Error::invalid(format!(
+                    "state can only become 'withdrawn', not '{other}'"
+                )));
+            }
+        };
+        if due.is_none() && !withdraw {
+            return Err(Error::invalid(
+                "give a new due date and/or state: \"withdrawn\"",
+            ));
+        }
+        if due.is_some_and(|d| d.0 < today) {
+            return Err(Error::invalid("due lies in the past"));
+        }
+        Ok(Self { due, withdraw })
+    }
 }

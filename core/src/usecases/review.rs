@@ -4,12 +4,14 @@ use serde::Deserialize;
 
 use crate::domain::{self, CaseId, Id};
 use crate::error::{Error, Result};
+use crate::format::{dossier_vars, request_vars};
 use crate::model::{
     Actor, Delivery, DeliveryState, Document, DocumentState, EventKind, MailKind, Record, Request,
     RequestState, ScanState, keys,
 };
+use crate::partition::Partition;
 use crate::ports::{Condition, Write};
-use crate::service::{Partition, Portaal, dossier_vars, request_vars, with_retries};
+use crate::service::{Portaal, with_retries};
 use crate::views::{DeliveryView, DocumentView, PublicationView};
 use serde_json::Value;
 
@@ -119,7 +121,7 @@ impl Portaal {
             vars.insert("submitted_by", d.submitted_by.name.clone());
             vars.insert(
                 "submitted_at",
-                crate::service::mail_time(d.submitted_at, request.language),
+                crate::localtime::mail_time(d.submitted_at, request.language),
             );
             let (portal_url, link) = self.mail_link(request);
             vars.insert("portal_url", portal_url);

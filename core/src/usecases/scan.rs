@@ -6,12 +6,13 @@
 
 use crate::domain::{CaseId, Id};
 use crate::error::{Error, Result};
+use crate::format::dossier_vars;
 use crate::mailtext::Language;
 use crate::model::{
     Actor, Document, DocumentState, EventKind, MailKind, Record, ScanState, index_keys, keys,
 };
 use crate::ports::{Index, Verdict, Write};
-use crate::service::{Portaal, dossier_vars, with_retries};
+use crate::service::{Portaal, with_retries};
 
 /// What a client waiting for a scan is told to wait.
 pub const SCAN_RETRY_AFTER_SECS: u32 = 30;

@@ -23,6 +23,7 @@ use crate::caller::Caller;
 use crate::portal::ClientIp;
 use crate::problem::{ApiError, ApiResult, AppJson, OptionalJson, found};
 use crate::state::{PublicBase, client_key};
+use portaal_core::Portaal;
 
 pub const OPENAPI: &str = include_str!("../assets/openapi.json");
 
@@ -235,12 +236,12 @@ fn id(raw: &str, what: &str) -> ApiResult<Id> {
 }
 
 async fn put_dossier(
-    State(s): State<AppState>,
+    State(portaal): State<Portaal>,
     Path(case): Path<String>,
     AppJson(input): AppJson<DossierInput>,
 ) -> ApiResult<Response> {
     let case = case_id(&case)?;
-    let (saved, view) = s.system.portaal.put_dossier(&case, &input).await?;
+    let (saved, view) = portaal.put_dossier(&case, &input).await?;
     let status = if saved == Saved::Created {
         StatusCode::CREATED
     } else {
@@ -249,21 +250,22 @@ async fn put_dossier(
     Ok((status, Json(view)).into_response())
 }
 
-async fn get_dossier(State(s): State<AppState>, Path(case): Path<String>) -> ApiResult<Response> {
+async fn get_dossier(
+    State(portaal): State<Portaal>,
+    Path(case): Path<String>,
+) -> ApiResult<Response> {
     let case = case_id(&case)?;
-    Ok(Json(s.system.portaal.get_dossier(&case).await?).into_response())
+    Ok(Json(portaal.get_dossier(&case).await?).into_response())
 }
 
 async fn create_request(
-    State(s): State<AppState>,
+    State(portaal): State<Portaal>,
     Extension(base): Extension<PublicBase>,
     Path(case): Path<String>,
     AppJson(input): AppJson<RequestInput>,
 ) -> ApiResult<Response> {
     let case = case_id(&case)?;
-    let view = s
-        .system
-        .portaal
+    let view = portaal
         .with_public_url(&base.url)
         .create_request(&case, &input)
         .await?;
@@ -271,53 +273,45 @@ async fn create_request(
 }
 
 async fn get_delivery(
-    State(s): State<AppState>,
+    State(portaal): State<Portaal>,
     Path((case, delivery)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let (case, delivery) = (case_id(&case)?, id(&delivery, "delivery")?);
-    Ok(Json(s.system.portaal.get_delivery(&case, &delivery).await?).into_response())
+    Ok(Json(portaal.get_delivery(&case, &delivery).await?).into_response())
 }
 
 async fn approve(
-    State(s): State<AppState>,
+    State(portaal): State<Portaal>,
     Path((case, delivery)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let (case, delivery) = (case_id(&case)?, id(&delivery, "delivery")?);
-    Ok(Json(s.system.portaal.approve_delivery(&case, &delivery).await?).into_response())
+    Ok(Json(portaal.approve_delivery(&case, &delivery).await?).into_response())
 }
 
 async fn reject(
-    State(s): State<AppState>,
+    State(portaal): State<Portaal>,
     Path((case, delivery)): Path<(String, String)>,
     AppJson(input): AppJson<RejectInput>,
 ) -> ApiResult<Response> {
     let (case, delivery) = (case_id(&case)?, id(&delivery, "delivery")?);
-    Ok(Json(
-        s.system
-            .portaal
-            .reject_delivery(&case, &delivery, &input)
-            .await?,
-    )
-    .into_response())
+    Ok(Json(portaal.reject_delivery(&case, &delivery, &input).await?).into_response())
 }
 
 async fn content(
-    State(s): State<AppState>,
+    State(portaal): State<Portaal>,
     Path((case, document)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let (case, document) = (case_id(&case)?, id(&document, "document")?);
-    Ok(found(
-        &s.system.portaal.document_url(&case, &document).await?,
-    ))
+    Ok(found(&portaal.document_url(&case, &document).await?))
 }
 
-async fn case_types(State(s): State<AppState>) -> ApiResult<Response> {
-    let all = s.system.portaal.case_types().await?;
+async fn case_types(State(portaal): State<Portaal>) -> ApiResult<Response> {
+    let all = portaal.case_types().await?;
     Ok(Json(all.iter().map(CaseType::view).collect::<Vec<_>>()).into_response())
 }
 
-async fn case_type(State(s): State<AppState>, Path(key): Path<String>) -> ApiResult<Response> {
-    Ok(Json(s.system.portaal.case_type_view(&key).await?).into_response())
+async fn case_type(State(portaal): State<Portaal>, Path(key): Path<String>) -> ApiResult<Response> {
+    Ok(Json(portaal.case_type_view(&key).await?).into_response())
 }
 
 /// Who may change case types: with `PORTAAL_ADMIN_KEY` set, only its holder. An extractor, so
@@ -346,7 +340,7 @@ impl axum::extract::FromRequestParts<AppState> for CaseTypeEditor {
 }
 
 async fn put_case_type(
-    State(s): State<AppState>,
+    State(portaal): State<Portaal>,
     CaseTypeEditor(caller): CaseTypeEditor,
     Path(key): Path<String>,
     AppJson(case_type): AppJson<CaseType>,
@@ -357,23 +351,17 @@ async fn put_case_type(
             case_type.key
         )));
     }
-    let saved = s
-        .system
-        .portaal
-        .put_case_type(case_type, &caller.actor())
-        .await?;
+    let saved = portaal.put_case_type(case_type, &caller.actor()).await?;
     Ok(Json(saved.view()).into_response())
 }
 
 async fn patch_case_type(
-    State(s): State<AppState>,
+    State(portaal): State<Portaal>,
     CaseTypeEditor(caller): CaseTypeEditor,
     Path(key): Path<String>,
     AppJson(patch): AppJson<serde_json::Value>,
 ) -> ApiResult<Response> {
-    let saved = s
-        .system
-        .portaal
+    let saved = portaal
         .patch_case_type(&key, &patch, &caller.actor())
         .await?;
     Ok(Json(saved.view()).into_response())
@@ -389,7 +377,7 @@ struct PreviewInput {
 }
 
 async fn preview(
-    State(s): State<AppState>,
+    State(portaal): State<Portaal>,
     Path(key): Path<String>,
     AppJson(input): AppJson<PreviewInput>,
 ) -> ApiResult<Response> {
@@ -399,79 +387,62 @@ async fn preview(
         .map(portaal_core::mailtext::Language::parse)
         .transpose()?
         .unwrap_or_default();
-    let rendered = s
-        .system
-        .portaal
+    let rendered = portaal
         .preview_mail(&key, input.kind, input.template.as_ref(), language)
         .await?;
     Ok(Json(rendered).into_response())
 }
 
 async fn close(
-    State(s): State<AppState>,
+    State(portaal): State<Portaal>,
     Path(case): Path<String>,
     OptionalJson(input): OptionalJson<CloseInput>,
 ) -> ApiResult<Response> {
     let case = case_id(&case)?;
-    let d = s.system.portaal.close_dossier(&case, &input).await?;
+    let d = portaal.close_dossier(&case, &input).await?;
     Ok(Json(DossierView::summary(&d)).into_response())
 }
 
-async fn reopen(State(s): State<AppState>, Path(case): Path<String>) -> ApiResult<Response> {
+async fn reopen(State(portaal): State<Portaal>, Path(case): Path<String>) -> ApiResult<Response> {
     let case = case_id(&case)?;
-    Ok(Json(DossierView::summary(
-        &s.system.portaal.reopen_dossier(&case).await?,
-    ))
-    .into_response())
+    Ok(Json(DossierView::summary(&portaal.reopen_dossier(&case).await?)).into_response())
 }
 
 async fn hold(
-    State(s): State<AppState>,
+    State(portaal): State<Portaal>,
     Path(case): Path<String>,
     AppJson(input): AppJson<HoldInput>,
 ) -> ApiResult<Response> {
     let case = case_id(&case)?;
-    let d = s
-        .system
-        .portaal
-        .set_hold(&case, Some(&input.reason))
-        .await?;
+    let d = portaal.set_hold(&case, Some(&input.reason)).await?;
     Ok(Json(DossierView::summary(&d)).into_response())
 }
 
-async fn lift_hold(State(s): State<AppState>, Path(case): Path<String>) -> ApiResult<Response> {
+async fn lift_hold(
+    State(portaal): State<Portaal>,
+    Path(case): Path<String>,
+) -> ApiResult<Response> {
     let case = case_id(&case)?;
-    Ok(Json(DossierView::summary(
-        &s.system.portaal.set_hold(&case, None).await?,
-    ))
-    .into_response())
+    Ok(Json(DossierView::summary(&portaal.set_hold(&case, None).await?)).into_response())
 }
 
 async fn update_request(
-    State(s): State<AppState>,
+    State(portaal): State<Portaal>,
     Path((case, request)): Path<(String, String)>,
     AppJson(patch): AppJson<RequestPatch>,
 ) -> ApiResult<Response> {
     let (case, request) = (case_id(&case)?, id(&request, "request")?);
-    Ok(Json(
-        s.system
-            .portaal
-            .update_request(&case, &request, &patch)
-            .await?,
-    )
-    .into_response())
+    Ok(Json(portaal.update_request(&case, &request, &patch).await?).into_response())
 }
 
 async fn rotate_link(
-    State(s): State<AppState>,
+    State(portaal): State<Portaal>,
     Extension(base): Extension<PublicBase>,
     Path((case, request)): Path<(String, String)>,
     OptionalJson(input): OptionalJson<RotateInput>,
 ) -> ApiResult<Response> {
     let (case, request) = (case_id(&case)?, id(&request, "request")?);
-    let view = s
-        .system
-        .portaal
+    let view = portaal
         .with_public_url(&base.url)
         .rotate_link(&case, &request, &input)
         .await?;
@@ -479,22 +450,22 @@ async fn rotate_link(
 }
 
 async fn create_publication(
-    State(s): State<AppState>,
+    State(portaal): State<Portaal>,
     Path(case): Path<String>,
     AppJson(input): AppJson<PublicationInput>,
 ) -> ApiResult<Response> {
     let case = case_id(&case)?;
-    let draft = s.system.portaal.create_publication(&case, &input).await?;
+    let draft = portaal.create_publication(&case, &input).await?;
     let answer = serde_json::json!({"id": draft.id, "document_id": draft.document_id, "upload": draft.upload});
     Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 
 async fn publish(
-    State(s): State<AppState>,
+    State(portaal): State<Portaal>,
     Path((case, publication)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let (case, publication) = (case_id(&case)?, id(&publication, "publication")?);
-    Ok(Json(s.system.portaal.publish(&case, &publication).await?).into_response())
+    Ok(Json(portaal.publish(&case, &publication).await?).into_response())
 }
 
 #[derive(serde::Deserialize)]
@@ -504,7 +475,7 @@ struct OverviewQuery {
 }
 
 async fn overview(
-    State(s): State<AppState>,
+    State(portaal): State<Portaal>,
     Query(q): Query<OverviewQuery>,
 ) -> ApiResult<Response> {
     let which = match q.status.as_deref() {
@@ -522,11 +493,5 @@ async fn overview(
         .map(portaal_core::domain::Date::parse)
         .transpose()
         .map_err(|e| ApiError::BadRequest(format!("due_before: {e}")))?;
-    Ok(Json(
-        s.system
-            .portaal
-            .deadline_overview(which, due_before)
-            .await?,
-    )
-    .into_response())
+    Ok(Json(portaal.deadline_overview(which, due_before).await?).into_response())
 }

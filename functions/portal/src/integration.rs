@@ -9,11 +9,13 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use portaal_core::domain::Id;
-use portaal_core::usecases::feed::{DeliveryFilter, DossierFilter, SubscriptionInput};
+use portaal_core::usecases::feed::SubscriptionInput;
+use portaal_core::usecases::lists::{DeliveryFilter, DossierFilter};
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::problem::{ApiError, ApiResult, AppJson, OptionalJson};
+use portaal_core::Portaal;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -41,33 +43,31 @@ fn subscription_id(raw: &str) -> ApiResult<Id> {
 }
 
 async fn create_subscription(
-    State(s): State<AppState>,
+    State(portaal): State<Portaal>,
     AppJson(input): AppJson<SubscriptionInput>,
 ) -> ApiResult<Response> {
-    let created = s.system.portaal.create_subscription(&input).await?;
+    let created = portaal.create_subscription(&input).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
-async fn list_subscriptions(State(s): State<AppState>) -> ApiResult<Response> {
-    let all = s.system.portaal.subscriptions().await?;
+async fn list_subscriptions(State(portaal): State<Portaal>) -> ApiResult<Response> {
+    let all = portaal.subscriptions().await?;
     Ok(Json(serde_json::json!({ "subscriptions": all })).into_response())
 }
 
 async fn delete_subscription(
-    State(s): State<AppState>,
+    State(portaal): State<Portaal>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    s.system
-        .portaal
-        .delete_subscription(&subscription_id(&id)?)
-        .await?;
+    portaal.delete_subscription(&subscription_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn rotate_secret(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
-    let rotated = s
-        .system
-        .portaal
+async fn rotate_secret(
+    State(portaal): State<Portaal>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let rotated = portaal
         .rotate_subscription_secret(&subscription_id(&id)?)
         .await?;
     Ok(Json(rotated).into_response())
@@ -80,13 +80,11 @@ struct RedeliverInput {
 }
 
 async fn redeliver(
-    State(s): State<AppState>,
+    State(portaal): State<Portaal>,
     Path(id): Path<String>,
     OptionalJson(input): OptionalJson<RedeliverInput>,
 ) -> ApiResult<Response> {
-    let queued = s
-        .system
-        .portaal
+    let queued = portaal
         .redeliver(&subscription_id(&id)?, input.since)
         .await?;
     Ok((
@@ -103,30 +101,26 @@ struct FeedQuery {
 }
 
 async fn events(
-    State(s): State<AppState>,
+    State(portaal): State<Portaal>,
     q: Result<Query<FeedQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let q = query(q)?;
-    let page = s
-        .system
-        .portaal
-        .events_page(q.after.as_deref(), q.limit)
-        .await?;
+    let page = portaal.events_page(q.after.as_deref(), q.limit).await?;
     Ok(Json(page).into_response())
 }
 
 async fn list_dossiers(
-    State(s): State<AppState>,
+    State(portaal): State<Portaal>,
     q: Result<Query<DossierFilter>, QueryRejection>,
 ) -> ApiResult<Response> {
-    let page = s.system.portaal.list_dossiers(&query(q)?).await?;
+    let page = portaal.list_dossiers(&query(q)?).await?;
     Ok(Json(serde_json::json!({ "dossiers": page.items, "next": page.next })).into_response())
 }
 
 async fn list_deliveries(
-    State(s): State<AppState>,
+    State(portaal): State<Portaal>,
     q: Result<Query<DeliveryFilter>, QueryRejection>,
 ) -> ApiResult<Response> {
-    let page = s.system.portaal.list_deliveries(&query(q)?).await?;
+    let page = portaal.list_deliveries(&query(q)?).await?;
     Ok(Json(serde_json::json!({ "deliveries": page.items, "next": page.next })).into_response())
 }

@@ -17,7 +17,6 @@ pub mod records;
 pub mod state;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 
 pub use state::AppState;
@@ -32,7 +31,8 @@ pub fn app(state: AppState) -> Router {
         .route("/assets/js/{name}", get(portal::script))
         .merge(portal::routes())
         .nest("/api/v1", api::routes(state.clone()));
-    // The signed blob routes (dev::routes) stay outside: a large upload takes long.
+    // The signed blob routes (dev::routes) stay outside: a large upload is large and takes long.
+    let pages_and_api = middleware::with_body_limit(pages_and_api, JSON_BODY_LIMIT);
     let mut router = middleware::with_timeout(pages_and_api, middleware::REQUEST_TIMEOUT);
     if let Some(embedded) = state.system.embedded.clone() {
         router = router.merge(dev::routes(
@@ -42,6 +42,5 @@ pub fn app(state: AppState) -> Router {
             state.system.config.dev_routes,
         ));
     }
-    middleware::around(router.layer(DefaultBodyLimit::max(JSON_BODY_LIMIT)), &state)
-        .with_state(state)
+    middleware::around(router, &state).with_state(state)
 }

@@ -1,5 +1,5 @@
 //! What every request and response goes through: tower-http layers for the request id, the
-//! security headers (built once) and the request log line (by matched route, so link tokens stay
+//! security headers (built once), the request log line (by matched route, so link tokens stay
 //! out), plus two small pieces of our own: the public base URL and waking the background work.
 
 use std::time::Duration;
@@ -9,6 +9,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -44,6 +45,32 @@ pub fn with_timeout<S: Clone + Send + Sync + 'static>(
             ))
             .layer(tower::timeout::TimeoutLayer::new(limit)),
     )
+}
+
+/// Request bodies of every route of `router` stop at `limit` bytes: a larger one answers `413`
+/// problem+json before a handler reads it.
+pub fn with_body_limit<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    limit: usize,
+) -> Router<S> {
+    router
+        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(axum::middleware::map_response(
+            move |res: Response| async move {
+                // The layer's own answer to a too-large Content-Length is plain text.
+                let problem = res
+                    .headers()
+                    .get(header::CONTENT_TYPE)
+                    .is_some_and(|t| t.as_bytes().starts_with(b"application/problem+json"));
+                if res.status() != axum::http::StatusCode::PAYLOAD_TOO_LARGE || problem {
+                    return res;
+                }
+                crate::problem::problem_response(
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("the request body is too large: at most {limit} bytes"),
+                )
+            },
+        ))
 }
 
 /// Request ids are ULIDs (sortable, no extra dependency).
@@ -218,6 +245,41 @@ mod tests {
             .unwrap();
         assert_eq!(res.status(), axum::http::StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(res.headers()["content-type"], "application/problem+json");
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_answers_a_problem_whether_announced_or_streamed() {
+        let echo = axum::Router::new().route(
+            "/echo",
+            axum::routing::post(|crate::problem::AppJson(v): crate::problem::AppJson<serde_json::Value>| async move {
+                axum::Json(v)
+            }),
+        );
+        let app = super::with_body_limit(echo, 64);
+        let big = serde_json::json!({ "text": "x".repeat(100) }).to_string();
+        let announced = axum::http::Request::post("/echo")
+            .header("content-type", "application/json")
+            .header("content-length", big.len())
+            .body(axum::body::Body::from(big.clone()))
+            .unwrap();
+        let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>(big.clone())]);
+        let streamed = axum::http::Request::post("/echo")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from_stream(chunks))
+            .unwrap();
+        for request in [announced, streamed] {
+            let res = app.clone().oneshot(request).await.unwrap();
+            assert_eq!(res.status(), axum::http::StatusCode::PAYLOAD_TOO_LARGE);
+            assert_eq!(res.headers()["content-type"], "application/problem+json");
+        }
+        let small = axum::http::Request::post("/echo")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(r#"{"text":"x"}"#))
+            .unwrap();
+        assert_eq!(
+            app.oneshot(small).await.unwrap().status(),
+            axum::http::StatusCode::OK
+        );
     }
 
     #[test]

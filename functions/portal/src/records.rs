@@ -18,6 +18,7 @@ use crate::caller::Caller;
 use crate::portal::ClientIp;
 use crate::problem::{ApiError, ApiResult};
 use crate::state::PublicBase;
+use portaal_core::Portaal;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -136,7 +137,7 @@ struct TrailQuery {
 }
 
 async fn audit_trail(
-    State(s): State<AppState>,
+    State(portaal): State<Portaal>,
     Extension(base): Extension<PublicBase>,
     Path(case): Path<String>,
     q: Result<Query<TrailQuery>, QueryRejection>,
@@ -144,9 +145,7 @@ async fn audit_trail(
     let q = crate::integration::query(q)?;
     let case = CaseId::parse(&case)
         .map_err(|_| ApiError::NotFound(format!("dossier {case} not found")))?;
-    let page = s
-        .system
-        .portaal
+    let page = portaal
         .audit_trail(&case, q.after.as_deref(), q.limit)
         .await?;
     let mut res =
@@ -242,13 +241,13 @@ fn query_value(v: &str) -> String {
 }
 
 async fn destructions(
-    State(s): State<AppState>,
+    State(portaal): State<Portaal>,
     Extension(base): Extension<PublicBase>,
     headers: HeaderMap,
     q: Result<Query<DestructionQuery>, QueryRejection>,
 ) -> ApiResult<Response> {
     let q = crate::integration::query(q)?;
-    let page = s.system.portaal.destructions_page(&q).await?;
+    let page = portaal.destructions_page(&q).await?;
     let mut res = if wants_csv(&headers) {
         (
             [

@@ -47,6 +47,13 @@ impl PublicBase {
 #[derive(Clone, Debug)]
 pub struct StagePrefix(pub String);
 
+/// Handlers that need only the use cases take `State<Portaal>`.
+impl axum::extract::FromRef<AppState> for portaal_core::Portaal {
+    fn from_ref(state: &AppState) -> Self {
+        state.system.portaal.clone()
+    }
+}
+
 impl AppState {
     pub fn new(system: System) -> Self {
         Self {

@@ -132,6 +132,17 @@ async fn dossier_with_request(client: &reqwest::Client, server: &Server, case: &
     req["portal_url"].as_str().unwrap().to_owned()
 }
 
+/// A GET of the API with the server's key, its JSON answer.
+async fn api_json(client: &reqwest::Client, server: &Server, url: String) -> Value {
+    let res = client
+        .get(url)
+        .bearer_auth(&server.key)
+        .send()
+        .await
+        .unwrap();
+    res.json().await.unwrap()
+}
+
 async fn confirm(client: &reqwest::Client, link: &str, ids: &[&str]) -> reqwest::Response {
     client
         .post(format!("{link}/deliveries"))
@@ -175,15 +186,12 @@ async fn a_killed_process_loses_nothing_confirmed_before() {
     );
 
     // what was confirmed is there, byte-identical
-    let dossier: Value = client
-        .get(format!("{}/api/v1/dossiers/CRASH-1", server.base))
-        .bearer_auth(&server.key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let dossier: Value = api_json(
+        &client,
+        &server,
+        format!("{}/api/v1/dossiers/CRASH-1", server.base),
+    )
+    .await;
     assert_eq!(dossier["deliveries"].as_array().unwrap().len(), 1);
     let res = client
         .get(format!(
@@ -305,15 +313,8 @@ async fn a_webhook_not_yet_sent_when_the_process_is_killed_is_sent_after_restart
             assert_eq!(body["type"], "delivery.submitted");
             assert_eq!(body["data"]["delivery_id"], delivery["id"]);
             // The feed holds the same event under the same id.
-            let feed: Value = client
-                .get(format!("{}/api/v1/events", server.base))
-                .bearer_auth(&server.key)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let feed: Value =
+                api_json(&client, &server, format!("{}/api/v1/events", server.base)).await;
             assert!(
                 feed["events"]
                     .as_array()

@@ -101,12 +101,9 @@ impl Config {
         if let Some(key) = &settings.link_key {
             settings.cursor_key = portaal_core::events::CursorKey::new(key.derive("cursor"));
         }
-        settings.records_key = match (&self.records_key, &self.link_key) {
+        settings.records_key = match (&self.records_key, &settings.link_key) {
             (Some(secret), _) => portaal_core::sealing::RecordsKey::from_secret(secret.expose()),
-            (None, Some(link)) => portaal_core::sealing::RecordsKey::from_secret(&format!(
-                "records|{}",
-                link.expose().trim()
-            )),
+            (None, Some(link)) => portaal_core::sealing::RecordsKey::derived_from(link),
             (None, None) => portaal_core::sealing::RecordsKey::random(),
         };
         settings.event_retention = chrono::Duration::days(self.event_retention_days.into());
@@ -189,95 +186,14 @@ impl Config {
                 name: "PORTAAL_TICK_MS",
                 problem: "must be a number of milliseconds".into(),
             })?;
-        let clamd_url = lookup("PORTAAL_CLAMD_URL");
-        let scanner = match (lookup("PORTAAL_SCANNER").as_deref(), clamd_url) {
-            (None | Some("clamd"), Some(url)) => ScannerChoice::Clamd(
-                crate::clamd::ClamdAddress::parse(&url).map_err(|problem| ConfigError {
-                    name: "PORTAAL_CLAMD_URL",
-                    problem,
-                })?,
-            ),
-            (Some("clamd"), None) => {
-                return Err(ConfigError {
-                    name: "PORTAAL_CLAMD_URL",
-                    problem: "PORTAAL_SCANNER=clamd needs it (tcp://host:port or unix:///path)"
-                        .into(),
-                });
-            }
-            (None | Some("none"), _) => ScannerChoice::None,
-            (Some("guardduty"), _) => ScannerChoice::GuardDuty,
-            (Some(other), _) => {
-                return Err(ConfigError {
-                    name: "PORTAAL_SCANNER",
-                    problem: format!("'{other}' is none of 'none', 'clamd', 'guardduty'"),
-                });
-            }
-        };
-        let limits = Limits {
-            stage_per_hour: number(
-                "PORTAAL_STAGE_LIMIT_PER_HOUR",
-                lookup("PORTAAL_STAGE_LIMIT_PER_HOUR"),
-                500,
-            )?,
-            delivery_per_hour: number(
-                "PORTAAL_DELIVERY_LIMIT_PER_HOUR",
-                lookup("PORTAAL_DELIVERY_LIMIT_PER_HOUR"),
-                30,
-            )?,
-            auth_failures: number(
-                "PORTAAL_AUTH_FAILURE_LIMIT",
-                lookup("PORTAAL_AUTH_FAILURE_LIMIT"),
-                20,
-            )?,
-            connections_per_ip: number(
-                "PORTAAL_MAX_CONNECTIONS_PER_IP",
-                lookup("PORTAAL_MAX_CONNECTIONS_PER_IP"),
-                64,
-            )?,
-            trusted_proxies: match lookup("PORTAAL_TRUSTED_PROXIES") {
-                None => Vec::new(),
-                Some(raw) => raw
-                    .split(',')
-                    .filter(|s| !s.trim().is_empty())
-                    .map(|s| {
-                        Cidr::parse(s).ok_or_else(|| ConfigError {
-                            name: "PORTAAL_TRUSTED_PROXIES",
-                            problem: format!("'{}' is not an address or CIDR range", s.trim()),
-                        })
-                    })
-                    .collect::<Result<_, _>>()?,
-            },
-            header_timeout: std::time::Duration::from_secs(
-                number(
-                    "PORTAAL_HEADER_TIMEOUT_SECONDS",
-                    lookup("PORTAAL_HEADER_TIMEOUT_SECONDS"),
-                    10,
-                )?
-                .into(),
-            ),
-            upload_idle: std::time::Duration::from_secs(
-                number(
-                    "PORTAAL_UPLOAD_IDLE_SECONDS",
-                    lookup("PORTAAL_UPLOAD_IDLE_SECONDS"),
-                    30,
-                )?
-                .into(),
-            ),
-        };
+        let scanner = scanner_choice(&lookup)?;
+        let limits = limits(&lookup)?;
         let require_scan = on_off(
             "PORTAAL_REQUIRE_SCAN",
             lookup("PORTAAL_REQUIRE_SCAN"),
             scanner != ScannerChoice::None,
         )?;
-        let api_key = bearer_key("PORTAAL_API_KEY", lookup("PORTAAL_API_KEY"))?;
-        let admin_key = bearer_key("PORTAAL_ADMIN_KEY", lookup("PORTAAL_ADMIN_KEY"))?;
-        if admin_key.is_some() && admin_key == api_key {
-            return Err(ConfigError {
-                name: "PORTAAL_ADMIN_KEY",
-                problem: "is the same as PORTAAL_API_KEY; the administrator's key must be its own"
-                    .into(),
-            });
-        }
+        let (api_key, admin_key) = bearer_keys(&lookup)?;
         if backend == Backend::Aws && lookup("PORTAAL_SMTP_URL").is_some() {
             return Err(ConfigError {
                 name: "PORTAAL_SMTP_URL",
@@ -374,6 +290,107 @@ impl Config {
         }
         .check_retries_fit_retention()
     }
+}
+
+/// `PORTAAL_SCANNER` and `PORTAAL_CLAMD_URL`: clamd when a URL is given, unless told otherwise.
+fn scanner_choice(lookup: &impl Fn(&str) -> Option<String>) -> Result<ScannerChoice, ConfigError> {
+    let clamd_url = lookup("PORTAAL_CLAMD_URL");
+    let choice = match (lookup("PORTAAL_SCANNER").as_deref(), clamd_url) {
+        (None | Some("clamd"), Some(url)) => {
+            ScannerChoice::Clamd(crate::clamd::ClamdAddress::parse(&url).map_err(|problem| {
+                ConfigError {
+                    name: "PORTAAL_CLAMD_URL",
+                    problem,
+                }
+            })?)
+        }
+        (Some("clamd"), None) => {
+            return Err(ConfigError {
+                name: "PORTAAL_CLAMD_URL",
+                problem: "PORTAAL_SCANNER=clamd needs it (tcp://host:port or unix:///path)".into(),
+            });
+        }
+        (None | Some("none"), _) => ScannerChoice::None,
+        (Some("guardduty"), _) => ScannerChoice::GuardDuty,
+        (Some(other), _) => {
+            return Err(ConfigError {
+                name: "PORTAAL_SCANNER",
+                problem: format!("'{other}' is none of 'none', 'clamd', 'guardduty'"),
+            });
+        }
+    };
+    Ok(choice)
+}
+
+/// The limits against abuse and slow clients.
+fn limits(lookup: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigError> {
+    Ok(Limits {
+        stage_per_hour: number(
+            "PORTAAL_STAGE_LIMIT_PER_HOUR",
+            lookup("PORTAAL_STAGE_LIMIT_PER_HOUR"),
+            500,
+        )?,
+        delivery_per_hour: number(
+            "PORTAAL_DELIVERY_LIMIT_PER_HOUR",
+            lookup("PORTAAL_DELIVERY_LIMIT_PER_HOUR"),
+            30,
+        )?,
+        auth_failures: number(
+            "PORTAAL_AUTH_FAILURE_LIMIT",
+            lookup("PORTAAL_AUTH_FAILURE_LIMIT"),
+            20,
+        )?,
+        connections_per_ip: number(
+            "PORTAAL_MAX_CONNECTIONS_PER_IP",
+            lookup("PORTAAL_MAX_CONNECTIONS_PER_IP"),
+            64,
+        )?,
+        trusted_proxies: match lookup("PORTAAL_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(raw) => raw
+                .split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| {
+                    Cidr::parse(s).ok_or_else(|| ConfigError {
+                        name: "PORTAAL_TRUSTED_PROXIES",
+                        problem: format!("'{}' is not an address or CIDR range", s.trim()),
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        },
+        header_timeout: std::time::Duration::from_secs(
+            number(
+                "PORTAAL_HEADER_TIMEOUT_SECONDS",
+                lookup("PORTAAL_HEADER_TIMEOUT_SECONDS"),
+                10,
+            )?
+            .into(),
+        ),
+        upload_idle: std::time::Duration::from_secs(
+            number(
+                "PORTAAL_UPLOAD_IDLE_SECONDS",
+                lookup("PORTAAL_UPLOAD_IDLE_SECONDS"),
+                30,
+            )?
+            .into(),
+        ),
+    })
+}
+
+/// The case system's and the administrator's bearer keys, never the same one.
+fn bearer_keys(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<(Option<String>, Option<String>), ConfigError> {
+    let api_key = bearer_key("PORTAAL_API_KEY", lookup("PORTAAL_API_KEY"))?;
+    let admin_key = bearer_key("PORTAAL_ADMIN_KEY", lookup("PORTAAL_ADMIN_KEY"))?;
+    if admin_key.is_some() && admin_key == api_key {
+        return Err(ConfigError {
+            name: "PORTAAL_ADMIN_KEY",
+            problem: "is the same as PORTAAL_API_KEY; the administrator's key must be its own"
+                .into(),
+        });
+    }
+    Ok((api_key, admin_key))
 }
 
 mod values;

@@ -1,6 +1,8 @@
 //! *Bevestigen en versturen*: the staged files of a link become one delivery, in one
 //! transaction with its events, mails and audit entry.
 
+use std::ops::ControlFlow;
+
 use super::*;
 
 impl Portaal {
@@ -67,62 +69,37 @@ impl Portaal {
         let o = self.open_link(token).await?;
         let p = &o.partition;
         let r = o.request();
-        let docs: Vec<&Document> = ids
-            .iter()
-            .map(|id| {
-                p.documents
-                    .iter()
-                    .find(|d| &d.id == id && d.request_id.as_ref() == Some(&r.id))
-                    .ok_or_else(|| {
-                        Error::invalid(format!("upload {id} is not known for this link"))
-                    })
-            })
-            .collect::<Result<_>>()?;
-
-        // A repeated confirm of exactly these files answers the delivery they already form.
-        if let Some(existing) = delivery_formed_by(p, ids) {
-            return Ok(Confirmed::AlreadyConfirmed(existing));
-        }
-        if let Some(sent) = docs.iter().find(|d| d.state != DocumentState::Staged) {
-            return Err(Error::conflict(format!(
-                "{} was already sent in another delivery",
-                sent.filename
-            )));
-        }
+        let docs = match staged_uploads(p, r, ids)? {
+            ControlFlow::Continue(docs) => docs,
+            ControlFlow::Break(existing) => return Ok(Confirmed::AlreadyConfirmed(existing)),
+        };
         self.accepting(&o)?;
         // Counted with the delivery it makes (a repeated confirm answered above is not).
         let counted = self
             .count_write(&self.delivery_limit(), r.id.as_str())
             .await?;
+        let checked = self.keep_checked(&p.dossier.case_id, &docs).await?;
 
-        let case = &p.dossier.case_id;
-        let checked = self.keep_checked(case, &docs).await?;
-
-        let now = self.now();
         let delivery = Delivery {
             id: self.new_id(),
             request_id: r.id.clone(),
             state: DeliveryState::Submitted,
             comment: comment.to_owned(),
             submitted_by: submitted_by.clone(),
-            submitted_at: now,
+            submitted_at: self.now(),
             documents: checked.iter().map(|d| d.id.clone()).collect(),
             decided_at: None,
             reason: None,
         };
-        let request = Request {
-            state: if r.state == RequestState::Open {
-                RequestState::Delivered
-            } else {
-                r.state
-            },
-            delivered_at: r.delivered_at.or(Some(now)),
-            rev: r.rev + 1,
-            ..r.clone()
-        };
-        let pk = keys::dossier(case);
-        let event = self.delivery_event(p, &delivery, submitted_by);
-
+        let submitted: Vec<Document> = checked
+            .iter()
+            .map(|d| Document {
+                state: DocumentState::Submitted,
+                delivery_id: Some(delivery.id.clone()),
+                scan: self.initial_scan(),
+                ..d.clone()
+            })
+            .collect();
         let audit = self.link_entry(
             &o,
             "delivery.confirm",
@@ -133,31 +110,8 @@ impl Portaal {
             self.dossier_unchanged(&p.dossier),
             counted,
             Self::audit_write(&audit),
-            Write::create(delivery.to_item(pk.clone(), keys::delivery(&r.id, &delivery.id))),
-            Write::replace_if(
-                request.to_item(pk.clone(), keys::request(&r.id)),
-                "rev",
-                r.rev,
-            ),
         ];
-        writes.extend(
-            self.delivery_mails(p, &request, &delivery, &checked, submitted_by)
-                .await?,
-        );
-        writes.extend(self.event_writes(case, &event));
-        for doc in &checked {
-            let submitted = Document {
-                state: DocumentState::Submitted,
-                delivery_id: Some(delivery.id.clone()),
-                scan: self.initial_scan(),
-                ..doc.clone()
-            };
-            writes.push(Write::replace_if(
-                submitted.to_item(pk.clone(), keys::doc(&doc.id)),
-                "state",
-                "staged",
-            ));
-        }
+        writes.extend(self.delivery_writes(p, r, &delivery, &submitted).await?);
         if let Err(e) = self.store.transact(writes).await {
             // Not committed: this attempt's copies are nobody's (they are its own keys).
             self.discard_copies(&checked).await;
@@ -166,19 +120,83 @@ impl Portaal {
         audit.log();
         self.discard_staged(&docs.iter().map(|d| d.blob_key.as_str()).collect::<Vec<_>>())
             .await;
-        let submitted: Vec<Document> = checked
-            .into_iter()
-            .map(|d| Document {
-                state: DocumentState::Submitted,
-                delivery_id: Some(delivery.id.clone()),
-                scan: self.initial_scan(),
-                ..d
-            })
-            .collect();
         Ok(Confirmed::Created(DeliveryView::build(
             &delivery, &submitted,
         )))
     }
+
+    /// The delivery, its request moved on, its documents submitted (each only if still staged),
+    /// its timeline event and its mails.
+    async fn delivery_writes(
+        &self,
+        p: &Partition,
+        r: &Request,
+        delivery: &Delivery,
+        submitted: &[Document],
+    ) -> Result<Vec<Write>> {
+        let request = Request {
+            state: if r.state == RequestState::Open {
+                RequestState::Delivered
+            } else {
+                r.state
+            },
+            delivered_at: r.delivered_at.or(Some(delivery.submitted_at)),
+            rev: r.rev + 1,
+            ..r.clone()
+        };
+        let case = &p.dossier.case_id;
+        let pk = keys::dossier(case);
+        let mut writes = vec![
+            Write::create(delivery.to_item(pk.clone(), keys::delivery(&r.id, &delivery.id))),
+            Write::replace_if(
+                request.to_item(pk.clone(), keys::request(&r.id)),
+                "rev",
+                r.rev,
+            ),
+        ];
+        writes.extend(
+            self.delivery_mails(p, &request, delivery, submitted)
+                .await?,
+        );
+        let event = self.delivery_event(p, delivery, &delivery.submitted_by);
+        writes.extend(self.event_writes(case, &event));
+        writes.extend(submitted.iter().map(|doc| {
+            Write::replace_if(
+                doc.to_item(pk.clone(), keys::doc(&doc.id)),
+                "state",
+                "staged",
+            )
+        }));
+        Ok(writes)
+    }
+}
+
+/// The link's staged uploads `ids` names, or the delivery they already form (a repeated
+/// confirm); refused when one is unknown or was sent in another delivery.
+fn staged_uploads<'a>(
+    p: &'a Partition,
+    r: &Request,
+    ids: &BTreeSet<Id>,
+) -> Result<ControlFlow<DeliveryView, Vec<&'a Document>>> {
+    let docs: Vec<&Document> = ids
+        .iter()
+        .map(|id| {
+            p.documents
+                .iter()
+                .find(|d| &d.id == id && d.request_id.as_ref() == Some(&r.id))
+                .ok_or_else(|| Error::invalid(format!("upload {id} is not known for this link")))
+        })
+        .collect::<Result<_>>()?;
+    if let Some(existing) = delivery_formed_by(p, ids) {
+        return Ok(ControlFlow::Break(existing));
+    }
+    if let Some(sent) = docs.iter().find(|d| d.state != DocumentState::Staged) {
+        return Err(Error::conflict(format!(
+            "{} was already sent in another delivery",
+            sent.filename
+        )));
+    }
+    Ok(ControlFlow::Continue(docs))
 }
 
 impl Portaal {
@@ -190,8 +208,8 @@ impl Portaal {
         request: &Request,
         delivery: &Delivery,
         files: &[Document],
-        submitted_by: &crate::model::Person,
     ) -> Result<Vec<Write>> {
+        let submitted_by = &delivery.submitted_by;
         let case = &p.dossier.case_id;
         let case_type = self.case_type(p.dossier.case_type.as_str()).await?;
         let vars = |language: Language| {

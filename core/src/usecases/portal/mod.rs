@@ -7,13 +7,16 @@ use serde::Deserialize;
 use crate::casetype::MAX_FILES_PER_DELIVERY;
 use crate::domain::{self, ContentType, Filename, Id, LinkToken, Sha256};
 use crate::error::{Error, Result};
+use crate::format::{dossier_vars, request_vars};
+use crate::localtime::mail_time;
 use crate::mailtext::Language;
 use crate::model::{
     Actor, Delivery, DeliveryState, Document, DocumentState, EventKind, MailKind, Record, Request,
     RequestState, keys,
 };
+use crate::partition::Partition;
 use crate::ports::{DownloadSpec, UploadSpec, UploadTarget, Write};
-use crate::service::{Partition, Portaal, dossier_vars, mail_time, request_vars, with_retries};
+use crate::service::{Portaal, with_retries};
 use crate::usecases::audit::{AuditEntry, AuditResult, Origin};
 use crate::usecases::dossier::{PersonInput, person};
 use crate::usecases::limits::Limit;

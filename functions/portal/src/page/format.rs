@@ -45,7 +45,7 @@ pub fn date_text(d: NaiveDate, lang: Lang) -> String {
         Lang::Nl => portaal_core::mailtext::Language::Nl,
         Lang::En => portaal_core::mailtext::Language::En,
     };
-    portaal_core::service::mail_date(d, language)
+    portaal_core::localtime::mail_date(d, language)
 }
 
 /// Date and time in Amsterdam: "1 juli 2026, 12:30".
