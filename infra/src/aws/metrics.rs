@@ -22,6 +22,8 @@ use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 #[derive(Clone, Default, Debug)]
 pub struct CallCounter {
     counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    /// Per service: calls under way now, and the most there were at once since the last reset.
+    in_flight: Arc<Mutex<BTreeMap<String, (u64, u64)>>>,
 }
 
 impl CallCounter {
@@ -53,6 +55,30 @@ impl CallCounter {
 
     pub fn reset(&self) {
         self.lock().clear();
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        in_flight.retain(|_, (now, _)| *now > 0);
+        in_flight.values_mut().for_each(|(now, peak)| *peak = *now);
+    }
+
+    /// The most calls of one service (e.g. "S3") that were under way at once since the last
+    /// reset: how far a use case overlaps its calls.
+    pub fn peak_in_flight(&self, service: &str) -> u64 {
+        let in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        in_flight.get(service).map_or(0, |(_, peak)| *peak)
+    }
+
+    fn started(&self, service: &str) {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let (now, peak) = in_flight.entry(service.to_owned()).or_default();
+        *now += 1;
+        *peak = (*peak).max(*now);
+    }
+
+    fn ended(&self, service: &str) {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((now, _)) = in_flight.get_mut(service) {
+            *now = now.saturating_sub(1);
+        }
     }
 
     /// The calls of one service (e.g. "DynamoDB", "S3", "SESv2", "Scheduler").
@@ -97,10 +123,28 @@ impl Intercept for CallCounter {
             return Ok(());
         }
         match cfg.load::<Metadata>() {
-            Some(meta) => self.record(meta.service(), meta.name()),
+            Some(meta) => {
+                self.record(meta.service(), meta.name());
+                self.started(meta.service());
+            }
             None => self.record("unknown", "unknown"),
         }
         cfg.interceptor_state().store_put(AlreadyCounted);
+        Ok(())
+    }
+
+    /// A counted call has ended, answered or not.
+    fn read_after_execution(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if cfg.load::<AlreadyCounted>().is_some() {
+            if let Some(meta) = cfg.load::<Metadata>() {
+                self.ended(meta.service());
+            }
+        }
         Ok(())
     }
 

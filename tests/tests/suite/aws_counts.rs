@@ -136,6 +136,43 @@ async fn the_page_costs_two_reads_and_an_audit_write_a_confirm_one_transaction_a
     );
 }
 
+#[tokio::test]
+async fn a_confirm_checks_and_copies_its_files_eight_at_a_time_with_the_same_calls_per_file() {
+    let app = spawn_aws_app(&[("PORTAAL_WORKER", "off")]).await;
+    let calls = counter(&app);
+    let case = case_id("MANY");
+    let link = app.dossier_with_request(&case).await;
+    const FILES: u64 = 20;
+    let mut ids = Vec::new();
+    for n in 0..FILES {
+        let text = format!("bestand {n}").into_bytes();
+        let staged = app
+            .upload(&link, &format!("{n}.txt"), "text/plain", text)
+            .await;
+        ids.push(staged.id);
+    }
+    calls.reset();
+    let res = app
+        .confirm(&link, &ids.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let all = calls.snapshot();
+    // Per file: what arrived (HeadObject), its head for the content check, its copy, and what
+    // the copy holds (HeadObject again: a re-upload racing the copy is caught).
+    for (op, per_file) in [
+        ("S3.HeadObject", 2),
+        ("S3.GetObject", 1),
+        ("S3.CopyObject", 1),
+    ] {
+        assert_eq!(calls.get(op), per_file * FILES, "{op} per file: {all:?}");
+    }
+    let peak = calls.peak_in_flight("S3");
+    assert!(
+        (2..=8).contains(&peak),
+        "files overlap, at most 8 at a time: {peak} S3 calls were under way at once"
+    );
+}
+
 async fn staged(app: &TestApp, link: &str, bytes: &[u8]) -> Value {
     let res = app
         .stage(

@@ -2,34 +2,54 @@
 //! against the rules, the upload target, the bytes verified and their content checked, kept under
 //! the dossier (or discarded).
 
+use futures_util::StreamExt;
+
 use super::*;
+
+/// How many files of one confirm or publish are verified, checked and copied at once: storage
+/// calls overlap, and a delivery of 90 files does not open 90 connections.
+pub(crate) const FILES_AT_ONCE: usize = 8;
 
 impl Portaal {
     /// Staged files made the dossier's, for a delivery or a publication: each verified where it
-    /// was uploaded (size, SHA-256), its content checked there, then copied under the dossier.
-    /// All or none: a failure discards the copies made so far.
+    /// was uploaded (size, SHA-256), its content checked there, then copied under the dossier;
+    /// up to [`FILES_AT_ONCE`] files at a time, answered in the order given. All or none: a
+    /// failure discards every copy made.
     pub(crate) async fn keep_checked(
         &self,
         case: &crate::domain::CaseId,
         docs: &[&Document],
     ) -> Result<Vec<Document>> {
-        let mut kept = Vec::with_capacity(docs.len());
-        for doc in docs {
-            let one = async {
-                let verified = self.verify_upload(doc).await?;
-                self.check_content(&verified).await?;
-                self.keep(case, verified).await
-            }
+        // The futures are made first (they do nothing until polled): a closure inside the
+        // stream would make the confirm future too general to be `Send` for axum.
+        let each: Vec<_> = docs.iter().map(|doc| self.keep_one(case, doc)).collect();
+        let outcomes: Vec<Result<Document>> = futures_util::stream::iter(each)
+            .buffered(FILES_AT_ONCE)
+            .collect()
             .await;
-            match one {
+        let mut kept = Vec::with_capacity(outcomes.len());
+        let mut first_error = None;
+        for outcome in outcomes {
+            match outcome {
                 Ok(copy) => kept.push(copy),
                 Err(e) => {
-                    self.discard_copies(&kept).await;
-                    return Err(e);
+                    first_error.get_or_insert(e);
                 }
             }
         }
-        Ok(kept)
+        match first_error {
+            None => Ok(kept),
+            Some(e) => {
+                self.discard_copies(&kept).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn keep_one(&self, case: &crate::domain::CaseId, doc: &Document) -> Result<Document> {
+        let verified = self.verify_upload(doc).await?;
+        self.check_content(&verified).await?;
+        self.keep(case, verified).await
     }
 
     /// Whether bytes may still arrive for this staged key: only while its document is staged (a
