@@ -15,7 +15,6 @@ use portaal_core::domain::Sha256;
 use portaal_core::ports::{BlobError, BlobInfo, Blobs, DownloadSpec, UploadSpec, UploadTarget};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
-use tokio::io::AsyncWriteExt;
 
 type HmacSha256 = Hmac<sha2::Sha256>;
 
@@ -233,11 +232,8 @@ impl FsBlobs {
             path.file_name().unwrap_or_default().to_string_lossy(),
             ulid::Ulid::new()
         ));
+        let mut spool = super::spool::Spool::create(part.clone());
         let result = async {
-            let mut file = tokio::fs::File::create(&part)
-                .await
-                .map_err(|e| BlobAccessError::Io(e.to_string()))?;
-            let mut hasher = sha2::Sha256::new();
             let mut received: u64 = 0;
             while let Some(chunk) = body.next().await {
                 let chunk = chunk
@@ -249,8 +245,8 @@ impl FsBlobs {
                         signed.size
                     )));
                 }
-                hasher.update(&chunk);
-                file.write_all(&chunk)
+                spool
+                    .push(chunk)
                     .await
                     .map_err(|e| BlobAccessError::Io(e.to_string()))?;
             }
@@ -260,18 +256,27 @@ impl FsBlobs {
                     signed.size
                 )));
             }
-            let sha = hex::encode(hasher.finalize());
+            Ok(())
+        }
+        .await;
+        let finished = match result {
+            Ok(()) => spool
+                .finish()
+                .await
+                .map_err(|e| BlobAccessError::Io(e.to_string())),
+            Err(e) => {
+                spool.abandon().await;
+                Err(e)
+            }
+        };
+        let result = finished.and_then(|sha| {
             if signed.sha256.as_deref().is_some_and(|s| s != sha) {
                 return Err(BlobAccessError::Refused(
                     "the SHA-256 of the bytes differs from the one announced".into(),
                 ));
             }
-            file.sync_all()
-                .await
-                .map_err(|e| BlobAccessError::Io(e.to_string()))?;
             Ok(sha)
-        }
-        .await;
+        });
         let sha = match result {
             Ok(sha) => sha,
             Err(e) => {

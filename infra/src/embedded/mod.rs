@@ -4,6 +4,7 @@ pub mod blobs;
 mod files;
 pub mod outbox;
 pub mod scheduler;
+mod spool;
 pub mod sqlite;
 
 pub use blobs::FsBlobs;
