@@ -21,8 +21,8 @@ use crate::events::{
 };
 use crate::model::Record;
 use crate::ports::{
-    Clock, Condition, HookAnswer, HookKey, HookQueue, HookSender, Index, Item, PageQuery, Store,
-    StoreError, Write,
+    Clock, Condition, HookAnswer, HookKey, HookQueue, HookSender, Index, IndexQuery, Item,
+    PageQuery, Store, StoreError, Write,
 };
 
 /// An attempt in progress keeps its message for this long (more than the 10-second timeout).
@@ -95,7 +95,12 @@ impl Webhooks {
     pub async fn sequence_pending(&self, limit: usize) -> Result<Vec<HookKey>> {
         let pending = self
             .store
-            .query_index(Index::Outbox, keys::PENDING_INDEX, None, limit)
+            .query_index(IndexQuery {
+                index: Index::Outbox,
+                pk: keys::PENDING_INDEX,
+                upto: None,
+                limit,
+            })
             .await?;
         // One read of the subscriptions serves the whole sweep.
         let mut subscriptions = None;
@@ -252,7 +257,12 @@ impl Webhooks {
     async fn due_by(&self, at: DateTime<Utc>, limit: usize) -> Result<Vec<HookKey>> {
         let upto = format!("{}~", events::time_key(at));
         self.store
-            .query_index(Index::Expiry, keys::DUE_INDEX, Some(&upto), limit)
+            .query_index(IndexQuery {
+                index: Index::Expiry,
+                pk: keys::DUE_INDEX,
+                upto: Some(&upto),
+                limit,
+            })
             .await?
             .iter()
             .map(|i| {

@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, ConditionCheck, Delete, Put, TransactWriteItem,
 };
-use portaal_core::ports::{Condition, Index, Item, PageQuery, Store, StoreError, Write};
+use portaal_core::ports::{Condition, IndexQuery, Item, PageQuery, Store, StoreError, Write};
 use serde_json::{Map, Number, Value};
 
 use portaal_core::ports::validate_transaction;
@@ -376,14 +376,14 @@ impl Store for DynamoStore {
         Ok(items)
     }
 
-    #[tracing::instrument(name = "dynamo.query_index", skip_all, fields(index = index.name(), limit, items))]
-    async fn query_index(
-        &self,
-        index: Index,
-        pk: &str,
-        sk_upto: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<Item>, StoreError> {
+    #[tracing::instrument(name = "dynamo.query_index", skip_all, fields(index = query.index.name(), limit = query.limit, items))]
+    async fn query_index(&self, query: IndexQuery<'_>) -> Result<Vec<Item>, StoreError> {
+        let IndexQuery {
+            index,
+            pk,
+            upto: sk_upto,
+            limit,
+        } = query;
         let mut names = HashMap::from([("#ipk".to_owned(), index.pk_attr().to_owned())]);
         let mut values = HashMap::from([(":pk".to_owned(), AttributeValue::S(pk.to_owned()))]);
         let expression = match sk_upto {

@@ -75,12 +75,12 @@ async fn destroyed_events(system: &System, case: &str) -> usize {
     use portaal_core::events::keys as feed_keys;
     let pending = system
         .store
-        .query_index(
-            portaal_core::ports::Index::Outbox,
-            feed_keys::PENDING_INDEX,
-            None,
-            100_000,
-        )
+        .query_index(portaal_core::ports::IndexQuery {
+            index: portaal_core::ports::Index::Outbox,
+            pk: feed_keys::PENDING_INDEX,
+            upto: None,
+            limit: 100_000,
+        })
         .await
         .unwrap();
     let sequenced = system.store.query(feed_keys::FEED, "").await.unwrap();
@@ -536,7 +536,7 @@ const FIXTURE_SUBSCRIPTION_ID: &str = "01JDXQ6Y3V8M5R2K9T4W7Z1B0F";
 #[tokio::test]
 async fn a_pending_event_goes_from_the_stream_through_the_queue_to_the_receiver() {
     use portaal_core::events::keys as feed_keys;
-    use portaal_core::ports::{HookKey, Index};
+    use portaal_core::ports::{HookKey, Index, IndexQuery};
     use portaal_tests::receiver::{Answer, Receiver};
 
     let dir = TempDir::new("ev-hook");
@@ -593,7 +593,12 @@ async fn a_pending_event_goes_from_the_stream_through_the_queue_to_the_receiver(
         .unwrap();
     let pending = system
         .store
-        .query_index(Index::Outbox, feed_keys::PENDING_INDEX, None, 10)
+        .query_index(IndexQuery {
+            index: Index::Outbox,
+            pk: feed_keys::PENDING_INDEX,
+            upto: None,
+            limit: 10,
+        })
         .await
         .unwrap();
     let closed = pending
