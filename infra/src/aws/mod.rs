@@ -2,11 +2,13 @@
 //! variables (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3`, …), so emulators need no code path of their own.
 
 pub mod dynamo;
+pub mod item;
 pub mod metrics;
 pub mod s3;
 pub mod scheduler;
 pub mod ses;
 pub mod sqs;
+pub mod stream;
 
 use std::sync::Arc;
 
