@@ -140,6 +140,31 @@ where
     String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
 }
 
+/// lambda_http routes API Gateway's path without the stage only when told to: the template tells
+/// the portal function, and these tests run the same way (`.cargo/config.toml`).
+#[test]
+fn the_portal_function_and_these_tests_route_without_the_stage() {
+    let name = portal::lambda::IGNORE_STAGE_IN_PATH;
+    assert!(
+        std::env::var_os(name).is_some(),
+        "{name} is set for the tests"
+    );
+    let template = include_str!("../../../template.yaml");
+    let portal: Vec<&str> = template
+        .lines()
+        .skip_while(|l| *l != "  Portal:")
+        .skip(1)
+        .take_while(|l| !(l.starts_with("  ") && !l.starts_with("   ") && l.ends_with(':')))
+        .collect();
+    assert!(!portal.is_empty(), "the template has the Portal function");
+    assert!(
+        portal
+            .iter()
+            .any(|l| l.trim() == format!("{name}: \"true\"")),
+        "the template sets {name} on the Portal function"
+    );
+}
+
 #[tokio::test]
 async fn the_portal_page_event_is_served_through_the_stage_prefix() {
     let dir = TempDir::new("ev-portal");
