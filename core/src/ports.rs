@@ -167,15 +167,9 @@ pub trait Store: Send + Sync {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError>;
     /// Items of one partition whose sort key starts with `sk_prefix`, in sort-key order.
     async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError>;
-    /// Items of a sparse index with this index key whose index sort key is `<= sk_upto`
+    /// Items of a sparse index with the query's index key whose index sort key is `<= upto`
     /// (all when `None`), in index sort-key order, at most `limit`.
-    async fn query_index(
-        &self,
-        index: Index,
-        pk: &str,
-        sk_upto: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<Item>, StoreError>;
+    async fn query_index(&self, query: IndexQuery<'_>) -> Result<Vec<Item>, StoreError>;
     /// One page of a partition, or of an index key when `query.index` is set: at most
     /// `query.limit` items strictly after `query.after` in (sort-key or index sort-key) order,
     /// reversed when `query.descending`. Exactly one read of the table or index per page.
@@ -187,6 +181,17 @@ pub trait Store: Send + Sync {
     async fn scrub(&self) -> Result<(), StoreError> {
         Ok(())
     }
+}
+
+/// See [`Store::query_index`].
+#[derive(Clone, Copy, Debug)]
+pub struct IndexQuery<'a> {
+    pub index: Index,
+    /// The index key.
+    pub pk: &'a str,
+    /// Inclusive end: the last index sort key wanted.
+    pub upto: Option<&'a str>,
+    pub limit: usize,
 }
 
 /// See [`Store::page`].

@@ -10,7 +10,6 @@ pub mod embedded;
 pub mod mail;
 pub mod system;
 pub mod telemetry;
-pub mod triggers;
 pub mod webhook;
 
 pub use config::{Backend, Config};

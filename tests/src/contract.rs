@@ -7,8 +7,8 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use portaal_core::domain::{CaseId, Email, Id, Sha256};
 use portaal_core::ports::{
-    Blobs, Condition, DownloadSpec, Index, Item, Job, Mailer, OutgoingMail, Scheduler, Store,
-    StoreError, UploadSpec, Write,
+    Blobs, Condition, DownloadSpec, Index, IndexQuery, Item, Job, Mailer, OutgoingMail, Scheduler,
+    Store, StoreError, UploadSpec, Write,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -203,7 +203,15 @@ pub async fn store_contract(store: Arc<dyn Store>) {
         .transact(vec![Write::create(item(&pk, "REQUEST#9", json!({"i": 9})))])
         .await
         .unwrap();
-    let found = store.query_index(Index::Due, &due, None, 10).await.unwrap();
+    let found = store
+        .query_index(IndexQuery {
+            index: Index::Due,
+            pk: &due,
+            upto: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
     let days: Vec<&str> = found
         .iter()
         .map(|i| i.str_attr("gsi1sk").unwrap())
@@ -215,13 +223,23 @@ pub async fn store_contract(store: Arc<dyn Store>) {
     );
     assert_eq!(found[0].pk, pk, "index items carry their table keys");
     let upto = store
-        .query_index(Index::Due, &due, Some("2026-12-02~"), 10)
+        .query_index(IndexQuery {
+            index: Index::Due,
+            pk: &due,
+            upto: Some("2026-12-02~"),
+            limit: 10,
+        })
         .await
         .unwrap();
     assert_eq!(upto.len(), 2, "sk_upto bounds the index sort key");
     assert_eq!(
         store
-            .query_index(Index::Due, &due, None, 1)
+            .query_index(IndexQuery {
+                index: Index::Due,
+                pk: &due,
+                upto: None,
+                limit: 1
+            })
             .await
             .unwrap()
             .len(),
@@ -234,7 +252,12 @@ pub async fn store_contract(store: Arc<dyn Store>) {
     store.transact(vec![Write::put(it)]).await.unwrap();
     assert_eq!(
         store
-            .query_index(Index::Due, &due, None, 10)
+            .query_index(IndexQuery {
+                index: Index::Due,
+                pk: &due,
+                upto: None,
+                limit: 10
+            })
             .await
             .unwrap()
             .len(),

@@ -13,7 +13,9 @@ use crate::model::{
     Actor, Dossier, Event, EventKind, LINK_PLACEHOLDER, Mail, MailKind, MailState, Record,
     index_keys, keys,
 };
-use crate::ports::{Clock, Index, MailError, Mailer, OutgoingMail, Store, StoreError, Write};
+use crate::ports::{
+    Clock, Index, IndexQuery, MailError, Mailer, OutgoingMail, Store, StoreError, Write,
+};
 use crate::sealing::LinkKey;
 use crate::usecases::feed::{id_value, pending_event};
 
@@ -407,7 +409,12 @@ impl Outbox {
         let due_by = index_keys::outbox_due_by(self.clock.now());
         let queued = self
             .store
-            .query_index(Index::Outbox, index_keys::OUTBOX, Some(&due_by), limit)
+            .query_index(IndexQuery {
+                index: Index::Outbox,
+                pk: index_keys::OUTBOX,
+                upto: Some(&due_by),
+                limit,
+            })
             .await?;
         let mut sent = 0;
         for item in queued {

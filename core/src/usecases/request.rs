@@ -443,7 +443,12 @@ impl Portaal {
         let bound = upto.map(|d| format!("{}#", d.format("%Y-%m-%d")));
         let items = self
             .store
-            .query_index(crate::ports::Index::Due, "DUE", bound.as_deref(), 1000)
+            .query_index(crate::ports::IndexQuery {
+                index: crate::ports::Index::Due,
+                pk: "DUE",
+                upto: bound.as_deref(),
+                limit: 1000,
+            })
             .await?;
         items
             .iter()

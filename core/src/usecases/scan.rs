@@ -11,7 +11,7 @@ use crate::mailtext::Language;
 use crate::model::{
     Actor, Document, DocumentState, EventKind, MailKind, Record, ScanState, index_keys, keys,
 };
-use crate::ports::{Index, Verdict, Write};
+use crate::ports::{Index, IndexQuery, Verdict, Write};
 use crate::service::{Portaal, with_retries};
 
 /// What a client waiting for a scan is told to wait.
@@ -67,7 +67,12 @@ impl Portaal {
         loop {
             let items = self
                 .store
-                .query_index(Index::Outbox, index_keys::SCAN_QUEUE, None, SWEEP_BATCH)
+                .query_index(IndexQuery {
+                    index: Index::Outbox,
+                    pk: index_keys::SCAN_QUEUE,
+                    upto: None,
+                    limit: SWEEP_BATCH,
+                })
                 .await?;
             let round = items.len();
             let before = decided;

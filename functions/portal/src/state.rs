@@ -43,7 +43,7 @@ impl PublicBase {
     }
 }
 
-/// The API Gateway stage taken off the path before routing (`/prod`).
+/// The API Gateway stage the request came through (`/prod`); not part of the routed path.
 #[derive(Clone, Debug)]
 pub struct StagePrefix(pub String);
 

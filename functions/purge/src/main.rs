@@ -2,8 +2,8 @@
 //! TTL removals (the backstop).
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use portaal_infra::triggers::{self, PurgeTrigger};
 use portaal_infra::{Config, System, telemetry};
+use purge::PurgeTrigger;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -11,7 +11,7 @@ async fn main() -> Result<(), Error> {
     let system = System::build(Config::from_env()?).await?;
     let portaal = &system.portaal;
     lambda_runtime::run(service_fn(|event: LambdaEvent<PurgeTrigger>| async move {
-        Ok::<_, Error>(triggers::purge(portaal, event.payload).await?)
+        Ok::<_, Error>(purge::purge(portaal, event.payload).await?)
     }))
     .await
 }

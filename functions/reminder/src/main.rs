@@ -1,7 +1,7 @@
 //! Fires one reminder step; EventBridge Scheduler invokes it with the job as payload.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use portaal_infra::triggers;
+use portaal_core::ports::Job;
 use portaal_infra::{Config, System, telemetry};
 
 #[tokio::main]
@@ -9,10 +9,8 @@ async fn main() -> Result<(), Error> {
     telemetry::init(true);
     let system = System::build(Config::from_env()?).await?;
     let portaal = &system.portaal;
-    lambda_runtime::run(service_fn(
-        |event: LambdaEvent<portaal_infra::triggers::Job>| async move {
-            Ok::<_, Error>(triggers::remind(portaal, event.payload).await?)
-        },
-    ))
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Job>| async move {
+        Ok::<_, Error>(reminder::remind(portaal, event.payload).await?)
+    }))
     .await
 }

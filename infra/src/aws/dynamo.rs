@@ -1,5 +1,5 @@
 //! The single-table item model on DynamoDB (DESIGN.md §5): keys `pk`/`sk` (strings), every other
-//! attribute mapped from JSON (string→S, number→N, bool→BOOL, null→NULL, array→L, object→M).
+//! attribute mapped from JSON as [`super::item`] says.
 //! Reads of the table are strongly consistent; index reads are eventually consistent (GSIs offer
 //! nothing else). Every `transact` is exactly one `TransactWriteItems` call.
 //!
@@ -15,13 +15,10 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, ConditionCheck, Delete, Put, TransactWriteItem,
 };
-use portaal_core::ports::{Condition, Index, Item, PageQuery, Store, StoreError, Write};
-use serde_json::{Map, Number, Value};
+use portaal_core::ports::{Condition, IndexQuery, Item, PageQuery, Store, StoreError, Write};
 
+use super::item::{PK, SK, from_dynamo_item, to_attribute, to_dynamo_item};
 use portaal_core::ports::validate_transaction;
-
-const PK: &str = "pk";
-const SK: &str = "sk";
 
 /// The [`Store`] port on one DynamoDB table (resource `Table` of template.yaml).
 #[derive(Clone, Debug)]
@@ -43,108 +40,6 @@ impl DynamoStore {
     }
 }
 
-// ---------------------------------------------------------------- item mapping
-
-/// A JSON value as a DynamoDB attribute value. Numbers keep their exact textual form.
-pub fn to_attribute(value: &Value) -> AttributeValue {
-    match value {
-        Value::Null => AttributeValue::Null(true),
-        Value::Bool(b) => AttributeValue::Bool(*b),
-        Value::Number(n) => AttributeValue::N(n.to_string()),
-        Value::String(s) => AttributeValue::S(s.clone()),
-        Value::Array(list) => AttributeValue::L(list.iter().map(to_attribute).collect()),
-        Value::Object(map) => AttributeValue::M(
-            map.iter()
-                .map(|(k, v)| (k.clone(), to_attribute(v)))
-                .collect(),
-        ),
-    }
-}
-
-/// A DynamoDB number as a JSON number: an integer when it is one, else a float.
-fn number(text: &str) -> Result<Value, StoreError> {
-    if let Ok(i) = text.parse::<i64>() {
-        return Ok(Value::Number(i.into()));
-    }
-    if let Ok(u) = text.parse::<u64>() {
-        return Ok(Value::Number(u.into()));
-    }
-    text.parse::<f64>()
-        .ok()
-        .and_then(Number::from_f64)
-        .map(Value::Number)
-        .ok_or_else(|| {
-            StoreError::Backend(format!(
-                "DynamoDB answered an invalid number ({} characters)",
-                text.len()
-            ))
-        })
-}
-
-/// A DynamoDB attribute value as JSON. Sets become arrays and binaries base64 strings (this
-/// adapter never writes them, but the table may hold them).
-pub fn from_attribute(value: &AttributeValue) -> Result<Value, StoreError> {
-    use base64::Engine as _;
-    let b64 = |b: &aws_sdk_dynamodb::primitives::Blob| {
-        Value::String(base64::engine::general_purpose::STANDARD.encode(b.as_ref()))
-    };
-    Ok(match value {
-        AttributeValue::S(s) => Value::String(s.clone()),
-        AttributeValue::N(n) => number(n)?,
-        AttributeValue::Bool(b) => Value::Bool(*b),
-        AttributeValue::Null(_) => Value::Null,
-        AttributeValue::L(list) => {
-            Value::Array(list.iter().map(from_attribute).collect::<Result<_, _>>()?)
-        }
-        AttributeValue::M(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| Ok((k.clone(), from_attribute(v)?)))
-                .collect::<Result<_, StoreError>>()?,
-        ),
-        AttributeValue::Ss(list) => Value::Array(list.iter().cloned().map(Value::String).collect()),
-        AttributeValue::Ns(list) => {
-            Value::Array(list.iter().map(|n| number(n)).collect::<Result<_, _>>()?)
-        }
-        AttributeValue::B(b) => b64(b),
-        AttributeValue::Bs(list) => Value::Array(list.iter().map(b64).collect()),
-        other => {
-            return Err(StoreError::Backend(format!(
-                "DynamoDB answered an unknown attribute type: {:?}",
-                std::mem::discriminant(other)
-            )));
-        }
-    })
-}
-
-/// An item as a DynamoDB item. The key attributes win over attributes of the same name.
-pub fn to_dynamo_item(item: &Item) -> HashMap<String, AttributeValue> {
-    let mut out: HashMap<String, AttributeValue> = item
-        .attrs
-        .iter()
-        .map(|(k, v)| (k.clone(), to_attribute(v)))
-        .collect();
-    out.insert(PK.into(), AttributeValue::S(item.pk.clone()));
-    out.insert(SK.into(), AttributeValue::S(item.sk.clone()));
-    out
-}
-
-/// A DynamoDB item as an item: `pk` and `sk` must be strings.
-pub fn from_dynamo_item(mut raw: HashMap<String, AttributeValue>) -> Result<Item, StoreError> {
-    let mut key = |name: &str| match raw.remove(name) {
-        Some(AttributeValue::S(s)) => Ok(s),
-        _ => Err(StoreError::Backend(format!(
-            "DynamoDB item without a string `{name}`"
-        ))),
-    };
-    let pk = key(PK)?;
-    let sk = key(SK)?;
-    let attrs = raw
-        .iter()
-        .map(|(k, v)| Ok((k.clone(), from_attribute(v)?)))
-        .collect::<Result<Map<String, Value>, StoreError>>()?;
-    Ok(Item { pk, sk, attrs })
-}
-
 fn key(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([
         (PK.to_owned(), AttributeValue::S(pk.to_owned())),
@@ -161,37 +56,41 @@ type Expression = (
     Option<HashMap<String, AttributeValue>>,
 );
 
-fn condition_expression(condition: &Condition) -> Option<Expression> {
-    match condition {
-        Condition::None => None,
-        Condition::NotExists => Some(("attribute_not_exists(#pk)".into(), Some(pk_name()), None)),
-        Condition::Exists => Some(("attribute_exists(#pk)".into(), Some(pk_name()), None)),
-        Condition::Equals(attr, value) => Some((
-            "#c = :c".into(),
-            Some(HashMap::from([("#c".to_owned(), attr.clone())])),
-            Some(HashMap::from([(":c".to_owned(), to_attribute(value))])),
-        )),
-        Condition::AllEqual(pairs) => Some((
-            (0..pairs.len())
-                .map(|i| format!("#c{i} = :c{i}"))
-                .collect::<Vec<_>>()
-                .join(" AND "),
-            Some(
-                pairs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (attr, _))| (format!("#c{i}"), attr.clone()))
-                    .collect(),
-            ),
-            Some(
-                pairs
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (_, value))| (format!(":c{i}"), to_attribute(value)))
-                    .collect(),
-            ),
-        )),
-    }
+fn condition_expression(condition: &Condition) -> Result<Option<Expression>, StoreError> {
+    let pairs: Vec<(&String, &serde_json::Value)> = match condition {
+        Condition::None => return Ok(None),
+        Condition::NotExists => {
+            return Ok(Some((
+                "attribute_not_exists(#pk)".into(),
+                Some(pk_name()),
+                None,
+            )));
+        }
+        Condition::Exists => {
+            return Ok(Some((
+                "attribute_exists(#pk)".into(),
+                Some(pk_name()),
+                None,
+            )));
+        }
+        Condition::Equals(attr, value) => vec![(attr, value)],
+        Condition::AllEqual(pairs) => pairs.iter().map(|(a, v)| (a, v)).collect(),
+    };
+    let expression = (0..pairs.len())
+        .map(|i| format!("#c{i} = :c{i}"))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let names = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, (attr, _))| (format!("#c{i}"), (*attr).clone()))
+        .collect();
+    let values = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, (_, value))| Ok((format!(":c{i}"), to_attribute(value)?)))
+        .collect::<Result<_, StoreError>>()?;
+    Ok(Some((expression, Some(names), Some(values))))
 }
 
 fn pk_name() -> HashMap<String, String> {
@@ -203,8 +102,8 @@ fn transact_item(table: &str, write: &Write) -> Result<TransactWriteItem, StoreE
         Write::Put { item, condition } => {
             let mut put = Put::builder()
                 .table_name(table)
-                .set_item(Some(to_dynamo_item(item)));
-            if let Some((expr, names, values)) = condition_expression(condition) {
+                .set_item(Some(to_dynamo_item(item)?));
+            if let Some((expr, names, values)) = condition_expression(condition)? {
                 put = put
                     .condition_expression(expr)
                     .set_expression_attribute_names(names)
@@ -216,7 +115,7 @@ fn transact_item(table: &str, write: &Write) -> Result<TransactWriteItem, StoreE
             let mut delete = Delete::builder()
                 .table_name(table)
                 .set_key(Some(key(pk, sk)));
-            if let Some((expr, names, values)) = condition_expression(condition) {
+            if let Some((expr, names, values)) = condition_expression(condition)? {
                 delete = delete
                     .condition_expression(expr)
                     .set_expression_attribute_names(names)
@@ -226,7 +125,7 @@ fn transact_item(table: &str, write: &Write) -> Result<TransactWriteItem, StoreE
         }
         Write::Check { pk, sk, condition } => {
             // DynamoDB requires a condition on a check; an absent one holds always.
-            let (expr, names, values) = condition_expression(condition).unwrap_or_else(|| {
+            let (expr, names, values) = condition_expression(condition)?.unwrap_or_else(|| {
                 (
                     "attribute_exists(#pk) OR attribute_not_exists(#pk)".into(),
                     Some(pk_name()),
@@ -376,14 +275,14 @@ impl Store for DynamoStore {
         Ok(items)
     }
 
-    #[tracing::instrument(name = "dynamo.query_index", skip_all, fields(index = index.name(), limit, items))]
-    async fn query_index(
-        &self,
-        index: Index,
-        pk: &str,
-        sk_upto: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<Item>, StoreError> {
+    #[tracing::instrument(name = "dynamo.query_index", skip_all, fields(index = query.index.name(), limit = query.limit, items))]
+    async fn query_index(&self, query: IndexQuery<'_>) -> Result<Vec<Item>, StoreError> {
+        let IndexQuery {
+            index,
+            pk,
+            upto: sk_upto,
+            limit,
+        } = query;
         let mut names = HashMap::from([("#ipk".to_owned(), index.pk_attr().to_owned())]);
         let mut values = HashMap::from([(":pk".to_owned(), AttributeValue::S(pk.to_owned()))]);
         let expression = match sk_upto {
@@ -468,23 +367,6 @@ impl Store for DynamoStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn items_map_both_ways_exactly() {
-        let Value::Object(attrs) = json!({
-            "rev": 1, "big": u64::MAX, "neg": -7, "f": 1.5, "s": "", "b": true, "n": null,
-            "nested": {"list": [1, "a", true, null, {"x": []}]}, "expires_at": 1_800_000_000i64
-        }) else {
-            unreachable!()
-        };
-        let item = Item::new("DOSSIER#1", "META", attrs);
-        let raw = to_dynamo_item(&item);
-        assert_eq!(raw["pk"], AttributeValue::S("DOSSIER#1".into()));
-        assert_eq!(raw["f"], AttributeValue::N("1.5".into()));
-        assert_eq!(raw["n"], AttributeValue::Null(true));
-        assert_eq!(from_dynamo_item(raw).unwrap(), item);
-    }
 
     #[test]
     fn the_first_failed_condition_is_named_and_conflicts_retry() {

@@ -2,11 +2,13 @@
 //! variables (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3`, …), so emulators need no code path of their own.
 
 pub mod dynamo;
+pub mod item;
 pub mod metrics;
 pub mod s3;
 pub mod scheduler;
 pub mod ses;
 pub mod sqs;
+pub mod stream;
 
 use std::sync::Arc;
 
@@ -17,7 +19,7 @@ use crate::config::Config;
 use dynamo::DynamoStore;
 use metrics::CallCounter;
 use s3::S3Blobs;
-use scheduler::EventBridgeScheduler;
+use scheduler::{EventBridgeScheduler, Targets};
 use ses::SesMailer;
 
 /// An endpoint override for S3, as the SDK reads it (emulators).
@@ -103,10 +105,12 @@ pub async fn build(config: &Config) -> Result<AwsBackend, BuildError> {
     let scheduler = Arc::new(EventBridgeScheduler::new(
         scheduler_client,
         config.schedule_group.clone(),
-        config.scheduler_role_arn.clone(),
-        config.reminder_arn.clone(),
-        config.purge_arn.clone(),
-        config.schedule_dead_letter_arn.clone(),
+        Targets {
+            role_arn: config.scheduler_role_arn.clone(),
+            reminder_arn: config.reminder_arn.clone(),
+            purge_arn: config.purge_arn.clone(),
+            dead_letter_arn: config.schedule_dead_letter_arn.clone(),
+        },
     ));
     let origin = upload_origin(&config.bucket, &region, s3_endpoint_override().as_deref());
     Ok(AwsBackend {

@@ -2,7 +2,7 @@
 //! targets are the `reminder` and `purge` functions, with the [`Job`] as JSON input.
 
 use async_trait::async_trait;
-use aws_sdk_scheduler::error::DisplayErrorContext;
+use aws_sdk_scheduler::error::{DisplayErrorContext, SdkError};
 use aws_sdk_scheduler::operation::create_schedule::CreateScheduleError;
 use aws_sdk_scheduler::operation::delete_schedule::DeleteScheduleError;
 use aws_sdk_scheduler::operation::get_schedule::GetScheduleError;
@@ -26,41 +26,39 @@ const UPSERT_ATTEMPTS: usize = 3;
 pub struct EventBridgeScheduler {
     client: aws_sdk_scheduler::Client,
     group: String,
-    role_arn: String,
-    reminder_arn: String,
-    purge_arn: String,
-    dead_letter_arn: Option<String>,
+    targets: Targets,
+}
+
+/// What the schedules invoke, and how.
+#[derive(Clone, Debug)]
+pub struct Targets {
+    /// The role Scheduler assumes to invoke the targets.
+    pub role_arn: String,
+    pub reminder_arn: String,
+    pub purge_arn: String,
+    /// Where Scheduler puts an invocation it could not make at all.
+    pub dead_letter_arn: Option<String>,
 }
 
 impl EventBridgeScheduler {
-    /// `group` must exist; `role_arn` is the role Scheduler assumes to invoke the targets.
-    pub fn new(
-        client: aws_sdk_scheduler::Client,
-        group: String,
-        role_arn: String,
-        reminder_arn: String,
-        purge_arn: String,
-        dead_letter_arn: Option<String>,
-    ) -> Self {
+    /// `group` must exist.
+    pub fn new(client: aws_sdk_scheduler::Client, group: String, targets: Targets) -> Self {
         Self {
             client,
             group,
-            role_arn,
-            reminder_arn,
-            purge_arn,
-            dead_letter_arn,
+            targets,
         }
     }
 
     fn target(&self, job: &Job) -> Result<Target, ScheduleError> {
         let arn = match job {
-            Job::Reminder { .. } | Job::Overdue { .. } => &self.reminder_arn,
-            Job::Purge { .. } => &self.purge_arn,
+            Job::Reminder { .. } | Job::Overdue { .. } => &self.targets.reminder_arn,
+            Job::Purge { .. } => &self.targets.purge_arn,
         };
         let input = serde_json::to_string(job).map_err(backend)?;
         Target::builder()
             .arn(arn)
-            .role_arn(&self.role_arn)
+            .role_arn(&self.targets.role_arn)
             .input(input)
             .retry_policy(
                 RetryPolicy::builder()
@@ -69,7 +67,8 @@ impl EventBridgeScheduler {
                     .build(),
             )
             .set_dead_letter_config(
-                self.dead_letter_arn
+                self.targets
+                    .dead_letter_arn
                     .as_ref()
                     .map(|arn| DeadLetterConfig::builder().arn(arn).build()),
             )
@@ -108,6 +107,14 @@ pub fn parse_at(expression: &str, timezone: Option<&str>) -> Result<DateTime<Utc
         .map_err(|e| backend(format!("bad schedule expression {expression}: {e}")))
 }
 
+/// A request about the job's schedule: its name, in the group. (Each operation has a builder of
+/// its own type; they share no trait.)
+macro_rules! about {
+    ($self:ident, $job:expr, $builder:expr) => {
+        $builder.name($job.schedule_name()).group_name(&$self.group)
+    };
+}
+
 #[async_trait]
 impl Scheduler for EventBridgeScheduler {
     async fn upsert(&self, job: &Job, at: DateTime<Utc>) -> Result<(), ScheduleError> {
@@ -121,9 +128,7 @@ impl Scheduler for EventBridgeScheduler {
         // Create and update take the same parameters on builders of different types.
         macro_rules! with_schedule {
             ($builder:expr) => {
-                $builder
-                    .name(&name)
-                    .group_name(&self.group)
+                about!(self, job, $builder)
                     .schedule_expression(&expression)
                     .schedule_expression_timezone(TIMEZONE)
                     .flexible_time_window(window.clone())
@@ -133,26 +138,19 @@ impl Scheduler for EventBridgeScheduler {
         }
         for _ in 0..UPSERT_ATTEMPTS {
             let created = with_schedule!(self.client.create_schedule()).send().await;
-            match created {
-                Ok(_) => return Ok(()),
-                Err(e)
-                    if matches!(
-                        e.as_service_error(),
-                        Some(CreateScheduleError::ConflictException(_))
-                    ) => {}
-                Err(e) => return Err(sdk_error("CreateSchedule", e)),
+            let exists =
+                |e: &CreateScheduleError| matches!(e, CreateScheduleError::ConflictException(_));
+            if unless("CreateSchedule", created, exists)?.is_some() {
+                return Ok(());
             }
             // It exists: replace every parameter.
             let updated = with_schedule!(self.client.update_schedule()).send().await;
-            match updated {
-                Ok(_) => return Ok(()),
-                // Deleted in between (completed, or removed): create again.
-                Err(e)
-                    if matches!(
-                        e.as_service_error(),
-                        Some(UpdateScheduleError::ResourceNotFoundException(_))
-                    ) => {}
-                Err(e) => return Err(sdk_error("UpdateSchedule", e)),
+            // Deleted in between (completed, or removed): create again.
+            let gone = |e: &UpdateScheduleError| {
+                matches!(e, UpdateScheduleError::ResourceNotFoundException(_))
+            };
+            if unless("UpdateSchedule", updated, gone)?.is_some() {
+                return Ok(());
             }
         }
         Err(backend(format!(
@@ -161,51 +159,46 @@ impl Scheduler for EventBridgeScheduler {
     }
 
     async fn remove(&self, job: &Job) -> Result<(), ScheduleError> {
-        match self
-            .client
-            .delete_schedule()
-            .name(job.schedule_name())
-            .group_name(&self.group)
+        let deleted = about!(self, job, self.client.delete_schedule())
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(DeleteScheduleError::ResourceNotFoundException(_))
-                ) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(sdk_error("DeleteSchedule", e)),
-        }
+            .await;
+        // Gone already (completed, or removed before) is as good.
+        let gone = |e: &DeleteScheduleError| {
+            matches!(e, DeleteScheduleError::ResourceNotFoundException(_))
+        };
+        unless("DeleteSchedule", deleted, gone)?;
+        Ok(())
     }
 
     async fn scheduled_at(&self, job: &Job) -> Result<Option<DateTime<Utc>>, ScheduleError> {
-        let out = match self
-            .client
-            .get_schedule()
-            .name(job.schedule_name())
-            .group_name(&self.group)
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(GetScheduleError::ResourceNotFoundException(_))
-                ) =>
-            {
-                return Ok(None);
-            }
-            Err(e) => return Err(sdk_error("GetSchedule", e)),
+        let got = about!(self, job, self.client.get_schedule()).send().await;
+        let gone =
+            |e: &GetScheduleError| matches!(e, GetScheduleError::ResourceNotFoundException(_));
+        let Some(out) = unless("GetSchedule", got, gone)? else {
+            return Ok(None);
         };
         let expression = out
             .schedule_expression()
             .ok_or_else(|| backend("GetSchedule answered no expression"))?;
         parse_at(expression, out.schedule_expression_timezone()).map(Some)
+    }
+}
+
+/// An SDK call's answer, unless it failed with the one service error the caller expects: then
+/// `None`. Any other error is the call's failure.
+fn unless<T, E, R>(
+    operation: &str,
+    answer: Result<T, SdkError<E, R>>,
+    expected: impl Fn(&E) -> bool,
+) -> Result<Option<T>, ScheduleError>
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    match answer {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if e.as_service_error().is_some_and(expected) => Ok(None),
+        Err(e) => Err(sdk_error(operation, e)),
     }
 }
 

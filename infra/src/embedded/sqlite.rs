@@ -5,8 +5,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use portaal_core::ports::{Condition, Index, Item, PageQuery, Store, StoreError, Write};
-use rusqlite::{Connection, OptionalExtension, params};
+use portaal_core::ports::{
+    Condition, Index, IndexQuery, Item, PageQuery, Store, StoreError, Write,
+};
+use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
 
 #[derive(Clone)]
@@ -103,21 +105,10 @@ fn prefix_end(prefix: &str) -> String {
     format!("{prefix}\u{10FFFF}")
 }
 
-fn current_attrs(
-    tx: &rusqlite::Transaction<'_>,
-    pk: &str,
-    sk: &str,
-) -> Result<Option<Map<String, Value>>, StoreError> {
-    let raw: Option<String> = tx
-        .query_row(
-            "SELECT attrs FROM items WHERE pk = ?1 AND sk = ?2",
-            params![pk, sk],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(backend)?;
-    raw.map(|a| serde_json::from_str(&a).map_err(backend))
-        .transpose()
+/// The item with this key, if there is one.
+fn read_item(c: &Connection, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+    let sql = "SELECT pk, sk, attrs FROM items WHERE pk = ?1 AND sk = ?2";
+    Ok(select_items(c, sql, params![pk, sk])?.pop())
 }
 
 fn holds(condition: &Condition, current: Option<&Map<String, Value>>) -> bool {
@@ -155,18 +146,7 @@ fn index_col(item: &Item, attr: &str) -> Option<String> {
 impl Store for SqliteStore {
     async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
         let (pk, sk) = (pk.to_owned(), sk.to_owned());
-        self.with_conn(move |c| {
-            let row: Option<String> = c
-                .query_row(
-                    "SELECT attrs FROM items WHERE pk = ?1 AND sk = ?2",
-                    params![pk, sk],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(backend)?;
-            row.map(|attrs| row_to_item(pk, sk, attrs)).transpose()
-        })
-        .await
+        self.with_conn(move |c| read_item(c, &pk, &sk)).await
     }
 
     async fn query(&self, pk: &str, sk_prefix: &str) -> Result<Vec<Item>, StoreError> {
@@ -187,15 +167,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn query_index(
-        &self,
-        index: Index,
-        pk: &str,
-        sk_upto: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<Item>, StoreError> {
-        let (pk, upto) = (pk.to_owned(), sk_upto.map(str::to_owned));
-        let (ipk, isk) = (index.pk_attr(), index.sk_attr());
+    async fn query_index(&self, query: IndexQuery<'_>) -> Result<Vec<Item>, StoreError> {
+        let (pk, upto, limit) = (
+            query.pk.to_owned(),
+            query.upto.map(str::to_owned),
+            query.limit,
+        );
+        let (ipk, isk) = (query.index.pk_attr(), query.index.sk_attr());
         self.with_conn(move |c| {
             let sql = format!(
                 "SELECT pk, sk, attrs FROM items WHERE {ipk} = ?1 AND (?2 IS NULL OR {isk} <= ?2) ORDER BY {isk} LIMIT ?3"
@@ -258,7 +236,7 @@ impl Store for SqliteStore {
                 let condition = match w {
                     Write::Put { condition, .. } | Write::Delete { condition, .. } | Write::Check { condition, .. } => condition,
                 };
-                if *condition != Condition::None && !holds(condition, current_attrs(&tx, pk, sk)?.as_ref()) {
+                if *condition != Condition::None && !holds(condition, read_item(&tx, pk, sk)?.map(|i| i.attrs).as_ref()) {
                     // Dropping `tx` rolls back: nothing of this transaction is written.
                     return Err(StoreError::ConditionFailed { index: Some(i) });
                 }

@@ -9,7 +9,7 @@ use aws_sdk_scheduler::types::{ActionAfterCompletion, FlexibleTimeWindowMode};
 use chrono::{TimeZone, Utc};
 use portaal_core::domain::{CaseId, Email, Id};
 use portaal_core::ports::{Job, MailError, Mailer, OutgoingMail, Scheduler};
-use portaal_infra::aws::scheduler::EventBridgeScheduler;
+use portaal_infra::aws::scheduler::{EventBridgeScheduler, Targets};
 use portaal_infra::aws::ses::SesMailer;
 use portaal_tests::{case_id, contract};
 
@@ -37,16 +37,16 @@ fn scheduler_client(config: &SdkConfig) -> aws_sdk_scheduler::Client {
 
 async fn scheduler() -> (EventBridgeScheduler, aws_sdk_scheduler::Client) {
     let client = scheduler_client(&sdk_config().await);
-    let scheduler = EventBridgeScheduler::new(
-        client.clone(),
-        env("PORTAAL_SCHEDULE_GROUP"),
-        env("PORTAAL_SCHEDULER_ROLE_ARN"),
-        env("PORTAAL_REMINDER_ARN"),
-        env("PORTAAL_PURGE_ARN"),
-        std::env::var("PORTAAL_SCHEDULE_DLQ_ARN")
+    let targets = Targets {
+        role_arn: env("PORTAAL_SCHEDULER_ROLE_ARN"),
+        reminder_arn: env("PORTAAL_REMINDER_ARN"),
+        purge_arn: env("PORTAAL_PURGE_ARN"),
+        dead_letter_arn: std::env::var("PORTAAL_SCHEDULE_DLQ_ARN")
             .ok()
             .filter(|v| !v.is_empty()),
-    );
+    };
+    let scheduler =
+        EventBridgeScheduler::new(client.clone(), env("PORTAAL_SCHEDULE_GROUP"), targets);
     (scheduler, client)
 }
 

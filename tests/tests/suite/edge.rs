@@ -477,12 +477,9 @@ impl portaal_core::ports::Store for PausingStore {
     }
     async fn query_index(
         &self,
-        index: portaal_core::ports::Index,
-        pk: &str,
-        sk_upto: Option<&str>,
-        limit: usize,
+        query: portaal_core::ports::IndexQuery<'_>,
     ) -> Result<Vec<portaal_core::ports::Item>, portaal_core::ports::StoreError> {
-        self.inner.query_index(index, pk, sk_upto, limit).await
+        self.inner.query_index(query).await
     }
     async fn page(
         &self,

@@ -2,6 +2,7 @@
 //! token swapped for ones this test created), on the backend the environment chooses (embedded by
 //! default; `PORTAAL_BACKEND=aws` on the emulators).
 
+use aws_lambda_events::dynamodb::Event as StreamEvent;
 use portaal_core::domain::CaseId;
 use portaal_core::model::keys;
 use portaal_core::ports::{Condition, Job, Write};
@@ -9,9 +10,9 @@ use portaal_core::usecases::dossier::DossierInput;
 use portaal_core::usecases::lifecycle::{CloseInput, JobOutcome};
 use portaal_core::usecases::request::RequestInput;
 use portaal_infra::System;
-use portaal_infra::triggers::{self, PurgeTrigger, StreamEvent};
 use portaal_tests::{ManualClock, TempDir, case_id, embedded_config, test_config};
 use portal::AppState;
+use purge::PurgeTrigger;
 use std::sync::Arc;
 use tower::ServiceExt;
 
@@ -75,12 +76,12 @@ async fn destroyed_events(system: &System, case: &str) -> usize {
     use portaal_core::events::keys as feed_keys;
     let pending = system
         .store
-        .query_index(
-            portaal_core::ports::Index::Outbox,
-            feed_keys::PENDING_INDEX,
-            None,
-            100_000,
-        )
+        .query_index(portaal_core::ports::IndexQuery {
+            index: portaal_core::ports::Index::Outbox,
+            pk: feed_keys::PENDING_INDEX,
+            upto: None,
+            limit: 100_000,
+        })
         .await
         .unwrap();
     let sequenced = system.store.query(feed_keys::FEED, "").await.unwrap();
@@ -137,6 +138,31 @@ where
     B::Error: std::fmt::Debug,
 {
     String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+}
+
+/// lambda_http routes API Gateway's path without the stage only when told to: the template tells
+/// the portal function, and these tests run the same way (`.cargo/config.toml`).
+#[test]
+fn the_portal_function_and_these_tests_route_without_the_stage() {
+    let name = portal::lambda::IGNORE_STAGE_IN_PATH;
+    assert!(
+        std::env::var_os(name).is_some(),
+        "{name} is set for the tests"
+    );
+    let template = include_str!("../../../template.yaml");
+    let portal: Vec<&str> = template
+        .lines()
+        .skip_while(|l| *l != "  Portal:")
+        .skip(1)
+        .take_while(|l| !(l.starts_with("  ") && !l.starts_with("   ") && l.ends_with(':')))
+        .collect();
+    assert!(!portal.is_empty(), "the template has the Portal function");
+    assert!(
+        portal
+            .iter()
+            .any(|l| l.trim() == format!("{name}: \"true\"")),
+        "the template sets {name} on the Portal function"
+    );
 }
 
 #[tokio::test]
@@ -203,7 +229,7 @@ async fn the_stream_insert_of_a_mail_item_sends_it_once() {
     .replace(FIXTURE_MAIL_ID, &mail_id);
     for _ in 0..2 {
         let batch: StreamEvent = serde_json::from_str(event).unwrap();
-        let response = triggers::send_new_mails(&system.outbox, batch).await;
+        let response = notify::send_new_mails(&system.outbox, batch).await;
         assert!(response.batch_item_failures.is_empty());
     }
     let sent = sent_mails(&system, &case).await;
@@ -224,14 +250,14 @@ async fn the_scheduled_reminder_event_queues_one_reminder() {
         .replace(FIXTURE_REQUEST_ID, &request_id);
     let job: Job = serde_json::from_str(event).unwrap();
     assert_eq!(
-        triggers::remind(&system.portaal, job.clone())
+        reminder::remind(&system.portaal, job.clone())
             .await
             .unwrap(),
         JobOutcome::Done
     );
     assert!(
         matches!(
-            triggers::remind(&system.portaal, job).await.unwrap(),
+            reminder::remind(&system.portaal, job).await.unwrap(),
             JobOutcome::Skipped(_)
         ),
         "a step fires once"
@@ -291,7 +317,7 @@ async fn the_scheduled_purge_event_destroys_a_closed_dossier() {
         let trigger: PurgeTrigger =
             serde_json::from_str(&fixture(include_str!("../../../events/purge.json"), &case))
                 .unwrap();
-        triggers::purge(&system.portaal, trigger).await.unwrap();
+        purge::purge(&system.portaal, trigger).await.unwrap();
     }
     assert_eq!(destroyed_events(&system, &case).await, 1, "told once");
     assert!(
@@ -328,7 +354,7 @@ async fn an_open_dossier_is_not_purged() {
     dossier_with_request(&system, &case).await;
     let trigger: PurgeTrigger =
         serde_json::from_str(&fixture(include_str!("../../../events/purge.json"), &case)).unwrap();
-    let outcome = triggers::purge(&system.portaal, trigger).await.unwrap();
+    let outcome = purge::purge(&system.portaal, trigger).await.unwrap();
     assert_eq!(outcome["outcome"], "skipped");
     assert!(
         !system
@@ -358,7 +384,7 @@ async fn a_ttl_removal_of_the_dossier_item_destroys_the_rest() {
         &case,
     ))
     .unwrap();
-    let response = triggers::purge(&system.portaal, trigger).await.unwrap();
+    let response = purge::purge(&system.portaal, trigger).await.unwrap();
     assert_eq!(response["batchItemFailures"], serde_json::json!([]));
     assert_eq!(destroyed_events(&system, &case).await, 1, "told once");
     assert!(
@@ -427,7 +453,7 @@ async fn a_legal_hold_stops_destruction_and_a_begun_destruction_refuses_reopenin
         .unwrap();
     let trigger: PurgeTrigger =
         serde_json::from_str(&fixture(include_str!("../../../events/purge.json"), &case)).unwrap();
-    let outcome = triggers::purge(&system.portaal, trigger).await.unwrap();
+    let outcome = purge::purge(&system.portaal, trigger).await.unwrap();
     assert_eq!(outcome["outcome"], "skipped", "a hold blocks destruction");
 
     // Destruction that has begun (claimed, then interrupted) cannot be undone by a reopen.
@@ -450,7 +476,7 @@ async fn a_legal_hold_stops_destruction_and_a_begun_destruction_refuses_reopenin
     let trigger: PurgeTrigger =
         serde_json::from_str(&fixture(include_str!("../../../events/purge.json"), &case)).unwrap();
     assert_eq!(
-        triggers::purge(&system.portaal, trigger).await.unwrap()["outcome"],
+        purge::purge(&system.portaal, trigger).await.unwrap()["outcome"],
         "done",
         "the purge finishes"
     );
@@ -489,15 +515,15 @@ async fn a_mail_claimed_by_a_live_sender_is_retried_and_the_sweep_sends_what_is_
     )
     .replace(FIXTURE_MAIL_ID, &mail_id);
     let response =
-        triggers::send_new_mails(&system.outbox, serde_json::from_str(event).unwrap()).await;
+        notify::send_new_mails(&system.outbox, serde_json::from_str(event).unwrap()).await;
     assert_eq!(
         response.batch_item_failures.len(),
         1,
         "a live claim is retried, not dropped"
     );
     assert_eq!(
-        response.batch_item_failures[0].item_identifier,
-        "111100000000012345678901"
+        response.batch_item_failures[0].item_identifier.as_deref(),
+        Some("111100000000012345678901")
     );
 
     // The claim lapsed without a send: the scheduled sweep sends it.
@@ -514,12 +540,12 @@ async fn a_mail_claimed_by_a_live_sender_is_retried_and_the_sweep_sends_what_is_
         .transact(vec![Write::put(lapsed)])
         .await
         .unwrap();
-    let sweep: triggers::NotifyTrigger = serde_json::from_str(&fixture(
+    let sweep: notify::NotifyTrigger = serde_json::from_str(&fixture(
         include_str!("../../../events/notify-sweep.json"),
         &case,
     ))
     .unwrap();
-    let answer = triggers::notify(&system, sweep).await.unwrap();
+    let answer = notify::notify(&system, sweep).await.unwrap();
     // On shared emulators the sweep may also send other tests' queued mail; this case's is one.
     assert!(answer["sent"].as_u64().unwrap() >= 1);
     assert_eq!(sent_mails(&system, &case).await.len(), 1);
@@ -536,7 +562,7 @@ const FIXTURE_SUBSCRIPTION_ID: &str = "01JDXQ6Y3V8M5R2K9T4W7Z1B0F";
 #[tokio::test]
 async fn a_pending_event_goes_from_the_stream_through_the_queue_to_the_receiver() {
     use portaal_core::events::keys as feed_keys;
-    use portaal_core::ports::{HookKey, Index};
+    use portaal_core::ports::{HookKey, Index, IndexQuery};
     use portaal_tests::receiver::{Answer, Receiver};
 
     let dir = TempDir::new("ev-hook");
@@ -593,7 +619,12 @@ async fn a_pending_event_goes_from_the_stream_through_the_queue_to_the_receiver(
         .unwrap();
     let pending = system
         .store
-        .query_index(Index::Outbox, feed_keys::PENDING_INDEX, None, 10)
+        .query_index(IndexQuery {
+            index: Index::Outbox,
+            pk: feed_keys::PENDING_INDEX,
+            upto: None,
+            limit: 10,
+        })
         .await
         .unwrap();
     let closed = pending
@@ -612,8 +643,8 @@ async fn a_pending_event_goes_from_the_stream_through_the_queue_to_the_receiver(
         calls.reset();
     }
     for _ in 0..2 {
-        let trigger: triggers::NotifyTrigger = serde_json::from_str(&insert).unwrap();
-        let answer = triggers::notify(&system, trigger).await.unwrap();
+        let trigger: notify::NotifyTrigger = serde_json::from_str(&insert).unwrap();
+        let answer = notify::notify(&system, trigger).await.unwrap();
         assert_eq!(answer["batchItemFailures"], serde_json::json!([]));
     }
     if let Some(calls) = &system.calls {
@@ -664,8 +695,8 @@ async fn a_pending_event_goes_from_the_stream_through_the_queue_to_the_receiver(
     if let Some(calls) = &system.calls {
         calls.reset();
     }
-    let trigger: triggers::NotifyTrigger = serde_json::from_str(&sqs_event).unwrap();
-    let answer = triggers::notify(&system, trigger).await.unwrap();
+    let trigger: notify::NotifyTrigger = serde_json::from_str(&sqs_event).unwrap();
+    let answer = notify::notify(&system, trigger).await.unwrap();
     assert_eq!(answer["batchItemFailures"], serde_json::json!([]));
     if let Some(calls) = &system.calls {
         // Read message and subscription, claim, record the answer, note the failure on the
@@ -704,15 +735,15 @@ async fn a_pending_event_goes_from_the_stream_through_the_queue_to_the_receiver(
         .transact(vec![Write::put(message.to_item(mpk.clone(), msk.clone()))])
         .await
         .unwrap();
-    let trigger: triggers::NotifyTrigger = serde_json::from_str(&sqs_event).unwrap();
-    triggers::notify(&system, trigger).await.unwrap();
+    let trigger: notify::NotifyTrigger = serde_json::from_str(&sqs_event).unwrap();
+    notify::notify(&system, trigger).await.unwrap();
     let received = receiver.received();
     assert_eq!(received.len(), 2);
     assert!(received.iter().all(|r| r.verified && r.id == event_id));
     assert_eq!(received[1].answer, Answer::Status(204));
     // A stale duplicate of the message changes nothing.
-    let trigger: triggers::NotifyTrigger = serde_json::from_str(&sqs_event).unwrap();
-    triggers::notify(&system, trigger).await.unwrap();
+    let trigger: notify::NotifyTrigger = serde_json::from_str(&sqs_event).unwrap();
+    notify::notify(&system, trigger).await.unwrap();
     assert_eq!(receiver.received().len(), 2, "acknowledged: not sent again");
 }
 
@@ -745,13 +776,13 @@ async fn a_permanent_bounce_fails_the_mail_once_and_tells_the_handler() {
     let event = include_str!("../../../events/ses-bounce.json")
         .replace(FIXTURE_MAIL_ID, &mail_id)
         .replace("425a2d323032362d30303432", &hex::encode(&case));
-    let trigger = || serde_json::from_str::<triggers::NotifyTrigger>(&event).unwrap();
+    let trigger = || serde_json::from_str::<notify::NotifyTrigger>(&event).unwrap();
     assert_eq!(
-        triggers::notify(&system, trigger()).await.unwrap(),
+        notify::notify(&system, trigger()).await.unwrap(),
         serde_json::json!({"failed": true})
     );
     assert_eq!(
-        triggers::notify(&system, trigger()).await.unwrap(),
+        notify::notify(&system, trigger()).await.unwrap(),
         serde_json::json!({"failed": false}),
         "a repeated event changes nothing"
     );

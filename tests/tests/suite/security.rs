@@ -406,7 +406,7 @@ async fn blob_key(app: &portaal_tests::TestApp, case: &str, id: &str) -> String 
 }
 
 /// The sample GuardDuty event, about the document stored under `key`, with `status`.
-fn guardduty_event(key: &str, status: &str) -> portaal_infra::triggers::NotifyTrigger {
+fn guardduty_event(key: &str, status: &str) -> notify::NotifyTrigger {
     let mut event: Value =
         serde_json::from_str(include_str!("../../../events/guardduty-scan-result.json")).unwrap();
     event["detail"]["s3ObjectDetails"]["objectKey"] = json!(key);
@@ -446,7 +446,7 @@ async fn guardduty_verdicts_are_recorded_once_and_unsupported_means_failed() {
         for _ in 0..2 {
             // EventBridge may deliver twice: the second is a no-op.
             let key = blob_key(&app, &case, id).await;
-            portaal_infra::triggers::notify(system, guardduty_event(&key, status))
+            notify::notify(system, guardduty_event(&key, status))
                 .await
                 .unwrap();
         }
@@ -457,7 +457,7 @@ async fn guardduty_verdicts_are_recorded_once_and_unsupported_means_failed() {
         "staged/x/y".to_owned(),
         format!("dossiers/{case}/{}", ids[1]),
     ] {
-        portaal_infra::triggers::notify(system, guardduty_event(&key, "THREATS_FOUND"))
+        notify::notify(system, guardduty_event(&key, "THREATS_FOUND"))
             .await
             .unwrap();
     }

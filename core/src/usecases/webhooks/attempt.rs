@@ -10,7 +10,7 @@ use crate::domain::Id;
 use crate::error::Result;
 use crate::events::{self, HookMessage, MessageState, Subscription, keys, retained_until};
 use crate::model::Record;
-use crate::ports::{HookAnswer, HookKey, Index, Item, StoreError, Write};
+use crate::ports::{HookAnswer, HookKey, Index, IndexQuery, Item, StoreError, Write};
 
 /// What an answer makes of a claimed message.
 struct Verdict {
@@ -30,7 +30,12 @@ impl Webhooks {
     async fn due_by(&self, at: DateTime<Utc>, limit: usize) -> Result<Vec<HookKey>> {
         let upto = format!("{}~", events::time_key(at));
         self.store
-            .query_index(Index::Expiry, keys::DUE_INDEX, Some(&upto), limit)
+            .query_index(IndexQuery {
+                index: Index::Expiry,
+                pk: keys::DUE_INDEX,
+                upto: Some(&upto),
+                limit,
+            })
             .await?
             .iter()
             .map(|i| {

@@ -19,8 +19,8 @@ use crate::error::Result;
 use crate::events::{FeedEvent, HookMessage, MessageState, Subscription, keys, retained_until};
 use crate::model::Record;
 use crate::ports::{
-    Clock, Condition, HookKey, HookQueue, HookSender, Index, Item, PageQuery, Store, StoreError,
-    Write,
+    Clock, Condition, HookKey, HookQueue, HookSender, Index, IndexQuery, Item, PageQuery, Store,
+    StoreError, Write,
 };
 
 /// An attempt in progress keeps its message for this long (more than the 10-second timeout).
@@ -93,7 +93,12 @@ impl Webhooks {
     pub async fn sequence_pending(&self, limit: usize) -> Result<Vec<HookKey>> {
         let pending = self
             .store
-            .query_index(Index::Outbox, keys::PENDING_INDEX, None, limit)
+            .query_index(IndexQuery {
+                index: Index::Outbox,
+                pk: keys::PENDING_INDEX,
+                upto: None,
+                limit,
+            })
             .await?;
         // One read of the subscriptions serves the whole sweep.
         let mut subscriptions = None;
