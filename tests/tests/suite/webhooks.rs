@@ -1153,11 +1153,7 @@ async fn an_internal_ca_is_trusted_only_when_configured() {
         "-out",
         &d("leaf.pem"),
     ]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // The server binds port 0 and names the port it got.
     let server = r#"
 import http.server, ssl, sys
 class H(http.server.BaseHTTPRequestHandler):
@@ -1165,20 +1161,14 @@ class H(http.server.BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get("content-length", 0)))
         self.send_response(204); self.end_headers()
     def log_message(self, *a): pass
-httpd = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+httpd = http.server.HTTPServer(("127.0.0.1", 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(sys.argv[1], sys.argv[2])
 httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
-print("ready", flush=True)
+print("ready", httpd.server_address[1], flush=True)
 httpd.serve_forever()
 "#;
     let mut child = std::process::Command::new("python3")
-        .args([
-            "-c",
-            server,
-            &port.to_string(),
-            &d("leaf.pem"),
-            &d("leaf.key"),
-        ])
+        .args(["-c", server, &d("leaf.pem"), &d("leaf.key")])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -1187,7 +1177,11 @@ httpd.serve_forever()
     std::io::BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut ready)
         .unwrap();
-    assert_eq!(ready.trim(), "ready");
+    let port: u16 = ready
+        .trim()
+        .strip_prefix("ready ")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("the TLS server names its port: {ready:?}"));
 
     let url = format!("https://localhost:{port}/hooks");
     let without = HttpHookSender::new(None).unwrap();
@@ -1273,9 +1267,11 @@ async fn redirects_are_not_followed_and_refused_connections_are_no_answer() {
     );
     assert_eq!(receiver.received().len(), 1, "one request, not followed");
 
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // A port held by a socket that does not listen: connections to it are refused, and no
+    // other process can take it meanwhile.
+    let closed = tokio::net::TcpSocket::new_v4().unwrap();
+    closed.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let url = format!("http://{}/hooks", closed.local_addr().unwrap());
-    drop(closed);
     match sender.post(&url, &[], "{}").await {
         HookAnswer::NoAnswer(why) => assert!(why.contains("connection"), "{why}"),
         other => panic!("a refused connection is no answer: {other:?}"),
