@@ -2,6 +2,7 @@
 //! API.md describes. `PORTAAL_BACKEND=aws` in the environment runs the same tests on AWS adapters.
 
 pub mod contract;
+pub mod openapi;
 pub mod receiver;
 pub mod smtp;
 
@@ -19,7 +20,22 @@ pub struct TestApp {
     pub client: Client,
     pub data_dir: PathBuf,
     pub running: Running,
+    /// Answers that the OpenAPI document does not describe; any left fail the test at drop.
+    pub breaches: std::sync::Arc<openapi::Breaches>,
     _dir: TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let breaches = self.breaches.take();
+        if !breaches.is_empty() && !std::thread::panicking() {
+            panic!(
+                "{} answers broke the OpenAPI document:\n{}",
+                breaches.len(),
+                breaches.join("\n")
+            );
+        }
+    }
 }
 
 /// The bearer key of test apps (keys under 32 characters are refused).
@@ -207,7 +223,27 @@ async fn spawn_on_clock(
     if let Some(clock) = clock {
         system = system.with_clock(clock);
     }
-    let running = local::spawn(system, listener).await.expect("spawn");
+    // The background work starts with the app's own server, on an address no one is told and
+    // which closes at once; the test's address serves the same router, checked against the
+    // OpenAPI document.
+    let hidden = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let mut running = local::spawn(system, hidden).await.expect("spawn");
+    running.handle.abort();
+    let breaches = std::sync::Arc::new(openapi::Breaches::default());
+    let router = portal::app(running.state.clone()).layer(axum::middleware::from_fn_with_state(
+        breaches.clone(),
+        openapi::layer,
+    ));
+    running.addr = listener.local_addr().expect("address");
+    let limits = running.state.system.config.limits.clone();
+    running.handle = tokio::spawn(portal::listener::serve(
+        listener,
+        router,
+        limits,
+        std::future::pending(),
+    ));
     TestApp {
         base,
         api_key: TEST_API_KEY.into(),
@@ -217,6 +253,7 @@ async fn spawn_on_clock(
             .unwrap(),
         data_dir: dir.0.clone(),
         running,
+        breaches,
         _dir: dir,
     }
 }

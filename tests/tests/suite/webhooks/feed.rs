@@ -195,12 +195,13 @@ async fn every_change_is_reported_in_the_feed_with_ids_only() {
     panic!("feed of {case} holds {types:?}, expected {expected:?} (in any order)");
 }
 
-/// Writes `n` pending events of one case, as changes do, in transactions of 100.
+/// Writes `n` pending `delivery.submitted` events of one case, as changes do, in transactions
+/// of 100.
 async fn pending_events(system: &portaal_infra::System, case: &CaseId, n: usize) -> Vec<String> {
     let mut written = Vec::new();
     for chunk in 0..n.div_ceil(100) {
         let mut writes: Vec<Write> = Vec::new();
-        for i in 0..100.min(n - chunk * 100) {
+        for _ in 0..100.min(n - chunk * 100) {
             let id = Id::from_ulid(ulid::Ulid::new());
             written.push(id.to_string());
             writes.push(pending_event(
@@ -208,7 +209,11 @@ async fn pending_events(system: &portaal_infra::System, case: &CaseId, n: usize)
                 EventType::DeliverySubmitted,
                 chrono::Utc::now(),
                 case,
-                &[("n", (chunk * 100 + i).into())],
+                &[
+                    ("request_id", ulid::Ulid::new().to_string().into()),
+                    ("delivery_id", ulid::Ulid::new().to_string().into()),
+                    ("state", "submitted".into()),
+                ],
             ));
         }
         system.store.transact(writes).await.unwrap();
