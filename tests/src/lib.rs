@@ -420,6 +420,25 @@ impl TestApp {
         json_answer(req.send().await.unwrap(), StatusCode::OK).await
     }
 
+    /// Approves a delivery; answers its view.
+    pub async fn approve(&self, case: &str, delivery: &str) -> Value {
+        let path = format!("/dossiers/{case}/deliveries/{delivery}/approve");
+        let res = self.api(reqwest::Method::POST, &path).send().await.unwrap();
+        json_answer(res, StatusCode::OK).await
+    }
+
+    /// Rejects a delivery for this reason; answers its view.
+    pub async fn reject(&self, case: &str, delivery: &str, reason: &str) -> Value {
+        let path = format!("/dossiers/{case}/deliveries/{delivery}/reject");
+        let res = self
+            .api(reqwest::Method::POST, &path)
+            .json(&json!({ "reason": reason }))
+            .send()
+            .await
+            .unwrap();
+        json_answer(res, StatusCode::OK).await
+    }
+
     /// Runs the dossier's destruction job now, as its schedule would.
     pub async fn purge(&self, case: &str) -> portaal_core::usecases::lifecycle::JobOutcome {
         let case_id = portaal_core::domain::CaseId::parse(case).unwrap();

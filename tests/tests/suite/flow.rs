@@ -111,16 +111,7 @@ async fn a_request_is_delivered_approved_and_downloaded_byte_identical() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["api-version"], "1");
-    let res = app
-        .api(
-            Method::POST,
-            &format!("/dossiers/{case}/deliveries/{delivery_id}/approve"),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let approved: Value = res.json().await.unwrap();
+    let approved = app.approve(&case, &delivery_id).await;
     assert_eq!(approved["state"], "approved");
     for file in [&big, &small] {
         assert!(
@@ -521,17 +512,7 @@ async fn a_rejected_delivery_tells_the_department_and_destroys_the_files() {
         .await;
     let delivery: Value = app.confirm(&link, &[&a.id]).await.json().await.unwrap();
     let id = delivery["id"].as_str().unwrap();
-    let res = app
-        .api(
-            Method::POST,
-            &format!("/dossiers/{case}/deliveries/{id}/reject"),
-        )
-        .json(&json!({"reason": "Dit is het verkeerde besluit."}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let rejected: Value = res.json().await.unwrap();
+    let rejected = app.reject(&case, id, "Dit is het verkeerde besluit.").await;
     assert_eq!(rejected["state"], "rejected");
     // request, handler's notice, receipt, and the rejection to the department and the submitter
     let mails = app.exact_mails(&case, 5).await;

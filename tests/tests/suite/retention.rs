@@ -189,16 +189,7 @@ async fn destruction_leaves_nothing_of_the_dossier_but_its_record() {
         .as_str()
         .unwrap()
         .to_owned();
-    let res = app
-        .api(
-            Method::POST,
-            &format!("/dossiers/{case}/deliveries/{delivery}/reject"),
-        )
-        .json(&json!({"reason": "Onleesbaar"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    app.reject(&case, &delivery, "Onleesbaar").await;
     let staged = app
         .upload(
             &link,
@@ -412,15 +403,7 @@ async fn views_uploads_decisions_and_downloads_are_audited_without_the_token() {
     let sent = app.deliver(&link, "besluit.pdf", b"%PDF-1.7 audit").await;
     let dossier = app.get_dossier(&case).await;
     let delivery = dossier["deliveries"][0]["id"].as_str().unwrap().to_owned();
-    let res = app
-        .api(
-            Method::POST,
-            &format!("/dossiers/{case}/deliveries/{delivery}/approve"),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    app.approve(&case, &delivery).await;
     let res = app
         .client
         .get(format!("{link}/documents/{}", sent.id))

@@ -319,15 +319,7 @@ async fn dossiers_and_deliveries_are_listed_newest_first_from_the_indexes() {
         cases.push((case, delivery));
     }
     let (closed_case, approved) = &cases[0];
-    let res = app
-        .api(
-            Method::POST,
-            &format!("/dossiers/{closed_case}/deliveries/{approved}/approve"),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    app.approve(closed_case, approved).await;
     app.close(closed_case, None).await;
 
     // Page through open dossiers two at a time (the app's store is this test's own: exactly ours).

@@ -24,26 +24,9 @@ async fn every_change_is_reported_in_the_feed_with_ids_only() {
     let request = dossier["requests"][0]["id"].as_str().unwrap().to_owned();
 
     let first = deliver(&app, &link).await;
-    let res = app
-        .api(
-            Method::POST,
-            &format!("/dossiers/{case}/deliveries/{first}/reject"),
-        )
-        .json(&json!({"reason": "Onleesbaar"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    app.reject(&case, &first, "Onleesbaar").await;
     let second = deliver(&app, &link).await;
-    let res = app
-        .api(
-            Method::POST,
-            &format!("/dossiers/{case}/deliveries/{second}/approve"),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    app.approve(&case, &second).await;
 
     // A publication to the department.
     let bytes = b"%PDF-1.4 verslag".to_vec();
