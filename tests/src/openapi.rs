@@ -259,6 +259,39 @@ impl Contract {
         }
     }
 
+    /// Whether a webhook's body is what the document's `webhooks` say of its `type`.
+    pub fn check_webhook(&self, body: &str) -> Result<(), String> {
+        let value: Value =
+            serde_json::from_str(body).map_err(|e| format!("a webhook body is not JSON: {e}"))?;
+        let kind = value["type"].as_str().unwrap_or_default();
+        let request_body = self.resolve(&self.doc["webhooks"][kind]["post"]["requestBody"]);
+        let schema = request_body["content"]["application/json"]
+            .get("schema")
+            .ok_or_else(|| format!("webhook `{kind}` is not in the OpenAPI document: {body}"))?;
+        let validator = self.compiled(&format!("webhook {kind}"), schema)?;
+        let mut complaints: Vec<String> = validator
+            .iter_errors(&value)
+            .take(5)
+            .map(|e| format!("at `{}`: {e}", e.instance_path()))
+            .collect();
+        let mut undeclared = Vec::new();
+        self.undeclared(schema, &value, "", &mut undeclared);
+        complaints.extend(
+            undeclared
+                .iter()
+                .map(|at| format!("undeclared field `{at}`")),
+        );
+        if complaints.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "webhook `{kind}` does not match the document: {}\nbody: {}",
+                complaints.join("; "),
+                shorten(body)
+            ))
+        }
+    }
+
     /// A response object, its `$ref` followed.
     fn resolve<'a>(&'a self, mut value: &'a Value) -> &'a Value {
         while let Some(pointer) = value.get("$ref").and_then(Value::as_str) {

@@ -390,3 +390,32 @@ fn the_document_is_openapi_3_1_without_3_0_keywords() {
     walk(&doc, "", &mut found);
     assert!(found.is_empty(), "3.0 `nullable` at {found:?}");
 }
+
+#[test]
+fn the_contract_refuses_a_webhook_the_document_does_not_describe() {
+    let contract = portaal_tests::openapi::contract();
+    let mut closed = json!({
+        "type": "dossier.closed",
+        "timestamp": "2026-11-01T10:00:00Z",
+        "data": {"case_id": "BZ-2026-0042", "state": "closed"}
+    });
+    contract
+        .check_webhook(&closed.to_string())
+        .expect("a true webhook passes");
+    closed["data"]["state"] = json!("open");
+    let breach = contract.check_webhook(&closed.to_string()).unwrap_err();
+    assert!(
+        breach.contains("dossier.closed") && breach.contains("/data/state"),
+        "{breach}"
+    );
+    closed["data"]["state"] = json!("closed");
+    closed["data"]["title"] = json!("Bezwaar");
+    let breach = contract.check_webhook(&closed.to_string()).unwrap_err();
+    assert!(
+        breach.contains("undeclared field `/data/title`"),
+        "{breach}"
+    );
+    closed["type"] = json!("dossier.lost");
+    let breach = contract.check_webhook(&closed.to_string()).unwrap_err();
+    assert!(breach.contains("not in the OpenAPI document"), "{breach}");
+}
