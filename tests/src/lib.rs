@@ -2,6 +2,7 @@
 //! API.md describes. `PORTAAL_BACKEND=aws` in the environment runs the same tests on AWS adapters.
 
 pub mod contract;
+pub mod openapi;
 pub mod receiver;
 pub mod smtp;
 
@@ -19,7 +20,22 @@ pub struct TestApp {
     pub client: Client,
     pub data_dir: PathBuf,
     pub running: Running,
+    /// Answers that the OpenAPI document does not describe; any left fail the test at drop.
+    pub breaches: std::sync::Arc<openapi::Breaches>,
     _dir: TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let breaches = self.breaches.take();
+        if !breaches.is_empty() && !std::thread::panicking() {
+            panic!(
+                "{} answers broke the OpenAPI document:\n{}",
+                breaches.len(),
+                breaches.join("\n")
+            );
+        }
+    }
 }
 
 /// The bearer key of test apps (keys under 32 characters are refused).
@@ -81,17 +97,15 @@ pub fn embedded_config(data_dir: &std::path::Path, public_url: &str) -> Config {
     .expect("valid embedded config")
 }
 
+/// An app on the backend `PORTAAL_BACKEND` names. On AWS it gets a table of its own: the feed,
+/// its counters, the subscriptions, the destruction records, the due lists and the outbox are
+/// global partitions, which tests sharing one table would see each other in (and one app's
+/// worker would send another test's mail).
 pub async fn spawn_app() -> TestApp {
-    spawn_app_in(TempDir::new("app")).await
+    spawn_own_table(&[], None).await
 }
 
-pub async fn spawn_app_in(dir: TempDir) -> TestApp {
-    spawn_with(dir, &[]).await
-}
-
-/// An app on the backend `PORTAAL_BACKEND` names, with extra settings. On AWS it gets a table
-/// of its own: the feed, its counter and the subscriptions are global partitions, which tests
-/// sharing one table would see each other in.
+/// As [`spawn_app`], with extra settings.
 pub async fn spawn_with_settings(extra: &[(&str, &str)]) -> TestApp {
     spawn_own_table(extra, None).await
 }
@@ -113,11 +127,17 @@ async fn spawn_own_table(
     let table;
     let backend_named = extra.iter().any(|(k, _)| *k == "PORTAAL_BACKEND");
     if std::env::var("PORTAAL_BACKEND").as_deref() == Ok("aws") && !backend_named {
-        table = format!("portaal-{}", ulid::Ulid::new().to_string().to_lowercase());
-        create_emulator_table(&table);
+        table = own_table();
         settings.push(("PORTAAL_TABLE", &table));
     }
     spawn_on_clock(TempDir::new("app"), &settings, clock).await
+}
+
+/// A new table on the emulators, like the stack's, for one test; answers its name.
+pub fn own_table() -> String {
+    let table = format!("portaal-{}", ulid::Ulid::new().to_string().to_lowercase());
+    create_emulator_table(&table);
+    table
 }
 
 /// A table like the stack's on the emulators (`infra/emulators.py table`).
@@ -171,12 +191,13 @@ pub async fn move_due_date(
         .unwrap();
 }
 
-/// An app on the AWS adapters (the emulators), whatever `PORTAAL_BACKEND` says, with extra settings.
+/// An app on the AWS adapters (the emulators), whatever `PORTAAL_BACKEND` says, with extra
+/// settings, on a table of its own.
 pub async fn spawn_aws_app(extra: &[(&str, &str)]) -> TestApp {
-    require_emulators();
-    let mut overrides = vec![("PORTAAL_BACKEND", "aws")];
+    let table = own_table();
+    let mut overrides = vec![("PORTAAL_BACKEND", "aws"), ("PORTAAL_TABLE", &table)];
     overrides.extend_from_slice(extra);
-    spawn_with(TempDir::new("aws"), &overrides).await
+    spawn_on_clock(TempDir::new("aws"), &overrides, None).await
 }
 
 /// AWS tests run against the local emulators; without them they fail, saying how to start them.
@@ -185,10 +206,6 @@ pub fn require_emulators() {
         std::env::var("AWS_ENDPOINT_URL").is_ok_and(|v| !v.is_empty()),
         "these tests need the AWS emulators: run `eval \"$(infra/emulators up)\"` first (tests/run does)"
     );
-}
-
-async fn spawn_with(dir: TempDir, overrides: &[(&str, &str)]) -> TestApp {
-    spawn_on_clock(dir, overrides, None).await
 }
 
 async fn spawn_on_clock(
@@ -206,7 +223,27 @@ async fn spawn_on_clock(
     if let Some(clock) = clock {
         system = system.with_clock(clock);
     }
-    let running = local::spawn(system, listener).await.expect("spawn");
+    // The background work starts with the app's own server, on an address no one is told and
+    // which closes at once; the test's address serves the same router, checked against the
+    // OpenAPI document.
+    let hidden = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let mut running = local::spawn(system, hidden).await.expect("spawn");
+    running.handle.abort();
+    let breaches = std::sync::Arc::new(openapi::Breaches::default());
+    let router = portal::app(running.state.clone()).layer(axum::middleware::from_fn_with_state(
+        breaches.clone(),
+        openapi::layer,
+    ));
+    running.addr = listener.local_addr().expect("address");
+    let limits = running.state.system.config.limits.clone();
+    running.handle = tokio::spawn(portal::listener::serve(
+        listener,
+        router,
+        limits,
+        std::future::pending(),
+    ));
     TestApp {
         base,
         api_key: TEST_API_KEY.into(),
@@ -216,8 +253,26 @@ async fn spawn_on_clock(
             .unwrap(),
         data_dir: dir.0.clone(),
         running,
+        breaches,
         _dir: dir,
     }
+}
+
+/// Every file below `dir`, at any depth (directories themselves left out), in no set order.
+pub fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
 }
 
 /// Reproducible bytes that do not compress (xorshift).
@@ -354,6 +409,58 @@ impl TestApp {
         .send()
         .await
         .unwrap()
+    }
+
+    /// Closes the dossier (with this body, or none) and answers the close's `200` answer.
+    pub async fn close(&self, case: &str, body: Option<Value>) -> Value {
+        let mut req = self.api(reqwest::Method::POST, &format!("/dossiers/{case}/close"));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        json_answer(req.send().await.unwrap(), StatusCode::OK).await
+    }
+
+    /// Approves a delivery; answers its view.
+    pub async fn approve(&self, case: &str, delivery: &str) -> Value {
+        let path = format!("/dossiers/{case}/deliveries/{delivery}/approve");
+        let res = self.api(reqwest::Method::POST, &path).send().await.unwrap();
+        json_answer(res, StatusCode::OK).await
+    }
+
+    /// Rejects a delivery for this reason; answers its view.
+    pub async fn reject(&self, case: &str, delivery: &str, reason: &str) -> Value {
+        let path = format!("/dossiers/{case}/deliveries/{delivery}/reject");
+        let res = self
+            .api(reqwest::Method::POST, &path)
+            .json(&json!({ "reason": reason }))
+            .send()
+            .await
+            .unwrap();
+        json_answer(res, StatusCode::OK).await
+    }
+
+    /// Runs the dossier's destruction job now, as its schedule would.
+    pub async fn purge(&self, case: &str) -> portaal_core::usecases::lifecycle::JobOutcome {
+        let case_id = portaal_core::domain::CaseId::parse(case).unwrap();
+        self.running
+            .state
+            .system
+            .portaal
+            .run_job(&portaal_core::ports::Job::Purge { case_id })
+            .await
+            .unwrap()
+    }
+
+    /// Makes `bezwaar` a case type closed and destroyed at its handling (zero days), so a
+    /// destruction is due as soon as a dossier closes; answers the saved case type.
+    pub async fn destroy_bezwaar_at_handling(&self) -> Value {
+        let res = self
+            .api(reqwest::Method::PATCH, "/case-types/bezwaar")
+            .json(&json!({"close_after_days": 0, "destroy_after_days": 0}))
+            .send()
+            .await
+            .unwrap();
+        json_answer(res, StatusCode::OK).await
     }
 
     /// The deadline overview for this query string.

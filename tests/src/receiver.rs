@@ -1,6 +1,7 @@
 //! A real webhook receiver for the tests: an HTTP server on a loopback port that records every
 //! request, verifies its signature with the Standard Webhooks algorithm (written here from the
-//! specification, apart from the portal's own code), and answers as the test scripts it.
+//! specification, apart from the portal's own code), checks the body of every signed request
+//! against the OpenAPI document's `webhooks`, and answers as the test scripts it.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -53,6 +54,8 @@ struct Inner {
     received: Vec<Received>,
     /// Requests being held open right now.
     hanging: usize,
+    /// Webhook bodies the OpenAPI document does not describe.
+    breaches: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -107,6 +110,13 @@ async fn receive(
             header("webhook-signature"),
         );
         let verified = verifies(&inner.secrets, &id, &timestamp, &signature, &body);
+        // What the portal sends (tests also post bare bodies, without an id, to test the sender).
+        if !id.is_empty() {
+            if let Err(breach) = crate::openapi::contract().check_webhook(&body) {
+                eprintln!("OpenAPI contract broken: {breach}");
+                inner.breaches.push(breach);
+            }
+        }
         inner.received.push(Received {
             id,
             timestamp,
@@ -158,8 +168,15 @@ impl Receiver {
         inner.otherwise = Some(otherwise);
     }
 
+    /// What arrived so far; fails the test if a webhook broke the OpenAPI document.
     pub fn received(&self) -> Vec<Received> {
-        self.inner.lock().unwrap().received.clone()
+        let inner = self.inner.lock().unwrap();
+        assert!(
+            inner.breaches.is_empty(),
+            "webhooks broke the OpenAPI document:\n{}",
+            inner.breaches.join("\n")
+        );
+        inner.received.clone()
     }
 
     pub fn hanging(&self) -> usize {

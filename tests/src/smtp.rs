@@ -1,5 +1,6 @@
 //! The real SMTP server of the mail tests (`tests/smtp/sink.py`, aiosmtpd), as a child process
-//! that a test can stop and start again on the same port.
+//! that a test can stop and start again on the same port. The first start binds port 0 and
+//! reads the port the sink reports.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -13,15 +14,6 @@ pub struct SmtpSink {
     _temp: tempfile::TempDir,
 }
 
-/// A free port on loopback (bound and released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl SmtpSink {
     pub fn start() -> Self {
         let temp = tempfile::Builder::new()
@@ -29,7 +21,7 @@ impl SmtpSink {
             .tempdir()
             .unwrap();
         let mut sink = Self {
-            port: free_port(),
+            port: 0,
             dir: temp.path().to_path_buf(),
             child: None,
             _temp: temp,
@@ -43,7 +35,7 @@ impl SmtpSink {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
-    /// Starts the server (again) on its port.
+    /// Starts the server (again) on its port; the first time on the port the system chooses.
     pub fn resume(&mut self) {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/smtp/sink.py");
         let mut child = Command::new("python3")
@@ -57,7 +49,17 @@ impl SmtpSink {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        assert_eq!(line.trim(), "ready", "the SMTP sink started");
+        let port = line
+            .trim()
+            .strip_prefix("ready ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("the SMTP sink started and named its port: {line:?}"));
+        assert!(
+            self.port == 0 || self.port == port,
+            "the SMTP sink came back on port {port}, not {}",
+            self.port
+        );
+        self.port = port;
         self.child = Some(child);
     }
 

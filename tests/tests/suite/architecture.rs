@@ -25,25 +25,15 @@ fn core_depends_on_no_sqlite_file_system_or_aws_crate() {
 
 #[test]
 fn core_sources_use_no_file_system_or_network() {
-    let mut stack = vec![std::path::PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../core/src"
-    ))];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).unwrap();
-            for forbidden in ["std::fs", "std::net", "tokio::", "rusqlite", "aws_sdk"] {
-                assert!(
-                    !text.contains(forbidden),
-                    "{} uses {forbidden}",
-                    path.display()
-                );
-            }
+    let core = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../core/src"));
+    for path in portaal_tests::files_under(core) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for forbidden in ["std::fs", "std::net", "tokio::", "rusqlite", "aws_sdk"] {
+            assert!(
+                !text.contains(forbidden),
+                "{} uses {forbidden}",
+                path.display()
+            );
         }
     }
 }
@@ -61,15 +51,16 @@ fn module_graph(
         if name == "lib" || name == "main" {
             continue;
         }
-        let mut files = vec![path.clone()];
-        let mut sources = Vec::new();
-        while let Some(p) = files.pop() {
-            if p.is_dir() {
-                files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
-            } else if p.extension().is_some_and(|e| e == "rs") {
-                sources.push(std::fs::read_to_string(&p).unwrap());
-            }
-        }
+        let files = if path.is_dir() {
+            portaal_tests::files_under(&path)
+        } else {
+            vec![path.clone()]
+        };
+        let sources: Vec<String> = files
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect();
         let mut named = std::collections::BTreeSet::new();
         for text in &sources {
             let code = text.split("#[cfg(test)]").next().unwrap();

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use portaal_infra::aws::metrics::CallCounter;
 use portaal_tests::{TestApp, case_id, contract::tamper, sha256_hex, spawn_aws_app};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::Value;
 
 fn counter(app: &TestApp) -> CallCounter {
@@ -92,15 +92,7 @@ async fn the_page_costs_two_reads_and_an_audit_write_a_confirm_one_transaction_a
 
     let delivery: Value = res.json().await.unwrap();
     let id = delivery["id"].as_str().unwrap();
-    let res = app
-        .api(
-            Method::POST,
-            &format!("/dossiers/{case}/deliveries/{id}/approve"),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    app.approve(&case, id).await;
     assert_eq!(app.download(&case, &a.id).await, big_pdf);
     app.mails(&case, 3).await;
 

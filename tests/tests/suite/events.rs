@@ -33,8 +33,9 @@ async fn lambda_system(dir: &TempDir) -> (System, String) {
 async fn lambda_system_with_clock(dir: &TempDir) -> (System, String, Arc<ManualClock>) {
     let url = "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/prod";
     let config = if std::env::var("PORTAAL_BACKEND").as_deref() == Ok("aws") {
-        portaal_tests::require_emulators();
-        test_config(&dir.0, url, &[])
+        // A table of its own: the outbox a sweep reads and the feed are global partitions.
+        let table = portaal_tests::own_table();
+        test_config(&dir.0, url, &[("PORTAAL_TABLE", &table)])
     } else {
         embedded_config(&dir.0, url)
     };
@@ -70,8 +71,7 @@ async fn sent_mails(system: &System, case: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// How many `dossier.destroyed` events of this case exist, pending or in the feed (on shared
-/// emulators another test's server may have sequenced it already).
+/// How many `dossier.destroyed` events of this case exist, pending or in the feed.
 async fn destroyed_events(system: &System, case: &str) -> usize {
     use portaal_core::events::keys as feed_keys;
     let pending = system
@@ -277,7 +277,7 @@ async fn the_scheduled_reminder_event_queues_one_reminder() {
         !text.contains(&token) && text.contains(portaal_core::model::LINK_PLACEHOLDER),
         "the queued reminder holds its link sealed, never the raw token"
     );
-    // Only this mail: on the emulators the table is shared with other tests' queued mail.
+    // This mail, as its stream record would have it sent.
     system
         .outbox
         .send(&reminder.pk, &reminder.sk)
@@ -546,8 +546,8 @@ async fn a_mail_claimed_by_a_live_sender_is_retried_and_the_sweep_sends_what_is_
     ))
     .unwrap();
     let answer = notify::notify(&system, sweep).await.unwrap();
-    // On shared emulators the sweep may also send other tests' queued mail; this case's is one.
-    assert!(answer["sent"].as_u64().unwrap() >= 1);
+    // The table is this test's own: the sweep sends this case's mail and nothing else.
+    assert_eq!(answer["sent"], 1, "{answer}");
     assert_eq!(sent_mails(&system, &case).await.len(), 1);
 }
 
@@ -570,8 +570,7 @@ async fn a_pending_event_goes_from_the_stream_through_the_queue_to_the_receiver(
     let aws = std::env::var("PORTAAL_BACKEND").as_deref() == Ok("aws");
     let (config, sqs) = if aws {
         // A table of its own: the feed and subscriptions are global partitions.
-        let table = format!("portaal-{}", ulid::Ulid::new().to_string().to_lowercase());
-        portaal_tests::create_emulator_table(&table);
+        let table = portaal_tests::own_table();
         let sdk = aws_config::load_from_env().await;
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let queue = sqs

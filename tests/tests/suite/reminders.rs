@@ -227,13 +227,7 @@ async fn schedules_follow_every_change_of_request_and_dossier() {
     );
 
     clock.set(Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap());
-    let res = app
-        .api(Method::POST, &format!("/dossiers/{case_str}/close"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let closed: serde_json::Value = res.json().await.unwrap();
+    let closed = app.close(&case_str, None).await;
     let destroy_at: DateTime<Utc> = closed["destroys_at"].as_str().unwrap().parse().unwrap();
     let closes_at: DateTime<Utc> = closed["closes_at"].as_str().unwrap().parse().unwrap();
     let bezwaar = portaal_core::casetype::default_for("bezwaar").unwrap();
@@ -256,12 +250,7 @@ async fn schedules_follow_every_change_of_request_and_dossier() {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(schedules().await[3], None, "after the reopen");
 
-    let res = app
-        .api(Method::POST, &format!("/dossiers/{case_str}/close"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    app.close(&case_str, None).await;
     let res = app
         .api(Method::PUT, &format!("/dossiers/{case_str}/hold"))
         .json(&json!({"reason": "WOB-procedure loopt"}))
