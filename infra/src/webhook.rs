@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,7 +15,11 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct HttpHookSender {
-    client: reqwest::Client,
+    /// An internal CA's roots, read and checked at start (a wrong file is a configuration error).
+    extra_roots: Vec<reqwest::Certificate>,
+    /// Made on the first POST: loading the system's roots takes milliseconds that a function which
+    /// never sends a webhook (the portal, reminders, destruction) should not pay at its cold start.
+    client: OnceLock<Result<reqwest::Client, String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -28,42 +32,55 @@ pub enum HookClientError {
 
 impl HttpHookSender {
     pub fn new(ca_file: Option<&Path>) -> Result<Self, HookClientError> {
-        let mut builder = reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            .connect_timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            // Straight to the receiver: through a proxy the address guard would check the proxy.
-            .no_proxy()
-            .user_agent(concat!("Portaal-Webhooks/", env!("CARGO_PKG_VERSION")))
-            .dns_resolver(Arc::new(GuardedResolver));
+        let mut extra_roots = Vec::new();
         if let Some(path) = ca_file {
             let ca_error = |problem: String| HookClientError::CaFile {
                 path: path.display().to_string(),
                 problem,
             };
             let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
-            let roots =
+            extra_roots =
                 reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ca_error(e.to_string()))?;
-            if roots.is_empty() {
+            if extra_roots.is_empty() {
                 return Err(ca_error("holds no PEM certificate".into()));
-            }
-            for root in roots {
-                builder = builder.add_root_certificate(root);
             }
         }
         Ok(Self {
-            client: builder
-                .build()
-                .map_err(|e| HookClientError::Client(e.to_string()))?,
+            extra_roots,
+            client: OnceLock::new(),
         })
+    }
+
+    fn client(&self) -> Result<&reqwest::Client, HookClientError> {
+        self.client
+            .get_or_init(|| {
+                let mut builder = reqwest::Client::builder()
+                    .timeout(TIMEOUT)
+                    .connect_timeout(Duration::from_secs(5))
+                    .redirect(reqwest::redirect::Policy::none())
+                    // Straight to the receiver: through a proxy the address guard would check
+                    // the proxy.
+                    .no_proxy()
+                    .user_agent(concat!("Portaal-Webhooks/", env!("CARGO_PKG_VERSION")))
+                    .dns_resolver(Arc::new(GuardedResolver));
+                for root in &self.extra_roots {
+                    builder = builder.add_root_certificate(root.clone());
+                }
+                builder.build().map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| HookClientError::Client(e.clone()))
     }
 }
 
 #[async_trait]
 impl HookSender for HttpHookSender {
     async fn post(&self, url: &str, headers: &[(&str, String)], body: &str) -> HookAnswer {
-        let mut request = self
-            .client
+        let client = match self.client() {
+            Ok(client) => client,
+            Err(e) => return HookAnswer::NoAnswer(e.to_string()),
+        };
+        let mut request = client
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body.to_owned());

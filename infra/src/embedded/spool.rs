@@ -1,5 +1,5 @@
 //! An upload written at disk speed: the bytes arriving from the network are gathered into
-//! batches of a few MiB (the chunks themselves, not copies) and handed to one blocking thread
+//! batches of a MiB (the chunks themselves, not copies) and handed to one blocking thread
 //! that hashes and writes them with plain file calls while the next batch arrives. One
 //! `spawn_blocking` per upload instead of one per network chunk; memory stays at a few batches.
 
@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// Bytes gathered before a batch goes to the writer.
-const BATCH_BYTES: usize = 4 << 20;
+const BATCH_BYTES: usize = 1 << 20;
 /// Batches waiting for the writer at most: a slow disk slows the upload, not the memory.
 const BATCHES_QUEUED: usize = 2;
 
