@@ -92,10 +92,15 @@ async fn ses_refusing_an_unverified_sender_is_a_rejection() {
     );
 }
 
-#[tokio::test]
-async fn eventbridge_scheduler_keeps_the_scheduler_contract() {
-    let (scheduler, _) = scheduler().await;
-    contract::scheduler_contract(Arc::new(scheduler)).await;
+/// The scheduler contract, one test per behaviour:
+/// `aws_ses_scheduler::eventbridge_scheduler::a_later_upsert_wins`.
+mod eventbridge_scheduler {
+    use super::*;
+
+    portaal_tests::scheduler_contract_tests!(|| async {
+        let (scheduler, _) = scheduler().await;
+        (Arc::new(scheduler), ())
+    });
 }
 
 #[tokio::test]

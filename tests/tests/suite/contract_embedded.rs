@@ -6,13 +6,14 @@ use portaal_infra::embedded::{OutboxMailer, SqliteScheduler, SqliteStore};
 use portaal_tests::{TempDir, contract, spawn_app};
 use serde_json::Value;
 
-#[tokio::test]
-async fn sqlite_store_keeps_the_store_contract() {
-    let dir = TempDir::new("store");
-    contract::store_contract(Arc::new(
-        SqliteStore::open(&dir.0.join("db.sqlite3")).unwrap(),
-    ))
-    .await;
+mod sqlite_store {
+    use super::*;
+
+    portaal_tests::store_contract_tests!(|| async {
+        let dir = TempDir::new("store");
+        let store = SqliteStore::open(&dir.0.join("db.sqlite3")).unwrap();
+        (Arc::new(store), dir)
+    });
 }
 
 #[tokio::test]
@@ -56,11 +57,12 @@ async fn outbox_mailer_keeps_the_mailer_contract() {
     assert_eq!(emls, 1, "one .eml file per mail");
 }
 
-#[tokio::test]
-async fn sqlite_scheduler_keeps_the_scheduler_contract() {
-    let dir = TempDir::new("sched");
-    contract::scheduler_contract(Arc::new(
-        SqliteScheduler::open(&dir.0.join("db.sqlite3")).unwrap(),
-    ))
-    .await;
+mod sqlite_scheduler {
+    use super::*;
+
+    portaal_tests::scheduler_contract_tests!(|| async {
+        let dir = TempDir::new("sched");
+        let scheduler = SqliteScheduler::open(&dir.0.join("db.sqlite3")).unwrap();
+        (Arc::new(scheduler), dir)
+    });
 }
