@@ -62,11 +62,15 @@ fn mail(subject: &str) -> OutgoingMail {
     }
 }
 
-#[tokio::test]
-async fn ses_mailer_keeps_the_mailer_contract() {
-    env("PORTAAL_MOTO_URL");
-    let mailer = mailer(&env("PORTAAL_MAIL_FROM")).await;
-    contract::mailer_contract(Arc::new(mailer), contract::aws_sent_mails).await;
+/// The mailer contract, one test per behaviour: `aws_ses_scheduler::ses_mailer::the_body_arrives`.
+mod ses_mailer {
+    use super::*;
+
+    portaal_tests::mailer_contract_tests!(|| async {
+        env("PORTAAL_MOTO_URL");
+        let mailer = mailer(&env("PORTAAL_MAIL_FROM")).await;
+        (Arc::new(mailer), contract::aws_sent_mails, ())
+    });
 }
 
 #[tokio::test]
