@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use portaal_core::ports::{Condition, Item, Store, StoreError, Write};
+use portaal_core::ports::{Item, Store, Write};
 use portaal_infra::aws::dynamo::DynamoStore;
 use portaal_infra::aws::metrics::CallCounter;
-use portaal_tests::{case_id, contract};
+use portaal_tests::case_id;
 use serde_json::{Value, json};
 
 /// A store on the emulator's table whose client reports its calls to `counter`.
@@ -37,16 +37,31 @@ fn item(pk: &str, sk: &str, attrs: Value) -> Item {
     Item::new(pk, sk, map)
 }
 
-#[tokio::test]
-async fn dynamo_store_keeps_the_store_contract() {
-    let counter = CallCounter::default();
-    contract::store_contract(Arc::new(store(&counter).await)).await;
-    assert_eq!(
-        counter.total("DynamoDB"),
-        counter.snapshot().values().sum::<u64>(),
-        "only DynamoDB calls: {:?}",
-        counter.snapshot()
-    );
+/// Fails the test, when dropped at its end, if the store's client called anything but DynamoDB.
+struct OnlyDynamoDbCalls(CallCounter);
+
+impl Drop for OnlyDynamoDbCalls {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            assert_eq!(
+                self.0.total("DynamoDB"),
+                self.0.snapshot().values().sum::<u64>(),
+                "only DynamoDB calls: {:?}",
+                self.0.snapshot()
+            );
+        }
+    }
+}
+
+/// The store contract, one test per behaviour: `aws_dynamo::dynamo_store::query_by_prefix`.
+mod dynamo_store {
+    use super::*;
+
+    portaal_tests::store_contract_tests!(|| async {
+        let counter = CallCounter::default();
+        let store = Arc::new(store(&counter).await);
+        (store, OnlyDynamoDbCalls(counter))
+    });
 }
 
 #[tokio::test]
@@ -85,44 +100,4 @@ async fn a_transaction_is_one_call_and_a_get_is_one_call() {
         BTreeMap::from([("DynamoDB.TransactWriteItems".to_owned(), 1)]),
         "even one write is a TransactWriteItems call"
     );
-}
-
-#[tokio::test]
-async fn a_failed_condition_names_the_first_failing_write() {
-    let counter = CallCounter::default();
-    let store = store(&counter).await;
-    let pk = format!("DOSSIER#{}", case_id("cond"));
-    store
-        .transact(vec![Write::create(item(
-            &pk,
-            "META",
-            json!({"status": "open"}),
-        ))])
-        .await
-        .unwrap();
-    let result = store
-        .transact(vec![
-            Write::create(item(&pk, "DOC#1", json!({}))),
-            Write::Check {
-                pk: pk.clone(),
-                sk: "META".into(),
-                condition: Condition::Equals("status".into(), json!("closed")),
-            },
-            Write::create(item(&pk, "OTHER", json!({}))),
-        ])
-        .await;
-    assert!(
-        matches!(result, Err(StoreError::ConditionFailed { index: Some(1) })),
-        "the check (write 1) failed first: {result:?}"
-    );
-    assert_eq!(store.get(&pk, "DOC#1").await.unwrap(), None);
-    let check_none = Write::Check {
-        pk: pk.clone(),
-        sk: "ABSENT".into(),
-        condition: Condition::None,
-    };
-    store
-        .transact(vec![check_none])
-        .await
-        .expect("a check without condition holds");
 }

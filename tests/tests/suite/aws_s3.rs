@@ -10,7 +10,7 @@ use aws_sdk_s3::config::RequestChecksumCalculation;
 use portaal_core::domain::Sha256;
 use portaal_core::ports::{Blobs, DownloadSpec, UploadSpec, UploadTarget};
 use portaal_infra::aws::s3::S3Blobs;
-use portaal_tests::{case_id, contract};
+use portaal_tests::case_id;
 use reqwest::StatusCode;
 
 const START: &str = "start the emulators first: eval \"$(infra/emulators up)\" (stop them with infra/emulators down)";
@@ -57,9 +57,11 @@ async fn send(target: &UploadTarget, body: Vec<u8>, content_type: Option<&str>) 
     req.body(body).send().await.unwrap().status()
 }
 
-#[tokio::test]
-async fn s3_blobs_keep_the_blob_contract() {
-    contract::blobs_contract(Arc::new(blobs().await), None).await;
+/// The blob contract, one test per behaviour: `aws_s3::s3_blobs::a_tampered_url_is_refused`.
+mod s3_blobs {
+    use super::*;
+
+    portaal_tests::blobs_contract_tests!(|| async { (Arc::new(blobs().await), None, ()) });
 }
 
 #[tokio::test]

@@ -62,11 +62,15 @@ fn mail(subject: &str) -> OutgoingMail {
     }
 }
 
-#[tokio::test]
-async fn ses_mailer_keeps_the_mailer_contract() {
-    env("PORTAAL_MOTO_URL");
-    let mailer = mailer(&env("PORTAAL_MAIL_FROM")).await;
-    contract::mailer_contract(Arc::new(mailer), contract::aws_sent_mails).await;
+/// The mailer contract, one test per behaviour: `aws_ses_scheduler::ses_mailer::the_body_arrives`.
+mod ses_mailer {
+    use super::*;
+
+    portaal_tests::mailer_contract_tests!(|| async {
+        env("PORTAAL_MOTO_URL");
+        let mailer = mailer(&env("PORTAAL_MAIL_FROM")).await;
+        (Arc::new(mailer), contract::aws_sent_mails, ())
+    });
 }
 
 #[tokio::test]
@@ -92,10 +96,15 @@ async fn ses_refusing_an_unverified_sender_is_a_rejection() {
     );
 }
 
-#[tokio::test]
-async fn eventbridge_scheduler_keeps_the_scheduler_contract() {
-    let (scheduler, _) = scheduler().await;
-    contract::scheduler_contract(Arc::new(scheduler)).await;
+/// The scheduler contract, one test per behaviour:
+/// `aws_ses_scheduler::eventbridge_scheduler::a_later_upsert_wins`.
+mod eventbridge_scheduler {
+    use super::*;
+
+    portaal_tests::scheduler_contract_tests!(|| async {
+        let (scheduler, _) = scheduler().await;
+        (Arc::new(scheduler), ())
+    });
 }
 
 #[tokio::test]
