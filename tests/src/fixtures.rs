@@ -130,6 +130,35 @@ pub fn case_id(label: &str) -> String {
     format!("{label}-{}", ulid_like())
 }
 
+/// The use cases over the real embedded adapters in `dir` (`db.sqlite3`, `blobs/`): `store` is
+/// that database's store (maybe wrapped by the test), the clock one the test moves.
+pub fn embedded_portaal(
+    dir: &std::path::Path,
+    store: std::sync::Arc<dyn portaal_core::ports::Store>,
+    clock: std::sync::Arc<ManualClock>,
+) -> portaal_core::Portaal {
+    use portaal_infra::embedded::{FsBlobs, SqliteScheduler};
+    let blobs = FsBlobs::new(dir.join("blobs"), "http://127.0.0.1:1", b"k".to_vec()).unwrap();
+    portaal_core::Portaal::new(
+        store,
+        std::sync::Arc::new(blobs),
+        std::sync::Arc::new(SqliteScheduler::open(&dir.join("db.sqlite3")).unwrap()),
+        clock,
+        portaal_core::Settings::new("http://127.0.0.1:1"),
+    )
+}
+
+/// A request to the Vergunningen department, due on `due` (`YYYY-MM-DD`), as the use case takes it.
+pub fn request_to_vergunningen(due: &str) -> portaal_core::usecases::request::RequestInput {
+    portaal_core::usecases::request::RequestInput {
+        department: "Vergunningen".into(),
+        to: vec!["vergunningen@example.nl".into()],
+        due: Some(due.into()),
+        message: String::new(),
+        language: None,
+    }
+}
+
 pub fn dossier_body() -> Value {
     json!({
         "case_type": "bezwaar",

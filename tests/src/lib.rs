@@ -20,7 +20,7 @@ pub use app::{
     settle, spawn_app, spawn_aws_app, spawn_with_clock, spawn_with_settings, test_config,
 };
 pub use fixtures::{
-    ManualClock, TempDir, case_id, dossier_body, files_under, move_due_date, pdf, pseudo_random,
-    sha256_hex,
+    ManualClock, TempDir, case_id, dossier_body, embedded_portaal, files_under, move_due_date, pdf,
+    pseudo_random, request_to_vergunningen, sha256_hex,
 };
 pub use http::{Upload, json_answer, problem};

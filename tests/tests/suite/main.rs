@@ -19,5 +19,6 @@ mod openapi;
 mod outbox;
 mod reminders;
 mod retention;
+mod scale;
 mod security;
 mod webhooks;

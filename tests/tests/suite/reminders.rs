@@ -10,8 +10,7 @@ use portaal_core::domain::CaseId;
 use portaal_core::ports::Store;
 use portaal_core::usecases::dossier::DossierInput;
 use portaal_core::usecases::lifecycle::JobOutcome;
-use portaal_core::usecases::request::RequestInput;
-use portaal_infra::embedded::{FsBlobs, SqliteScheduler, SqliteStore};
+use portaal_infra::embedded::SqliteStore;
 use portaal_tests::{ManualClock, TempDir};
 
 struct Fixture {
@@ -28,13 +27,7 @@ fn fixture() -> Fixture {
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap(),
     ));
-    let portaal = Portaal::new(
-        store.clone(),
-        Arc::new(FsBlobs::new(dir.0.join("blobs"), "http://127.0.0.1:1", b"k".to_vec()).unwrap()),
-        Arc::new(SqliteScheduler::open(&db).unwrap()),
-        clock.clone(),
-        portaal_core::Settings::new("http://127.0.0.1:1"),
-    );
+    let portaal = portaal_tests::embedded_portaal(&dir.0, store.clone(), clock.clone());
     Fixture {
         portaal,
         store,
@@ -50,16 +43,7 @@ impl Fixture {
         self.portaal.put_dossier(case, &input).await.unwrap();
         let request = self
             .portaal
-            .create_request(
-                case,
-                &RequestInput {
-                    department: "Vergunningen".into(),
-                    to: vec!["vergunningen@example.nl".into()],
-                    due: Some("2026-11-20".into()),
-                    message: String::new(),
-                    language: None,
-                },
-            )
+            .create_request(case, &portaal_tests::request_to_vergunningen("2026-11-20"))
             .await
             .unwrap();
         request.id
