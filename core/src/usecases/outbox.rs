@@ -1,6 +1,7 @@
 //! Sends queued mail items. Each send is claimed first (a conditional write), so two senders
 //! never send the same mail at once and a crashed send is taken over after its claim lapses.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use chrono::Duration;
@@ -120,8 +121,8 @@ impl Outbox {
     #[tracing::instrument(skip(self))]
     pub async fn send(&self, pk: &str, sk: &str) -> Result<SendOutcome> {
         let (mail, claimed) = match self.claim(pk, sk).await? {
-            Ok(both) => both,
-            Err(not_now) => return Ok(not_now),
+            ControlFlow::Continue(both) => both,
+            ControlFlow::Break(not_now) => return Ok(not_now),
         };
         let sent = self.mailer.send(&self.outgoing(&mail)).await;
         let (next, outcome) = self.settle(&claimed, sent);
@@ -161,24 +162,22 @@ impl Outbox {
 
     /// The mail as read and as claimed for this send (its attempt counted), or why it is not
     /// sent now.
-    async fn claim(
-        &self,
-        pk: &str,
-        sk: &str,
-    ) -> Result<std::result::Result<(Mail, Mail), SendOutcome>> {
+    async fn claim(&self, pk: &str, sk: &str) -> Result<ControlFlow<SendOutcome, (Mail, Mail)>> {
         let Some(item) = self.store.get(pk, sk).await? else {
-            return Ok(Err(SendOutcome::Skipped));
+            return Ok(ControlFlow::Break(SendOutcome::Skipped));
         };
         let mail = Mail::from_item(&item)?;
         let now = self.clock.now();
         match mail.state {
-            MailState::Sent | MailState::Failed => return Ok(Err(SendOutcome::Skipped)),
+            MailState::Sent | MailState::Failed => {
+                return Ok(ControlFlow::Break(SendOutcome::Skipped));
+            }
             MailState::Sending if mail.claimed_until.is_some_and(|t| t > now) => {
-                return Ok(Err(SendOutcome::Busy));
+                return Ok(ControlFlow::Break(SendOutcome::Busy));
             }
             // A retry not yet due (a sweep finds it when it is).
             MailState::Queued if mail.next_attempt_at.is_some_and(|t| t > now) => {
-                return Ok(Err(SendOutcome::Busy));
+                return Ok(ControlFlow::Break(SendOutcome::Busy));
             }
             MailState::Queued | MailState::Sending => {}
         }
@@ -194,8 +193,10 @@ impl Outbox {
             mail.attempts,
         );
         match self.store.transact(vec![write]).await {
-            Err(StoreError::ConditionFailed { .. }) => Ok(Err(SendOutcome::Skipped)),
-            other => other.map(|()| Ok((mail, claimed))).map_err(Into::into),
+            Err(StoreError::ConditionFailed { .. }) => Ok(ControlFlow::Break(SendOutcome::Skipped)),
+            other => other
+                .map(|()| ControlFlow::Continue((mail, claimed)))
+                .map_err(Into::into),
         }
     }
 

@@ -20,7 +20,9 @@ pub(super) struct Spool {
     batch: Vec<Bytes>,
     batch_bytes: usize,
     writer: Option<mpsc::Sender<Vec<Bytes>>>,
-    done: JoinHandle<std::io::Result<(std::fs::File, String)>>,
+    /// Taken by the first stop: a failed push stops the writer, and the abandon after it finds
+    /// it stopped.
+    done: Option<JoinHandle<std::io::Result<(std::fs::File, String)>>>,
 }
 
 impl Spool {
@@ -45,7 +47,7 @@ impl Spool {
             batch: Vec::new(),
             batch_bytes: 0,
             writer: Some(writer),
-            done,
+            done: Some(done),
         }
     }
 
@@ -61,7 +63,9 @@ impl Spool {
     async fn send(&mut self) -> std::io::Result<()> {
         let batch = std::mem::take(&mut self.batch);
         self.batch_bytes = 0;
-        let writer = self.writer.as_ref().expect("the writer lives until finish");
+        let Some(writer) = self.writer.as_ref() else {
+            return Err(std::io::Error::other("the upload's writer stopped"));
+        };
         if writer.send(batch).await.is_err() {
             // The writer stopped on an error: finishing tells which.
             return Err(self
@@ -75,7 +79,10 @@ impl Spool {
 
     async fn stop(&mut self) -> std::io::Result<(std::fs::File, String)> {
         self.writer = None;
-        match (&mut self.done).await {
+        let Some(done) = self.done.take() else {
+            return Err(std::io::Error::other("the upload's writer stopped"));
+        };
+        match done.await {
             Ok(result) => result,
             Err(e) => Err(std::io::Error::other(format!(
                 "the upload's writer failed: {e}"
@@ -121,6 +128,26 @@ mod tests {
         let sha256 = spool.finish().await.unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), all);
         assert_eq!(sha256, hex::encode(sha2::Sha256::digest(&all)));
+    }
+
+    #[tokio::test]
+    async fn a_writer_that_failed_is_abandoned_without_a_second_stop() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("taken");
+        std::fs::write(&path, b"earlier").unwrap();
+        let mut spool = Spool::create(path.clone());
+        // Enough for a batch to reach the writer, which failed to create the file.
+        let mut failed = None;
+        for _ in 0..(BATCH_BYTES * (BATCHES_QUEUED + 2)) / 4096 {
+            if let Err(e) = spool.push(Bytes::from(vec![0u8; 4096])).await {
+                failed = Some(e);
+                break;
+            }
+        }
+        let failed = failed.expect("a push reports the writer's failure");
+        assert_eq!(failed.kind(), std::io::ErrorKind::AlreadyExists, "{failed}");
+        spool.abandon().await;
+        assert_eq!(std::fs::read(&path).unwrap(), b"earlier");
     }
 
     #[tokio::test]

@@ -8,7 +8,6 @@ use portaal_core::model::keys;
 use portaal_core::ports::{Condition, Job, Write};
 use portaal_core::usecases::dossier::DossierInput;
 use portaal_core::usecases::lifecycle::{CloseInput, JobOutcome};
-use portaal_core::usecases::request::RequestInput;
 use portaal_infra::System;
 use portaal_tests::{ManualClock, TempDir, case_id, embedded_config, test_config};
 use portal::AppState;
@@ -113,16 +112,7 @@ async fn dossier_with_request(system: &System, case: &str) -> (String, String) {
     system.portaal.put_dossier(&case, &input).await.unwrap();
     let request = system
         .portaal
-        .create_request(
-            &case,
-            &RequestInput {
-                department: "Vergunningen".into(),
-                to: vec!["vergunningen@example.nl".into()],
-                due: Some("2099-12-31".into()),
-                message: String::new(),
-                language: None,
-            },
-        )
+        .create_request(&case, &portaal_tests::request_to_vergunningen("2099-12-31"))
         .await
         .unwrap();
     let token = request
