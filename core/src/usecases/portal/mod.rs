@@ -246,12 +246,7 @@ impl Portaal {
             scan_note: None,
         };
         let upload = self.upload_target_for(&doc).await?;
-        let audit = self.link_entry(
-            &o,
-            "document.upload",
-            format!("document:{}", doc.id),
-            origin,
-        );
+        let audit = self.link_entry(&o, "document.upload", document_object(&doc.id), origin);
         self.store
             .transact(vec![
                 Write::create(doc.to_item(keys::dossier(case), keys::doc(&doc.id))),
@@ -289,12 +284,7 @@ impl Portaal {
             )));
         }
         let case = &o.partition.dossier.case_id;
-        let audit = self.link_entry(
-            &o,
-            "document.remove",
-            format!("document:{}", doc.id),
-            origin,
-        );
+        let audit = self.link_entry(&o, "document.remove", document_object(&doc.id), origin);
         self.store
             .transact(vec![
                 Write::Delete {
@@ -342,13 +332,8 @@ impl Portaal {
             })
             .ok_or_else(|| Error::not_found(format!("document {document}")))?;
         let url = self.download_url(doc, true).await?;
-        self.audit_link(
-            &o,
-            "document.download",
-            format!("document:{}", doc.id),
-            origin,
-        )
-        .await?;
+        self.audit_link(&o, "document.download", document_object(&doc.id), origin)
+            .await?;
         Ok(url)
     }
 
@@ -391,4 +376,9 @@ impl Portaal {
             })
             .await?)
     }
+}
+
+/// How the audit trail names a document.
+fn document_object(id: &Id) -> String {
+    format!("document:{id}")
 }
