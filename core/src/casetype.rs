@@ -273,6 +273,11 @@ impl CaseType {
                 "reminder_days must lie within a year of the due date",
             ));
         }
+        if self.upload.max_file_bytes == 0 || self.upload.max_file_bytes > MAX_FILE_BYTES {
+            return Err(Error::invalid(format!(
+                "upload.max_file_bytes must be 1 to {MAX_FILE_BYTES} (5 GiB, the largest file S3 copies in one call)"
+            )));
+        }
         if self.upload.max_files == 0 || self.upload.max_files > MAX_FILES_PER_DELIVERY {
             return Err(Error::invalid(format!(
                 "upload.max_files must be 1 to {MAX_FILES_PER_DELIVERY}"
@@ -308,6 +313,9 @@ pub const DEFAULT_DESTROY_AFTER_DAYS: u32 = 90;
 
 /// A delivery is one transaction: its files plus the delivery, request, event and two mails.
 pub const MAX_FILES_PER_DELIVERY: usize = 90;
+/// The largest file a case type may allow, and its default: 5 GiB, sent in parts through the
+/// browser (S3 copies at most this much in one call, which the SHA-256 check needs).
+pub const MAX_FILE_BYTES: u64 = 5 << 30;
 
 pub const DEFAULT_ALLOWED_TYPES: &[&str] = &[
     "application/pdf",
@@ -345,7 +353,7 @@ pub fn defaults() -> Vec<CaseType> {
         destroy_after_days: Some(DEFAULT_DESTROY_AFTER_DAYS),
         show_submitter: key != "woo-verzoek",
         upload: UploadRules {
-            max_file_bytes: 100 * 1024 * 1024,
+            max_file_bytes: MAX_FILE_BYTES,
             max_files: 50,
             allowed_types: DEFAULT_ALLOWED_TYPES
                 .iter()

@@ -136,6 +136,10 @@ pub enum StoreError {
 pub enum BlobError {
     #[error("{0}")]
     Backend(String),
+    /// Storage refused what the client sent (a part missing, of the wrong size, or not matching
+    /// the ETag named): the client can correct it.
+    #[error("{0}")]
+    Refused(String),
 }
 
 #[derive(Debug, thiserror::Error)]

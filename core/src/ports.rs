@@ -242,6 +242,27 @@ pub struct DownloadSpec<'a> {
     pub ttl: Duration,
 }
 
+/// One part of an upload in parts, as storage holds it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PartInfo {
+    pub number: u32,
+    pub size: u64,
+    /// What storage answered when the part arrived; completing the upload names it.
+    pub etag: String,
+}
+
+/// A part's signed upload: its size and SHA-256 are fixed by the signature, so storage refuses
+/// other bytes.
+#[derive(Clone, Debug)]
+pub struct PartSpec<'a> {
+    pub key: &'a str,
+    pub upload_id: &'a str,
+    pub number: u32,
+    pub size: u64,
+    pub sha256: &'a Sha256,
+    pub ttl: Duration,
+}
+
 #[async_trait]
 pub trait Blobs: Send + Sync {
     /// A signed upload whose size, content type (and SHA-256 when given) are fixed by the signature.
@@ -256,6 +277,27 @@ pub trait Blobs: Send + Sync {
     async fn copy(&self, from: &str, to: &str) -> Result<(), BlobError>;
     /// Deletes every blob under the prefix; answers how many.
     async fn delete_prefix(&self, prefix: &str) -> Result<u64, BlobError>;
+    /// Starts an upload in parts to `key`; answers storage's id for it.
+    async fn start_parts(&self, key: &str, content_type: &str) -> Result<String, BlobError>;
+    /// Where one part goes (method, URL, headers), its size and SHA-256 signed in.
+    async fn part_target(&self, spec: PartSpec<'_>) -> Result<UploadTarget, BlobError>;
+    /// The parts that arrived so far, by number.
+    async fn parts(&self, key: &str, upload_id: &str) -> Result<Vec<PartInfo>, BlobError>;
+    /// Joins the named parts, in order, into the blob at `key`. Answers the whole file's SHA-256
+    /// where storage computes it while joining (locally); S3 keeps only a checksum of the parts'
+    /// checksums, so there it is `None` and [`Blobs::copy_measured`] tells it later.
+    async fn complete_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[(u32, String)],
+    ) -> Result<Option<Sha256>, BlobError>;
+    /// Drops an unfinished upload in parts and what arrived of it.
+    async fn abort_parts(&self, key: &str, upload_id: &str) -> Result<(), BlobError>;
+    /// Copies a blob within storage and answers the SHA-256 of the copy's bytes as storage
+    /// measured them (S3: a CopyObject asking for a SHA-256 checksum). Slow for large files: it
+    /// runs outside request handling.
+    async fn copy_measured(&self, from: &str, to: &str) -> Result<Sha256, BlobError>;
     /// True when storage verifies a SHA-256 only if the uploader announced it (S3 checksums), so
     /// staging must ask for it.
     fn needs_announced_sha256(&self) -> bool {

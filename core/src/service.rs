@@ -54,7 +54,18 @@ pub struct Settings {
     pub delivery_limit_per_hour: u32,
     /// The organisation's name in pages and mails (`PORTAAL_ORG_NAME`); may be empty.
     pub org_name: String,
+    /// Files larger than this are sent in parts (`PORTAAL_PART_THRESHOLD_BYTES`).
+    pub part_threshold: u64,
+    /// The size of each part but the last (`PORTAAL_PART_SIZE_BYTES`).
+    pub part_size: u64,
 }
+
+/// `PORTAAL_PART_THRESHOLD_BYTES`'s default: one PUT up to 256 MiB.
+pub const DEFAULT_PART_THRESHOLD: u64 = 256 << 20;
+/// `PORTAAL_PART_SIZE_BYTES`'s default: 80 parts for 5 GiB, each a minute or so on a slow line.
+pub const DEFAULT_PART_SIZE: u64 = 64 << 20;
+/// S3's bounds for a part but the last: 5 MiB to 5 GiB.
+pub const PART_SIZE_RANGE: std::ops::RangeInclusive<u64> = (5 << 20)..=(5 << 30);
 
 /// `PORTAAL_MAIL_RETRY_SCHEDULE`'s default: more than a day in all, so a mail outlasts an outage
 /// of the relay over a weekend night.
@@ -81,6 +92,8 @@ impl Settings {
             stage_limit_per_hour: 500,
             delivery_limit_per_hour: 30,
             org_name: String::new(),
+            part_threshold: DEFAULT_PART_THRESHOLD,
+            part_size: DEFAULT_PART_SIZE,
         }
     }
 }

@@ -20,6 +20,22 @@ pub struct DocumentView {
     pub state: DocumentState,
     /// Malware scan: `pending`, `clean`, `infected` (quarantined), `failed` or `not_scanned`.
     pub scan: ScanState,
+    /// False while `sha256` is the uploader's and storage has not yet confirmed it (a file sent
+    /// in parts to S3; checked shortly after it is sent).
+    pub sha256_verified: bool,
+    /// A staged file sent in parts: how, and how far it got (for resuming).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parts: Option<PartsView>,
+}
+
+/// What a client needs to resume an upload in parts.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct PartsView {
+    pub part_size: u64,
+    /// Part 1's SHA-256 once its URL was asked: the same file chosen again has the same.
+    pub first_part_sha256: Option<Sha256>,
+    /// The parts were joined: nothing more to send.
+    pub completed: bool,
 }
 
 impl From<&Document> for DocumentView {
@@ -32,6 +48,16 @@ impl From<&Document> for DocumentView {
             sha256: d.sha256.clone(),
             state: d.state,
             scan: d.scan,
+            sha256_verified: d.sha256_verified,
+            parts: d
+                .parts
+                .as_ref()
+                .filter(|_| d.state == DocumentState::Staged)
+                .map(|p| PartsView {
+                    part_size: p.part_size,
+                    first_part_sha256: p.first_part_sha256.clone(),
+                    completed: p.completed,
+                }),
         }
     }
 }

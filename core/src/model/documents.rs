@@ -77,6 +77,46 @@ pub struct Document {
     /// The threat found, or why the scan failed (for the handler; never shown to the department).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan_note: Option<String>,
+    /// False while `sha256` is the one the uploader computed and storage has not yet confirmed
+    /// it (a file sent in parts to S3, which keeps only a checksum of the parts' checksums).
+    #[serde(default = "verified")]
+    pub sha256_verified: bool,
+    /// A file sent in parts: its storage upload and how far it got.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: Option<PartedUpload>,
+}
+
+fn verified() -> bool {
+    true
+}
+
+/// A staged file sent in parts (S3 multipart, or the same protocol locally).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PartedUpload {
+    /// Storage's id of the upload.
+    pub upload_id: String,
+    /// Every part has this size, the last one the rest.
+    pub part_size: u64,
+    /// The SHA-256 of part 1 as its URL was signed: with name and size, it recognises the same
+    /// file chosen again after a reload (the upload resumes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_part_sha256: Option<Sha256>,
+    /// The parts were joined into the file.
+    #[serde(default)]
+    pub completed: bool,
+}
+
+impl PartedUpload {
+    /// How many parts a file of `size` bytes has.
+    pub fn count(&self, size: u64) -> u32 {
+        u32::try_from(size.div_ceil(self.part_size.max(1))).unwrap_or(u32::MAX)
+    }
+
+    /// The size of part `number` (1-based) of a file of `size` bytes.
+    pub fn size_of(&self, number: u32, size: u64) -> u64 {
+        let start = u64::from(number - 1) * self.part_size;
+        size.saturating_sub(start).min(self.part_size)
+    }
 }
 
 impl Record for Document {

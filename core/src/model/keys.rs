@@ -7,6 +7,8 @@ pub const DOC: &str = "DOC#";
 pub const PUB: &str = "PUB#";
 pub const EVENT: &str = "EVENT#";
 pub const MAIL: &str = "MAIL#";
+/// A sent document whose SHA-256 storage has yet to confirm (see `usecases::verify`).
+pub const VERIFY: &str = "VERIFY#";
 /// Who changed the configuration (case types), one item per change.
 pub const CONFIG_AUDIT: &str = "AUDIT#CONFIG";
 
@@ -45,6 +47,9 @@ pub fn doc(id: &Id) -> String {
 }
 pub fn event(id: &Id) -> String {
     format!("{EVENT}{id}")
+}
+pub fn verify(doc: &Id) -> String {
+    format!("{VERIFY}{doc}")
 }
 pub fn mail(id: &Id) -> String {
     format!("{MAIL}{id}")

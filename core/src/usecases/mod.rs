@@ -13,4 +13,5 @@ pub mod records;
 pub mod request;
 pub mod review;
 pub mod scan;
+pub mod verify;
 pub mod webhooks;

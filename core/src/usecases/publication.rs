@@ -46,7 +46,7 @@ impl Portaal {
         case: &CaseId,
         input: &PublicationInput,
     ) -> Result<PublicationDraft> {
-        let file = self.announce(&input.file, MAX_PUBLICATION_BYTES, &[])?;
+        let file = self.announce(&input.file, MAX_PUBLICATION_BYTES, &[], false)?;
         let message = domain::optional_text("message", &input.message, 4000)?;
         let audience = input.request_id.as_deref().map(Id::parse).transpose()?;
         let p = self.partition(case).await?;
@@ -71,6 +71,8 @@ impl Portaal {
             created_at: self.now(),
             scan: crate::model::ScanState::NotScanned,
             scan_note: None,
+            sha256_verified: true,
+            parts: None,
         };
         let publication = Publication {
             id: id.clone(),

@@ -1,5 +1,5 @@
 //! The table's stream: each new mail item is sent once, each new pending event sequenced (its
-//! feed number and its webhook messages). A failure reports the record for retry; records of
+//! feed number and its webhook messages), each file sent in parts has its SHA-256 checked. A failure reports the record for retry; records of
 //! other items are ignored (the event source filter normally keeps them out).
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
@@ -26,6 +26,8 @@ pub async fn on_insert(system: &System, event: &Event) -> DynamoDbEventResponse 
             send_mail(&system.outbox, pk, sk).await
         } else if pk.starts_with("FEEDQ#") {
             sequence(&system.webhooks, pk, sk).await
+        } else if sk.starts_with(keys::VERIFY) {
+            verify(system, pk, sk).await
         } else {
             true
         };
@@ -34,6 +36,20 @@ pub async fn on_insert(system: &System, event: &Event) -> DynamoDbEventResponse 
         }
     }
     response
+}
+
+/// Checks the SHA-256 of a file sent in parts; false when the record must be retried.
+async fn verify(system: &System, pk: &str, sk: &str) -> bool {
+    match system.portaal.verify_sent_sha256(pk, sk).await {
+        Ok(outcome) => {
+            tracing::info!(?outcome, "SHA-256 of a file sent in parts checked");
+            true
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "checking the SHA-256 of a file sent in parts failed");
+            false
+        }
+    }
 }
 
 /// Sends the batch's new mail only.

@@ -92,24 +92,16 @@ async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let signed = match e
-        .blobs
-        .verify_upload(&key, &query_map(q), chrono::Utc::now())
-    {
+    let query = query_map(q);
+    if query.contains_key("upload") {
+        return upload_part(&e, &portaal, &key, &query, upload_idle, body).await;
+    }
+    let signed = match e.blobs.verify_upload(&key, &query, chrono::Utc::now()) {
         Ok(s) => s,
         Err(err) => return blob_error(err),
     };
-    // A valid signature is not enough: the upload must still be wanted.
-    match portaal.accepts_upload(&signed.key).await {
-        Ok(true) => {}
-        Ok(false) => {
-            return problem_response(
-                StatusCode::FORBIDDEN,
-                "this upload was removed or already sent; announce the file again to upload it"
-                    .into(),
-            );
-        }
-        Err(err) => return ApiError::Core(err).into_response(),
+    if let Some(refused) = unwanted(&portaal, &signed.key).await {
+        return refused;
     }
     let ct = headers
         .get(header::CONTENT_TYPE)
@@ -117,6 +109,45 @@ async fn upload(
     let body = idle_limited(body.into_data_stream(), upload_idle);
     match e.blobs.receive(&signed, ct, body).await {
         Ok(_) => StatusCode::OK.into_response(),
+        Err(err) => blob_error(err),
+    }
+}
+
+/// A valid signature is not enough: the upload must still be wanted. The refusal, if not.
+async fn unwanted(portaal: &Portaal, key: &str) -> Option<Response> {
+    match portaal.accepts_upload(key).await {
+        Ok(true) => None,
+        Ok(false) => Some(problem_response(
+            StatusCode::FORBIDDEN,
+            "this upload was removed, completed or already sent; announce the file again to upload it"
+                .into(),
+        )),
+        Err(err) => Some(ApiError::Core(err).into_response()),
+    }
+}
+
+/// One part of an upload in parts: answered with its `ETag`, as S3 does.
+async fn upload_part(
+    e: &Embedded,
+    portaal: &Portaal,
+    key: &str,
+    query: &BTreeMap<String, String>,
+    upload_idle: Duration,
+    body: Body,
+) -> Response {
+    let signed = match e.blobs.verify_part(key, query, chrono::Utc::now()) {
+        Ok(s) => s,
+        Err(err) => return blob_error(err),
+    };
+    if let Some(refused) = unwanted(portaal, &signed.key).await {
+        return refused;
+    }
+    let body = idle_limited(body.into_data_stream(), upload_idle);
+    match e.blobs.receive_part(&signed, body).await {
+        Ok(etag) => match HeaderValue::from_str(&etag) {
+            Ok(v) => (StatusCode::OK, [(header::ETAG, v)]).into_response(),
+            Err(_) => StatusCode::OK.into_response(),
+        },
         Err(err) => blob_error(err),
     }
 }

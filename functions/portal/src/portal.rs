@@ -9,7 +9,9 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use portaal_core::domain::{Id, LinkToken};
-use portaal_core::usecases::portal::{ConfirmInput, Confirmed, UploadInput};
+use portaal_core::usecases::portal::{
+    CompleteInput, ConfirmInput, Confirmed, PartInput, UploadInput, UploadPlan,
+};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -24,6 +26,11 @@ pub fn routes() -> Router<AppState> {
         .route("/p/{token}", get(view))
         .route("/p/{token}/uploads", post(stage))
         .route("/p/{token}/uploads/{upload_id}", delete(unstage))
+        .route(
+            "/p/{token}/uploads/{upload_id}/parts",
+            post(part_url).get(received_parts),
+        )
+        .route("/p/{token}/uploads/{upload_id}/complete", post(complete))
         .route("/p/{token}/deliveries", post(confirm))
         .route("/p/{token}/documents/{document_id}", get(document))
 }
@@ -275,6 +282,7 @@ fn error_text(status: StatusCode, lang: Lang) -> (&'static str, &'static str) {
 
 async fn stage(
     State(state): State<AppState>,
+    Extension(base): Extension<PublicBase>,
     ip: ClientIp,
     Path(token): Path<String>,
     _: FromOurScript<true>,
@@ -288,12 +296,76 @@ async fn stage(
             .await
     })
     .await?;
+    let upload = match &staged.upload {
+        UploadPlan::Single(target) => json!(target),
+        UploadPlan::Parts { part_size } => {
+            let upload = format!("{}/p/{token}/uploads/{}", base.url, staged.document.id);
+            json!({
+                "part_size": part_size,
+                "parts_url": format!("{upload}/parts"),
+                "complete_url": format!("{upload}/complete"),
+            })
+        }
+    };
     Ok((
         StatusCode::CREATED,
-        Json(
-            json!({ "id": staged.document.id, "document": staged.document, "upload": staged.upload }),
-        ),
+        Json(json!({ "id": staged.document.id, "document": staged.document, "upload": upload })),
     ))
+}
+
+/// `POST /p/{token}/uploads/{id}/parts`: the signed URL for one part.
+async fn part_url(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Path((token, upload_id)): Path<(String, String)>,
+    _: FromOurScript<true>,
+    AppJson(input): AppJson<PartInput>,
+) -> ApiResult<Response> {
+    let id = Id::parse(&upload_id)?;
+    let target = with_link(&state, &ip, &token, async |t| {
+        state.system.portaal.part_upload(&t, &id, &input).await
+    })
+    .await?;
+    Ok(Json(json!({
+        "url": target.url,
+        "headers": target.headers,
+        "expires_at": target.expires_at,
+    }))
+    .into_response())
+}
+
+/// `GET /p/{token}/uploads/{id}/parts`: what arrived, for resuming.
+async fn received_parts(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Path((token, upload_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let id = Id::parse(&upload_id)?;
+    let received = with_link(&state, &ip, &token, async |t| {
+        state.system.portaal.received_parts(&t, &id).await
+    })
+    .await?;
+    Ok(Json(received).into_response())
+}
+
+/// `POST /p/{token}/uploads/{id}/complete`: joins the parts; answers the staged document.
+async fn complete(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Path((token, upload_id)): Path<(String, String)>,
+    _: FromOurScript<true>,
+    AppJson(input): AppJson<CompleteInput>,
+) -> ApiResult<Response> {
+    let id = Id::parse(&upload_id)?;
+    let document = with_link(&state, &ip, &token, async |t| {
+        state
+            .system
+            .portaal
+            .complete_upload(&t, &id, &input, &ip.origin())
+            .await
+    })
+    .await?;
+    Ok(Json(document).into_response())
 }
 
 async fn unstage(

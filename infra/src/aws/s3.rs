@@ -19,10 +19,15 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
-use aws_sdk_s3::types::{ChecksumMode, Delete, ObjectIdentifier};
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart, Delete,
+    ObjectIdentifier,
+};
 use chrono::{DateTime, Utc};
 use portaal_core::domain::Sha256;
-use portaal_core::ports::{BlobError, BlobInfo, Blobs, DownloadSpec, UploadSpec, UploadTarget};
+use portaal_core::ports::{
+    BlobError, BlobInfo, Blobs, DownloadSpec, PartInfo, PartSpec, UploadSpec, UploadTarget,
+};
 
 /// DeleteObjects takes at most this many keys.
 const DELETE_BATCH: usize = 1000;
@@ -45,6 +50,52 @@ impl S3Blobs {
 
     pub fn bucket(&self) -> &str {
         &self.bucket
+    }
+
+    /// Every part of an upload with its checksum, through ListParts' pages.
+    async fn list_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Vec<aws_sdk_s3::types::Part>, BlobError> {
+        let mut pages = self
+            .client
+            .list_parts()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .into_paginator()
+            .send();
+        let mut parts = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| part_error("ListParts", e))?;
+            parts.extend(page.parts().iter().cloned());
+        }
+        Ok(parts)
+    }
+
+    /// The SHA-256 of a blob's bytes read back through this function: only for storage that
+    /// computes no checksum on copy (s3s-fs, the emulator); S3 itself always does.
+    async fn hash_by_reading(&self, key: &str) -> Result<Sha256, BlobError> {
+        use sha2::Digest;
+        let mut out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetObject", e))?;
+        let mut hasher = sha2::Sha256::new();
+        while let Some(chunk) = out
+            .body
+            .try_next()
+            .await
+            .map_err(|e| BlobError::Backend(format!("S3 GetObject of {key}: {e}")))?
+        {
+            hasher.update(&chunk);
+        }
+        Sha256::parse(&hex::encode(hasher.finalize())).map_err(backend)
     }
 
     async fn delete_batch(&self, keys: &[String]) -> Result<(), BlobError> {
@@ -97,6 +148,55 @@ impl S3Blobs {
     }
 }
 
+/// S3's answers that name a mistake of the uploader (a part missing, too small, or not the one
+/// named; the upload completed or aborted already).
+fn refused_by_s3(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("InvalidPart" | "InvalidPartOrder" | "EntityTooSmall" | "NoSuchUpload")
+    )
+}
+
+fn part_error<E>(op: &str, err: aws_sdk_s3::error::SdkError<E>) -> BlobError
+where
+    E: std::error::Error + ProvideErrorMetadata + 'static,
+{
+    if refused_by_s3(err.code()) {
+        let why = match err.code() {
+            Some("NoSuchUpload") => "this upload in parts is complete or was removed".to_owned(),
+            code => format!(
+                "storage refused the parts ({}): {}",
+                code.unwrap_or_default(),
+                err.message()
+                    .unwrap_or("send the missing parts and name each part's ETag")
+            ),
+        };
+        return BlobError::Refused(why);
+    }
+    sdk_error(op, err)
+}
+
+/// A presigned request as the client must send it.
+fn target(req: PresignedRequest, expires_at: DateTime<Utc>) -> Result<UploadTarget, BlobError> {
+    let headers = signed_headers(&req);
+    if let Some(unexpected) = headers
+        .keys()
+        .find(|k| k.starts_with("x-amz-checksum-") && k.as_str() != "x-amz-checksum-sha256")
+    {
+        // A checksum the browser cannot compute: the client is not configured as documented.
+        return Err(BlobError::Backend(format!(
+            "S3 presigned upload carries {unexpected}; build the S3 client with \
+             RequestChecksumCalculation::WhenRequired"
+        )));
+    }
+    Ok(UploadTarget {
+        method: req.method().to_owned(),
+        url: req.uri().to_owned(),
+        headers,
+        expires_at,
+    })
+}
+
 fn unsupported(code: Option<&str>, status: Option<u16>) -> bool {
     matches!(code, Some("NotImplemented" | "MethodNotAllowed")) || matches!(status, Some(405 | 501))
 }
@@ -145,23 +245,7 @@ impl Blobs for S3Blobs {
             .presigned(config)
             .await
             .map_err(|e| sdk_error("presign PutObject", e))?;
-        let headers = signed_headers(&req);
-        if let Some(unexpected) = headers
-            .keys()
-            .find(|k| k.starts_with("x-amz-checksum-") && k.as_str() != "x-amz-checksum-sha256")
-        {
-            // A checksum the browser cannot compute: the client is not configured as documented.
-            return Err(BlobError::Backend(format!(
-                "S3 presigned upload carries {unexpected}; build the S3 client with \
-                 RequestChecksumCalculation::WhenRequired"
-            )));
-        }
-        Ok(UploadTarget {
-            method: req.method().to_owned(),
-            url: req.uri().to_owned(),
-            headers,
-            expires_at,
-        })
+        target(req, expires_at)
     }
 
     async fn download_url(&self, spec: DownloadSpec<'_>) -> Result<String, BlobError> {
@@ -304,6 +388,135 @@ impl Blobs for S3Blobs {
             self.delete_batch(batch).await?;
         }
         Ok(keys.len() as u64)
+    }
+
+    async fn start_parts(&self, key: &str, content_type: &str) -> Result<String, BlobError> {
+        let out = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            // Each part then carries a SHA-256 S3 verifies against its bytes.
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .send()
+            .await
+            .map_err(|e| sdk_error("CreateMultipartUpload", e))?;
+        out.upload_id()
+            .map(str::to_owned)
+            .ok_or_else(|| backend("CreateMultipartUpload answered no upload id"))
+    }
+
+    async fn part_target(&self, spec: PartSpec<'_>) -> Result<UploadTarget, BlobError> {
+        let (config, expires_at) = presigning(spec.ttl)?;
+        let req = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(spec.key)
+            .upload_id(spec.upload_id)
+            .part_number(i32::try_from(spec.number).map_err(backend)?)
+            .content_length(i64::try_from(spec.size).map_err(backend)?)
+            .checksum_sha256(spec.sha256.to_base64())
+            .presigned(config)
+            .await
+            .map_err(|e| sdk_error("presign UploadPart", e))?;
+        target(req, expires_at)
+    }
+
+    async fn parts(&self, key: &str, upload_id: &str) -> Result<Vec<PartInfo>, BlobError> {
+        Ok(self
+            .list_parts(key, upload_id)
+            .await?
+            .iter()
+            .filter_map(|p| {
+                Some(PartInfo {
+                    number: u32::try_from(p.part_number()?).ok()?,
+                    size: u64::try_from(p.size().unwrap_or_default()).unwrap_or_default(),
+                    // S3 always answers it; s3s-fs (the emulator) leaves it out.
+                    etag: p.e_tag().unwrap_or_default().to_owned(),
+                })
+            })
+            .collect())
+    }
+
+    async fn complete_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[(u32, String)],
+    ) -> Result<Option<Sha256>, BlobError> {
+        // An upload begun with a checksum algorithm is completed naming each part's checksum.
+        let checksums: BTreeMap<i32, String> = self
+            .list_parts(key, upload_id)
+            .await?
+            .iter()
+            .filter_map(|p| Some((p.part_number()?, p.checksum_sha256()?.to_owned())))
+            .collect();
+        let completed = parts
+            .iter()
+            .map(|(number, etag)| {
+                let number = i32::try_from(*number).map_err(backend)?;
+                Ok(CompletedPart::builder()
+                    .part_number(number)
+                    .e_tag(etag)
+                    .set_checksum_sha256(checksums.get(&number).cloned())
+                    .build())
+            })
+            .collect::<Result<Vec<_>, BlobError>>()?;
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(completed))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| part_error("CompleteMultipartUpload", e))?;
+        // S3 keeps a checksum of the parts' checksums, not the file's: see `copy_measured`.
+        Ok(None)
+    }
+
+    async fn abort_parts(&self, key: &str, upload_id: &str) -> Result<(), BlobError> {
+        match self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err) if err.code() == Some("NoSuchUpload") => Ok(()),
+            Err(err) => Err(sdk_error("AbortMultipartUpload", err)),
+        }
+    }
+
+    async fn copy_measured(&self, from: &str, to: &str) -> Result<Sha256, BlobError> {
+        let out = self
+            .client
+            .copy_object()
+            .bucket(&self.bucket)
+            .copy_source(format!("{}/{from}", self.bucket))
+            .key(to)
+            // S3 computes the copy's SHA-256 over its bytes: one object, so of the whole file.
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .send()
+            .await
+            .map_err(|err| sdk_error("CopyObject", err))?;
+        match out
+            .copy_object_result()
+            .and_then(|r| r.checksum_sha256())
+            .filter(|c| !c.contains('-'))
+        {
+            Some(checksum) => Sha256::from_base64(checksum).map_err(backend),
+            None => self.hash_by_reading(to).await,
+        }
     }
 
     fn needs_announced_sha256(&self) -> bool {

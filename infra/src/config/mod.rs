@@ -114,6 +114,8 @@ impl Config {
         settings.require_scan = self.require_scan;
         settings.stage_limit_per_hour = self.limits.stage_per_hour;
         settings.delivery_limit_per_hour = self.limits.delivery_per_hour;
+        settings.part_threshold = self.limits.part_threshold;
+        settings.part_size = self.limits.part_size;
         settings.org_name = self.org_name.clone();
         settings
     }
@@ -374,6 +376,18 @@ fn limits(lookup: &impl Fn(&str) -> Option<String>) -> Result<Limits, ConfigErro
             )?
             .into(),
         ),
+        part_threshold: bytes(
+            "PORTAAL_PART_THRESHOLD_BYTES",
+            lookup("PORTAAL_PART_THRESHOLD_BYTES"),
+            portaal_core::service::DEFAULT_PART_THRESHOLD,
+            portaal_core::service::PART_SIZE_RANGE,
+        )?,
+        part_size: bytes(
+            "PORTAAL_PART_SIZE_BYTES",
+            lookup("PORTAAL_PART_SIZE_BYTES"),
+            portaal_core::service::DEFAULT_PART_SIZE,
+            portaal_core::service::PART_SIZE_RANGE,
+        )?,
     })
 }
 

@@ -20,6 +20,10 @@ pub struct Limits {
     pub header_timeout: std::time::Duration,
     /// `PORTAAL_UPLOAD_IDLE_SECONDS`: an upload body silent for this long is cut.
     pub upload_idle: std::time::Duration,
+    /// `PORTAAL_PART_THRESHOLD_BYTES`: larger files are sent in parts.
+    pub part_threshold: u64,
+    /// `PORTAAL_PART_SIZE_BYTES`: the size of each part but the last (5 MiB to 5 GiB, S3's bounds).
+    pub part_size: u64,
 }
 
 /// An address range (`10.0.0.0/8`, `2001:db8::/32`, or one address).
@@ -86,6 +90,31 @@ pub(super) fn number(
             .ok_or_else(|| ConfigError {
                 name,
                 problem: format!("'{raw}' is not a positive whole number"),
+            }),
+    }
+}
+
+/// A number of bytes within `range`, or `default` when not set.
+pub(super) fn bytes(
+    name: &'static str,
+    raw: Option<String>,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    match raw {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| ConfigError {
+                name,
+                problem: format!(
+                    "'{raw}' is not a number of bytes from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
             }),
     }
 }

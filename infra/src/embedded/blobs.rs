@@ -12,11 +12,16 @@ use futures_util::{Stream, StreamExt};
 use hmac::{Hmac, Mac};
 use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use portaal_core::domain::Sha256;
-use portaal_core::ports::{BlobError, BlobInfo, Blobs, DownloadSpec, UploadSpec, UploadTarget};
+use portaal_core::ports::{
+    BlobError, BlobInfo, Blobs, DownloadSpec, PartInfo, PartSpec, UploadSpec, UploadTarget,
+};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
 type HmacSha256 = Hmac<sha2::Sha256>;
+
+mod parts;
+pub use parts::SignedPart;
 
 /// Where signed blob URLs are served by the local server.
 pub const BLOB_ROUTE: &str = "/blobs/";
@@ -206,7 +211,7 @@ impl FsBlobs {
         &self,
         signed: &SignedUpload,
         content_type: Option<&str>,
-        mut body: S,
+        body: S,
     ) -> Result<BlobInfo, BlobAccessError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -232,58 +237,7 @@ impl FsBlobs {
             path.file_name().unwrap_or_default().to_string_lossy(),
             ulid::Ulid::new()
         ));
-        let mut spool = super::spool::Spool::create(part.clone());
-        let result = async {
-            let mut received: u64 = 0;
-            while let Some(chunk) = body.next().await {
-                let chunk = chunk
-                    .map_err(|e| BlobAccessError::Refused(format!("upload interrupted: {e}")))?;
-                received += chunk.len() as u64;
-                if received > signed.size {
-                    return Err(BlobAccessError::Refused(format!(
-                        "more than the announced {} bytes arrived",
-                        signed.size
-                    )));
-                }
-                spool
-                    .push(chunk)
-                    .await
-                    .map_err(|e| BlobAccessError::Io(e.to_string()))?;
-            }
-            if received != signed.size {
-                return Err(BlobAccessError::Refused(format!(
-                    "{received} bytes arrived but {} were announced",
-                    signed.size
-                )));
-            }
-            Ok(())
-        }
-        .await;
-        let finished = match result {
-            Ok(()) => spool
-                .finish()
-                .await
-                .map_err(|e| BlobAccessError::Io(e.to_string())),
-            Err(e) => {
-                spool.abandon().await;
-                Err(e)
-            }
-        };
-        let result = finished.and_then(|sha| {
-            if signed.sha256.as_deref().is_some_and(|s| s != sha) {
-                return Err(BlobAccessError::Refused(
-                    "the SHA-256 of the bytes differs from the one announced".into(),
-                ));
-            }
-            Ok(sha)
-        });
-        let sha = match result {
-            Ok(sha) => sha,
-            Err(e) => {
-                let _ = tokio::fs::remove_file(&part).await;
-                return Err(e);
-            }
-        };
+        let sha = spool_checked(&part, signed.size, signed.sha256.as_deref(), body).await?;
         tokio::fs::rename(&part, &path)
             .await
             .map_err(|e| BlobAccessError::Io(e.to_string()))?;
@@ -366,6 +320,67 @@ impl FsBlobs {
         });
         Ok((Box::pin(stream), size))
     }
+}
+
+/// Streams `body` into the new file `part`, hashing it; answers the hex SHA-256 when exactly
+/// `size` bytes arrived (and matched `sha256` when given). On any failure `part` is removed.
+async fn spool_checked<S, E>(
+    part: &Path,
+    size: u64,
+    sha256: Option<&str>,
+    mut body: S,
+) -> Result<String, BlobAccessError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut spool = super::spool::Spool::create(part.to_owned());
+    let result = async {
+        let mut received: u64 = 0;
+        while let Some(chunk) = body.next().await {
+            let chunk =
+                chunk.map_err(|e| BlobAccessError::Refused(format!("upload interrupted: {e}")))?;
+            received += chunk.len() as u64;
+            if received > size {
+                return Err(BlobAccessError::Refused(format!(
+                    "more than the announced {size} bytes arrived"
+                )));
+            }
+            spool
+                .push(chunk)
+                .await
+                .map_err(|e| BlobAccessError::Io(e.to_string()))?;
+        }
+        if received != size {
+            return Err(BlobAccessError::Refused(format!(
+                "{received} bytes arrived but {size} were announced"
+            )));
+        }
+        Ok(())
+    }
+    .await;
+    let finished = match result {
+        Ok(()) => spool
+            .finish()
+            .await
+            .map_err(|e| BlobAccessError::Io(e.to_string())),
+        Err(e) => {
+            spool.abandon().await;
+            Err(e)
+        }
+    };
+    let result = finished.and_then(|sha| {
+        if sha256.is_some_and(|s| s != sha) {
+            return Err(BlobAccessError::Refused(
+                "the SHA-256 of the bytes differs from the one announced".into(),
+            ));
+        }
+        Ok(sha)
+    });
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(part).await;
+    }
+    result
 }
 
 /// See [`FsBlobs::open_verified`].
@@ -499,6 +514,37 @@ impl Blobs for FsBlobs {
             }
         }
         Ok(())
+    }
+
+    async fn start_parts(&self, key: &str, content_type: &str) -> Result<String, BlobError> {
+        self.start_parts_at(key, content_type).await
+    }
+
+    async fn part_target(&self, spec: PartSpec<'_>) -> Result<UploadTarget, BlobError> {
+        self.part_target_for(spec)
+    }
+
+    async fn parts(&self, key: &str, upload_id: &str) -> Result<Vec<PartInfo>, BlobError> {
+        self.parts_of(key, upload_id).await
+    }
+
+    async fn complete_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[(u32, String)],
+    ) -> Result<Option<Sha256>, BlobError> {
+        self.complete_parts_at(key, upload_id, parts)
+            .await
+            .map(Some)
+    }
+
+    async fn abort_parts(&self, key: &str, upload_id: &str) -> Result<(), BlobError> {
+        self.abort_parts_at(key, upload_id).await
+    }
+
+    async fn copy_measured(&self, from: &str, to: &str) -> Result<Sha256, BlobError> {
+        self.copy_measured_at(from, to).await
     }
 
     async fn delete_prefix(&self, prefix: &str) -> Result<u64, BlobError> {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use portaal_core::domain::Sha256;
-use portaal_core::ports::{Blobs, DownloadSpec, Store, UploadSpec, UploadTarget, Write};
+use portaal_core::ports::{Blobs, DownloadSpec, PartSpec, Store, UploadSpec, UploadTarget, Write};
 use reqwest::{Response, StatusCode};
 
 use super::unique;
@@ -32,6 +32,9 @@ macro_rules! blobs_contract_tests {
             a_copy_holds_the_same_bytes_and_survives_its_source,
             delete_removes_a_blob_and_may_be_repeated,
             delete_prefix_removes_every_blob_under_it_even_twice_at_once,
+            parts_join_into_one_blob_whose_copy_measures_its_sha256,
+            a_tampered_part_url_is_refused,
+            an_incomplete_upload_is_not_joined_and_can_be_aborted,
         ]);
     };
 }
@@ -390,6 +393,8 @@ async fn want(store: &dyn Store, key: &str) {
         created_at: Utc::now(),
         scan: ScanState::NotScanned,
         scan_note: None,
+        sha256_verified: true,
+        parts: None,
     };
     store
         .transact(vec![Write::put(
@@ -397,4 +402,162 @@ async fn want(store: &dyn Store, key: &str) {
         )])
         .await
         .unwrap();
+}
+
+// ---------------------------------------------------------------- uploads in parts
+
+/// S3's smallest part but the last.
+const MIN_PART: usize = 5 << 20;
+
+/// Two parts: one of the smallest size S3 takes, and a short last one.
+fn two_parts() -> (Vec<u8>, Vec<u8>) {
+    let first: Vec<u8> = (0..MIN_PART as u32).map(|i| (i % 253) as u8).collect();
+    let last: Vec<u8> = (0..1000u32).map(|i| (i % 7) as u8).collect();
+    (first, last)
+}
+
+impl Bench<'_> {
+    /// A part's signed target, for its bytes.
+    async fn part(&self, key: &str, upload: &str, number: u32, bytes: &[u8]) -> UploadTarget {
+        self.blobs
+            .part_target(PartSpec {
+                key,
+                upload_id: upload,
+                number,
+                size: bytes.len() as u64,
+                sha256: &Sha256::of(bytes),
+                ttl: Duration::from_secs(300),
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Sends a part; answers the status and the ETag storage answered.
+    async fn put_part(&self, target: &UploadTarget, bytes: &[u8]) -> (StatusCode, String) {
+        let mut req = self.client.put(&target.url);
+        for (k, v) in &target.headers {
+            if k != "content-length" {
+                req = req.header(k, v);
+            }
+        }
+        let res = req.body(bytes.to_vec()).send().await.unwrap();
+        let etag = res
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (res.status(), etag)
+    }
+}
+
+/// Parts sent to their signed URLs are listed, joined in order into one blob with every byte,
+/// and a measured copy tells the whole file's SHA-256.
+pub async fn parts_join_into_one_blob_whose_copy_measures_its_sha256(
+    blobs: &dyn Blobs,
+    wanted: Option<&dyn Store>,
+) {
+    let bench = Bench::new(blobs, wanted);
+    let key = bench.key();
+    if let Some(store) = wanted {
+        want(store, &key).await;
+    }
+    let (first, last) = two_parts();
+    let whole = [first.clone(), last.clone()].concat();
+    let upload = blobs.start_parts(&key, "application/pdf").await.unwrap();
+    let mut etags = Vec::new();
+    // The last part first: parts may arrive in any order.
+    for (number, bytes) in [(2, &last), (1, &first)] {
+        let target = bench.part(&key, &upload, number, bytes).await;
+        let (status, etag) = bench.put_part(&target, bytes).await;
+        assert!(status.is_success(), "part {number} is accepted: {status}");
+        assert!(!etag.is_empty(), "part {number} answers an ETag");
+        etags.push((number, etag));
+    }
+    etags.sort();
+    let listed = blobs.parts(&key, &upload).await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|p| (p.number, p.size))
+            .collect::<Vec<_>>(),
+        [(1, first.len() as u64), (2, last.len() as u64)]
+    );
+    for (part, (_, etag)) in listed.iter().zip(&etags) {
+        // S3 lists the ETag its PUT answered; s3s-fs (the emulator) lists none.
+        assert!(part.etag.is_empty() || &part.etag == etag, "{part:?}");
+    }
+    let measured = blobs.complete_parts(&key, &upload, &etags).await.unwrap();
+    let sha = Sha256::of(&whole);
+    assert!(
+        measured.is_none() || measured.as_ref() == Some(&sha),
+        "storage that measures while joining measures the whole file"
+    );
+    let info = blobs.stat(&key).await.unwrap().expect("the joined blob");
+    assert_eq!(info.size, whole.len() as u64);
+    assert!(info.sha256.is_none() || info.sha256.as_ref() == Some(&sha));
+    let res = bench.download(&key, "groot.pdf", false).await;
+    assert_eq!(
+        res.bytes().await.unwrap().to_vec(),
+        whole,
+        "every byte, in order"
+    );
+    let copy = format!("{}measured", bench.prefix);
+    assert_eq!(blobs.copy_measured(&key, &copy).await.unwrap(), sha);
+    assert_eq!(
+        blobs.stat(&copy).await.unwrap().map(|i| i.size),
+        Some(whole.len() as u64)
+    );
+}
+
+/// A part URL whose signature was tampered with stores nothing.
+pub async fn a_tampered_part_url_is_refused(blobs: &dyn Blobs, wanted: Option<&dyn Store>) {
+    let bench = Bench::new(blobs, wanted);
+    let key = bench.key();
+    if let Some(store) = wanted {
+        want(store, &key).await;
+    }
+    let upload = blobs.start_parts(&key, "application/pdf").await.unwrap();
+    let bytes = b"%PDF-1.7 one part".to_vec();
+    let mut target = bench.part(&key, &upload, 1, &bytes).await;
+    target.url = tamper(&target.url);
+    let (status, _) = bench.put_part(&target, &bytes).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(blobs.parts(&key, &upload).await.unwrap().is_empty());
+    blobs.abort_parts(&key, &upload).await.unwrap();
+}
+
+/// Completing without every part fails and stores no blob; an aborted upload lists nothing.
+pub async fn an_incomplete_upload_is_not_joined_and_can_be_aborted(
+    blobs: &dyn Blobs,
+    wanted: Option<&dyn Store>,
+) {
+    let bench = Bench::new(blobs, wanted);
+    let (first, _) = two_parts();
+    let mut uploads = Vec::new();
+    for _ in 0..2 {
+        let key = bench.key();
+        if let Some(store) = wanted {
+            want(store, &key).await;
+        }
+        let upload = blobs.start_parts(&key, "application/pdf").await.unwrap();
+        let target = bench.part(&key, &upload, 1, &first).await;
+        let (status, etag) = bench.put_part(&target, &first).await;
+        assert!(status.is_success());
+        uploads.push((key, upload, etag));
+    }
+    let (key, upload, etag) = &uploads[0];
+    let missing = [(1, etag.clone()), (2, "\"none\"".to_owned())];
+    assert!(blobs.complete_parts(key, upload, &missing).await.is_err());
+    assert_eq!(blobs.stat(key).await.unwrap(), None, "nothing joined");
+    let (key, upload, _) = &uploads[1];
+    blobs.abort_parts(key, upload).await.unwrap();
+    // Gone: S3 answers NoSuchUpload, the local store refuses; s3s-fs lists nothing.
+    assert!(
+        blobs
+            .parts(key, upload)
+            .await
+            .map_or(true, |parts| parts.is_empty())
+    );
+    assert_eq!(blobs.stat(key).await.unwrap(), None);
 }

@@ -17,6 +17,7 @@ mod flow;
 mod mail;
 mod openapi;
 mod outbox;
+mod parts;
 mod reminders;
 mod retention;
 mod scale;

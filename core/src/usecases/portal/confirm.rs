@@ -112,14 +112,20 @@ impl Portaal {
             Self::audit_write(&audit),
         ];
         writes.extend(self.delivery_writes(p, r, &delivery, &submitted).await?);
+        writes.extend(self.verification_writes(&p.dossier.case_id, &submitted));
         if let Err(e) = self.store.transact(writes).await {
             // Not committed: this attempt's copies are nobody's (they are its own keys).
             self.discard_copies(&checked).await;
             return Err(e.into());
         }
         audit.log();
-        self.discard_staged(&docs.iter().map(|d| d.blob_key.as_str()).collect::<Vec<_>>())
-            .await;
+        // Files sent in parts were kept where they landed: only single uploads were copied.
+        let copied: Vec<&str> = docs
+            .iter()
+            .filter(|d| d.parts.is_none())
+            .map(|d| d.blob_key.as_str())
+            .collect();
+        self.discard_staged(&copied).await;
         Ok(Confirmed::Created(DeliveryView::build(
             &delivery, &submitted,
         )))

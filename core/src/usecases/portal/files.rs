@@ -56,7 +56,9 @@ impl Portaal {
     /// delivery's file) or a draft (a publication's). A removed or sent upload's URL stores
     /// nothing, however long its signature is valid. One read.
     pub async fn accepts_upload(&self, key: &str) -> Result<bool> {
-        let Some((case, id)) = keys::parse_staged_blob(key) else {
+        // A file in parts arrives where it is kept (under the dossier), a single PUT in staging.
+        let Some((case, id)) = keys::parse_staged_blob(key).or_else(|| keys::parse_blob(key))
+        else {
             return Ok(false);
         };
         let Some(item) = self
@@ -67,10 +69,9 @@ impl Portaal {
             return Ok(false);
         };
         let doc = Document::from_item(&item)?;
-        Ok(
-            doc.blob_key == key
-                && matches!(doc.state, DocumentState::Staged | DocumentState::Draft),
-        )
+        Ok(doc.blob_key == key
+            && matches!(doc.state, DocumentState::Staged | DocumentState::Draft)
+            && !doc.parts.as_ref().is_some_and(|p| p.completed))
     }
 
     /// Compares what storage holds with what was announced; answers the document with its SHA-256.
@@ -95,6 +96,14 @@ impl Portaal {
                 )));
             }
             (_, Some(measured)) => measured,
+            // Joined parts on S3: the uploader's SHA-256 stands, unverified, until the check
+            // after sending copies the file with a SHA-256 checksum.
+            (Some(announced), None) if doc.parts.as_ref().is_some_and(|p| p.completed) => {
+                return Ok(Document {
+                    sha256_verified: false,
+                    ..doc.clone()
+                });
+            }
             // Storage that cannot vouch for the bytes (S3 refused the checksum, or none was
             // sent) never turns an upload into a document.
             (_, None) => {
@@ -106,6 +115,7 @@ impl Portaal {
         };
         Ok(Document {
             sha256: Some(sha256),
+            sha256_verified: true,
             ..doc.clone()
         })
     }
@@ -120,12 +130,14 @@ pub(crate) struct Announced {
 }
 
 impl Portaal {
-    /// Checks an announcement against the limits (`allowed_types` empty: any type).
+    /// Checks an announcement against the limits (`allowed_types` empty: any type). A file sent
+    /// `in_parts` may leave its SHA-256 out (given when complete).
     pub(crate) fn announce(
         &self,
         input: &UploadInput,
         max_bytes: u64,
         allowed_types: &[String],
+        in_parts: bool,
     ) -> Result<Announced> {
         let filename = Filename::parse(&input.filename)?;
         let content_type = ContentType::parse(&input.content_type)?;
@@ -150,7 +162,8 @@ impl Portaal {
                 allowed_types.join(", ")
             )));
         }
-        if sha256.is_none() && self.blobs.needs_announced_sha256() {
+        // A file in parts gives its SHA-256 when complete (the browser hashes while sending).
+        if sha256.is_none() && self.blobs.needs_announced_sha256() && !in_parts {
             return Err(Error::invalid(
                 "sha256 is required: give the file's SHA-256 (hex) when announcing it",
             ));
@@ -171,6 +184,10 @@ impl Portaal {
         case: &crate::domain::CaseId,
         doc: Document,
     ) -> Result<Document> {
+        if doc.parts.is_some() {
+            // Already where it is kept (see staging), and never overwritten.
+            return Ok(doc);
+        }
         let kept = keys::blob_copy(case, &doc.id, &self.new_id());
         self.blobs.copy(&doc.blob_key, &kept).await?;
         if let Some(info) = self.blobs.stat(&kept).await? {
@@ -224,7 +241,8 @@ impl Portaal {
 
     /// Removes copies an attempt made that did not commit.
     pub(crate) async fn discard_copies(&self, copies: &[Document]) {
-        for doc in copies {
+        // A file sent in parts was not copied: its bytes stay with its staged record.
+        for doc in copies.iter().filter(|d| d.parts.is_none()) {
             if let Err(e) = self.blobs.delete(&doc.blob_key).await {
                 tracing::warn!(error = %e, "copy of an attempt that did not commit not deleted");
             }

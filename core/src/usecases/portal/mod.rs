@@ -24,6 +24,9 @@ use crate::views::{DeliveryView, DocumentView, PortalDossier, PortalRequest, Por
 
 mod confirm;
 mod files;
+mod parts;
+
+pub use parts::{CompleteInput, PartInput, PartRef, ReceivedParts, UploadPlan};
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct UploadInput {
@@ -37,7 +40,7 @@ pub struct UploadInput {
 #[derive(Clone, Debug, PartialEq)]
 pub struct StagedUpload {
     pub document: DocumentView,
-    pub upload: UploadTarget,
+    pub upload: UploadPlan,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -214,7 +217,12 @@ impl Portaal {
         self.accepting(&o)?;
         let r = o.request();
         let rules = &r.upload;
-        let file = self.announce(input, rules.max_file_bytes, &rules.allowed_types)?;
+        let file = self.announce(
+            input,
+            rules.max_file_bytes,
+            &rules.allowed_types,
+            self.sent_in_parts(input.size),
+        )?;
         let staged = o
             .partition
             .documents
@@ -230,8 +238,17 @@ impl Portaal {
         let counted = self.count_write(&self.stage_limit(), r.id.as_str()).await?;
         let case = &o.partition.dossier.case_id;
         let id = self.new_id();
+        // A file in parts lands where it is kept: no copy of gigabytes when it is sent. Nothing
+        // can overwrite it once its parts are joined (no PUT URL is ever made for that key).
+        let (blob_key, parts) = if self.sent_in_parts(file.size) {
+            let key = keys::blob_copy(case, &id, &self.new_id());
+            let parts = self.start_parts(&key, file.content_type.as_str()).await?;
+            (key, Some(parts))
+        } else {
+            (keys::staged_blob(case, &id), None)
+        };
         let doc = Document {
-            blob_key: keys::staged_blob(case, &id),
+            blob_key,
             id,
             filename: file.filename,
             size: file.size,
@@ -244,8 +261,15 @@ impl Portaal {
             created_at: self.now(),
             scan: crate::model::ScanState::NotScanned,
             scan_note: None,
+            sha256_verified: true,
+            parts,
         };
-        let upload = self.upload_target_for(&doc).await?;
+        let upload = match &doc.parts {
+            Some(parts) => UploadPlan::Parts {
+                part_size: parts.part_size,
+            },
+            None => UploadPlan::Single(self.upload_target_for(&doc).await?),
+        };
         let audit = self.link_entry(&o, "document.upload", document_object(&doc.id), origin);
         self.store
             .transact(vec![
@@ -270,18 +294,15 @@ impl Portaal {
         origin: &Origin,
     ) -> Result<()> {
         let o = self.open_link(token).await?;
-        let r = o.request();
-        let doc = o
-            .partition
-            .documents
-            .iter()
-            .find(|d| &d.id == upload && d.request_id.as_ref() == Some(&r.id))
-            .ok_or_else(|| Error::not_found(format!("upload {upload}")))?;
-        if doc.state != DocumentState::Staged {
-            return Err(Error::conflict(format!(
-                "{} was already sent and can no longer be removed",
-                doc.filename
-            )));
+        let doc = staged_of_link(&o, upload, "can no longer be removed")?;
+        if let Some(parts) = doc.parts.as_ref().filter(|p| !p.completed) {
+            if let Err(e) = self
+                .blobs
+                .abort_parts(&doc.blob_key, &parts.upload_id)
+                .await
+            {
+                tracing::warn!(error = %e, "upload in parts not aborted; storage's expiry drops it");
+            }
         }
         let case = &o.partition.dossier.case_id;
         let audit = self.link_entry(&o, "document.remove", document_object(&doc.id), origin);
@@ -376,6 +397,25 @@ impl Portaal {
             })
             .await?)
     }
+}
+
+/// This link's staged document `upload`; a sent one is refused: "{file} was already sent and
+/// {refusal}".
+fn staged_of_link<'a>(o: &'a Opened, upload: &Id, refusal: &str) -> Result<&'a Document> {
+    let r = o.request();
+    let doc = o
+        .partition
+        .documents
+        .iter()
+        .find(|d| &d.id == upload && d.request_id.as_ref() == Some(&r.id))
+        .ok_or_else(|| Error::not_found(format!("upload {upload}")))?;
+    if doc.state != DocumentState::Staged {
+        return Err(Error::conflict(format!(
+            "{} was already sent and {refusal}",
+            doc.filename
+        )));
+    }
+    Ok(doc)
 }
 
 /// How the audit trail names a document.

@@ -26,6 +26,8 @@ fn doc(n: u8, name: &str, state: DocumentState) -> DocumentView {
         sha256: Some(Sha256::of(name.as_bytes())),
         state,
         scan: ScanState::NotScanned,
+        sha256_verified: true,
+        parts: None,
     }
 }
 

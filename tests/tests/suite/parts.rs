@@ -1,0 +1,402 @@
+//! Files sent in parts (above `PORTAAL_PART_THRESHOLD_BYTES`): the contract any client can use,
+//! resuming after an interruption, completion, and on S3 the SHA-256 check after sending.
+
+use portaal_tests::{TestApp, case_id, sha256_hex, spawn_with_settings};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// The smallest part S3 takes: small files still go in parts in these tests.
+const PART: usize = 5 << 20;
+
+async fn app() -> TestApp {
+    let part = PART.to_string();
+    spawn_with_settings(&[
+        ("PORTAAL_PART_THRESHOLD_BYTES", part.as_str()),
+        ("PORTAAL_PART_SIZE_BYTES", part.as_str()),
+        ("PORTAAL_WORKER", "off"),
+    ])
+    .await
+}
+
+/// A PDF of two whole parts and a short last one.
+fn large_pdf() -> Vec<u8> {
+    let mut bytes = b"%PDF-1.7\n".to_vec();
+    bytes.extend((0..(2 * PART + 4000 - 9) as u32).map(|i| (i.wrapping_mul(31) % 251) as u8));
+    bytes.extend_from_slice(b"\n%%EOF\n");
+    bytes
+}
+
+fn part_of(bytes: &[u8], number: usize) -> &[u8] {
+    let start = (number - 1) * PART;
+    &bytes[start..(start + PART).min(bytes.len())]
+}
+
+fn detail(problem: &Value) -> &str {
+    problem["detail"].as_str().unwrap_or_default()
+}
+
+async fn json_of(res: reqwest::Response, status: StatusCode) -> Value {
+    let actual = res.status();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    assert_eq!(actual, status, "{body}");
+    body
+}
+
+/// Stages `bytes` as a file sent in parts (no SHA-256 announced); answers the staging answer.
+async fn stage_in_parts(app: &TestApp, link: &str, bytes: &[u8]) -> Value {
+    let res = app
+        .portal(Method::POST, &format!("{link}/uploads"))
+        .json(&json!({"filename": "bouwtekening.pdf", "content_type": "application/pdf", "size": bytes.len()}))
+        .send()
+        .await
+        .unwrap();
+    json_of(res, StatusCode::CREATED).await
+}
+
+/// Asks the URL of one part and PUTs its bytes there; answers the ETag.
+async fn send_part(app: &TestApp, staged: &Value, number: usize, bytes: &[u8]) -> String {
+    let parts_url = staged["upload"]["parts_url"].as_str().unwrap();
+    let res = app
+        .portal(Method::POST, parts_url)
+        .json(&json!({"number": number, "sha256": sha256_hex(bytes)}))
+        .send()
+        .await
+        .unwrap();
+    let target = json_of(res, StatusCode::OK).await;
+    let mut put = app.client.put(target["url"].as_str().unwrap());
+    for (k, v) in target["headers"].as_object().unwrap() {
+        if k != "content-length" {
+            put = put.header(k, v.as_str().unwrap());
+        }
+    }
+    let res = put.body(bytes.to_vec()).send().await.unwrap();
+    assert!(res.status().is_success(), "part {number}: {}", res.status());
+    res.headers()["etag"].to_str().unwrap().to_owned()
+}
+
+async fn complete(
+    app: &TestApp,
+    staged: &Value,
+    parts: &[(usize, String)],
+    sha: &str,
+) -> reqwest::Response {
+    let parts: Vec<Value> = parts
+        .iter()
+        .map(|(n, etag)| json!({"number": n, "etag": etag}))
+        .collect();
+    app.portal(
+        Method::POST,
+        staged["upload"]["complete_url"].as_str().unwrap(),
+    )
+    .json(&json!({"parts": parts, "sha256": sha}))
+    .send()
+    .await
+    .unwrap()
+}
+
+/// The document `id` in the API's view of the dossier.
+async fn document(app: &TestApp, case: &str, id: &str) -> Value {
+    let dossier = app.get_dossier(case).await;
+    dossier["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|d| d["documents"].as_array().unwrap().clone())
+        .find(|d| d["id"] == id)
+        .expect("the delivered document")
+}
+
+#[tokio::test]
+async fn a_file_in_parts_resumes_after_an_interruption_and_arrives_byte_identical() {
+    let app = app().await;
+    let case = case_id("PARTS");
+    let link = app.dossier_with_request(&case).await;
+    let bytes = large_pdf();
+    let staged = stage_in_parts(&app, &link, &bytes).await;
+    let upload = &staged["upload"];
+    assert_eq!(upload["part_size"], PART);
+    assert!(upload.get("url").is_none(), "no single PUT: {upload}");
+    let id = staged["id"].as_str().unwrap().to_owned();
+
+    // Part 1 arrives, then the connection drops.
+    let first = send_part(&app, &staged, 1, part_of(&bytes, 1)).await;
+    let parts_url = upload["parts_url"].as_str().unwrap();
+    let received = json_of(
+        app.client.get(parts_url).send().await.unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(received["completed"], false);
+    let got: Vec<(u64, u64)> = received["received"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["number"].as_u64().unwrap(), p["size"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(got, [(1, PART as u64)], "only part 1 arrived");
+
+    // After a reload the page recognises the file by name, size and part 1's SHA-256.
+    let view = app.portal_view(&link).await;
+    let waiting = &view["staged"][0];
+    assert_eq!(waiting["id"], id.as_str());
+    assert_eq!(
+        waiting["parts"]["first_part_sha256"],
+        sha256_hex(part_of(&bytes, 1))
+    );
+    assert_eq!(waiting["parts"]["completed"], false);
+
+    // Another file under the same upload is refused; part numbers outside the file too.
+    for (body, status) in [
+        (
+            json!({"number": 1, "sha256": sha256_hex(b"other")}),
+            StatusCode::CONFLICT,
+        ),
+        (
+            json!({"number": 4, "sha256": sha256_hex(b"x")}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"number": 0, "sha256": sha256_hex(b"x")}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"number": 2, "sha256": "no hash"}),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let res = app
+            .portal(Method::POST, parts_url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), status, "{body}");
+    }
+
+    // The rest is sent: only the missing parts.
+    let mut etags = vec![(1, first)];
+    for number in [2, 3] {
+        etags.push((
+            number,
+            send_part(&app, &staged, number, part_of(&bytes, number)).await,
+        ));
+    }
+    let whole = sha256_hex(&bytes);
+    let res = complete(&app, &staged, &etags[..2], &whole).await;
+    let refused = json_of(res, StatusCode::BAD_REQUEST).await;
+    assert!(detail(&refused).contains("part 3"), "{refused}");
+
+    let done = json_of(
+        complete(&app, &staged, &etags, &whole).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(done["sha256"], whole.as_str());
+    // Completing again answers the same.
+    json_of(
+        complete(&app, &staged, &etags, &whole).await,
+        StatusCode::OK,
+    )
+    .await;
+    let on_s3 = app.running.state.system.embedded.is_none();
+    assert_eq!(
+        done["sha256_verified"], !on_s3,
+        "locally storage measures while joining; S3 keeps only the parts' checksums"
+    );
+    // Complete: no more parts.
+    let res = app
+        .portal(Method::POST, parts_url)
+        .json(&json!({"number": 2, "sha256": sha256_hex(part_of(&bytes, 2))}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+
+    assert_eq!(
+        app.confirm(&link, &[&id]).await.status(),
+        StatusCode::CREATED
+    );
+    if on_s3 {
+        assert_eq!(document(&app, &case, &id).await["sha256_verified"], false);
+        verify_through_the_stream(&app, &case, &id).await;
+    }
+    let sent = document(&app, &case, &id).await;
+    assert_eq!(sent["sha256"], whole.as_str());
+    assert_eq!(sent["sha256_verified"], true);
+    assert!(sent.get("parts").is_none(), "only staged files show parts");
+    assert_eq!(app.download(&case, &id).await, bytes, "byte-identical");
+}
+
+/// The notify function as the table's stream calls it with the `VERIFY#` insert confirm wrote
+/// (the fixture `events/notify-verify-insert.json`); twice, as a redelivered record.
+async fn verify_through_the_stream(app: &TestApp, case: &str, id: &str) {
+    let system = &app.running.state.system;
+    let marker = system
+        .store
+        .get(&format!("DOSSIER#{case}"), &format!("VERIFY#{id}"))
+        .await
+        .unwrap();
+    assert!(
+        marker.is_some(),
+        "sending wrote the marker the stream passes on"
+    );
+    let before = document(app, case, id).await;
+    let event = include_str!("../../../events/notify-verify-insert.json")
+        .replace("BZ-2026-0042", case)
+        .replace("01JDXQ6Y3V8M5R2K9T4W7Z1B0F", id);
+    for _ in 0..2 {
+        let trigger: notify::NotifyTrigger = serde_json::from_str(&event).unwrap();
+        let answer = notify::notify(system, trigger).await.unwrap();
+        assert_eq!(answer["batchItemFailures"], json!([]));
+    }
+    let marker = system
+        .store
+        .get(&format!("DOSSIER#{case}"), &format!("VERIFY#{id}"))
+        .await
+        .unwrap();
+    assert!(marker.is_none(), "the check removed its marker");
+    assert_eq!(document(app, case, id).await["scan"], before["scan"]);
+}
+
+#[tokio::test]
+async fn a_joined_file_unlike_the_sha256_given_is_discarded_locally() {
+    let app = app().await;
+    if app.running.state.system.embedded.is_none() {
+        return; // S3 cannot tell while joining: its check after sending corrects the SHA-256.
+    }
+    let case = case_id("PARTSHA");
+    let link = app.dossier_with_request(&case).await;
+    let bytes = large_pdf();
+    let staged = stage_in_parts(&app, &link, &bytes).await;
+    let mut etags = Vec::new();
+    for number in 1..=3 {
+        etags.push((
+            number,
+            send_part(&app, &staged, number, part_of(&bytes, number)).await,
+        ));
+    }
+    // A wrong ETag is named as such.
+    let mut wrong = etags.clone();
+    wrong[1].1 = "\"0000\"".into();
+    let refused = json_of(
+        complete(&app, &staged, &wrong, &sha256_hex(&bytes)).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(detail(&refused).contains("part 2"), "{refused}");
+
+    let refused = json_of(
+        complete(&app, &staged, &etags, &sha256_hex(b"another file")).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(detail(&refused).contains("discarded"), "{refused}");
+    let view = app.portal_view(&link).await;
+    assert_eq!(view["staged"], json!([]), "record and bytes are gone");
+}
+
+#[tokio::test]
+async fn a_part_unlike_its_signed_sha256_is_refused_locally() {
+    let app = app().await;
+    if app.running.state.system.embedded.is_none() {
+        return; // S3 refuses it (BadDigest); s3s-fs, the emulator, does not check part checksums.
+    }
+    let case = case_id("PARTBAD");
+    let link = app.dossier_with_request(&case).await;
+    let bytes = large_pdf();
+    let staged = stage_in_parts(&app, &link, &bytes).await;
+    let res = app
+        .portal(
+            Method::POST,
+            staged["upload"]["parts_url"].as_str().unwrap(),
+        )
+        .json(&json!({"number": 3, "sha256": sha256_hex(part_of(&bytes, 3))}))
+        .send()
+        .await
+        .unwrap();
+    let target = json_of(res, StatusCode::OK).await;
+    let mut other = part_of(&bytes, 3).to_vec();
+    other[0] ^= 1;
+    let res = app
+        .client
+        .put(target["url"].as_str().unwrap())
+        .body(other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let received = json_of(
+        app.client
+            .get(staged["upload"]["parts_url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(received["received"], json!([]));
+}
+
+#[tokio::test]
+async fn a_removed_upload_in_parts_takes_no_more_parts() {
+    let app = app().await;
+    let case = case_id("PARTRM");
+    let link = app.dossier_with_request(&case).await;
+    let bytes = large_pdf();
+    let staged = stage_in_parts(&app, &link, &bytes).await;
+    send_part(&app, &staged, 1, part_of(&bytes, 1)).await;
+    let id = staged["id"].as_str().unwrap();
+    let res = app
+        .portal(Method::DELETE, &format!("{link}/uploads/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = app
+        .portal(
+            Method::POST,
+            staged["upload"]["parts_url"].as_str().unwrap(),
+        )
+        .json(&json!({"number": 2, "sha256": sha256_hex(part_of(&bytes, 2))}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn small_files_keep_one_put_and_a_case_type_allows_at_most_5_gib() {
+    let app = app().await;
+    let case = case_id("PARTSMALL");
+    let link = app.dossier_with_request(&case).await;
+    let small = app
+        .stage(
+            &link,
+            "klein.pdf",
+            "application/pdf",
+            b"%PDF-1.7 klein",
+            Some(&sha256_hex(b"%PDF-1.7 klein")),
+        )
+        .await;
+    let small = json_of(small, StatusCode::CREATED).await;
+    assert_eq!(small["upload"]["method"], "PUT");
+    assert!(small["upload"].get("parts_url").is_none());
+
+    let types = json_of(
+        app.api(Method::GET, "/case-types/bezwaar")
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(types["upload"]["max_file_bytes"], 5u64 << 30, "the default");
+    let res = app
+        .api(Method::PATCH, "/case-types/bezwaar")
+        .json(&json!({"upload": {"max_file_bytes": (5u64 << 30) + 1}}))
+        .send()
+        .await
+        .unwrap();
+    let refused = json_of(res, StatusCode::BAD_REQUEST).await;
+    assert!(detail(&refused).contains("max_file_bytes"), "{refused}");
+}
