@@ -13,4 +13,5 @@ pub mod records;
 pub mod request;
 pub mod review;
 pub mod scan;
+pub mod timeline;
 pub mod webhooks;
