@@ -1,11 +1,13 @@
-//! The partition read model: every item of one dossier, read with one query and parsed once.
+//! The partition read model: the items of one dossier its pages show (all but its history),
+//! read with one query and parsed once.
 
 use crate::domain::{CaseId, Id};
 use crate::error::{Error, Result};
 use crate::model::{Delivery, Document, Dossier, Event, Record, Request, keys};
 use crate::ports::Item;
 
-/// Every item of one dossier, read with one query.
+/// The items of one dossier below its history, read with one query. `events` are only those
+/// kept with them (mail failures, and events written before the history was paged).
 pub(crate) struct Partition {
     pub dossier: Dossier,
     pub requests: Vec<Request>,
@@ -32,7 +34,7 @@ impl Partition {
                 documents.push(Document::from_item(item)?);
             } else if sk.starts_with(keys::PUB) {
                 publications.push(crate::model::Publication::from_item(item)?);
-            } else if sk.starts_with(keys::EVENT) {
+            } else if sk.starts_with(keys::PAGE_EVENT) {
                 events.push(Event::from_item(item)?);
             }
         }

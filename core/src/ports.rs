@@ -199,6 +199,8 @@ pub struct IndexQuery<'a> {
 pub struct PageQuery<'a> {
     pub index: Option<Index>,
     pub pk: &'a str,
+    /// Only sort keys (or index sort keys) that start with this.
+    pub prefix: Option<&'a str>,
     /// Exclusive start: a sort key (or index sort key) already seen.
     pub after: Option<&'a str>,
     pub descending: bool,

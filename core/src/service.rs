@@ -226,7 +226,7 @@ impl Portaal {
     }
 
     pub(crate) fn event_write(&self, case: &CaseId, event: &Event) -> Write {
-        Write::create(event.to_item(keys::dossier(case), keys::event(&event.id)))
+        Write::create(event.to_item(keys::dossier(case), keys::event(event)))
     }
 
     /// The `portal_url` of a mail to `request`'s department: a placeholder plus the sealed link
@@ -357,8 +357,22 @@ impl Portaal {
         }
     }
 
+    /// The page read: every item of the dossier below its history (one read; mail and the
+    /// paged timeline are never fetched with it).
     pub(crate) async fn partition(&self, case: &CaseId) -> Result<Partition> {
-        let items = self.store.query(&keys::dossier(case), "").await?;
+        let mut items = self
+            .store
+            .page(crate::ports::PageQuery {
+                index: None,
+                pk: &keys::dossier(case),
+                prefix: None,
+                after: Some(keys::HISTORY),
+                descending: true,
+                limit: usize::MAX,
+            })
+            .await?;
+        // Read downwards from the history's start; the items are used in sort-key order.
+        items.reverse();
         Partition::parse(case, &items)
     }
 }

@@ -198,7 +198,11 @@ pub struct DossierView {
     pub requests: Vec<RequestView>,
     pub deliveries: Vec<DeliveryView>,
     pub publications: Vec<PublicationView>,
+    /// The newest events (at most 100), oldest first.
     pub timeline: Vec<Event>,
+    /// The `before` cursor of the older events (`GET …/timeline?before=`); `None` when the
+    /// timeline holds them all.
+    pub timeline_next: Option<String>,
 }
 
 impl DossierView {
@@ -225,6 +229,7 @@ impl DossierView {
             deliveries: Vec::new(),
             publications: Vec::new(),
             timeline: Vec::new(),
+            timeline_next: None,
         }
     }
 }
@@ -263,8 +268,11 @@ pub struct PortalView {
     pub request: PortalRequest,
     pub deliveries: Vec<DeliveryView>,
     pub publications: Vec<PublicationView>,
-    /// The request's history, oldest first.
+    /// The request's part of the dossier's newest events (at most 100), oldest first.
     pub timeline: Vec<Event>,
+    /// The `before` cursor of older events (`GET /p/{token}/timeline?before=`); `None` when
+    /// there are none.
+    pub timeline_next: Option<String>,
     /// Files uploaded through this link and not yet sent.
     pub staged: Vec<DocumentView>,
     pub upload: UploadRules,

@@ -5,8 +5,18 @@ pub const REQUEST: &str = "REQUEST#";
 pub const DELIVERY: &str = "DELIVERY#";
 pub const DOC: &str = "DOC#";
 pub const PUB: &str = "PUB#";
-pub const EVENT: &str = "EVENT#";
-pub const MAIL: &str = "MAIL#";
+/// History: what the dossier's page read never fetches. Every sort key under it sorts after
+/// the dossier's own items (`~` follows the capitals), so the page read is one range, below it.
+pub const HISTORY: &str = "~";
+/// Timeline events, read a page at a time, newest first.
+pub const EVENT: &str = "~EVENT#";
+/// Events the page read fetches with the dossier's items: mail failures (shown per request)
+/// and every event written before the timeline was paged (issue 11).
+pub const PAGE_EVENT: &str = "EVENT#";
+/// Queued and sent mail (bodies included): history, never part of a page.
+pub const MAIL: &str = "~MAIL#";
+/// Mail queued before mail moved under [`HISTORY`] (issue 11).
+pub const LEGACY_MAIL: &str = "MAIL#";
 /// A sent document whose SHA-256 storage has yet to confirm (see `usecases::verify`).
 pub const VERIFY: &str = "VERIFY#";
 /// Who changed the configuration (case types), one item per change.
@@ -45,14 +55,28 @@ pub fn publication(id: &Id) -> String {
 pub fn doc(id: &Id) -> String {
     format!("{DOC}{id}")
 }
-pub fn event(id: &Id) -> String {
-    format!("{EVENT}{id}")
+/// Where an event is kept: a mail failure with the dossier's items (the page shows it per
+/// request however old it is), any other event in the paged history.
+pub fn event(event: &crate::model::Event) -> String {
+    if event.kind == crate::model::EventKind::MailFailed {
+        format!("{PAGE_EVENT}{}", event.id)
+    } else {
+        format!("{EVENT}{}", event.id)
+    }
 }
 pub fn verify(doc: &Id) -> String {
     format!("{VERIFY}{doc}")
 }
 pub fn mail(id: &Id) -> String {
     format!("{MAIL}{id}")
+}
+/// Where a mail queued before issue 11 is kept.
+pub fn legacy_mail(id: &Id) -> String {
+    format!("{LEGACY_MAIL}{id}")
+}
+/// Whether a dossier item is a mail (in either place).
+pub fn is_mail(sk: &str) -> bool {
+    sk.starts_with(MAIL) || sk.starts_with(LEGACY_MAIL)
 }
 pub fn token(hash: &TokenHash) -> (String, String) {
     (format!("TOKEN#{}", hash.as_str()), "TOKEN".to_owned())

@@ -237,6 +237,7 @@ impl Portaal {
         let items = self
             .store
             .page(PageQuery {
+                prefix: None,
                 index: None,
                 pk: &keys::audit(case),
                 after,

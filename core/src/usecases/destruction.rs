@@ -61,7 +61,7 @@ impl Portaal {
         }
         let mails: Vec<Id> = items
             .iter()
-            .filter(|i| i.sk.starts_with(keys::MAIL))
+            .filter(|i| keys::is_mail(&i.sk))
             .map(|i| Mail::from_item(i).map(|m| m.id))
             .collect::<Result<_>>()?;
         self.finish_destruction(case, &mails).await?;

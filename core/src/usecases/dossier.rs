@@ -10,6 +10,7 @@ use crate::model::{
 };
 use crate::ports::Write;
 use crate::service::{Portaal, with_retries};
+use crate::usecases::timeline::newest_page;
 use crate::views::{DeliveryView, DossierView, RequestView};
 
 #[derive(Clone, Debug, Deserialize)]
@@ -236,10 +237,14 @@ impl Portaal {
         Ok((saved, DossierView::summary(&dossier)))
     }
 
-    /// `GET /api/v1/dossiers/{case_id}`: the dossier with everything in it, timeline oldest first.
+    /// `GET /api/v1/dossiers/{case_id}`: the dossier with everything in it; of its history the
+    /// newest page, oldest first, and `timeline_next` for the pages before.
     #[tracing::instrument(skip(self), fields(case = %case))]
     pub async fn get_dossier(&self, case: &CaseId) -> Result<DossierView> {
-        let p = self.partition(case).await?;
+        // Two reads at once: the dossier's items, and the newest page of its history.
+        let (p, paged) =
+            futures_util::try_join!(self.partition(case), self.history(case, keys::EVENT, None))?;
+        let timeline = newest_page(paged, p.events.clone());
         let today = self.today();
         let mut view = DossierView::summary(&p.dossier);
         view.requests = p
@@ -253,7 +258,8 @@ impl Portaal {
             .map(|d| DeliveryView::build(d, &p.documents))
             .collect();
         view.publications = self.publication_views(&p, None);
-        view.timeline = p.events;
+        view.timeline = timeline.events;
+        view.timeline_next = timeline.next;
         Ok(view)
     }
 }

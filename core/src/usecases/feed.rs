@@ -141,6 +141,7 @@ impl Portaal {
         let after_key = after.map(keys::seq);
         self.store
             .page(PageQuery {
+                prefix: None,
                 index: None,
                 pk: keys::FEED,
                 after: after_key.as_deref(),
@@ -315,6 +316,7 @@ impl Portaal {
             let items = self
                 .store
                 .page(PageQuery {
+                    prefix: None,
                     index: None,
                     pk: &pk,
                     after: after.as_deref(),

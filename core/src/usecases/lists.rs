@@ -137,6 +137,7 @@ impl Portaal {
             let items = self
                 .store
                 .page(PageQuery {
+                    prefix: None,
                     index: Some(*index),
                     pk,
                     after: after.as_deref(),

@@ -13,5 +13,6 @@ pub mod records;
 pub mod request;
 pub mod review;
 pub mod scan;
+pub mod timeline;
 pub mod verify;
 pub mod webhooks;

@@ -265,8 +265,16 @@ impl Outbox {
     /// events on AWS): failed, with the same notices as a refusal. Repeats are no-ops.
     #[tracing::instrument(skip(self, why))]
     pub async fn fail_delivered(&self, case: &CaseId, id: &Id, why: &str) -> Result<bool> {
-        let (pk, sk) = (keys::dossier(case), keys::mail(id));
-        let Some(item) = self.store.get(&pk, &sk).await? else {
+        let pk = keys::dossier(case);
+        // A mail queued before mail moved into the history is found where it was written.
+        let mut found = None;
+        for sk in [keys::mail(id), keys::legacy_mail(id)] {
+            if let Some(item) = self.store.get(&pk, &sk).await? {
+                found = Some((sk, item));
+                break;
+            }
+        }
+        let Some((sk, item)) = found else {
             // Destroyed with its dossier meanwhile.
             return Ok(false);
         };
@@ -326,7 +334,7 @@ impl Outbox {
         };
         let pk = keys::dossier(&mail.case_id);
         let mut writes = vec![Write::create(
-            event.to_item(pk.clone(), keys::event(&event.id)),
+            event.to_item(pk.clone(), keys::event(&event)),
         )];
         if mail.kind.goes_to_department() {
             match self.handler_notice(mail, &recipients, why).await {

@@ -108,6 +108,7 @@ impl Portaal {
         let items = self
             .store
             .page(PageQuery {
+                prefix: None,
                 index: Some(index),
                 pk,
                 after: after.as_deref(),
@@ -199,6 +200,7 @@ impl Portaal {
         let items = self
             .store
             .page(PageQuery {
+                prefix: None,
                 index: Some(Index::Expiry),
                 pk: index_keys::EXPIRY,
                 after: cursor,

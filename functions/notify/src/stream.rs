@@ -22,7 +22,7 @@ fn inserts(event: &Event) -> impl Iterator<Item = (&EventRecord, &str, &str)> {
 pub async fn on_insert(system: &System, event: &Event) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
     for (record, pk, sk) in inserts(event) {
-        let ok = if sk.starts_with(keys::MAIL) {
+        let ok = if keys::is_mail(sk) {
             send_mail(&system.outbox, pk, sk).await
         } else if pk.starts_with("FEEDQ#") {
             sequence(&system.webhooks, pk, sk).await
@@ -56,7 +56,7 @@ async fn verify(system: &System, pk: &str, sk: &str) -> bool {
 pub async fn send_new_mails(outbox: &Outbox, event: Event) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
     for (record, pk, sk) in inserts(&event) {
-        if sk.starts_with(keys::MAIL) && !send_mail(outbox, pk, sk).await {
+        if keys::is_mail(sk) && !send_mail(outbox, pk, sk).await {
             retry(&mut response, record);
         }
     }

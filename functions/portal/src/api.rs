@@ -30,6 +30,7 @@ pub const OPENAPI: &str = include_str!("../assets/openapi.json");
 pub fn routes(state: AppState) -> Router<AppState> {
     let protected = Router::new()
         .route("/dossiers/{case_id}", put(put_dossier).get(get_dossier))
+        .route("/dossiers/{case_id}/timeline", get(get_timeline))
         .route("/dossiers/{case_id}/requests", post(create_request))
         .route(
             "/dossiers/{case_id}/deliveries/{delivery_id}",
@@ -256,6 +257,16 @@ async fn get_dossier(
 ) -> ApiResult<Response> {
     let case = case_id(&case)?;
     Ok(Json(portaal.get_dossier(&case).await?).into_response())
+}
+
+async fn get_timeline(
+    State(portaal): State<Portaal>,
+    Path(case): Path<String>,
+    Query(q): Query<crate::portal::TimelineQuery>,
+) -> ApiResult<Response> {
+    let case = case_id(&case)?;
+    let before = q.cursor()?;
+    Ok(Json(portaal.events_before(&case, &before).await?).into_response())
 }
 
 async fn create_request(

@@ -24,6 +24,7 @@ use crate::state::PublicBase;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/p/{token}", get(view))
+        .route("/p/{token}/timeline", get(timeline))
         .route("/p/{token}/uploads", post(stage))
         .route("/p/{token}/uploads/{upload_id}", delete(unstage))
         .route(
@@ -278,6 +279,42 @@ fn error_text(status: StatusCode, lang: Lang) -> (&'static str, &'static str) {
             "Something went wrong on our side; nothing was changed. Try again later.",
         ),
     }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TimelineQuery {
+    pub before: Option<String>,
+}
+
+impl TimelineQuery {
+    /// The cursor, which this route needs (the newest page is in the view itself).
+    pub(crate) fn cursor(&self) -> ApiResult<Id> {
+        let raw = self.before.as_deref().ok_or_else(|| {
+            ApiError::BadRequest(
+                "before is required: pass the timeline_next of the view (the newest events are in the view itself)".into(),
+            )
+        })?;
+        Ok(portaal_core::usecases::timeline::parse_cursor(raw)?)
+    }
+}
+
+/// `GET /p/{token}/timeline?before=`: older history of the link's request (JSON).
+async fn timeline(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Path(token): Path<String>,
+    Query(q): Query<TimelineQuery>,
+) -> ApiResult<Response> {
+    let before = q.cursor()?;
+    let page = with_link(&state, &ip, &token, async |t| {
+        state
+            .system
+            .portaal
+            .portal_events_before(&t, &before, &ip.origin())
+            .await
+    })
+    .await?;
+    Ok(Json(page).into_response())
 }
 
 async fn stage(

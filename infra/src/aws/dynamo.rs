@@ -315,18 +315,45 @@ impl Store for DynamoStore {
         let mut names = HashMap::from([("#kpk".to_owned(), key_pk.to_owned())]);
         let mut values =
             HashMap::from([(":pk".to_owned(), AttributeValue::S(query.pk.to_owned()))]);
-        let expression = match query.after {
-            None => "#kpk = :pk",
-            Some(after) => {
-                names.insert("#ksk".into(), key_sk.into());
-                values.insert(":after".into(), AttributeValue::S(after.to_owned()));
+        let mut value = |name: &str, v: &str| {
+            values.insert(name.to_owned(), AttributeValue::S(v.to_owned()));
+        };
+        // A key condition holds one test of the sort key: a prefix with a start becomes an
+        // inclusive range, and the start itself (at most one item) is dropped below.
+        let mut inclusive_after = None;
+        let expression = match (query.prefix, query.after) {
+            (None, None) => "#kpk = :pk",
+            (Some(prefix), None) => {
+                value(":prefix", prefix);
+                "#kpk = :pk AND begins_with(#ksk, :prefix)"
+            }
+            (None, Some(after)) => {
+                value(":after", after);
                 if query.descending {
                     "#kpk = :pk AND #ksk < :after"
                 } else {
                     "#kpk = :pk AND #ksk > :after"
                 }
             }
+            (Some(prefix), Some(after)) => {
+                let end = format!("{prefix}\u{10FFFF}");
+                let (low, high) = if query.descending {
+                    (prefix, after)
+                } else {
+                    (after, end.as_str())
+                };
+                if low >= high {
+                    return Ok(Vec::new());
+                }
+                value(":low", low);
+                value(":high", high);
+                inclusive_after = Some(after);
+                "#kpk = :pk AND #ksk BETWEEN :low AND :high"
+            }
         };
+        if query.prefix.is_some() || query.after.is_some() {
+            names.insert("#ksk".into(), key_sk.into());
+        }
         // One call per page unless the page passes DynamoDB's 1 MB answer limit.
         let request = self
             .client
@@ -339,7 +366,20 @@ impl Store for DynamoStore {
             .scan_index_forward(!query.descending)
             // Only the table itself offers consistent reads.
             .consistent_read(query.index.is_none());
-        let items = collect_up_to(request, query.limit).await?;
+        let wanted = query
+            .limit
+            .saturating_add(usize::from(inclusive_after.is_some()));
+        let mut items = collect_up_to(request, wanted).await?;
+        if let Some(after) = inclusive_after {
+            items.retain(|item| {
+                let sort_key = match query.index {
+                    None => Some(item.sk.as_str()),
+                    Some(index) => item.str_attr(index.sk_attr()),
+                };
+                sort_key != Some(after)
+            });
+            items.truncate(query.limit);
+        }
         tracing::Span::current().record("items", items.len());
         Ok(items)
     }

@@ -187,8 +187,10 @@ impl Store for SqliteStore {
         let (pk, after, limit) = (
             query.pk.to_owned(),
             query.after.map(str::to_owned),
-            query.limit as i64,
+            i64::try_from(query.limit).unwrap_or(i64::MAX),
         );
+        let prefix = query.prefix.unwrap_or_default().to_owned();
+        let prefix_end = prefix_end(&prefix);
         let (cmp, order) = if query.descending {
             ("<", "DESC")
         } else {
@@ -201,9 +203,9 @@ impl Store for SqliteStore {
         };
         self.with_conn(move |c| {
             let sql = format!(
-                "SELECT pk, sk, attrs FROM items WHERE {key_pk} = ?1 AND (?2 IS NULL OR {key_sk} {cmp} ?2) ORDER BY {key_sk} {order} LIMIT ?3"
+                "SELECT pk, sk, attrs FROM items WHERE {key_pk} = ?1 AND (?2 IS NULL OR {key_sk} {cmp} ?2) AND {key_sk} >= ?4 AND {key_sk} < ?5 ORDER BY {key_sk} {order} LIMIT ?3"
             );
-            select_items(c, &sql, params![pk, after, limit])
+            select_items(c, &sql, params![pk, after, limit, prefix, prefix_end])
         })
         .await
     }

@@ -389,6 +389,7 @@ async fn page(
     limit: usize,
 ) -> Vec<i64> {
     let query = PageQuery {
+        prefix: None,
         index,
         pk,
         after,

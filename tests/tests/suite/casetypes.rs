@@ -152,7 +152,7 @@ async fn case_type_texts_show_their_defaults_and_refuse_what_would_mail_braces()
         .state
         .system
         .store
-        .query(&format!("DOSSIER#{case}"), "MAIL#")
+        .query(&format!("DOSSIER#{case}"), portaal_core::model::keys::MAIL)
         .await
         .unwrap();
     assert_eq!(

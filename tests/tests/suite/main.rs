@@ -14,6 +14,7 @@ mod contract_embedded;
 mod edge;
 mod events;
 mod flow;
+mod history;
 mod mail;
 mod openapi;
 mod outbox;

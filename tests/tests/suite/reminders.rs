@@ -51,7 +51,7 @@ impl Fixture {
 
     async fn reminders(&self, case: &CaseId) -> Vec<String> {
         self.store
-            .query(&format!("DOSSIER#{case}"), "MAIL#")
+            .query(&format!("DOSSIER#{case}"), portaal_core::model::keys::MAIL)
             .await
             .unwrap()
             .iter()

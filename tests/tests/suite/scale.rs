@@ -16,12 +16,19 @@ use portaal_infra::embedded::SqliteStore;
 use portaal_tests::{ManualClock, TempDir};
 
 /// The real store, its calls counted per kind.
-struct CountingStore {
+pub(crate) struct CountingStore {
     inner: Arc<dyn Store>,
     calls: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl CountingStore {
+    pub(crate) fn new(inner: Arc<dyn Store>) -> Self {
+        Self {
+            inner,
+            calls: Mutex::default(),
+        }
+    }
+
     fn count(&self, call: &'static str) {
         *self.calls.lock().unwrap().entry(call).or_default() += 1;
     }
@@ -34,7 +41,7 @@ impl CountingStore {
         answer
     }
 
-    fn take(&self) -> BTreeMap<&'static str, u64> {
+    pub(crate) fn take(&self) -> BTreeMap<&'static str, u64> {
         std::mem::take(&mut *self.calls.lock().unwrap())
     }
 }

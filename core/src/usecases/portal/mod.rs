@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 
 use crate::casetype::MAX_FILES_PER_DELIVERY;
-use crate::domain::{self, ContentType, Filename, Id, LinkToken, Sha256};
+use crate::domain::{self, CaseId, ContentType, Filename, Id, LinkToken, Sha256};
 use crate::error::{Error, Result};
 use crate::format::{dossier_vars, request_vars};
 use crate::localtime::mail_time;
@@ -20,6 +20,7 @@ use crate::service::{Portaal, with_retries};
 use crate::usecases::audit::{AuditEntry, AuditResult, Origin};
 use crate::usecases::dossier::{PersonInput, person};
 use crate::usecases::limits::Limit;
+use crate::usecases::timeline::{TimelinePage, newest_page};
 use crate::views::{DeliveryView, DocumentView, PortalDossier, PortalRequest, PortalView};
 
 mod confirm;
@@ -73,17 +74,31 @@ impl Opened {
 }
 
 impl Portaal {
-    /// Two reads: the token item, then the dossier partition.
+    /// Two reads: the token item, then the dossier's page read.
     async fn open_link(&self, token: &LinkToken) -> Result<Opened> {
+        let (opened, ()) = self.open_link_with(token, |_| async { Ok(()) }).await?;
+        Ok(opened)
+    }
+
+    /// [`Portaal::open_link`], with `also` read at the same time as the dossier's items.
+    async fn open_link_with<T, F>(
+        &self,
+        token: &LinkToken,
+        also: impl FnOnce(CaseId) -> F,
+    ) -> Result<(Opened, T)>
+    where
+        F: std::future::Future<Output = Result<T>>,
+    {
         let token_ref = self.resolve_token(token).await?;
-        let partition = self
-            .partition(&token_ref.case_id)
-            .await
-            .map_err(|e| match e {
-                // The token outlived its dossier (destruction in progress): same answer as a closed one.
-                Error::NotFound(_) => Error::Gone("this dossier is closed".into()),
-                e => e,
-            })?;
+        let (partition, extra) = futures_util::try_join!(
+            self.partition(&token_ref.case_id),
+            also(token_ref.case_id.clone())
+        )
+        .map_err(|e| match e {
+            // The token outlived its dossier (destruction in progress): same answer as a closed one.
+            Error::NotFound(_) => Error::Gone("this dossier is closed".into()),
+            e => e,
+        })?;
         if !partition.dossier.is_readable_at(self.now()) {
             return Err(Error::Gone("this dossier is closed".into()));
         }
@@ -93,10 +108,23 @@ impl Portaal {
         if request.state == RequestState::Withdrawn {
             return Err(Error::RequestWithdrawn);
         }
-        Ok(Opened {
-            partition,
-            request_id: token_ref.request_id,
-        })
+        Ok((
+            Opened {
+                partition,
+                request_id: token_ref.request_id,
+            },
+            extra,
+        ))
+    }
+
+    /// What of the dossier's history a link holder sees: its request's events and publications
+    /// to every department. Mail trouble is the handler's business (it names addresses).
+    fn shown_on_link(request: &Id) -> impl Fn(&crate::model::Event) -> bool + '_ {
+        move |e| {
+            e.kind != EventKind::MailFailed
+                && (e.request_id.as_ref() == Some(request)
+                    || e.kind == EventKind::PublicationPublished && e.request_id.is_none())
+        }
     }
 
     fn accepting(&self, opened: &Opened) -> Result<()> {
@@ -114,7 +142,11 @@ impl Portaal {
     /// `GET /p/{token}`: never changes anything (mail scanners open links).
     #[tracing::instrument(skip_all)]
     pub async fn portal_view(&self, token: &LinkToken, origin: &Origin) -> Result<PortalView> {
-        let o = self.open_link(token).await?;
+        let (o, paged) = self
+            .open_link_with(token, |case| async move {
+                self.history(&case, keys::EVENT, None).await
+            })
+            .await?;
         self.audit_link(
             &o,
             "portal.view",
@@ -126,6 +158,7 @@ impl Portaal {
         let r = o.request();
         let d = &p.dossier;
         let mine = |doc: &&Document| doc.request_id.as_ref() == Some(&r.id);
+        let timeline = newest_page(paged, p.events.clone()).only(Self::shown_on_link(&r.id));
         Ok(PortalView {
             org_name: self.settings.org_name.clone(),
             dossier: PortalDossier {
@@ -155,17 +188,8 @@ impl Portaal {
                 .map(|del| DeliveryView::build(del, &p.documents))
                 .collect(),
             publications: self.publication_views(p, Some(&r.id)),
-            timeline: p
-                .events
-                .iter()
-                .filter(|e| {
-                    // Mail trouble is the handler's business (it names addresses).
-                    e.kind != EventKind::MailFailed
-                        && (e.request_id.as_ref() == Some(&r.id)
-                            || e.kind == EventKind::PublicationPublished && e.request_id.is_none())
-                })
-                .cloned()
-                .collect(),
+            timeline: timeline.events,
+            timeline_next: timeline.next,
             staged: p
                 .documents
                 .iter()
@@ -176,6 +200,30 @@ impl Portaal {
             upload: r.upload.clone(),
             accepting: r.state != RequestState::Withdrawn && d.is_open_at(self.now()),
         })
+    }
+
+    /// `GET /p/{token}/timeline?before=`: the link's part of the page of history before the
+    /// cursor (it may hold none of its events; `next` leads further back).
+    #[tracing::instrument(skip_all)]
+    pub async fn portal_events_before(
+        &self,
+        token: &LinkToken,
+        before: &Id,
+        origin: &Origin,
+    ) -> Result<TimelinePage> {
+        let (o, page) = self
+            .open_link_with(token, |case| async move {
+                self.history_before(&case, before).await
+            })
+            .await?;
+        self.audit_link(
+            &o,
+            "portal.timeline",
+            format!("dossier:{}", o.partition.dossier.case_id),
+            origin,
+        )
+        .await?;
+        Ok(page.only(Self::shown_on_link(&o.request_id)))
     }
 
     /// `POST /p/{token}/uploads`: announces a file and answers where to send its bytes.

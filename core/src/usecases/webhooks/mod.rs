@@ -253,6 +253,7 @@ impl Webhooks {
         let items = self
             .store
             .page(PageQuery {
+                prefix: None,
                 index: None,
                 pk: keys::FEED,
                 after: None,

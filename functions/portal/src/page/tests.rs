@@ -95,6 +95,7 @@ fn view() -> PortalView {
             document_id: None,
             summary: "Aanlevering door Piet: 1 document".into(),
         }],
+        timeline_next: None,
         staged: vec![doc(6, "advies.pdf", DocumentState::Staged)],
         upload: UploadRules {
             max_file_bytes: 100 * 1024 * 1024,

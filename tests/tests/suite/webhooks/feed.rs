@@ -212,6 +212,7 @@ async fn stored_feed(system: &portaal_infra::System) -> Vec<(u64, String)> {
         let items = system
             .store
             .page(PageQuery {
+                prefix: None,
                 index: None,
                 pk: "FEED",
                 after: after.as_deref(),
