@@ -276,6 +276,8 @@ pub struct PortalView {
     /// Files uploaded through this link and not yet sent.
     pub staged: Vec<DocumentView>,
     pub upload: UploadRules,
+    /// Files larger than this (bytes) are sent in parts (`PORTAAL_PART_THRESHOLD_BYTES`).
+    pub part_threshold: u64,
     /// False once the dossier is closed or the request withdrawn: uploads are refused.
     pub accepting: bool,
 }

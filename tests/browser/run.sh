@@ -26,4 +26,5 @@ if [ ! -x target/debug/portal ] || [ "${REBUILD:-0}" = 1 ]; then
   cargo build -p portal
 fi
 
+node tests/browser/sha256.test.mjs
 exec node tests/browser/portal.test.mjs

@@ -199,6 +199,7 @@ impl Portaal {
                 .collect(),
             upload: r.upload.clone(),
             accepting: r.state != RequestState::Withdrawn && d.is_open_at(self.now()),
+            part_threshold: self.settings.part_threshold,
         })
     }
 

@@ -2,7 +2,7 @@
    a file, on the page and on the server. */
 import { deleteUpload, problemText } from './api.js';
 import { detach } from './dom.js';
-import { entryOfRow, newEntry, setStatus, showDone, showRowError } from './rows.js';
+import { entryOfRow, newEntry, resetRow, setStatus, showDone, showRowError } from './rows.js';
 import { contentTypeOf } from './types.js';
 import { humanSize, t } from './texts.js';
 import { upload } from './upload.js';
@@ -65,9 +65,21 @@ export class Files {
     this.updateEmpty();
   }
 
+  // The row of an upload in parts that stopped, for this file (same name and size): choosing the
+  // file again resumes it there (the portal checks part 1 is the same).
+  unfinished(file) {
+    return this.entries.filter((e) => (e.state === 'incomplete' || (e.state === 'error' && e.inParts && e.id)) &&
+      e.name === file.name && e.size === file.size)[0] || null;
+  }
+
   /** A row for each file; the ones the rules allow join the queue. */
   add(fileList) {
     Array.from(fileList || []).forEach((file) => {
+      const stopped = this.unfinished(file);
+      if (stopped) {
+        this.resume(stopped, file);
+        return;
+      }
       const count = this.active().length;
       const entry = newEntry(file);
       this.track(entry);
@@ -86,6 +98,15 @@ export class Files {
       this.queue.push(entry);
     });
     this.pump();
+  }
+
+  resume(entry, file) {
+    resetRow(entry);
+    entry.file = file;
+    entry.contentType = contentTypeOf(file, this.rules.allowed);
+    entry.state = 'waiting';
+    setStatus(entry, t('waiting'));
+    this.queue.push(entry);
   }
 
   // What keeps a file out, given `count` files already on the list; null when nothing does.
@@ -119,7 +140,7 @@ export class Files {
   }
 
   process(entry) {
-    return upload(entry, this.announce).then(() => {
+    return upload(entry, this.announce, this.rules.partThreshold).then(() => {
       if (entry.removed || entry.state === 'error') {
         return;
       }
@@ -144,7 +165,7 @@ export class Files {
     }
     showRowError(entry, t('failed', { name: entry.name, detail: message }));
     this.announce(t('failed', { name: entry.name, detail: message }));
-    if (entry.id) {
+    if (entry.id && !entry.inParts) {
       const id = entry.id;
       entry.id = null;
       deleteUpload(id).catch(() => { /* the server expires abandoned uploads */ });

@@ -1,33 +1,47 @@
-/* The SHA-256 of a file, computed in the browser. */
+/* The SHA-256 of a file or part of it, computed in the browser while reading it a slice at a
+   time: memory stays at one slice whatever the file's size (Web Crypto hashes only whole
+   buffers). */
+import { Sha256 } from './sha256.js';
 
-function toHex(buffer) {
-  const bytes = new Uint8Array(buffer);
-  let out = '';
-  for (let i = 0; i < bytes.length; i++) {
-    out += (bytes[i] < 16 ? '0' : '') + bytes[i].toString(16);
-  }
-  return out;
-}
+/** Bytes read at a time. */
+export const SLICE = 4 << 20;
 
-function readAll(file) {
-  if (file.arrayBuffer) {
-    return file.arrayBuffer();
+function readSlice(blob) {
+  if (blob.arrayBuffer) {
+    return blob.arrayBuffer();
   }
   return new Promise((resolve, reject) => {
     const reader = new FileReader();
     reader.onload = () => { resolve(reader.result); };
     reader.onerror = () => { reject(reader.error); };
-    reader.readAsArrayBuffer(file);
+    reader.readAsArrayBuffer(blob);
   });
 }
 
-/** SHA-256 of the file's bytes in hex, or null where Web Crypto is missing (plain-http pages). */
+/** Feeds bytes `start` to `end` of `file` to every hasher in `hashers`, a slice at a time;
+    `onBytes(n)` after each slice. Resolves when done. */
+export function feed(file, start, end, hashers, onBytes) {
+  let at = start;
+  const next = () => {
+    if (at >= end) {
+      return Promise.resolve();
+    }
+    const stop = Math.min(end, at + SLICE);
+    return readSlice(file.slice(at, stop)).then((buffer) => {
+      const bytes = new Uint8Array(buffer);
+      hashers.forEach((h) => h.update(bytes));
+      at = stop;
+      if (onBytes) {
+        onBytes(bytes.length);
+      }
+      return next();
+    });
+  };
+  return next();
+}
+
+/** SHA-256 of the file's bytes in hex. */
 export function sha256Of(file) {
-  const subtle = window.crypto && window.crypto.subtle;
-  if (!subtle || !subtle.digest) {
-    return Promise.resolve(null);
-  }
-  return readAll(file)
-    .then((buffer) => subtle.digest('SHA-256', buffer))
-    .then(toHex, () => null);
+  const hasher = new Sha256();
+  return feed(file, 0, file.size, [hasher]).then(() => hasher.hex());
 }

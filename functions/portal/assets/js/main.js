@@ -31,6 +31,7 @@ function elementsOf(form) {
 function rulesOf(form) {
   return {
     maxBytes: Number(form.getAttribute('data-max-bytes')) || 0,
+    partThreshold: Number(form.getAttribute('data-part-threshold')) || 0,
     maxFiles: Number(form.getAttribute('data-max-files')) || 0,
     allowed: (form.getAttribute('data-allowed-types') || '').split(',').filter(Boolean)
   };

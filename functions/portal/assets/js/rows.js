@@ -65,11 +65,14 @@ export function entryOfRow(li) {
     name: li.getAttribute('data-filename') || '',
     size: Number(li.getAttribute('data-size')) || 0,
     sha256: li.getAttribute('data-sha256') || null,
-    state: 'done',
+    state: li.hasAttribute('data-incomplete') ? 'incomplete' : 'done',
+    inParts: li.hasAttribute('data-incomplete'),
     statusEl: li.querySelector('.file-status') || el('p', { className: 'file-status' }),
     removeButton: li.querySelector('.file-remove')
   };
-  li.classList.add('is-done');
+  if (entry.state === 'done') {
+    li.classList.add('is-done');
+  }
   if (!entry.removeButton) {
     entry.removeButton = makeRemoveButton(entry.name);
     li.appendChild(entry.removeButton);
@@ -96,6 +99,19 @@ export function showDone(entry) {
   entry.el.classList.add('is-done');
   dropProgress(entry);
   setStatus(entry, t('ready'));
+}
+
+/** A stopped row made ready to upload again: no error, a fresh progress bar. */
+export function resetRow(entry) {
+  entry.el.classList.remove('is-error', 'is-done');
+  if (entry.errorEl) {
+    detach(entry.errorEl);
+    entry.errorEl = null;
+  }
+  if (!entry.progressEl) {
+    entry.progressEl = progressOf(entry, entry.name);
+    entry.el.insertBefore(entry.progressEl, entry.removeButton);
+  }
 }
 
 export function showRowError(entry, message) {

@@ -39,6 +39,30 @@ function aborted() {
   return e;
 }
 
+/** PUTs one part (a slice of the file) where `target` says; resolves to the ETag storage
+    answered; `onLoaded(bytes)` as the part's bytes go out. */
+export function putPart(entry, target, blob, onLoaded) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    entry.xhr = xhr;
+    xhr.open('PUT', target.url, true);
+    setHeaders(xhr, target.headers || {});
+    xhr.upload.addEventListener('progress', (ev) => { onLoaded(ev.loaded); });
+    xhr.addEventListener('load', () => {
+      const etag = xhr.getResponseHeader('ETag');
+      if (xhr.status >= 200 && xhr.status < 300 && etag) {
+        resolve(etag);
+        return;
+      }
+      reject(failureOf(xhr));
+    });
+    xhr.addEventListener('error', () => { reject(new Error(t('network'))); });
+    xhr.addEventListener('timeout', () => { reject(new Error(t('network'))); });
+    xhr.addEventListener('abort', () => { reject(aborted()); });
+    xhr.send(blob);
+  });
+}
+
 /** Resolves once stored; rejects with what went wrong (`aborted` set when removed). */
 export function sendBytes(entry, upload, announce) {
   return new Promise((resolve, reject) => {

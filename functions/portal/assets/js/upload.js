@@ -2,6 +2,7 @@
    the portal says. */
 import { api, base, deleteUpload, problemText } from './api.js';
 import { sha256Of } from './hash.js';
+import { uploadInParts } from './parts.js';
 import { setStatus } from './rows.js';
 import { sendBytes } from './send.js';
 import { t } from './texts.js';
@@ -27,8 +28,12 @@ function staged(entry, res, announce) {
   return sendBytes(entry, body.upload, announce);
 }
 
-/** Resolves when the bytes are stored or the file was removed; rejects with what went wrong. */
-export function upload(entry, announce) {
+/** Resolves when the bytes are stored or the file was removed; rejects with what went wrong.
+    Files above `partThreshold` bytes go in parts. */
+export function upload(entry, announce, partThreshold) {
+  if (partThreshold && entry.size > partThreshold) {
+    return uploadInParts(entry, announce);
+  }
   entry.state = 'hashing';
   setStatus(entry, t('hashing'));
   return sha256Of(entry.file).then((sha) => {

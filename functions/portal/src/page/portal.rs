@@ -373,6 +373,7 @@ pub(super) struct Deliver<'a> {
     /// There were deliveries before: a new one is a follow-up.
     follow_up: bool,
     max_bytes: u64,
+    part_threshold: u64,
     max_files: usize,
     allowed_types: String,
     accept: Option<String>,
@@ -392,6 +393,8 @@ pub(super) struct StagedFile<'a> {
     bytes: u64,
     size: String,
     sha: Option<&'a str>,
+    /// Sent in parts and not complete: the same file chosen again resumes it.
+    incomplete: bool,
 }
 
 impl<'a> Deliver<'a> {
@@ -417,6 +420,7 @@ impl<'a> Deliver<'a> {
             notice,
             follow_up: !view.deliveries.is_empty(),
             max_bytes: rules.max_file_bytes,
+            part_threshold: view.part_threshold,
             max_files: rules.max_files,
             allowed_types: rules.allowed_types.join(","),
             accept: accept_list(rules),
@@ -430,6 +434,7 @@ impl<'a> Deliver<'a> {
                     bytes: doc.size,
                     size: human_size(doc.size, lang),
                     sha: doc.sha256.as_ref().map(|s| s.as_str()),
+                    incomplete: doc.parts.as_ref().is_some_and(|p| !p.completed),
                 })
                 .collect(),
         }

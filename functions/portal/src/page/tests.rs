@@ -103,6 +103,7 @@ fn view() -> PortalView {
             allowed_types: vec!["application/pdf".into(), "image/jpeg".into()],
         },
         accepting: true,
+        part_threshold: 256 << 20,
     }
 }
 

@@ -99,6 +99,8 @@ pub struct Texts {
     pub files: &'static str,
     pub files_none: &'static str,
     pub file_ready: &'static str,
+    /// A file sent in parts that stopped half-way (a lost connection, a reload).
+    pub file_incomplete: &'static str,
     pub remove: &'static str,
     pub optional: &'static str,
     pub your_name: &'static str,
@@ -197,6 +199,10 @@ pub struct ScriptTexts {
     pub unknown_sha: &'static str,
     /// Asked before leaving the page while files upload.
     pub leave: &'static str,
+    /// A file sent in parts picks up where it stopped.
+    pub resuming: &'static str,
+    /// `{done}`, `{total}`: parts sent of all.
+    pub parts_progress: &'static str,
 }
 
 impl Texts {

@@ -74,6 +74,7 @@ pub static EN: Texts = Texts {
     files: "Files to send",
     files_none: "No files added yet.",
     file_ready: "Ready to send",
+    file_incomplete: "Not completely uploaded. Choose the same file again: the upload continues where it stopped.",
     remove: "Remove",
     optional: "(optional)",
     your_name: "Your name",
@@ -147,5 +148,7 @@ pub static EN: Texts = Texts {
         sent_once: "These documents had already been sent.",
         unknown_sha: "unknown",
         leave: "Files are still being uploaded.",
+        resuming: "Continuing the upload where it stopped\u{2026}",
+        parts_progress: "Part {done} of {total} uploaded.",
     },
 };

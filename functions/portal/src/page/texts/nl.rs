@@ -74,6 +74,7 @@ pub static NL: Texts = Texts {
     files: "Bestanden om te versturen",
     files_none: "Nog geen bestanden toegevoegd.",
     file_ready: "Klaar om te versturen",
+    file_incomplete: "Niet volledig ge\u{fc}pload. Kies hetzelfde bestand opnieuw: het uploaden gaat verder waar het stopte.",
     remove: "Verwijderen",
     optional: "(optioneel)",
     your_name: "Uw naam",
@@ -147,5 +148,7 @@ pub static NL: Texts = Texts {
         sent_once: "Deze stukken waren al verstuurd.",
         unknown_sha: "onbekend",
         leave: "Er worden nog bestanden ge\u{fc}pload.",
+        resuming: "Verder met uploaden waar het stopte\u{2026}",
+        parts_progress: "Deel {done} van {total} ge\u{fc}pload.",
     },
 };
