@@ -203,6 +203,8 @@ pub struct PageQuery<'a> {
     pub prefix: Option<&'a str>,
     /// Exclusive start: a sort key (or index sort key) already seen.
     pub after: Option<&'a str>,
+    /// Exclusive end: only sort keys below it.
+    pub until: Option<&'a str>,
     pub descending: bool,
     pub limit: usize,
 }

@@ -367,6 +367,7 @@ impl Portaal {
                 pk: &keys::dossier(case),
                 prefix: None,
                 after: Some(keys::HISTORY),
+                until: None,
                 descending: true,
                 limit: usize::MAX,
             })

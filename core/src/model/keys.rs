@@ -56,14 +56,35 @@ pub fn doc(id: &Id) -> String {
     format!("{DOC}{id}")
 }
 /// Where an event is kept: a mail failure with the dossier's items (the page shows it per
-/// request however old it is), any other event in the paged history.
+/// request however old it is), any other event in the paged history, newest first.
 pub fn event(event: &crate::model::Event) -> String {
     if event.kind == crate::model::EventKind::MailFailed {
         format!("{PAGE_EVENT}{}", event.id)
     } else {
-        format!("{EVENT}{}", event.id)
+        history_event(&event.id)
     }
 }
+/// An event's key in the history: its id with every character counted down from the end of
+/// the ULID alphabet, so that ascending sort keys run newest first and a page read that takes
+/// the dossier's items in one range meets the newest events right after them.
+pub fn history_event(id: &Id) -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let newest_first: String = id
+        .as_str()
+        .bytes()
+        .map(|c| {
+            let at = ALPHABET
+                .iter()
+                .position(|a| *a == c.to_ascii_uppercase())
+                .unwrap_or(0);
+            ALPHABET[ALPHABET.len() - 1 - at] as char
+        })
+        .collect();
+    format!("{EVENT}{newest_first}")
+}
+/// Just above every history event's key: the end of a read that takes the dossier's items and
+/// its history, but no mail.
+pub const EVENT_END: &str = "~EVENT$";
 pub fn verify(doc: &Id) -> String {
     format!("{VERIFY}{doc}")
 }

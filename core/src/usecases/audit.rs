@@ -241,6 +241,7 @@ impl Portaal {
                 index: None,
                 pk: &keys::audit(case),
                 after,
+                until: None,
                 descending: false,
                 limit,
             })

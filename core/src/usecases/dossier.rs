@@ -241,9 +241,8 @@ impl Portaal {
     /// newest page, oldest first, and `timeline_next` for the pages before.
     #[tracing::instrument(skip(self), fields(case = %case))]
     pub async fn get_dossier(&self, case: &CaseId) -> Result<DossierView> {
-        // Two reads at once: the dossier's items, and the newest page of its history.
-        let (p, paged) =
-            futures_util::try_join!(self.partition(case), self.history(case, keys::EVENT, None))?;
+        // One read: the dossier's items, then the newest page of its history.
+        let (p, paged) = self.partition_and_history(case).await?;
         let timeline = newest_page(paged, p.events.clone());
         let today = self.today();
         let mut view = DossierView::summary(&p.dossier);

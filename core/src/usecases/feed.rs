@@ -145,6 +145,7 @@ impl Portaal {
                 index: None,
                 pk: keys::FEED,
                 after: after_key.as_deref(),
+                until: None,
                 descending: false,
                 limit,
             })
@@ -320,6 +321,7 @@ impl Portaal {
                     index: None,
                     pk: &pk,
                     after: after.as_deref(),
+                    until: None,
                     descending: false,
                     limit: 500,
                 })

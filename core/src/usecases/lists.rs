@@ -141,6 +141,7 @@ impl Portaal {
                     index: Some(*index),
                     pk,
                     after: after.as_deref(),
+                    until: None,
                     descending: true,
                     // One more than shown tells whether another page follows.
                     limit: limit + 1,

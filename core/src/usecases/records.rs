@@ -112,6 +112,7 @@ impl Portaal {
                 index: Some(index),
                 pk,
                 after: after.as_deref(),
+                until: None,
                 descending: false,
                 limit,
             })
@@ -204,6 +205,7 @@ impl Portaal {
                 index: Some(Index::Expiry),
                 pk: index_keys::EXPIRY,
                 after: cursor,
+                until: None,
                 descending: false,
                 limit,
             })

@@ -13,6 +13,10 @@ use crate::service::Portaal;
 
 /// The most events one page of history holds.
 pub const TIMELINE_PAGE: usize = 100;
+/// Items a view reads at once: a dossier's items and the newest page of its history fit in one
+/// read unless the dossier holds more than this minus a page of items (requests, deliveries,
+/// documents). Reading past what a small dossier needs costs only older events, never mail.
+pub const VIEW_READ: usize = 250;
 
 /// One page of history, oldest first, and the cursor of the page before it (`None`: no older
 /// events).
@@ -53,34 +57,90 @@ impl Portaal {
     /// kept with the dossier's items).
     pub(crate) async fn history_before(&self, case: &CaseId, before: &Id) -> Result<TimelinePage> {
         let (paged, in_page) = futures_util::try_join!(
-            self.history(case, keys::EVENT, Some(before)),
-            self.history(case, keys::PAGE_EVENT, Some(before)),
+            self.history_page(case, before),
+            self.page_events_before(case, before),
         )?;
         Ok(newest_page(paged, in_page))
     }
 
-    /// Up to one page and one event more (to know whether there is more) of the events under
-    /// `prefix`, newest first, before `before`. One read.
-    pub(crate) async fn history(
+    /// Up to one page and one event more of the history before `before`, newest first (its
+    /// keys run newest first: [`keys::history_event`]). One read.
+    async fn history_page(&self, case: &CaseId, before: &Id) -> Result<Vec<Event>> {
+        let pk = keys::dossier(case);
+        let after = keys::history_event(before);
+        self.events_of(PageQuery {
+            index: None,
+            pk: &pk,
+            prefix: Some(keys::EVENT),
+            after: Some(&after),
+            until: None,
+            descending: false,
+            limit: TIMELINE_PAGE + 1,
+        })
+        .await
+    }
+
+    /// Up to one page and one more of the events kept with the dossier's items, newest first,
+    /// before `before`. One read.
+    async fn page_events_before(&self, case: &CaseId, before: &Id) -> Result<Vec<Event>> {
+        let pk = keys::dossier(case);
+        let after = format!("{}{before}", keys::PAGE_EVENT);
+        self.events_of(PageQuery {
+            index: None,
+            pk: &pk,
+            prefix: Some(keys::PAGE_EVENT),
+            after: Some(&after),
+            until: None,
+            descending: true,
+            limit: TIMELINE_PAGE + 1,
+        })
+        .await
+    }
+
+    async fn events_of(&self, query: PageQuery<'_>) -> Result<Vec<Event>> {
+        let items = self.store.page(query).await?;
+        items.iter().map(Event::from_item).collect()
+    }
+
+    /// What a view shows of a dossier, in one read for a dossier of up to [`VIEW_READ`] minus
+    /// one page of items: every item below its history, then the newest events (their keys
+    /// follow, newest first), never its mail. A dossier of more items takes one more read per
+    /// [`VIEW_READ`] items; history never adds one.
+    pub(crate) async fn partition_and_history(
         &self,
         case: &CaseId,
-        prefix: &str,
-        before: Option<&Id>,
-    ) -> Result<Vec<Event>> {
+    ) -> Result<(crate::partition::Partition, Vec<Event>)> {
         let pk = keys::dossier(case);
-        let after = before.map(|id| format!("{prefix}{id}"));
-        let items = self
-            .store
-            .page(PageQuery {
-                index: None,
-                pk: &pk,
-                prefix: Some(prefix),
-                after: after.as_deref(),
-                descending: true,
-                limit: TIMELINE_PAGE + 1,
-            })
-            .await?;
-        items.iter().map(Event::from_item).collect()
+        let (mut items, mut events) = (Vec::new(), Vec::new());
+        let mut after: Option<String> = None;
+        loop {
+            let read = self
+                .store
+                .page(PageQuery {
+                    index: None,
+                    pk: &pk,
+                    prefix: None,
+                    after: after.as_deref(),
+                    until: Some(keys::EVENT_END),
+                    descending: false,
+                    limit: VIEW_READ,
+                })
+                .await?;
+            let more = read.len() == VIEW_READ;
+            after = read.last().map(|item| item.sk.clone());
+            for item in read {
+                if item.sk.starts_with(keys::EVENT) {
+                    events.push(Event::from_item(&item)?);
+                } else {
+                    items.push(item);
+                }
+            }
+            if !more || events.len() > TIMELINE_PAGE {
+                break;
+            }
+        }
+        events.truncate(TIMELINE_PAGE + 1);
+        Ok((crate::partition::Partition::parse(case, &items)?, events))
     }
 }
 

@@ -319,15 +319,34 @@ impl Store for DynamoStore {
             values.insert(name.to_owned(), AttributeValue::S(v.to_owned()));
         };
         // A key condition holds one test of the sort key: a prefix with a start becomes an
-        // inclusive range, and the start itself (at most one item) is dropped below.
+        // inclusive range, and the start itself (at most one item) is dropped below. So does a
+        // start with an end bound (the end dropped too); with a prefix the end is applied after.
         let mut inclusive_after = None;
+        let mut until_after = None;
         let expression = match (query.prefix, query.after) {
+            (None, None) if query.until.is_some() => {
+                value(":until", query.until.unwrap_or_default());
+                "#kpk = :pk AND #ksk < :until"
+            }
+            (None, Some(after)) if query.until.is_some() && !query.descending => {
+                let until = query.until.unwrap_or_default();
+                if after >= until {
+                    return Ok(Vec::new());
+                }
+                value(":low", after);
+                value(":high", until);
+                inclusive_after = Some(after);
+                until_after = Some(until);
+                "#kpk = :pk AND #ksk BETWEEN :low AND :high"
+            }
             (None, None) => "#kpk = :pk",
             (Some(prefix), None) => {
+                until_after = query.until;
                 value(":prefix", prefix);
                 "#kpk = :pk AND begins_with(#ksk, :prefix)"
             }
             (None, Some(after)) => {
+                until_after = query.until;
                 value(":after", after);
                 if query.descending {
                     "#kpk = :pk AND #ksk < :after"
@@ -336,6 +355,7 @@ impl Store for DynamoStore {
                 }
             }
             (Some(prefix), Some(after)) => {
+                until_after = query.until;
                 let end = format!("{prefix}\u{10FFFF}");
                 let (low, high) = if query.descending {
                     (prefix, after)
@@ -351,7 +371,7 @@ impl Store for DynamoStore {
                 "#kpk = :pk AND #ksk BETWEEN :low AND :high"
             }
         };
-        if query.prefix.is_some() || query.after.is_some() {
+        if query.prefix.is_some() || query.after.is_some() || query.until.is_some() {
             names.insert("#ksk".into(), key_sk.into());
         }
         // One call per page unless the page passes DynamoDB's 1 MB answer limit.
@@ -368,8 +388,16 @@ impl Store for DynamoStore {
             .consistent_read(query.index.is_none());
         let wanted = query
             .limit
-            .saturating_add(usize::from(inclusive_after.is_some()));
+            .saturating_add(usize::from(inclusive_after.is_some()))
+            .saturating_add(usize::from(until_after.is_some()));
         let mut items = collect_up_to(request, wanted).await?;
+        let sort_key = |item: &Item| match query.index {
+            None => Some(item.sk.clone()),
+            Some(index) => item.str_attr(index.sk_attr()).map(str::to_owned),
+        };
+        if let Some(until) = until_after {
+            items.retain(|item| sort_key(item).is_some_and(|k| k.as_str() < until));
+        }
         if let Some(after) = inclusive_after {
             items.retain(|item| {
                 let sort_key = match query.index {

@@ -184,9 +184,10 @@ impl Store for SqliteStore {
     }
 
     async fn page(&self, query: PageQuery<'_>) -> Result<Vec<Item>, StoreError> {
-        let (pk, after, limit) = (
+        let (pk, after, until, limit) = (
             query.pk.to_owned(),
             query.after.map(str::to_owned),
+            query.until.map(str::to_owned),
             i64::try_from(query.limit).unwrap_or(i64::MAX),
         );
         let prefix = query.prefix.unwrap_or_default().to_owned();
@@ -203,9 +204,9 @@ impl Store for SqliteStore {
         };
         self.with_conn(move |c| {
             let sql = format!(
-                "SELECT pk, sk, attrs FROM items WHERE {key_pk} = ?1 AND (?2 IS NULL OR {key_sk} {cmp} ?2) AND {key_sk} >= ?4 AND {key_sk} < ?5 ORDER BY {key_sk} {order} LIMIT ?3"
+                "SELECT pk, sk, attrs FROM items WHERE {key_pk} = ?1 AND (?2 IS NULL OR {key_sk} {cmp} ?2) AND {key_sk} >= ?4 AND {key_sk} < ?5 AND (?6 IS NULL OR {key_sk} < ?6) ORDER BY {key_sk} {order} LIMIT ?3"
             );
-            select_items(c, &sql, params![pk, after, limit, prefix, prefix_end])
+            select_items(c, &sql, params![pk, after, limit, prefix, prefix_end, until])
         })
         .await
     }

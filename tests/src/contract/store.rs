@@ -39,6 +39,8 @@ macro_rules! store_contract_tests {
                 paging_an_index_key_newest_first,
                 paging_an_index_key_after_a_cursor,
                 paging_past_the_end_is_empty,
+                paging_within_a_prefix_after_a_start_both_ways,
+                paging_below_an_end_from_the_start_and_after_a_start,
             ]
         );
     };
@@ -393,6 +395,7 @@ async fn page(
         index,
         pk,
         after,
+        until: None,
         descending,
         limit,
     };
@@ -460,5 +463,89 @@ pub async fn paging_past_the_end_is_empty(store: &dyn Store) {
             .await
             .is_empty(),
         "past the end: nothing"
+    );
+}
+
+/// A partition of sort keys `A#1 A#2 B#1 B#2 B#3 C#1` (in that order); its key.
+async fn with_groups(store: &dyn Store) -> String {
+    let pk = format!("GROUPS#{}", ulid::Ulid::new());
+    let writes = ["A#1", "A#2", "B#1", "B#2", "B#3", "C#1"]
+        .iter()
+        .map(|sk| Write::create(item(&pk, sk, json!({"sk": sk}))))
+        .collect();
+    store.transact(writes).await.unwrap();
+    pk
+}
+
+/// The sort keys of a page of `with_groups`.
+async fn sort_keys(store: &dyn Store, query: PageQuery<'_>) -> Vec<String> {
+    store
+        .page(query)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.sk)
+        .collect()
+}
+
+pub async fn paging_within_a_prefix_after_a_start_both_ways(store: &dyn Store) {
+    let pk = with_groups(store).await;
+    let query = |after, descending| PageQuery {
+        index: None,
+        pk: &pk,
+        prefix: Some("B#"),
+        after,
+        until: None,
+        descending,
+        limit: 10,
+    };
+    assert_eq!(
+        sort_keys(store, query(None, false)).await,
+        ["B#1", "B#2", "B#3"]
+    );
+    assert_eq!(
+        sort_keys(store, query(Some("B#1"), false)).await,
+        ["B#2", "B#3"]
+    );
+    assert_eq!(
+        sort_keys(store, query(Some("B#3"), true)).await,
+        ["B#2", "B#1"]
+    );
+    assert_eq!(
+        sort_keys(store, query(Some("B#3"), false)).await,
+        Vec::<String>::new()
+    );
+}
+
+pub async fn paging_below_an_end_from_the_start_and_after_a_start(store: &dyn Store) {
+    let pk = with_groups(store).await;
+    let query = |after, until, limit| PageQuery {
+        index: None,
+        pk: &pk,
+        prefix: None,
+        after,
+        until,
+        descending: false,
+        limit,
+    };
+    assert_eq!(
+        sort_keys(store, query(None, Some("B#3"), 10)).await,
+        ["A#1", "A#2", "B#1", "B#2"],
+        "everything below the end"
+    );
+    assert_eq!(
+        sort_keys(store, query(None, Some("B$"), 3)).await,
+        ["A#1", "A#2", "B#1"],
+        "limited"
+    );
+    assert_eq!(
+        sort_keys(store, query(Some("B#1"), Some("B$"), 10)).await,
+        ["B#2", "B#3"],
+        "after a start, below the end"
+    );
+    assert_eq!(
+        sort_keys(store, query(Some("B#1"), Some("B#3"), 10)).await,
+        ["B#2"],
+        "the end itself is left out"
     );
 }

@@ -74,27 +74,27 @@ impl Opened {
 }
 
 impl Portaal {
-    /// Two reads: the token item, then the dossier's page read.
+    /// Two reads: the token item, then the dossier's items.
     async fn open_link(&self, token: &LinkToken) -> Result<Opened> {
-        let (opened, ()) = self.open_link_with(token, |_| async { Ok(()) }).await?;
+        let (opened, ()) = self
+            .open_link_with(token, |case| async move {
+                Ok((self.partition(&case).await?, ()))
+            })
+            .await?;
         Ok(opened)
     }
 
-    /// [`Portaal::open_link`], with `also` read at the same time as the dossier's items.
+    /// [`Portaal::open_link`], the dossier's items (and whatever else) read by `read`.
     async fn open_link_with<T, F>(
         &self,
         token: &LinkToken,
-        also: impl FnOnce(CaseId) -> F,
+        read: impl FnOnce(CaseId) -> F,
     ) -> Result<(Opened, T)>
     where
-        F: std::future::Future<Output = Result<T>>,
+        F: std::future::Future<Output = Result<(crate::partition::Partition, T)>>,
     {
         let token_ref = self.resolve_token(token).await?;
-        let (partition, extra) = futures_util::try_join!(
-            self.partition(&token_ref.case_id),
-            also(token_ref.case_id.clone())
-        )
-        .map_err(|e| match e {
+        let (partition, extra) = read(token_ref.case_id.clone()).await.map_err(|e| match e {
             // The token outlived its dossier (destruction in progress): same answer as a closed one.
             Error::NotFound(_) => Error::Gone("this dossier is closed".into()),
             e => e,
@@ -142,9 +142,10 @@ impl Portaal {
     /// `GET /p/{token}`: never changes anything (mail scanners open links).
     #[tracing::instrument(skip_all)]
     pub async fn portal_view(&self, token: &LinkToken, origin: &Origin) -> Result<PortalView> {
+        // Two reads: the token, then the dossier's items with the newest page of its history.
         let (o, paged) = self
             .open_link_with(token, |case| async move {
-                self.history(&case, keys::EVENT, None).await
+                self.partition_and_history(&case).await
             })
             .await?;
         self.audit_link(
@@ -214,7 +215,7 @@ impl Portaal {
     ) -> Result<TimelinePage> {
         let (o, page) = self
             .open_link_with(token, |case| async move {
-                self.history_before(&case, before).await
+                futures_util::try_join!(self.partition(&case), self.history_before(&case, before))
             })
             .await?;
         self.audit_link(

@@ -257,6 +257,7 @@ impl Webhooks {
                 index: None,
                 pk: keys::FEED,
                 after: None,
+                until: None,
                 descending: false,
                 limit,
             })

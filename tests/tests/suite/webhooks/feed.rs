@@ -216,6 +216,7 @@ async fn stored_feed(system: &portaal_infra::System) -> Vec<(u64, String)> {
                 index: None,
                 pk: "FEED",
                 after: after.as_deref(),
+                until: None,
                 descending: false,
                 limit: 1000,
             })
