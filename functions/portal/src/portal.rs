@@ -39,6 +39,8 @@ pub fn routes() -> Router<AppState> {
 #[derive(Deserialize)]
 pub struct LangQuery {
     lang: Option<String>,
+    /// An older page of the timeline (`timeline_next` of the page before).
+    before: Option<String>,
 }
 
 /// The client's address, for rate limits: the socket locally, the source IP that API Gateway
@@ -190,13 +192,24 @@ async fn view(
     headers: HeaderMap,
 ) -> Response {
     let lang = Lang::from_query(q.lang.as_deref());
+    let before = q.before.as_deref();
     let result = with_link(&state, &ip, &token, async |t| {
-        state.system.portaal.portal_view(&t, &ip.origin()).await
+        let portaal = &state.system.portaal;
+        match before {
+            None => portaal.portal_view(&t, &ip.origin()).await,
+            Some(raw) => {
+                let cursor = portaal_core::usecases::timeline::parse_cursor(raw)?;
+                portaal.portal_view_before(&t, &cursor, &ip.origin()).await
+            }
+        }
     })
     .await;
+    let paged_back = before.is_some();
     match (result, wants_json(&headers)) {
         (Ok(view), true) => Json(view).into_response(),
-        (Ok(view), false) => Html(page::portal_page(&view, lang, &base.path)).into_response(),
+        (Ok(view), false) => {
+            Html(page::portal_page(&view, lang, &base.path, paged_back)).into_response()
+        }
         (Err(e), true) => e.into_response(),
         (Err(e), false) => {
             let status = e.status();

@@ -208,6 +208,29 @@ async fn the_timeline_routes_page_back_and_refuse_a_bad_cursor() {
         .to_owned();
     let get = |path: String| app.api(reqwest::Method::GET, &path).send();
 
+    // The portal page shows an older page of history at ?before=, with a way back.
+    let page = |query: String, accept: &'static str| {
+        app.client
+            .get(format!("{link}{query}"))
+            .header("accept", accept)
+            .send()
+    };
+    let older = page(format!("?before={newest}"), "text/html")
+        .await
+        .unwrap();
+    assert_eq!(older.status(), reqwest::StatusCode::OK);
+    assert!(
+        older
+            .text()
+            .await
+            .unwrap()
+            .contains("Nieuwste gebeurtenissen")
+    );
+    let bad = page("?before=gisteren".into(), "application/json")
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), reqwest::StatusCode::BAD_REQUEST);
+
     // Before the newest event: the older ones, and no page before them.
     let res = get(format!("/dossiers/{case}/timeline?before={newest}"))
         .await

@@ -148,6 +148,33 @@ impl Portaal {
                 self.partition_and_history(&case).await
             })
             .await?;
+        let timeline = newest_page(paged, o.partition.events.clone());
+        self.link_view(o, timeline, origin).await
+    }
+
+    /// `GET /p/{token}?before=`: the page, its timeline the page of history before the cursor.
+    #[tracing::instrument(skip_all)]
+    pub async fn portal_view_before(
+        &self,
+        token: &LinkToken,
+        before: &Id,
+        origin: &Origin,
+    ) -> Result<PortalView> {
+        let (o, timeline) = self
+            .open_link_with(token, |case| async move {
+                futures_util::try_join!(self.partition(&case), self.history_before(&case, before))
+            })
+            .await?;
+        self.link_view(o, timeline, origin).await
+    }
+
+    /// What a link shows, its timeline `timeline`; the view is audited.
+    async fn link_view(
+        &self,
+        o: Opened,
+        timeline: TimelinePage,
+        origin: &Origin,
+    ) -> Result<PortalView> {
         self.audit_link(
             &o,
             "portal.view",
@@ -159,7 +186,7 @@ impl Portaal {
         let r = o.request();
         let d = &p.dossier;
         let mine = |doc: &&Document| doc.request_id.as_ref() == Some(&r.id);
-        let timeline = newest_page(paged, p.events.clone()).only(Self::shown_on_link(&r.id));
+        let timeline = timeline.only(Self::shown_on_link(&r.id));
         Ok(PortalView {
             org_name: self.settings.org_name.clone(),
             dossier: PortalDossier {

@@ -137,8 +137,9 @@ fn render(page: &impl Template) -> String {
 
 /// The portal page for a link holder. Contains no token: scripts use location.pathname.
 /// `base`: the path prefix the portal is served under (the API Gateway stage), "" at the root.
-pub fn portal_page(view: &PortalView, lang: Lang, base: &str) -> String {
-    render(&portal::PortalPage::new(view, lang, base))
+/// The portal page; `paged_back`: its timeline is an older page (`?before=`).
+pub fn portal_page(view: &PortalView, lang: Lang, base: &str, paged_back: bool) -> String {
+    render(&portal::PortalPage::new(view, lang, base, paged_back))
 }
 
 /// The advice an error page adds for a status (404 unknown link, 410 closed, 429 too many

@@ -28,7 +28,7 @@ pub(super) struct PortalPage<'a> {
 }
 
 impl<'a> PortalPage<'a> {
-    pub(super) fn new(view: &'a PortalView, lang: Lang, base: &'a str) -> Self {
+    pub(super) fn new(view: &'a PortalView, lang: Lang, base: &'a str, paged_back: bool) -> Self {
         let t = lang.texts();
         let d = &view.dossier;
         PortalPage {
@@ -46,7 +46,7 @@ impl<'a> PortalPage<'a> {
             accepting: view.accepting,
             remarks: Remarks::new(view, t),
             case: CasePanel::new(view, lang),
-            history: History::new(view, lang),
+            history: History::new(view, lang, paged_back),
             deliver: Deliver::new(view, lang),
             data: DataBlock::portal(lang),
         }
@@ -160,10 +160,14 @@ pub(super) struct History<'a> {
     deliveries: Vec<DeliveryArticle<'a>>,
     publications: Vec<DocItem<'a>>,
     events: Vec<EventItem<'a>>,
+    /// The link to the events before these (`?before=`), when there are any.
+    older: Option<String>,
+    /// The link back to the newest events, on an older page.
+    newest: Option<String>,
 }
 
 impl<'a> History<'a> {
-    fn new(view: &'a PortalView, lang: Lang) -> Self {
+    fn new(view: &'a PortalView, lang: Lang, paged_back: bool) -> Self {
         // Oldest first: the first is the delivery, later ones follow-ups.
         let mut deliveries: Vec<&DeliveryView> = view.deliveries.iter().collect();
         deliveries.sort_by_key(|d| d.submitted_at);
@@ -185,6 +189,11 @@ impl<'a> History<'a> {
                 .into_iter()
                 .map(|e| EventItem::new(e, view, lang))
                 .collect(),
+            older: view
+                .timeline_next
+                .as_ref()
+                .map(|cursor| format!("?before={cursor}&lang={}", lang.code())),
+            newest: paged_back.then(|| format!("?lang={}", lang.code())),
         }
     }
 }

@@ -173,10 +173,10 @@ fn a_quarantined_file_is_shown_refused_and_not_as_a_link() {
     let doc = &mut v.deliveries[0].documents[0];
     doc.scan = ScanState::Infected;
     let id = doc.id.to_string();
-    let nl = portal_page(&v, Lang::Nl, "");
+    let nl = portal_page(&v, Lang::Nl, "", false);
     assert!(nl.contains("geweigerd: de virusscanner vond malware"));
     assert!(!nl.contains(&format!("data-document-id=\"{id}\"")));
-    let en = portal_page(&v, Lang::En, "");
+    let en = portal_page(&v, Lang::En, "", false);
     assert!(en.contains("refused: the virus scanner found malware"));
     assert_csp_clean(&nl);
 }
@@ -186,7 +186,7 @@ fn title_is_escaped() {
     let mut v = view();
     v.dossier.title = "<script>alert(1)</script>".into();
     v.dossier.remarks = "<img src=x onerror=alert(1)>".into();
-    let html = portal_page(&v, Lang::Nl, "");
+    let html = portal_page(&v, Lang::Nl, "", false);
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(!html.contains("<script>alert"));
     assert!(!html.contains("<img"));
@@ -195,7 +195,7 @@ fn title_is_escaped() {
 
 #[test]
 fn dutch_and_english() {
-    let nl = portal_page(&view(), Lang::Nl, "");
+    let nl = portal_page(&view(), Lang::Nl, "", false);
     assert!(nl.contains("<html lang=\"nl\">"));
     assert!(nl.contains("Bevestigen en versturen"));
     assert!(
@@ -216,7 +216,7 @@ fn dutch_and_english() {
     assert!(nl.contains("1,2 MB"));
     assert_heading_order(&nl);
 
-    let en = portal_page(&view(), Lang::En, "");
+    let en = portal_page(&view(), Lang::En, "", false);
     assert!(en.contains("<html lang=\"en\">"));
     assert!(en.contains("Confirm and send"));
     assert!(!en.contains("Bevestigen en versturen"));
@@ -229,7 +229,7 @@ fn dutch_and_english() {
 
 #[test]
 fn page_holds_no_token_links_and_renders_document_ids() {
-    let html = portal_page(&view(), Lang::Nl, "");
+    let html = portal_page(&view(), Lang::Nl, "", false);
     assert!(html.contains(&format!("data-document-id=\"{}\"", id(4))));
     assert!(!html.contains("href=\"documents/"));
     // Rejected documents are not offered.
@@ -251,7 +251,7 @@ fn page_holds_no_token_links_and_renders_document_ids() {
 #[test]
 fn the_page_speaks_for_the_organisation_and_the_case_type() {
     let mut v = view();
-    let bezwaar = portal_page(&v, Lang::Nl, "");
+    let bezwaar = portal_page(&v, Lang::Nl, "", false);
     assert!(bezwaar.contains("<span class=\"brand-org\">Gemeente Voorbeeld</span>"));
     assert!(bezwaar.contains("<p class=\"footer-org\">Gemeente Voorbeeld</p>"));
     assert!(bezwaar.contains("bezwaar ingediend") && bezwaar.contains("Primair besluit"));
@@ -263,7 +263,7 @@ fn the_page_speaks_for_the_organisation_and_the_case_type() {
         (Lang::Nl, "Primair besluit", "Woo-verzoek ontvangen"),
         (Lang::En, "Primary decision", "Open Government Act"),
     ] {
-        let woo = portal_page(&v, lang, "");
+        let woo = portal_page(&v, lang, "", false);
         assert!(
             !woo.contains(decision),
             "no decision panel without a decision"
@@ -272,16 +272,16 @@ fn the_page_speaks_for_the_organisation_and_the_case_type() {
         assert_csp_clean(&woo);
     }
     v.org_name.clear();
-    assert!(!portal_page(&v, Lang::Nl, "").contains("brand-org"));
+    assert!(!portal_page(&v, Lang::Nl, "", false).contains("brand-org"));
 }
 
 #[test]
 fn submitter_hidden_when_absent() {
     let mut v = view();
-    let with = portal_page(&v, Lang::Nl, "");
+    let with = portal_page(&v, Lang::Nl, "", false);
     assert!(with.contains("Indiener") && with.contains("Jan Indiener"));
     v.dossier.submitter = None;
-    let without = portal_page(&v, Lang::Nl, "");
+    let without = portal_page(&v, Lang::Nl, "", false);
     assert!(!without.contains("Indiener"));
     assert!(!without.contains("Jan Indiener"));
 }
@@ -291,17 +291,17 @@ fn notice_instead_of_form_when_not_accepting() {
     let mut v = view();
     v.accepting = false;
     v.request.state = RequestState::Withdrawn;
-    let html = portal_page(&v, Lang::Nl, "");
+    let html = portal_page(&v, Lang::Nl, "", false);
     assert!(html.contains("id=\"not-accepting\""));
     assert!(html.contains("Dit verzoek is ingetrokken"));
     assert!(!html.contains("<form"));
     assert!(!html.contains("Bevestigen en versturen</button>"));
     v.request.state = RequestState::Open;
-    let closed = portal_page(&v, Lang::En, "");
+    let closed = portal_page(&v, Lang::En, "", false);
     assert!(closed.contains("This case is closed"));
     assert_csp_clean(&closed);
     v.dossier.closes_at = Some("2026-12-31T10:00:00Z".parse().unwrap());
-    let handled = portal_page(&v, Lang::Nl, "");
+    let handled = portal_page(&v, Lang::Nl, "", false);
     assert!(
         handled.contains("Deze zaak is afgehandeld") && handled.contains("31 december 2026"),
         "a handled case says until when it can be read"
@@ -313,7 +313,7 @@ fn history_and_form_details() {
     let mut v = view();
     v.publications[0].message = " Zie <bijlage> & meer\n ".into();
     v.deliveries[0].documents[0].scan = ScanState::Pending;
-    let en = portal_page(&v, Lang::En, "");
+    let en = portal_page(&v, Lang::En, "", false);
     // The publication: its anchor, its date in the meta line and the handler's note.
     assert!(en.contains(&format!("<li class=\"doc\" id=\"publication-{}\">", id(3))));
     assert!(en.contains(
@@ -329,7 +329,7 @@ fn history_and_form_details() {
     )));
     assert!(en.contains("accept=\".pdf,application/pdf,.jpg,.jpeg,image/jpeg\""));
     assert!(en.contains("Allowed: PDF, JPG. At most 100 MB per file and 50 files at a time."));
-    let nl = portal_page(&v, Lang::Nl, "");
+    let nl = portal_page(&v, Lang::Nl, "", false);
     assert!(nl.contains("<span class=\"event-summary\">Aanlevering door Piet"));
     assert!(
         nl.contains("Een stuk vergeten?"),
@@ -339,7 +339,7 @@ fn history_and_form_details() {
     v.upload.allowed_types.clear();
     v.deliveries.clear();
     v.staged.clear();
-    let any = portal_page(&v, Lang::Nl, "");
+    let any = portal_page(&v, Lang::Nl, "", false);
     assert!(!any.contains("accept=") && any.contains("Alle bestandstypen zijn toegestaan."));
     assert!(!any.contains("Een stuk vergeten?"));
     assert!(any.contains("<p class=\"muted\" id=\"file-empty\">"));
@@ -352,7 +352,7 @@ fn empty_remarks_say_so() {
     let mut v = view();
     v.dossier.remarks.clear();
     v.request.message.clear();
-    assert!(portal_page(&v, Lang::Nl, "").contains("Er zijn geen opmerkingen"));
+    assert!(portal_page(&v, Lang::Nl, "", false).contains("Er zijn geen opmerkingen"));
 }
 
 #[test]
@@ -483,7 +483,7 @@ fn data_block(html: &str) -> &str {
 #[test]
 fn the_data_block_holds_the_script_texts_and_the_types() {
     for (lang, t) in [(Lang::Nl, &texts::NL), (Lang::En, &texts::EN)] {
-        let html = portal_page(&view(), lang, "/prod");
+        let html = portal_page(&view(), lang, "/prod", false);
         assert!(html.contains("<script type=\"module\" src=\"/prod/assets/js/main.js\"></script>"));
         let block = data_block(&html);
         assert!(!block.contains('<') && !block.contains('&'), "{block}");
@@ -505,7 +505,7 @@ fn the_data_block_holds_the_script_texts_and_the_types() {
         assert_eq!(jpeg["label"], "JPG");
         assert_eq!(jpeg["extensions"], serde_json::json!([".jpg", ".jpeg"]));
     }
-    let nl = portal_page(&view(), Lang::Nl, "");
+    let nl = portal_page(&view(), Lang::Nl, "", false);
     assert!(data_block(&nl).contains("ge\u{fc}pload"), "UTF-8 as is");
     // Only the portal page carries one.
     let home = home_page(Lang::Nl, None, "", "");
@@ -522,4 +522,20 @@ fn a_text_cannot_end_the_data_block() {
     assert!(text.contains("\\u003c/script\\u003e"));
     let back: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(back, value);
+}
+
+#[test]
+fn a_long_history_links_to_its_earlier_events_and_back() {
+    let mut v = view();
+    assert!(!portal_page(&v, Lang::Nl, "", false).contains("Eerdere gebeurtenissen"));
+    v.timeline_next = Some(id(1).to_string());
+    let nl = portal_page(&v, Lang::Nl, "", false);
+    assert!(nl.contains(&format!(
+        "<a href=\"?before={}&amp;lang=nl\">Eerdere gebeurtenissen</a>",
+        id(1)
+    )));
+    assert!(!nl.contains("Nieuwste gebeurtenissen"));
+    let older = portal_page(&v, Lang::En, "", true);
+    assert!(older.contains("Earlier events"));
+    assert!(older.contains("<a href=\"?lang=en\">Newest events</a>"));
 }

@@ -80,6 +80,10 @@ pub struct Texts {
     pub published_on: &'static str,
     pub history: &'static str,
     pub history_none: &'static str,
+    /// A link to the page of events before the ones shown.
+    pub history_older: &'static str,
+    /// A link back to the newest events, from an older page.
+    pub history_newest: &'static str,
     pub see_delivery: &'static str,
     pub see_publication: &'static str,
     pub noscript_docs: &'static str,

@@ -57,6 +57,8 @@ pub static EN: Texts = Texts {
     published_on: "published {date}",
     history: "History",
     history_none: "No events yet.",
+    history_older: "Earlier events",
+    history_newest: "Newest events",
     see_delivery: "view delivery",
     see_publication: "view document",
     noscript_docs: "Enable JavaScript to open documents.",

@@ -57,6 +57,8 @@ pub static NL: Texts = Texts {
     published_on: "gepubliceerd {date}",
     history: "Geschiedenis",
     history_none: "Nog geen gebeurtenissen.",
+    history_older: "Eerdere gebeurtenissen",
+    history_newest: "Nieuwste gebeurtenissen",
     see_delivery: "bekijk aanlevering",
     see_publication: "bekijk document",
     noscript_docs: "Schakel JavaScript in om documenten te openen.",
