@@ -13,6 +13,8 @@ pub mod stream;
 use std::sync::Arc;
 
 use aws_config::BehaviorVersion;
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use crate::adapters::{Adapters, BuildError};
 use crate::config::Config;
@@ -45,8 +47,41 @@ pub struct AwsBackend {
     pub upload_origin: String,
 }
 
+/// The roots AWS service endpoints chain to: Amazon Root CA 1–4 and Starfield Services Root CA G2,
+/// which cross-signs them (every AWS endpoint, S3 included since 2022, has an Amazon Trust
+/// Services certificate).
+const AWS_TRUST_ROOTS_PEM: &str = include_str!("aws-trust-roots.pem");
+
+/// Whether the system's roots are named explicitly (`SSL_CERT_FILE`/`SSL_CERT_DIR`), e.g. for an
+/// HTTPS emulator or a TLS-inspecting proxy: those are then trusted as well.
+fn system_roots_named() -> bool {
+    ["SSL_CERT_FILE", "SSL_CERT_DIR"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+}
+
+/// The SDK's HTTPS client (rustls with ring) trusting the AWS roots. The SDK's default client
+/// reads and parses the whole system store (here 146 certificates in the bundle plus 292 files in
+/// /etc/ssl/certs) once per client at start: about 6 ms of the Lambda's init for five clients.
+fn https_client(with_system_roots: bool) -> Result<SharedHttpClient, BuildError> {
+    let trust = TrustStore::empty()
+        .with_native_roots(with_system_roots)
+        .with_pem_certificate(AWS_TRUST_ROOTS_PEM.as_bytes());
+    let tls_context = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .map_err(|e| BuildError::Aws(format!("TLS settings: {e}")))?;
+    Ok(aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::rustls(CryptoMode::Ring))
+        .tls_context(tls_context)
+        .build_https())
+}
+
 pub async fn build(config: &Config) -> Result<AwsBackend, BuildError> {
-    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client(system_roots_named())?)
+        .load()
+        .await;
     // Lambda always sets AWS_REGION; elsewhere a missing region must not silently pick one.
     let region = sdk
         .region()
@@ -145,6 +180,23 @@ mod tests {
             ),
             "http://127.0.0.1:9000"
         );
+    }
+
+    #[test]
+    fn the_aws_roots_are_five_certificates_a_client_accepts() {
+        assert_eq!(
+            AWS_TRUST_ROOTS_PEM
+                .matches("-----BEGIN CERTIFICATE-----")
+                .count(),
+            5
+        );
+        // Building a client loads its connector, which parses every root (it panics on a bad one).
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("eu-central-1"))
+            .http_client(https_client(false).unwrap())
+            .build();
+        let _ = aws_sdk_s3::Client::from_conf(config);
     }
 
     /// A client as production builds it: a region, credentials, no endpoint override.

@@ -273,3 +273,47 @@ async fn s3_refuses_tampered_expired_and_resized_uploads_and_the_portal_refuses_
         "nothing refused became a delivery"
     );
 }
+
+/// The calls one typical dossier makes, for the cost model (`tests/perf/costs.py`): the case
+/// system creates it and asks one department, which opens the page twice, uploads three files and
+/// confirms; the case system approves, fetches the three files and closes the dossier. Printed as
+/// `calls per dossier: {json}`; what is fixed by design is asserted.
+#[tokio::test]
+async fn one_typical_dossier_makes_these_calls() {
+    let app = spawn_aws_app(&[("PORTAAL_WORKER", "off")]).await;
+    let calls = counter(&app);
+    calls.reset();
+    let case = case_id("TYPICAL");
+    let link = app.dossier_with_request(&case).await;
+    for _ in 0..2 {
+        let res = app.client.get(&link).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let mut ids = Vec::new();
+    for n in 0..3u8 {
+        let pdf = portaal_tests::pdf(vec![n; 200_000]);
+        ids.push(
+            app.upload(&link, &format!("{n}.pdf"), "application/pdf", pdf)
+                .await
+                .id,
+        );
+    }
+    let res = app
+        .confirm(&link, &ids.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let delivery: Value = res.json().await.unwrap();
+    app.approve(&case, delivery["id"].as_str().unwrap()).await;
+    for id in &ids {
+        app.download(&case, id).await;
+    }
+    app.close(&case, None).await;
+    let mails = app.exact_mails(&case, 3).await;
+    let all = calls.snapshot();
+    println!(
+        "calls per dossier: {}",
+        serde_json::to_string(&all).unwrap()
+    );
+    assert_eq!(calls.get("SESv2.SendEmail"), mails.len() as u64, "{all:?}");
+    assert_eq!(calls.get("S3.PutObject"), 0, "{all:?}");
+}

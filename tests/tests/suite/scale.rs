@@ -153,6 +153,11 @@ async fn reminders_closing_and_destruction_cost_the_same_with_100_and_10000_doss
     let few = calls_per_job(100).await;
     let many = calls_per_job(10_000).await;
     for job in ["reminder", "close", "destruction"] {
+        // For the benchmark's table (tests/perf/all.sh): the counts, side by side.
+        println!(
+            "store calls per {job}: 100 dossiers {:?}, 10,000 dossiers {:?}",
+            few[job], many[job]
+        );
         assert!(!few[job].is_empty(), "{job} made store calls");
         assert_eq!(
             few[job], many[job],

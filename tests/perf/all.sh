@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Every figure of issue 11's table, each beside its reference measured in the same run.
+#
+#   tests/perf/all.sh                 # builds what it needs; starts and stops the emulators
+#   SKIP_BUILD=1 tests/perf/all.sh    # reuse the release build in $CARGO_TARGET_DIR (or target/)
+#
+# Timed figures vary with the machine and its load: nothing here is asserted. Counted figures
+# come from the tests that assert them (printed with --nocapture).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+HELLO_DIR=${HELLO_DIR:-/tmp/hello-lambda}
+RUNS=${RUNS:-15}
+ROUNDS=${ROUNDS:-3}
+COLD_START=${COLD_START:-$ROOT/../shared/tools/lambda-cold-start.py}
+LOG=$(mktemp -d /tmp/perf-all.XXXXXX)
+echo "logs in $LOG"
+
+section() { printf '\n## %s\n\n' "$1"; }
+
+# --- builds --------------------------------------------------------------------------------------
+if [ -z "${SKIP_BUILD:-}" ]; then
+  cargo build --release --locked -p portal >"$LOG/build.log" 2>&1
+fi
+if [ ! -x "$HELLO_DIR/target/release/hello-lambda" ]; then
+  # A hello-world lambda_http function with the workspace's release profile.
+  mkdir -p "$HELLO_DIR/src"
+  cat >"$HELLO_DIR/Cargo.toml" <<'EOF'
+[package]
+name = "hello-lambda"
+version = "0.1.0"
+edition = "2024"
+
+[dependencies]
+lambda_http = { version = "1", default-features = false, features = ["apigw_rest", "apigw_http", "alb", "tracing"] }
+tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
+
+[profile.release]
+opt-level = "s"
+lto = "thin"
+codegen-units = 1
+strip = true
+panic = "abort"
+EOF
+  cat >"$HELLO_DIR/src/main.rs" <<'EOF'
+use lambda_http::{Body, Error, Request, Response, run, service_fn};
+
+async fn hello(_: Request) -> Result<Response<Body>, Error> {
+    Ok(Response::new(Body::from("hello")))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    run(service_fn(hello)).await
+}
+EOF
+  (cd "$HELLO_DIR" && CARGO_TARGET_DIR="$HELLO_DIR/target" cargo build --release >"$LOG/hello-build.log" 2>&1)
+fi
+PORTAL=$TARGET/release/portal
+HELLO=$HELLO_DIR/target/release/hello-lambda
+
+# --- emulators -----------------------------------------------------------------------------------
+infra/emulators up >"$LOG/emulators.env"
+set -a; eval "$(cat "$LOG/emulators.env")"; set +a
+trap 'infra/emulators down "$PORTAAL_EMULATOR_STATE" >/dev/null 2>&1 || true' EXIT
+export AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH=true
+
+# --- cold start ----------------------------------------------------------------------------------
+section "Lambda cold start: portal vs hello-world lambda_http (medians of $RUNS runs, $ROUNDS rounds, alternating)"
+for round in $(seq "$ROUNDS"); do
+  for bin in "$HELLO" "$PORTAL"; do
+    python3 "$COLD_START" "$bin" events/portal-page.json --runs "$RUNS" | tail -1 >>"$LOG/cold.jsonl"
+  done
+done
+python3 - "$LOG/cold.jsonl" "$HELLO" "$PORTAL" <<'EOF'
+import json, os, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+def med(binary, key):
+    return statistics.median(r[key] for r in rows if r["summary"] == binary)
+hello, portal = sys.argv[2], sys.argv[3]
+print(f"| {'binary':<8} | {'init ms':>8} | {'first invoke ms':>15} | {'size MB':>8} |")
+print(f"|{'-'*10}|{'-'*10}|{'-'*17}|{'-'*10}|")
+for name, b in (("hello", hello), ("portal", portal)):
+    print(f"| {name:<8} | {med(b, 'init_ms_median'):>8.2f} | {med(b, 'invoke_ms_median'):>15.2f} | {os.path.getsize(b)/1e6:>8.1f} |")
+print(f"\ninit: portal / hello = {med(portal, 'init_ms_median') / med(hello, 'init_ms_median'):.2f}x")
+both = lambda b: med(b, 'init_ms_median') + med(b, 'invoke_ms_median')
+print(f"init + first invoke: portal / hello = {both(portal) / both(hello):.2f}x"
+      " (the portal's first invoke includes its DynamoDB calls to the emulator)")
+EOF
+
+# --- upload --------------------------------------------------------------------------------------
+section "1 GiB upload to the local server vs openssl sha256 + cp + sync of the same file"
+python3 tests/perf/upload.py --size-mib 1024 --binary "$PORTAL"
+
+# --- confirm on S3 -------------------------------------------------------------------------------
+section "Confirm of many files on S3 (emulators): calls per file and overlap (counted), time (flow bench)"
+PORTAAL_BACKEND=aws cargo test --locked -p portaal-tests --test suite -- --nocapture \
+  aws_counts::a_confirm_checks_and_copies_its_files_eight_at_a_time 2>&1 | tail -3
+BENCH_BACKEND=aws cargo bench --locked -p portaal-tests --bench flow 2>/dev/null | grep -i -E '^\| (what|confirm|-)' || true
+
+# --- scale ---------------------------------------------------------------------------------------
+section "Reminder, close and destruction with 100 vs 10,000 dossiers stored (counted store calls)"
+PORTAAL_BACKEND=embedded cargo test --locked -p portaal-tests --test suite -- --nocapture \
+  scale:: 2>&1 | grep -E '^store calls per|test result'
+
+# --- JSON view -----------------------------------------------------------------------------------
+section "JSON view of a dossier with 500 vs 10 history events"
+echo "Built on branch 'pages' (issue 11 item 1) as a bench in tests/benches; once merged, it is a row of:"
+echo "  cargo bench -p portaal-tests --bench flow"
+if cargo bench --locked -p portaal-tests --bench flow -- --list 2>/dev/null | grep -q -i timeline; then
+  cargo bench --locked -p portaal-tests --bench flow 2>/dev/null | grep -i -E 'events|timeline' || true
+fi
+
+# --- largest file --------------------------------------------------------------------------------
+section "Largest file a department can send (configured limits)"
+grep -n "max_file_bytes: " core/src/casetype.rs | sed 's/^/core\/src\/casetype.rs:/'
+grep -n "PORTAAL_PART_THRESHOLD_BYTES" -r infra/src core/src 2>/dev/null | head -3 || true
+echo "(multipart uploads, issue 11 item 5, are not in this branch: one PUT per file, S3 refuses > 5 GiB)"
+
+# --- cost ----------------------------------------------------------------------------------------
+section "AWS cost per 1,000 dossiers (counted calls x eu-west-1 list prices)"
+PORTAAL_BACKEND=aws cargo test --locked -p portaal-tests --test suite -- --nocapture \
+  aws_counts::one_typical_dossier_makes_these_calls >"$LOG/typical.txt" 2>&1
+python3 tests/perf/costs.py --counts "$LOG/typical.txt"
