@@ -74,6 +74,51 @@ impl S3Blobs {
         Ok(parts)
     }
 
+    /// Aborts every unfinished upload in parts under the prefix, so no part outlives a
+    /// destruction (the bucket's lifecycle rule is the backstop). Storage without the listing
+    /// (s3s-fs) is skipped with a warning.
+    async fn abort_uploads_under(&self, prefix: &str) -> Result<(), BlobError> {
+        let mut marker: Option<(String, String)> = None;
+        loop {
+            let out = match self
+                .client
+                .list_multipart_uploads()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_key_marker(marker.as_ref().map(|(k, _)| k.clone()))
+                .set_upload_id_marker(marker.as_ref().map(|(_, u)| u.clone()))
+                .send()
+                .await
+            {
+                Ok(out) => out,
+                Err(err)
+                    if unsupported(err.code(), err.raw_response().map(|r| r.status().as_u16())) =>
+                {
+                    tracing::warn!(
+                        "storage cannot list uploads in parts; the lifecycle rule drops them"
+                    );
+                    return Ok(());
+                }
+                Err(err) => return Err(sdk_error("ListMultipartUploads", err)),
+            };
+            for upload in out.uploads() {
+                if let (Some(key), Some(id)) = (upload.key(), upload.upload_id()) {
+                    self.abort_parts(key, id).await?;
+                }
+            }
+            if out.is_truncated() != Some(true) {
+                return Ok(());
+            }
+            marker = out
+                .next_key_marker()
+                .zip(out.next_upload_id_marker())
+                .map(|(k, u)| (k.to_owned(), u.to_owned()));
+            if marker.is_none() {
+                return Ok(());
+            }
+        }
+    }
+
     /// The SHA-256 of a blob's bytes read back through this function: only for storage that
     /// computes no checksum on copy (s3s-fs, the emulator); S3 itself always does.
     async fn hash_by_reading(&self, key: &str) -> Result<Sha256, BlobError> {
@@ -387,6 +432,8 @@ impl Blobs for S3Blobs {
         for batch in keys.chunks(DELETE_BATCH) {
             self.delete_batch(batch).await?;
         }
+        // Parts of unfinished uploads are no objects (the listing above never shows them).
+        self.abort_uploads_under(prefix).await?;
         Ok(keys.len() as u64)
     }
 

@@ -400,3 +400,32 @@ async fn small_files_keep_one_put_and_a_case_type_allows_at_most_5_gib() {
     let refused = json_of(res, StatusCode::BAD_REQUEST).await;
     assert!(detail(&refused).contains("max_file_bytes"), "{refused}");
 }
+
+#[tokio::test]
+async fn destruction_leaves_no_part_of_an_unfinished_upload() {
+    let app = app().await;
+    app.destroy_bezwaar_at_handling().await;
+    let case = case_id("PARTGONE");
+    let link = app.dossier_with_request(&case).await;
+    let bytes = large_pdf();
+    let staged = stage_in_parts(&app, &link, &bytes).await;
+    send_part(&app, &staged, 1, part_of(&bytes, 1)).await;
+    app.close(&case, None).await;
+    app.purge(&case).await;
+    let system = &app.running.state.system;
+    if system.embedded.is_some() {
+        let left: Vec<_> = portaal_tests::files_under(&app.data_dir)
+            .into_iter()
+            .filter(|p| p.to_string_lossy().contains(&case))
+            .collect();
+        assert_eq!(left, Vec::<std::path::PathBuf>::new(), "no part is left");
+    }
+    // The upload is gone with the dossier, and so is its link.
+    let res = app
+        .client
+        .get(staged["upload"]["parts_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}

@@ -132,7 +132,7 @@ impl Portaal {
                     }),
                     ..doc.clone()
                 };
-                self.replace_staged(o, &remembered).await
+                self.replace_staged(o, &remembered, Vec::new()).await
             }
         }
     }
@@ -208,26 +208,30 @@ impl Portaal {
             }),
             ..doc.clone()
         };
-        self.replace_staged(&o, &completed).await?;
-        self.record_audit(&self.link_entry(
+        let audit = self.link_entry(
             &o,
             "document.upload.complete",
             document_object(&doc.id),
             origin,
-        ))
-        .await?;
+        );
+        self.replace_staged(&o, &completed, vec![Self::audit_write(&audit)])
+            .await?;
+        audit.log();
         Ok(DocumentView::from(&completed))
     }
 
-    /// Writes a changed staged document, only while it is still staged.
-    async fn replace_staged(&self, o: &Opened, doc: &Document) -> Result<()> {
+    /// Writes a changed staged document (and `with` in the same transaction), only while it is
+    /// still staged.
+    async fn replace_staged(&self, o: &Opened, doc: &Document, with: Vec<Write>) -> Result<()> {
         let case = &o.partition.dossier.case_id;
+        let mut writes = vec![Write::replace_if(
+            doc.to_item(keys::dossier(case), keys::doc(&doc.id)),
+            "state",
+            "staged",
+        )];
+        writes.extend(with);
         self.store
-            .transact(vec![Write::replace_if(
-                doc.to_item(keys::dossier(case), keys::doc(&doc.id)),
-                "state",
-                "staged",
-            )])
+            .transact(writes)
             .await
             .map_err(|_| Error::conflict(format!("{} was sent or removed meanwhile", doc.filename)))
     }

@@ -2,7 +2,7 @@
    asked with that SHA-256, its bytes PUT there. The same file chosen again after a lost
    connection or a reload resumes: the portal knows it by name, size and part 1's SHA-256, and
    only the parts that did not arrive are sent. Memory stays at one slice. */
-import { api, base, problemText } from './api.js';
+import { api, base, deleteUpload, problemText } from './api.js';
 import { feed } from './hash.js';
 import { setStatus, showProgress } from './rows.js';
 import { putPart } from './send.js';
@@ -134,16 +134,26 @@ export function uploadInParts(entry, announce) {
     if (entry.removed) {
       return null;
     }
-    if (found) {
-      setStatus(entry, t('resuming'));
-    } else {
+    const fresh = () => {
       entry.state = 'announcing';
       setStatus(entry, t('announcing'));
+      return stage(entry).then((upload) => ({ upload: upload, present: {} }));
+    };
+    let begin;
+    if (found) {
+      setStatus(entry, t('resuming'));
+      begin = received(found.id).then((present) => ({ upload: found, present: present }), () => {
+        // Storage no longer holds the unfinished upload (it keeps one a week): start over.
+        deleteUpload(found.id).catch(() => {});
+        return fresh();
+      });
+    } else {
+      begin = fresh();
     }
-    return (found ? Promise.resolve(found) : stage(entry)).then((upload) => {
+    return begin.then(({ upload, present }) => {
       entry.id = upload.id;
       entry.el.setAttribute('data-upload-id', upload.id);
-      return received(upload.id).then((present) => sendAll(entry, upload, present, announce));
+      return sendAll(entry, upload, present, announce);
     });
   });
 }
