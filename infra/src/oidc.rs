@@ -148,7 +148,9 @@ impl IdentityProvider for Oidc {
             .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
             .request_async(&self.http)
             .await
-            .map_err(|e| SignInError::Refused(format!("the code was not redeemed: {e}")))?;
+            .map_err(|e| {
+                SignInError::Refused(format!("the code was not redeemed: {}", chain(&e)))
+            })?;
         let raw = response
             .id_token()
             .ok_or_else(|| SignInError::Refused("the provider sent no ID token".into()))?
@@ -174,6 +176,17 @@ impl IdentityProvider for Oidc {
         }
         Some(request.http_get_url().to_string())
     }
+}
+
+/// An error with its causes, which the crate's errors keep apart.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }
 
 /// Checks an ID token (signature, issuer, audience, expiry, nonce: all by the crate) and reads

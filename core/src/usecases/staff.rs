@@ -41,7 +41,7 @@ impl Record for PendingSignIn {
 }
 
 /// A new secret for the browser: 32 random bytes, base64url.
-fn random_secret() -> String {
+pub fn random_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
@@ -80,12 +80,12 @@ pub struct WorkQueue {
 
 impl Portaal {
     /// Starts a sign-in at `provider` and keeps what the callback needs; answers the URL to send
-    /// the browser to.
+    /// the browser to and the `state` it carries.
     pub async fn start_staff_sign_in(
         &self,
         provider: &dyn IdentityProvider,
         return_to: &str,
-    ) -> std::result::Result<String, CallbackError> {
+    ) -> std::result::Result<(String, String), CallbackError> {
         let start = provider.start().await?;
         let pending = PendingSignIn {
             state: start.state.clone(),
@@ -99,7 +99,7 @@ impl Portaal {
             .transact(vec![Write::create(pending.to_item(key, META.to_owned()))])
             .await
             .map_err(Error::from)?;
-        Ok(start.url)
+        Ok((start.url, start.state))
     }
 
     /// The provider's answer: the pending sign-in named by `state` is used up (once, even when
@@ -122,7 +122,9 @@ impl Portaal {
         Ok((cookie, session, pending.return_to))
     }
 
-    async fn take_pending_sign_in(&self, state: &str) -> Result<Option<PendingSignIn>> {
+    /// Uses up the pending sign-in named by `state` (after a refusal at the provider, too): it
+    /// answers at most once.
+    pub async fn take_pending_sign_in(&self, state: &str) -> Result<Option<PendingSignIn>> {
         if state.is_empty() || state.len() > 512 {
             return Ok(None);
         }
