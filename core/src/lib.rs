@@ -14,6 +14,7 @@ mod partition;
 pub mod ports;
 pub mod sealing;
 pub mod service;
+pub mod staff;
 pub mod usecases;
 pub mod views;
 

@@ -8,6 +8,7 @@ pub mod config;
 pub mod download;
 pub mod embedded;
 pub mod mail;
+pub mod oidc;
 pub mod system;
 pub mod telemetry;
 pub mod webhook;

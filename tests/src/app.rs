@@ -178,13 +178,37 @@ async fn spawn_on_clock(
     overrides: &[(&str, &str)],
     clock: Option<std::sync::Arc<ManualClock>>,
 ) -> TestApp {
+    spawn_configured(dir, |_| Vec::new(), overrides, clock, |_| {}).await
+}
+
+/// An app (embedded, or on the backend the environment names) whose extra settings depend on its
+/// own base URL (`settings_for`, e.g. an identity provider's client registered for its redirect
+/// URI), with a last change to its configuration (`adjust`, e.g. `--demo`).
+pub async fn spawn_for_base(
+    extra: &[(&str, &str)],
+    settings_for: impl FnOnce(&str) -> Vec<(String, String)>,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
+    spawn_configured(TempDir::new("app"), settings_for, extra, None, adjust).await
+}
+
+async fn spawn_configured(
+    dir: TempDir,
+    settings_for: impl FnOnce(&str) -> Vec<(String, String)>,
+    overrides: &[(&str, &str)],
+    clock: Option<std::sync::Arc<ManualClock>>,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let mut system = System::build(test_config(&dir.0, &base, overrides))
-        .await
-        .expect("system builds");
+    let own = settings_for(&base);
+    let mut all: Vec<(&str, &str)> = own.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    all.extend_from_slice(overrides);
+    let mut config = test_config(&dir.0, &base, &all);
+    adjust(&mut config);
+    let mut system = System::build(config).await.expect("system builds");
     if let Some(clock) = clock {
         system = system.with_clock(clock);
     }

@@ -13,6 +13,7 @@ pub mod records;
 pub mod request;
 pub mod review;
 pub mod scan;
+pub mod staff;
 pub mod timeline;
 pub mod verify;
 pub mod webhooks;

@@ -14,6 +14,7 @@ pub mod page;
 pub mod portal;
 pub mod problem;
 pub mod records;
+pub mod staff;
 pub mod state;
 
 use axum::Router;
@@ -30,6 +31,7 @@ pub fn app(state: AppState) -> Router {
         .route("/assets/portal.css", get(portal::css))
         .route("/assets/js/{name}", get(portal::script))
         .merge(portal::routes())
+        .merge(staff::routes())
         .nest("/api/v1", api::routes(state.clone()));
     // The signed blob routes (dev::routes) stay outside: a large upload is large and takes long.
     let pages_and_api = middleware::with_body_limit(pages_and_api, JSON_BODY_LIMIT);

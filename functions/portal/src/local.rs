@@ -324,6 +324,13 @@ pub fn banner(system: &System, addr: SocketAddr, demo_link: Option<&str>) -> Str
     if system.embedded.is_some() && system.config.dev_routes {
         s.push_str(&format!("  Outbox:   {base}/dev/mail\n"));
     }
+    if system.config.oidc.is_some() {
+        s.push_str(&format!("  Staff:    {base}/staff\n"));
+    } else if system.config.staff_dev_login() {
+        s.push_str(&format!(
+            "  Staff:    {base}/staff/dev-login  (developer sign-in; no PORTAAL_OIDC_ISSUER)\n"
+        ));
+    }
     if system.embedded.is_some() {
         s.push_str(&format!(
             "  Data:     {}\n",

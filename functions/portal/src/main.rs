@@ -3,7 +3,7 @@
 use portaal_infra::{Config, System, telemetry};
 use portal::{AppState, local};
 
-const USAGE: &str = "Usage: portal [--demo]\n\n  --demo   also create a demo dossier and request, and print its portal link\n\nSettings come from PORTAAL_* environment variables (see README.md).";
+const USAGE: &str = "Usage: portal [--demo]\n\n  --demo   also create a demo dossier and request, and print its portal link; on a loopback\n           address the staff console offers a developer sign-in (/staff/dev-login)\n\nSettings come from PORTAAL_* environment variables (see README.md).";
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -32,6 +32,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // SAFETY: umask only sets the process's file-creation mask; no other thread creates files yet.
     unsafe { libc::umask(0o077) };
     let mut config = config;
+    // `--demo` also offers the console's developer sign-in (only on loopback: Config decides).
+    config.demo = args.iter().any(|a| a == "--demo");
     let addr = config.addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await

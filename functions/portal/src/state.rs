@@ -22,6 +22,8 @@ pub struct AppState {
     /// Behind API Gateway without `PORTAAL_PUBLIC_URL`: the public URL is the request's own
     /// (host and stage), because the template cannot name the API's URL without a cycle.
     pub public_url_from_request: bool,
+    /// The staff console's identity provider (`PORTAAL_OIDC_*`), when configured.
+    pub oidc: Option<Arc<portaal_infra::oidc::Oidc>>,
 }
 
 /// The public base URL of this request, and its path (the stage, or a proxy prefix).
@@ -56,6 +58,15 @@ impl axum::extract::FromRef<AppState> for portaal_core::Portaal {
 
 impl AppState {
     pub fn new(system: System) -> Self {
+        let config = &system.config;
+        let oidc = config.oidc.clone().and_then(|oidc| {
+            portaal_infra::oidc::Oidc::new(oidc, &config.public_url)
+                .map(Arc::new)
+                .inspect_err(
+                    |e| tracing::error!(error = %e, "the staff console's OpenID Connect client"),
+                )
+                .ok()
+        });
         Self {
             system,
             outbox_kick: Arc::new(Notify::new()),
@@ -64,6 +75,7 @@ impl AppState {
             guesses: Arc::new(GuessLimiter::default()),
             auth_suspects: Arc::new(Suspects::default()),
             public_url_from_request: false,
+            oidc,
         }
     }
 }

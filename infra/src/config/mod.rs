@@ -74,6 +74,95 @@ pub struct Config {
     pub require_scan: bool,
     /// The edge's limits (timeouts, connections, rates).
     pub limits: Limits,
+    /// `PORTAAL_OIDC_*`: the staff console's identity provider; none: the console says how to
+    /// configure it.
+    pub oidc: Option<OidcConfig>,
+    /// Started with `--demo` (never from the environment): with the server on loopback the
+    /// console offers a developer sign-in with a chosen role (see [`Config::staff_dev_login`]).
+    pub demo: bool,
+}
+
+/// The staff console's OpenID Connect client (`PORTAAL_OIDC_*`).
+#[derive(Clone, Debug)]
+pub struct OidcConfig {
+    /// `PORTAAL_OIDC_ISSUER`: discovery reads `{issuer}/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub client_id: String,
+    /// `PORTAAL_OIDC_CLIENT_SECRET`; none for a public client (PKCE only).
+    pub client_secret: Option<Secret>,
+    /// Besides `openid email profile`.
+    pub extra_scopes: Vec<String>,
+    /// `PORTAAL_OIDC_ROLES_CLAIM` (default `roles`): the ID token's claim with the user's roles.
+    pub roles_claim: String,
+    /// `PORTAAL_OIDC_ROLE_MAP`.
+    pub role_map: portaal_core::staff::RoleMap,
+}
+
+impl OidcConfig {
+    /// The redirect URI registered at the provider.
+    pub fn redirect_uri(public_url: &str) -> String {
+        format!("{}/staff/auth/callback", public_url.trim_end_matches('/'))
+    }
+}
+
+impl Config {
+    /// `/staff/dev-login` exists only for `--demo` on a server nobody else can reach: bound to
+    /// loopback, with a loopback public URL, on the embedded backend.
+    pub fn staff_dev_login(&self) -> bool {
+        self.demo
+            && self.backend == Backend::Embedded
+            && self.addr.ip().is_loopback()
+            && url_is_loopback(&self.public_url)
+    }
+}
+
+/// `PORTAAL_OIDC_*`: all or nothing beyond the issuer.
+fn oidc(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<OidcConfig>, ConfigError> {
+    let Some(issuer) = lookup("PORTAAL_OIDC_ISSUER") else {
+        for name in ["PORTAAL_OIDC_CLIENT_ID", "PORTAAL_OIDC_CLIENT_SECRET"] {
+            if lookup(name).is_some() {
+                return Err(ConfigError {
+                    name: "PORTAAL_OIDC_ISSUER",
+                    problem: format!("{name} is set without it"),
+                });
+            }
+        }
+        return Ok(None);
+    };
+    let issuer = issuer.trim().trim_end_matches('/').to_owned();
+    let loopback_http = issuer.starts_with("http://") && url_is_loopback(&issuer);
+    if !(issuer.starts_with("https://") || loopback_http) {
+        return Err(ConfigError {
+            name: "PORTAAL_OIDC_ISSUER",
+            problem: "must be an https:// URL (http:// only on a loopback address)".into(),
+        });
+    }
+    let client_id = lookup("PORTAAL_OIDC_CLIENT_ID").ok_or_else(|| ConfigError {
+        name: "PORTAAL_OIDC_CLIENT_ID",
+        problem: "required with PORTAAL_OIDC_ISSUER".into(),
+    })?;
+    let role_map =
+        portaal_core::staff::RoleMap::parse(&lookup("PORTAAL_OIDC_ROLE_MAP").unwrap_or_default())
+            .map_err(|problem| ConfigError {
+            name: "PORTAAL_OIDC_ROLE_MAP",
+            problem,
+        })?;
+    Ok(Some(OidcConfig {
+        issuer,
+        client_id: client_id.trim().to_owned(),
+        client_secret: lookup("PORTAAL_OIDC_CLIENT_SECRET").map(Secret::new),
+        extra_scopes: lookup("PORTAAL_OIDC_EXTRA_SCOPES")
+            .unwrap_or_default()
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && !matches!(*s, "openid" | "email" | "profile"))
+            .map(str::to_owned)
+            .collect(),
+        roles_claim: lookup("PORTAAL_OIDC_ROLES_CLAIM")
+            .map(|c| c.trim().to_owned())
+            .unwrap_or_else(|| "roles".to_owned()),
+        role_map,
+    }))
 }
 
 impl Config {
@@ -196,6 +285,7 @@ impl Config {
             scanner != ScannerChoice::None,
         )?;
         let (api_key, admin_key) = bearer_keys(&lookup)?;
+        let oidc = oidc(&lookup)?;
         if backend == Backend::Aws && lookup("PORTAAL_SMTP_URL").is_some() {
             return Err(ConfigError {
                 name: "PORTAAL_SMTP_URL",
@@ -278,6 +368,8 @@ impl Config {
             scanner,
             require_scan,
             limits,
+            oidc,
+            demo: false,
             event_retention_days: match lookup("PORTAAL_EVENT_RETENTION_DAYS") {
                 None => 30,
                 Some(raw) => raw
@@ -535,6 +627,83 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(smtp.name, "PORTAAL_SMTP_URL");
+    }
+
+    #[test]
+    fn oidc_settings_are_read_and_checked() {
+        let settings = |pairs: &'static [(&'static str, &'static str)]| {
+            Config::from_lookup(move |n| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == n)
+                    .map(|(_, v)| v.to_string())
+            })
+        };
+        assert!(settings(&[]).unwrap().oidc.is_none());
+        let c = settings(&[
+            ("PORTAAL_OIDC_ISSUER", "https://login.example.nl/realms/jz/"),
+            ("PORTAAL_OIDC_CLIENT_ID", "portaal"),
+            ("PORTAAL_OIDC_CLIENT_SECRET", "s3cr3t-value"),
+            ("PORTAAL_OIDC_EXTRA_SCOPES", "roles groups"),
+            ("PORTAAL_OIDC_ROLE_MAP", "handler=JZ-Behandelaar"),
+        ])
+        .unwrap();
+        let oidc = c.oidc.as_ref().unwrap();
+        assert_eq!(oidc.issuer, "https://login.example.nl/realms/jz");
+        assert_eq!(oidc.extra_scopes, vec!["roles", "groups"]);
+        assert_eq!(oidc.roles_claim, "roles");
+        assert!(
+            !format!("{c:?}").contains("s3cr3t-value"),
+            "no secret printed"
+        );
+        assert_eq!(
+            settings(&[("PORTAAL_OIDC_CLIENT_ID", "x")])
+                .unwrap_err()
+                .name,
+            "PORTAAL_OIDC_ISSUER"
+        );
+        assert_eq!(
+            settings(&[("PORTAAL_OIDC_ISSUER", "https://idp")])
+                .unwrap_err()
+                .name,
+            "PORTAAL_OIDC_CLIENT_ID"
+        );
+        assert_eq!(
+            settings(&[
+                ("PORTAAL_OIDC_ISSUER", "http://idp.example.nl"),
+                ("PORTAAL_OIDC_CLIENT_ID", "x")
+            ])
+            .unwrap_err()
+            .name,
+            "PORTAAL_OIDC_ISSUER",
+            "plain http only on loopback"
+        );
+        assert_eq!(
+            settings(&[
+                ("PORTAAL_OIDC_ISSUER", "https://idp"),
+                ("PORTAAL_OIDC_CLIENT_ID", "x"),
+                ("PORTAAL_OIDC_ROLE_MAP", "chef=x")
+            ])
+            .unwrap_err()
+            .name,
+            "PORTAAL_OIDC_ROLE_MAP"
+        );
+    }
+
+    #[test]
+    fn the_developer_sign_in_needs_demo_and_loopback() {
+        let mut c = Config::from_lookup(|_| None).unwrap();
+        assert!(!c.staff_dev_login(), "not without --demo");
+        c.demo = true;
+        assert!(c.staff_dev_login());
+        c.public_url = "https://portaal.gemeente.nl".into();
+        assert!(!c.staff_dev_login(), "not behind a proxy");
+        let mut open =
+            Config::from_lookup(|n| (n == "PORTAAL_ADDR").then(|| "0.0.0.0:8080".to_owned()))
+                .unwrap();
+        open.demo = true;
+        open.public_url = "http://127.0.0.1:8080".into();
+        assert!(!open.staff_dev_login(), "not on the network");
     }
 
     #[test]

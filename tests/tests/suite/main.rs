@@ -23,4 +23,5 @@ mod reminders;
 mod retention;
 mod scale;
 mod security;
+mod staff;
 mod webhooks;

@@ -141,6 +141,7 @@ fn served_routes() -> BTreeSet<(String, String)> {
         ("lib.rs", ""),
         ("portal.rs", ""),
         ("dev.rs", ""),
+        ("staff.rs", ""),
         ("api.rs", "/api/v1"),
         ("integration.rs", "/api/v1"),
         ("records.rs", "/api/v1"),

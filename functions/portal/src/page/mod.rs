@@ -16,6 +16,8 @@ mod data;
 mod format;
 mod other;
 mod portal;
+pub mod staff;
+pub mod staff_texts;
 pub mod texts;
 
 #[cfg(test)]
