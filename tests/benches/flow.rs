@@ -24,20 +24,7 @@ const CLIENTS: usize = 8;
 const CONCURRENT_FOR: Duration = Duration::from_secs(3);
 
 fn main() {
-    let backend = std::env::var("BENCH_BACKEND")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "embedded".into());
-    // SAFETY: no other thread exists yet (the runtime is built below).
-    unsafe { std::env::set_var("PORTAAL_BACKEND", &backend) };
-    if backend == "aws" {
-        portaal_tests::require_emulators();
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    runtime.block_on(run(&backend));
+    portaal_tests::run_bench(|backend| async move { run(&backend).await });
 }
 
 fn ms(d: Duration) -> f64 {

@@ -21,17 +21,7 @@ use serde_json::{Value, json};
 const N: usize = 50;
 
 fn main() {
-    let backend = std::env::var("BENCH_BACKEND")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "embedded".into());
-    // SAFETY: no other thread exists yet (the runtime is built below).
-    unsafe { std::env::set_var("PORTAAL_BACKEND", &backend) };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    runtime.block_on(run(&backend));
+    portaal_tests::run_bench(|backend| async move { run(&backend).await });
 }
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {

@@ -90,7 +90,7 @@ print(f"init + first invoke: portal / hello = {both(portal) / both(hello):.2f}x"
 EOF
 
 # --- upload --------------------------------------------------------------------------------------
-section "1 GiB upload to the local server vs openssl sha256 + cp + sync of the same file"
+section "1 GiB upload to the local server vs openssl sha256 + cp + sync of the same file (one PUT)"
 python3 tests/perf/upload.py --size-mib 1024 --binary "$PORTAL"
 
 # --- confirm on S3 -------------------------------------------------------------------------------
@@ -105,18 +105,18 @@ PORTAAL_BACKEND=embedded cargo test --locked -p portaal-tests --test suite -- --
   scale:: 2>&1 | grep -E '^store calls per|test result'
 
 # --- JSON view -----------------------------------------------------------------------------------
-section "JSON view of a dossier with 500 vs 10 history events"
-echo "Built on branch 'pages' (issue 11 item 1) as a bench in tests/benches; once merged, it is a row of:"
-echo "  cargo bench -p portaal-tests --bench flow"
-if cargo bench --locked -p portaal-tests --bench flow -- --list 2>/dev/null | grep -q -i timeline; then
-  cargo bench --locked -p portaal-tests --bench flow 2>/dev/null | grep -i -E 'events|timeline' || true
-fi
+section "JSON view of a dossier with 500 vs 10 history events (embedded, then the emulators)"
+BENCH_BACKEND=embedded cargo bench --locked -p portaal-tests --bench history 2>/dev/null | grep -E '^(\||dossiers)' || true
+echo
+BENCH_BACKEND=aws cargo bench --locked -p portaal-tests --bench history 2>/dev/null | grep -E '^(\||dossiers)' || true
 
 # --- largest file --------------------------------------------------------------------------------
-section "Largest file a department can send (configured limits)"
-grep -n "max_file_bytes: " core/src/casetype.rs | sed 's/^/core\/src\/casetype.rs:/'
-grep -n "PORTAAL_PART_THRESHOLD_BYTES" -r infra/src core/src 2>/dev/null | head -3 || true
-echo "(multipart uploads, issue 11 item 5, are not in this branch: one PUT per file, S3 refuses > 5 GiB)"
+section "Largest file a department can send: limits, and 1 GiB in parts through the local server"
+grep -n "pub const MAX_FILE_BYTES" core/src/casetype.rs | sed 's/^/core\/src\/casetype.rs:/'
+grep -n -E "pub const (DEFAULT_PART_THRESHOLD|DEFAULT_PART_SIZE|PART_SIZE_RANGE)" core/src/service.rs | sed 's/^/core\/src\/service.rs:/'
+echo "(PORTAAL_PART_THRESHOLD_BYTES and PORTAAL_PART_SIZE_BYTES override the defaults)"
+echo
+python3 tests/perf/upload.py --size-mib 1024 --binary "$PORTAL" --parts
 
 # --- cost ----------------------------------------------------------------------------------------
 section "AWS cost per 1,000 dossiers (counted calls x eu-west-1 list prices)"

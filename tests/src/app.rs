@@ -246,3 +246,27 @@ async fn spawn_configured(
         _dir: dir,
     }
 }
+
+/// The `main` of a bench: the backend `BENCH_BACKEND` names (`embedded` or `aws`, default
+/// `embedded`; it overrides any `PORTAAL_BACKEND`), the emulators required for `aws`, and `run`
+/// on a multi-threaded runtime, given the backend's name.
+pub fn run_bench<F, Fut>(run: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let backend = std::env::var("BENCH_BACKEND")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "embedded".into());
+    // SAFETY: no other thread exists yet (the runtime is built below).
+    unsafe { std::env::set_var("PORTAAL_BACKEND", &backend) };
+    if backend == "aws" {
+        require_emulators();
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(run(backend));
+}

@@ -45,8 +45,13 @@ impl TestApp {
     }
 
     pub async fn put_dossier(&self, case: &str) -> Response {
+        self.put_dossier_with(case, &dossier_body()).await
+    }
+
+    /// `PUT /dossiers/{case}` with this body.
+    pub async fn put_dossier_with(&self, case: &str, body: &Value) -> Response {
         self.api(reqwest::Method::PUT, &format!("/dossiers/{case}"))
-            .json(&dossier_body())
+            .json(body)
             .send()
             .await
             .unwrap()

@@ -9,7 +9,10 @@ use tokio::sync::Notify;
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
-    pub system: System,
+    /// Shared, not copied: axum clones the state into every route and middleware when the router
+    /// is built, and again per request (a copy of the whole system, its settings included, cost
+    /// about a millisecond of the Lambda's cold start and of each request).
+    pub system: Arc<System>,
     /// Wakes the local outbox sender after a change that may have queued mail.
     pub outbox_kick: Arc<Notify>,
     /// Wakes the local webhook sender after a change that may have written an event.
@@ -68,7 +71,7 @@ impl AppState {
                 .ok()
         });
         Self {
-            system,
+            system: Arc::new(system),
             outbox_kick: Arc::new(Notify::new()),
             hook_kick: Arc::new(Notify::new()),
             scan_kick: Arc::new(Notify::new()),

@@ -77,11 +77,23 @@ fn https_client(with_system_roots: bool) -> Result<SharedHttpClient, BuildError>
         .build_https())
 }
 
+/// Whether credentials are in the environment (always on Lambda): the default chain would answer
+/// those first, yet building it makes an STS client (web identity), an SSO and a container
+/// provider, which a Lambda never asks (a millisecond of its cold start here).
+fn credentials_in_env() -> bool {
+    let set = |name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
+    set("AWS_ACCESS_KEY_ID") && (set("AWS_SECRET_ACCESS_KEY") || set("SECRET_ACCESS_KEY"))
+}
+
 pub async fn build(config: &Config) -> Result<AwsBackend, BuildError> {
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https_client(system_roots_named())?)
-        .load()
-        .await;
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client(system_roots_named())?);
+    if credentials_in_env() {
+        loader = loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        );
+    }
+    let sdk = loader.load().await;
     // Lambda always sets AWS_REGION; elsewhere a missing region must not silently pick one.
     let region = sdk
         .region()
