@@ -472,7 +472,8 @@ impl Blobs for S3Blobs {
     }
 
     async fn parts(&self, key: &str, upload_id: &str) -> Result<Vec<PartInfo>, BlobError> {
-        Ok(self
+        // S3 lists by number; s3s-fs in directory order.
+        let mut parts: Vec<PartInfo> = self
             .list_parts(key, upload_id)
             .await?
             .iter()
@@ -484,7 +485,9 @@ impl Blobs for S3Blobs {
                     etag: p.e_tag().unwrap_or_default().to_owned(),
                 })
             })
-            .collect())
+            .collect();
+        parts.sort_by_key(|p| p.number);
+        Ok(parts)
     }
 
     async fn complete_parts(
