@@ -383,3 +383,49 @@ async fn a_handler_searches_registers_by_hand_and_runs_the_dossiers_other_action
         .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_dossiers_timeline_pages_back_with_before() {
+    let (app, _) = spawn_with_provider(&[]).await;
+    let case = case_id("HANDLER-T");
+    assert!(app.put_dossier(&case).await.status().is_success());
+    // Registered, then 51 holds set and lifted: more than a page (100) of events.
+    for round in 0..51 {
+        let hold = app
+            .api(Method::PUT, &format!("/dossiers/{case}/hold"))
+            .json(&serde_json::json!({"reason": format!("ronde {round}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(hold.status(), StatusCode::OK);
+        let lift = app
+            .api(Method::DELETE, &format!("/dossiers/{case}/hold"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(lift.status(), StatusCode::OK);
+    }
+    let mut browser = signed_in(&app, "handler").await;
+    let (page, _) = dossier_page(&app, &mut browser, &case).await;
+    assert!(
+        !page.body.contains("Zaak geregistreerd"),
+        "the oldest is on the next page"
+    );
+    let at = page.body.find("?before=").expect("a link to older events");
+    let end = page.body[at..].find('"').unwrap();
+    let query = page.body[at..at + end].replace("&amp;", "&");
+    let query = query.split('#').next().unwrap();
+    let older = browser
+        .get(&format!("{}/staff/dossiers/{case}{query}", app.base))
+        .await;
+    assert_eq!(older.status, StatusCode::OK, "{}", older.body);
+    assert!(older.body.contains("Zaak geregistreerd"));
+    assert!(older.body.contains("Nieuwste gebeurtenissen"));
+    let garbage = browser
+        .get(&format!(
+            "{}/staff/dossiers/{case}?before=nonsense",
+            app.base
+        ))
+        .await;
+    assert_eq!(garbage.status, StatusCode::BAD_REQUEST);
+}
