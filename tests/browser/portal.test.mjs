@@ -13,30 +13,17 @@
 // CSP violations by the portal's own code, which the console check at the end is meant to catch.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import net from 'node:net';
-import os from 'node:os';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '..', '..');
-const require = createRequire(import.meta.url);
-const { chromium } = require('playwright-core');
-const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+import { Server, apiKey, launchChromium, runAxe as axeCheck } from './harness.mjs';
 
-const BINARY = path.join(repo, 'target', 'debug', 'portal');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SCREENS = '/tmp/portaal-screens';
-// At least 32 characters: shorter keys are refused at start.
-const API_KEY = 'browser-test-key-' + Math.random().toString(36).slice(2).padEnd(12, '0') + '-0123456789';
+const API_KEY = apiKey();
 const CASE_ID = 'BZ-2026-0042';
-const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 
-let server = null;
+const server = new Server({ key: API_KEY });
 let browser = null;
 let dataDir = null;
 let passed = 0;
@@ -61,104 +48,17 @@ async function step(name, fn) {
 
 // ------------------------------------------------------------------ server
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 async function startServer() {
-  assert.ok(existsSync(BINARY), `${BINARY} is missing: run cargo build -p portal`);
-  const port = await freePort();
-  dataDir = mkdtempSync(path.join(os.tmpdir(), 'portaal-browser-'));
-  const env = {
-    ...process.env,
-    PORTAAL_DATA_DIR: dataDir,
-    PORTAAL_ADDR: `127.0.0.1:${port}`,
-    PORTAAL_API_KEY: API_KEY,
-    PORTAAL_BACKEND: 'embedded',
-  };
-  delete env.PORTAAL_PUBLIC_URL;
-  const child = spawn(BINARY, [], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  server = child;
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (d) => {
-    err += d;
-    if (err.length > 200_000) err = err.slice(-100_000);
-  });
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner within 30 s; stdout:\n${out}\nstderr:\n${err}`)), 30_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('Stop with Ctrl+C.')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited early (${code ?? signal}); stdout:\n${out}\nstderr:\n${err}`));
-    });
-  });
-  child.removeAllListeners('exit');
-  child.stdout.resume();
-  const base = `http://127.0.0.1:${port}`;
-  assert.ok(out.includes(base), `banner names ${base}:\n${out}`);
+  const base = await server.start();
+  dataDir = server.dataDir;
   return base;
-}
-
-async function stopServer() {
-  const child = server;
-  server = null;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGINT');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-// Never leave the server behind, whatever happens.
-process.on('exit', () => {
-  if (server && server.exitCode === null) server.kill('SIGKILL');
-});
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, () => {
-    if (server && server.exitCode === null) server.kill('SIGKILL');
-    process.exit(130);
-  });
 }
 
 // ------------------------------------------------------------------ API
 
 let BASE = '';
 
-async function api(method, urlPath, body) {
-  const res = await fetch(BASE + urlPath, {
-    method,
-    headers: {
-      Authorization: `Bearer ${API_KEY}`,
-      Accept: 'application/json',
-      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = null;
-  }
-  return { status: res.status, json, text };
-}
+const api = (method, urlPath, body) => server.api(method, urlPath, body);
 
 function isoDate(d) {
   return d.toISOString().slice(0, 10);
@@ -168,29 +68,7 @@ const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
 
 // ------------------------------------------------------------------ axe
 
-async function runAxe(page, label) {
-  const already = await page.evaluate(() => typeof window.axe === 'object');
-  if (!already) {
-    await page.evaluate(axeSource);
-  }
-  const result = await page.evaluate(
-    (tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] }),
-    AXE_TAGS,
-  );
-  const violations = result.violations;
-  if (violations.length) {
-    const detail = violations
-      .map((v) => {
-        const nodes = v.nodes
-          .map((n) => `    - ${n.target.join(' ')}\n      ${n.html}\n      ${(n.failureSummary || '').replace(/\n/g, '\n      ')}`)
-          .join('\n');
-        return `  [${v.impact}] ${v.id}: ${v.help} (${v.helpUrl})\n${nodes}`;
-      })
-      .join('\n');
-    assert.fail(`axe found ${violations.length} violation(s) on ${label}:\n${detail}`);
-  }
-  log(`     axe: 0 violations on ${label} (${result.passes ? result.passes.length : '?'} rules passed)`);
-}
+const runAxe = (page, label) => axeCheck(page, label, log);
 
 // ------------------------------------------------------------------ the test
 
@@ -235,19 +113,7 @@ async function main() {
   });
 
   await step('Chromium starts', async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--headless',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'nl-NL' });
   const requests = [];
@@ -553,8 +419,7 @@ try {
   console.error(err && err.stack ? err.stack : err);
 } finally {
   if (browser) await browser.close().catch(() => {});
-  await stopServer().catch(() => {});
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  await server.stop().catch(() => {});
 }
 console.log(`\nbrowser: ${passed} passed, ${failed} failed`);
 process.exit(exitCode);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Browser test of the portal page: Debian's Chromium driven by playwright-core, checked by axe-core.
+# Browser tests of the portal page and the case handler's console pages: Debian's Chromium driven by playwright-core, checked by axe-core.
 # Usage (from anywhere): bash tests/browser/run.sh   Set REBUILD=1 to rebuild target/debug/portal first.
 # Never downloads a browser: playwright-core has no browser of its own; Chromium comes from apt.
 set -euo pipefail
@@ -21,10 +21,12 @@ if [ ! -f tests/browser/node_modules/playwright-core/package.json ] \
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/browser --no-audit --no-fund
 fi
 
-if [ ! -x target/debug/portal ] || [ "${REBUILD:-0}" = 1 ]; then
-  echo "run.sh: building target/debug/portal" >&2
+binary="${CARGO_TARGET_DIR:-target}/debug/portal"
+if [ ! -x "$binary" ] || [ "${REBUILD:-0}" = 1 ]; then
+  echo "run.sh: building $binary" >&2
   cargo build -p portal
 fi
 
 node tests/browser/sha256.test.mjs
+node tests/browser/staff_handler.test.mjs
 exec node tests/browser/portal.test.mjs

@@ -142,6 +142,7 @@ fn served_routes() -> BTreeSet<(String, String)> {
         ("portal.rs", ""),
         ("dev.rs", ""),
         ("staff.rs", ""),
+        ("staff_dossiers.rs", ""),
         ("api.rs", "/api/v1"),
         ("integration.rs", "/api/v1"),
         ("records.rs", "/api/v1"),

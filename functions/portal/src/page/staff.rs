@@ -12,6 +12,9 @@ use super::staff_texts::{EN, NL, StaffTexts};
 use super::texts::{Texts, fill};
 use super::{Frame, Lang, render};
 
+pub mod dossier;
+mod dossier_texts;
+
 impl Lang {
     pub fn staff_texts(self) -> &'static StaffTexts {
         match self {

@@ -1,0 +1,869 @@
+//! The case handler's dossiers in the staff console (`/staff/dossiers…`, role `handler`): the
+//! list with its search, one dossier, and its actions. Each action is a POST form with the
+//! session's CSRF token that calls the same use case as the case-system API, is recorded in the
+//! dossier's audit trail with the signed-in user (`staff:{sub} <{email}>`) as actor and under the
+//! API's action names, and ends in a redirect back to the dossier with a message (POST, redirect,
+//! GET); a refused or failed action shows the dossier again with the problem, never a panic.
+//!
+//! A child module of [`super`] (the console's session, role and CSRF checks), in a file of its
+//! own at the top of `src` so the route-coverage test reads its routes.
+
+use axum::Router;
+use axum::extract::rejection::FormRejection;
+use std::collections::HashMap;
+
+use axum::extract::{Form, FromRequestParts, MatchedPath, Path, Query};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::{get, post};
+use portaal_core::Portaal;
+use portaal_core::audit::AuditResult;
+use portaal_core::domain::{CaseId, Id};
+use portaal_core::error::Error as CoreError;
+use portaal_core::staff::Role;
+use portaal_core::usecases::dossier::{DecisionInput, DossierInput, PersonInput, SubmitterInput};
+use portaal_core::usecases::lifecycle::CloseInput;
+use portaal_core::usecases::lists::DossierFilter;
+use portaal_core::usecases::request::{RequestInput, RequestPatch, RotateInput};
+use portaal_core::usecases::review::RejectInput;
+use serde::Deserialize;
+
+use super::{Page, SignedIn, require, same_secret};
+use crate::AppState;
+use crate::page::Lang;
+use crate::page::staff::StaffBar;
+use crate::page::staff::dossier::{
+    Done, DossierExtras, ListFilter, Listing, Problem, RegisterValues, RequestValues, dossier_page,
+    dossiers_page, query_string, register_page,
+};
+use crate::portal::ClientIp;
+use crate::problem::ApiError;
+use crate::state::PublicBase;
+
+/// Dossiers the list shows per page of the store it reads.
+const LIST_PAGE: usize = 50;
+/// Store pages a search reads at most before it offers the next.
+const SEARCH_PAGES: usize = 10;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/staff/dossiers", get(list).post(register))
+        .route("/staff/dossiers/new", get(register_form))
+        .route("/staff/dossiers/{case_id}", get(show))
+        .route(
+            "/staff/dossiers/{case_id}/documents/{document_id}/download",
+            post(act),
+        )
+        .route(
+            "/staff/dossiers/{case_id}/deliveries/{delivery_id}/approve",
+            post(act),
+        )
+        .route(
+            "/staff/dossiers/{case_id}/deliveries/{delivery_id}/reject",
+            post(act),
+        )
+        .route("/staff/dossiers/{case_id}/requests", post(act))
+        .route(
+            "/staff/dossiers/{case_id}/requests/{request_id}/due",
+            post(act),
+        )
+        .route(
+            "/staff/dossiers/{case_id}/requests/{request_id}/withdraw",
+            post(act),
+        )
+        .route(
+            "/staff/dossiers/{case_id}/requests/{request_id}/link",
+            post(act),
+        )
+        .route("/staff/dossiers/{case_id}/close", post(act))
+        .route("/staff/dossiers/{case_id}/reopen", post(act))
+        .route("/staff/dossiers/{case_id}/hold", post(act))
+        .route("/staff/dossiers/{case_id}/hold/lift", post(act))
+}
+
+/// What every handler page needs of its request.
+struct Console {
+    state: AppState,
+    base: PublicBase,
+    lang: Lang,
+    ip: ClientIp,
+    headers: HeaderMap,
+    uri: Uri,
+}
+
+impl FromRequestParts<AppState> for Console {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ip = ClientIp::from_request_parts(parts, state).await?;
+        let base = parts
+            .extensions
+            .get::<PublicBase>()
+            .cloned()
+            .unwrap_or_else(|| PublicBase {
+                url: state.system.config.public_url.clone(),
+                path: String::new(),
+            });
+        Ok(Self {
+            state: state.clone(),
+            base,
+            lang: Lang::from_query(parts.uri.query()),
+            ip,
+            headers: parts.headers.clone(),
+            uri: parts.uri.clone(),
+        })
+    }
+}
+
+impl Console {
+    fn page(&self) -> Page<'_> {
+        Page {
+            state: &self.state,
+            lang: self.lang,
+            base: &self.base,
+        }
+    }
+
+    fn portaal(&self) -> &Portaal {
+        &self.state.system.portaal
+    }
+
+    fn lang_pair(&self) -> (&'static str, &'static str) {
+        ("lang", if self.lang == Lang::En { "en" } else { "" })
+    }
+
+    /// The signed-in handler, or the answer instead (sign-in, 403).
+    async fn handler(&self) -> Result<SignedIn, Response> {
+        require(&self.page(), &self.headers, &self.uri, Role::Handler).await
+    }
+
+    /// As [`Console::handler`] for a form: a POST without a session signs in and comes back to
+    /// `back` (a page, not the action); a token that is not the session's is `403`.
+    async fn acting(
+        &self,
+        back: &str,
+        form: Result<&str, &FormRejection>,
+    ) -> Result<SignedIn, Response> {
+        let page = self.page();
+        let s = self.lang.staff_texts();
+        let back: Uri = back.parse().unwrap_or_else(|_| Uri::from_static("/staff"));
+        let signed_in = require(&page, &self.headers, &back, Role::Handler).await?;
+        let csrf =
+            form.map_err(|_| page.error(StatusCode::BAD_REQUEST, s.csrf_title, s.csrf_detail))?;
+        if csrf.is_empty() || !same_secret(csrf, &signed_in.session.csrf) {
+            return Err(page.error(StatusCode::FORBIDDEN, s.csrf_title, s.csrf_detail));
+        }
+        Ok(signed_in)
+    }
+
+    fn bar(&self, signed_in: &SignedIn) -> StaffBar {
+        let session = &signed_in.session;
+        StaffBar::new(&session.user, &session.csrf, self.lang)
+    }
+
+    /// Records a console action in the dossier's trail (and the log), as the API does its calls.
+    async fn audit(
+        &self,
+        signed_in: &SignedIn,
+        case: &CaseId,
+        action: &str,
+        object: String,
+        result: AuditResult,
+    ) {
+        let portaal = self.portaal();
+        let entry = portaal.audit_entry(
+            case,
+            action,
+            object,
+            result,
+            signed_in.session.user.actor(),
+            &self.ip.origin(),
+        );
+        if let Err(e) = portaal.record_audit(&entry).await {
+            tracing::error!(error = %e, action, "audit entry not stored");
+        }
+    }
+
+    /// `/staff/dossiers/{case}` under the base path, in the page's language, with `done`.
+    fn dossier_url(&self, case: &CaseId, done: Option<Done>) -> String {
+        format!(
+            "/staff/dossiers/{case}{}",
+            query_string(&[("done", done.map_or("", Done::as_str)), self.lang_pair()])
+        )
+    }
+
+    fn not_found(&self, case: &str) -> Response {
+        let d = self.lang.dossier_texts();
+        let case: String = case.chars().take(64).collect();
+        self.page().error(
+            StatusCode::NOT_FOUND,
+            d.not_found_title,
+            &crate::page::texts::fill(d.not_found_detail, &[("case", &case)]),
+        )
+    }
+
+    /// A core error as the page shows it: its status and the caller's part of its message.
+    fn problem(e: CoreError, form: &str) -> Problem {
+        let error = ApiError::Core(e);
+        let status = error.status();
+        if status.is_server_error() {
+            tracing::error!(error = %error, "a console action failed");
+        }
+        Problem {
+            status: status.as_u16(),
+            detail: error.detail(),
+            form: form.to_owned(),
+        }
+    }
+
+    /// The dossier page, with a message or a problem.
+    async fn dossier(
+        &self,
+        signed_in: &SignedIn,
+        case: &CaseId,
+        before: Option<&str>,
+        done: Option<Done>,
+        problem: Option<Problem>,
+        new_request: &RequestValues,
+    ) -> Response {
+        let page = self.page();
+        let portaal = self.portaal();
+        let view = match portaal.get_dossier(case).await {
+            Ok(view) => view,
+            Err(CoreError::NotFound(_)) => return self.not_found(case.as_str()),
+            Err(e) => {
+                let p = Self::problem(e, "");
+                let status =
+                    StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                return page.error(status, "Error", &p.detail);
+            }
+        };
+        let older = match before {
+            Some(raw) => {
+                let page_before = match portaal_core::usecases::timeline::parse_cursor(raw) {
+                    Ok(cursor) => portaal.events_before(case, &cursor).await,
+                    Err(e) => Err(e),
+                };
+                match page_before {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        let p = Self::problem(e, "");
+                        return page.error(StatusCode::BAD_REQUEST, "Error", &p.detail);
+                    }
+                }
+            }
+            None => None,
+        };
+        let status = problem
+            .as_ref()
+            .and_then(|p| StatusCode::from_u16(p.status).ok())
+            .unwrap_or(StatusCode::OK);
+        let extras = DossierExtras {
+            timeline: older
+                .as_ref()
+                .map(|p| (p.events.as_slice(), p.next.as_deref())),
+            done,
+            problem,
+            new_request,
+        };
+        page.html(
+            status,
+            dossier_page(
+                &view,
+                extras,
+                self.bar(signed_in),
+                self.lang,
+                &self.base.path,
+                page.org(),
+            ),
+        )
+    }
+
+    /// Every case type's key and name, for the selects.
+    async fn case_types(&self) -> Vec<(String, String)> {
+        match self.portaal().case_types().await {
+            Ok(all) => all
+                .iter()
+                .map(|t| (t.key.to_string(), t.name.to_string()))
+                .collect(),
+            Err(e) => {
+                tracing::error!(error = %e, "reading the case types failed");
+                Vec::new()
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    #[serde(flatten)]
+    filter: ListFilter,
+    cursor: Option<String>,
+}
+
+/// `GET /staff/dossiers`: newest first, filtered by status and case type in the store and by
+/// case number or title here, a few store pages at a time.
+async fn list(console: Console, Query(q): Query<ListQuery>) -> Response {
+    let signed_in = match console.handler().await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let page = console.page();
+    let needle = q.filter.q.trim().to_lowercase();
+    let mut filter = DossierFilter {
+        status: Some(q.filter.status.clone()),
+        case_type: Some(q.filter.case_type.clone()),
+        limit: Some(LIST_PAGE),
+        cursor: q.cursor.clone(),
+        ..DossierFilter::default()
+    };
+    let mut rows = Vec::new();
+    let mut next = None;
+    let mut problem = None;
+    for _ in 0..SEARCH_PAGES {
+        match console.portaal().list_dossiers(&filter).await {
+            Ok(found) => {
+                rows.extend(found.items.into_iter().filter(|d| {
+                    needle.is_empty()
+                        || d.case_id.as_str().to_lowercase().contains(&needle)
+                        || d.title.to_lowercase().contains(&needle)
+                }));
+                next = found.next;
+            }
+            Err(e) => {
+                problem = Some(Console::problem(e, "search"));
+                next = None;
+                break;
+            }
+        }
+        // Without a search a page is a page; a search reads on until it found a page full.
+        if needle.is_empty() || rows.len() >= LIST_PAGE || next.is_none() {
+            break;
+        }
+        filter.cursor = next.clone();
+    }
+    let status = problem
+        .as_ref()
+        .and_then(|p| StatusCode::from_u16(p.status).ok())
+        .unwrap_or(StatusCode::OK);
+    let case_types = console.case_types().await;
+    let listing = Listing {
+        rows: &rows,
+        next,
+        filter: &q.filter,
+        case_types: &case_types,
+        problem,
+    };
+    page.html(
+        status,
+        dossiers_page(
+            listing,
+            console.bar(&signed_in),
+            console.lang,
+            &console.base.path,
+            page.org(),
+        ),
+    )
+}
+
+#[derive(Deserialize)]
+struct ShowQuery {
+    before: Option<String>,
+    done: Option<String>,
+}
+
+/// `GET /staff/dossiers/{case_id}`: the dossier (viewing it is audited, as the API's read is).
+async fn show(console: Console, Path(case): Path<String>, Query(q): Query<ShowQuery>) -> Response {
+    let signed_in = match console.handler().await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let Ok(case) = CaseId::parse(&case) else {
+        return console.not_found(&case);
+    };
+    let answer = console
+        .dossier(
+            &signed_in,
+            &case,
+            q.before.as_deref(),
+            q.done.as_deref().and_then(Done::parse),
+            None,
+            &RequestValues::default(),
+        )
+        .await;
+    let result = AuditResult::of_status(answer.status().as_u16());
+    console
+        .audit(
+            &signed_in,
+            &case,
+            "dossier.view",
+            format!("dossier:{case}"),
+            result,
+        )
+        .await;
+    answer
+}
+
+/// A dossier action, by the route it is posted to (as `records::action` names the API's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    Download,
+    Approve,
+    Reject,
+    NewRequest,
+    ChangeDue,
+    Withdraw,
+    RotateLink,
+    Close,
+    Reopen,
+    SetHold,
+    LiftHold,
+}
+
+impl Op {
+    const ROUTES: [(&'static str, Op); 11] = [
+        (
+            "/staff/dossiers/{case_id}/documents/{document_id}/download",
+            Op::Download,
+        ),
+        (
+            "/staff/dossiers/{case_id}/deliveries/{delivery_id}/approve",
+            Op::Approve,
+        ),
+        (
+            "/staff/dossiers/{case_id}/deliveries/{delivery_id}/reject",
+            Op::Reject,
+        ),
+        ("/staff/dossiers/{case_id}/requests", Op::NewRequest),
+        (
+            "/staff/dossiers/{case_id}/requests/{request_id}/due",
+            Op::ChangeDue,
+        ),
+        (
+            "/staff/dossiers/{case_id}/requests/{request_id}/withdraw",
+            Op::Withdraw,
+        ),
+        (
+            "/staff/dossiers/{case_id}/requests/{request_id}/link",
+            Op::RotateLink,
+        ),
+        ("/staff/dossiers/{case_id}/close", Op::Close),
+        ("/staff/dossiers/{case_id}/reopen", Op::Reopen),
+        ("/staff/dossiers/{case_id}/hold", Op::SetHold),
+        ("/staff/dossiers/{case_id}/hold/lift", Op::LiftHold),
+    ];
+
+    fn of(route: &str) -> Option<Op> {
+        Op::ROUTES
+            .iter()
+            .find(|(r, _)| *r == route)
+            .map(|(_, op)| *op)
+    }
+
+    /// The audit trail's action: the API's name for the same change.
+    fn audit_action(self) -> &'static str {
+        match self {
+            Op::Download => "document.download",
+            Op::Approve => "delivery.approve",
+            Op::Reject => "delivery.reject",
+            Op::NewRequest => "request.create",
+            Op::ChangeDue | Op::Withdraw => "request.update",
+            Op::RotateLink => "link.rotate",
+            Op::Close => "dossier.close",
+            Op::Reopen => "dossier.reopen",
+            Op::SetHold => "hold.set",
+            Op::LiftHold => "hold.lift",
+        }
+    }
+
+    /// The path parameter naming what it acts on within the dossier, and what that is.
+    fn part(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Op::Download => Some(("document_id", "document")),
+            Op::Approve | Op::Reject => Some(("delivery_id", "delivery")),
+            Op::ChangeDue | Op::Withdraw | Op::RotateLink => Some(("request_id", "request")),
+            _ => None,
+        }
+    }
+
+    /// The `id` of the form whose fields a problem concerns ("" for a form without fields).
+    fn form_id(self, part: &str) -> String {
+        match self {
+            Op::Reject => format!("reject-{part}"),
+            Op::ChangeDue => format!("due-{part}"),
+            Op::NewRequest => "new-request".to_owned(),
+            Op::Close => "close".to_owned(),
+            Op::SetHold => "hold".to_owned(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// Every action form's fields; each action reads its own.
+#[derive(Default, Deserialize)]
+struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    result: String,
+    #[serde(default)]
+    resend: String,
+    /// The new request's fields; `due` is also the changed due date.
+    #[serde(flatten)]
+    request: RequestValues,
+}
+
+/// What an action ends in: the dossier with a message, or a download.
+enum Outcome {
+    Done(Done),
+    Download(String),
+}
+
+fn request_input(v: &RequestValues) -> RequestInput {
+    let given = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    RequestInput {
+        department: v.department.trim().to_owned(),
+        to: v
+            .to
+            .split([',', '\n', ';'])
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        due: given(&v.due),
+        message: v.message.clone(),
+        language: given(&v.language),
+    }
+}
+
+/// Runs `op` on `case` (and `part`, the delivery, request or document it names).
+async fn perform(
+    portaal: &Portaal,
+    public_url: &str,
+    op: Op,
+    case: &CaseId,
+    part: Option<Id>,
+    form: &ActionForm,
+) -> Result<Outcome, CoreError> {
+    let part = || {
+        part.clone()
+            .ok_or_else(|| CoreError::invalid("no id in the path"))
+    };
+    let done = match op {
+        Op::Download => {
+            return Ok(Outcome::Download(
+                portaal.document_url(case, &part()?).await?,
+            ));
+        }
+        Op::Approve => {
+            portaal.approve_delivery(case, &part()?).await?;
+            Done::Approved
+        }
+        Op::Reject => {
+            let input = RejectInput {
+                reason: form.reason.clone(),
+            };
+            portaal.reject_delivery(case, &part()?, &input).await?;
+            Done::Rejected
+        }
+        Op::NewRequest => {
+            let input = request_input(&form.request);
+            portaal
+                .with_public_url(public_url)
+                .create_request(case, &input)
+                .await?;
+            Done::RequestSent
+        }
+        Op::ChangeDue | Op::Withdraw => {
+            let patch = if op == Op::ChangeDue {
+                RequestPatch {
+                    due: Some(form.request.due.trim().to_owned()),
+                    state: None,
+                }
+            } else {
+                RequestPatch {
+                    due: None,
+                    state: Some("withdrawn".to_owned()),
+                }
+            };
+            portaal.update_request(case, &part()?, &patch).await?;
+            if op == Op::ChangeDue {
+                Done::DueChanged
+            } else {
+                Done::Withdrawn
+            }
+        }
+        Op::RotateLink => {
+            let input = RotateInput {
+                resend: !form.resend.is_empty(),
+            };
+            portaal
+                .with_public_url(public_url)
+                .rotate_link(case, &part()?, &input)
+                .await?;
+            Done::Rotated
+        }
+        Op::Close => {
+            let input = CloseInput {
+                result: Some(form.result.trim().to_owned()).filter(|r| !r.is_empty()),
+                closed_at: None,
+            };
+            portaal.close_dossier(case, &input).await?;
+            Done::Closed
+        }
+        Op::Reopen => {
+            portaal.reopen_dossier(case).await?;
+            Done::Reopened
+        }
+        Op::SetHold => {
+            portaal.set_hold(case, Some(&form.reason)).await?;
+            Done::HoldSet
+        }
+        Op::LiftHold => {
+            portaal.set_hold(case, None).await?;
+            Done::HoldLifted
+        }
+    };
+    Ok(Outcome::Done(done))
+}
+
+/// `POST /staff/dossiers/{case_id}/…`: every dossier action (see [`Op::ROUTES`]). Answers 303
+/// back to the dossier with its message (or to the download), or the dossier with the problem;
+/// audited either way (unless the case number is no case number).
+async fn act(
+    console: Console,
+    route: MatchedPath,
+    Path(params): Path<HashMap<String, String>>,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    let case = params.get("case_id").cloned().unwrap_or_default();
+    let back = format!("/staff/dossiers/{case}");
+    let csrf = match &form {
+        Ok(Form(f)) => Ok(f.csrf.as_str()),
+        Err(e) => Err(e),
+    };
+    let signed_in = match console.acting(&back, csrf).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let Some(op) = Op::of(route.as_str()) else {
+        tracing::error!(route = route.as_str(), "a console route without its action");
+        return console
+            .page()
+            .error(StatusCode::INTERNAL_SERVER_ERROR, "Error", "");
+    };
+    let Ok(case) = CaseId::parse(&case) else {
+        return console.not_found(&case);
+    };
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    let (object, part) = match op.part() {
+        Some((param, what)) => {
+            let raw = params.get(param).cloned().unwrap_or_default();
+            (format!("{what}:{raw}"), Some((raw, what)))
+        }
+        None => (format!("dossier:{case}"), None),
+    };
+    let form_id = op.form_id(part.as_ref().map_or("", |(raw, _)| raw.as_str()));
+    let outcome = match &part {
+        Some((raw, what)) => match Id::parse(raw) {
+            Ok(id) => Ok(Some(id)),
+            Err(_) => Err(CoreError::not_found(format!("{what} {raw}"))),
+        },
+        None => Ok(None),
+    };
+    let outcome = match outcome {
+        Ok(part) => perform(console.portaal(), &console.base.url, op, &case, part, &form).await,
+        Err(e) => Err(e),
+    };
+    let action = op.audit_action();
+    match outcome {
+        Ok(outcome) => {
+            console
+                .audit(&signed_in, &case, action, object, AuditResult::Success)
+                .await;
+            match outcome {
+                Outcome::Done(done) => console
+                    .page()
+                    .see_console(&console.dossier_url(&case, Some(done)), Vec::new()),
+                Outcome::Download(url) => super::see_other(&url, Vec::new()),
+            }
+        }
+        Err(e) => {
+            let problem = Console::problem(e, &form_id);
+            let result = AuditResult::of_status(problem.status);
+            console
+                .audit(&signed_in, &case, action, object, result)
+                .await;
+            let kept = if op == Op::NewRequest {
+                form.request
+            } else {
+                RequestValues::default()
+            };
+            console
+                .dossier(&signed_in, &case, None, None, Some(problem), &kept)
+                .await
+        }
+    }
+}
+
+/// `GET /staff/dossiers/new`: the registration form.
+async fn register_form(console: Console) -> Response {
+    let signed_in = match console.handler().await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let page = console.page();
+    let case_types = console.case_types().await;
+    page.html(
+        StatusCode::OK,
+        register_page(
+            &RegisterValues::default(),
+            &case_types,
+            None,
+            console.bar(&signed_in),
+            console.lang,
+            &console.base.path,
+            page.org(),
+        ),
+    )
+}
+
+#[derive(Deserialize)]
+struct RegisterForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    values: RegisterValues,
+}
+
+fn dossier_input(v: &RegisterValues) -> DossierInput {
+    let given = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let decided = [
+        &v.decision_reference,
+        &v.decision_date,
+        &v.decision_subject,
+        &v.decision_department,
+    ]
+    .iter()
+    .any(|f| !f.trim().is_empty());
+    DossierInput {
+        case_type: v.case_type.trim().to_owned(),
+        title: v.title.trim().to_owned(),
+        remarks: v.remarks.trim().to_owned(),
+        submitter: SubmitterInput {
+            name: v.submitter_name.trim().to_owned(),
+            email: given(&v.submitter_email),
+            address: None,
+        },
+        decision: decided.then(|| DecisionInput {
+            reference: v.decision_reference.trim().to_owned(),
+            date: v.decision_date.trim().to_owned(),
+            subject: v.decision_subject.trim().to_owned(),
+            department: v.decision_department.trim().to_owned(),
+        }),
+        handler: PersonInput {
+            name: v.handler_name.trim().to_owned(),
+            email: v.handler_email.trim().to_owned(),
+        },
+    }
+}
+
+/// `POST /staff/dossiers`: registers a dossier by hand, as `PUT /api/v1/dossiers/{case_id}`
+/// does; an existing case number is refused here (the form registers, it does not overwrite).
+async fn register(console: Console, form: Result<Form<RegisterForm>, FormRejection>) -> Response {
+    let signed_in = match console
+        .acting(
+            "/staff/dossiers/new",
+            form.as_ref().map(|Form(f)| f.csrf.as_str()),
+        )
+        .await
+    {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let values = form.map(|Form(f)| f.values).unwrap_or_default();
+    let page = console.page();
+    let d = console.lang.dossier_texts();
+    let portaal = console.portaal();
+    let registered = async {
+        let case = CaseId::parse(values.case_id.trim())?;
+        match portaal.get_dossier(&case).await {
+            Ok(_) => {
+                return Err(CoreError::conflict(crate::page::texts::fill(
+                    d.already_registered,
+                    &[("case", case.as_str())],
+                )));
+            }
+            Err(CoreError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        let outcome = portaal.put_dossier(&case, &dossier_input(&values)).await;
+        Ok((case, outcome))
+    }
+    .await;
+    let problem = match registered {
+        Ok((case, Ok(_))) => {
+            console
+                .audit(
+                    &signed_in,
+                    &case,
+                    "dossier.register",
+                    format!("dossier:{case}"),
+                    AuditResult::Success,
+                )
+                .await;
+            return page.see_console(
+                &console.dossier_url(&case, Some(Done::Registered)),
+                Vec::new(),
+            );
+        }
+        // Not registered: nothing to file the refusal under but the log.
+        Ok((_, Err(e))) | Err(e) => Console::problem(e, "register"),
+    };
+    portaal.log_unfiled_call(
+        "dossier.register",
+        &format!(
+            "dossier:{}",
+            values.case_id.chars().take(64).collect::<String>()
+        ),
+        AuditResult::of_status(problem.status),
+        &signed_in.session.user.actor(),
+        &console.ip.origin(),
+    );
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let case_types = console.case_types().await;
+    page.html(
+        status,
+        register_page(
+            &values,
+            &case_types,
+            Some(problem),
+            console.bar(&signed_in),
+            console.lang,
+            &console.base.path,
+            page.org(),
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_action_route_names_one_action_and_its_part() {
+        for (route, op) in Op::ROUTES {
+            assert_eq!(Op::of(route), Some(op));
+            if let Some((param, _)) = op.part() {
+                assert!(route.contains(&format!("{{{param}}}")), "{route}");
+            }
+        }
+        assert_eq!(Op::of("/staff/dossiers/{case_id}"), None);
+    }
+}

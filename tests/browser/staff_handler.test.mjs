@@ -1,0 +1,158 @@
+// Browser test of the case handler's console pages: a real `portal` binary with `--demo` on
+// loopback (the developer sign-in, no identity provider), Debian's Chromium, axe-core (WCAG 2.1
+// A/AA) on the dossier list, a dossier with a delivery, a refused action and the registration
+// form, in Dutch and English; a delivery approved with the keyboard; no console errors (the CSP
+// allows no inline script or style) and no request to another origin.
+//
+// Run from the repository root: node tests/browser/staff_handler.test.mjs (run.sh runs it).
+
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+import { Server, apiKey, launchChromium, runAxe as axeCheck, runTest } from './harness.mjs';
+
+const SCREENS = '/tmp/portaal-screens';
+const CASE_ID = 'BZ-2026-0077';
+const server = new Server({ key: apiKey(), args: ['--demo'] });
+let browser = null;
+let passed = 0;
+
+const log = (...args) => console.log('[staff_handler.test]', ...args);
+const runAxe = (page, label) => axeCheck(page, label, log);
+
+async function step(name, fn) {
+  const started = Date.now();
+  await fn();
+  passed += 1;
+  log(`ok   ${name} (${Date.now() - started} ms)`);
+}
+
+/// A dossier with a request, and a delivery of one PDF through the link (as the portal's
+/// script sends it: stage, upload, confirm).
+async function dossierWithDelivery(base) {
+  const put = await server.api('PUT', `/api/v1/dossiers/${CASE_ID}`, {
+    case_type: 'bezwaar',
+    title: 'Bezwaar tegen weigering omgevingsvergunning Kerkstraat 3',
+    submitter: { name: 'J. de Vries' },
+    decision: { reference: 'OV-2026-0901', date: '2026-10-01', department: 'Vergunningen' },
+    handler: { name: 'M. Jansen', email: 'm.jansen@example.nl' },
+  });
+  assert.equal(put.status, 201, put.text);
+  const req = await server.api('POST', `/api/v1/dossiers/${CASE_ID}/requests`, {
+    department: 'Vergunningen',
+    to: ['vergunningen@example.nl'],
+    due: '2099-12-31',
+  });
+  assert.equal(req.status, 201, req.text);
+  const link = req.json.portal_url;
+  const bytes = Buffer.from('%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n%%EOF\n', 'latin1');
+  const portal = (method, url, body) =>
+    fetch(url, {
+      method,
+      headers: { 'X-Portaal-Client': '1', 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify(body),
+    });
+  const staged = await (
+    await portal('POST', `${link}/uploads`, {
+      filename: 'besluit.pdf',
+      content_type: 'application/pdf',
+      size: bytes.length,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    })
+  ).json();
+  const headers = Object.fromEntries(Object.entries(staged.upload.headers).filter(([k]) => k !== 'content-length'));
+  const sent = await fetch(new URL(staged.upload.url, base), { method: staged.upload.method, headers, body: bytes });
+  assert.ok(sent.ok, `upload: ${sent.status}`);
+  const confirmed = await portal('POST', `${link}/deliveries`, {
+    uploads: [staged.id],
+    comment: 'Alle stukken.',
+    submitted_by: { name: 'Piet Bakker', email: 'p.bakker@example.nl' },
+  });
+  assert.equal(confirmed.status, 201, await confirmed.text());
+}
+
+async function main() {
+  mkdirSync(SCREENS, { recursive: true });
+  let base = '';
+  await step('server starts with --demo; a dossier with a delivery', async () => {
+    base = await server.start();
+    await dossierWithDelivery(base);
+  });
+  const origin = new URL(base).origin;
+  browser = await launchChromium();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'nl-NL' });
+  const requests = [];
+  const consoleErrors = [];
+  context.on('request', (r) => requests.push(r.url()));
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    // The refused action's page comes with its status (400): Chromium logs that, nothing else.
+    if (m.type() === 'error' && !/status of 400/.test(m.text())) consoleErrors.push(`${page.url()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => consoleErrors.push(`${page.url()}: uncaught ${e.message}`));
+
+  await step('the developer signs in as case handler', async () => {
+    await page.goto(`${base}/staff/dossiers`);
+    assert.match(page.url(), /\/staff\/dev-login/);
+    await page.check('input[value="handler"]');
+    await page.click('button[type="submit"]');
+    await page.waitForURL(/\/staff\/dossiers$/);
+  });
+
+  await step('axe: the dossier list (nl, en)', async () => {
+    assert.ok((await page.textContent('#dossiers')).includes(CASE_ID));
+    await runAxe(page, 'dossier list (nl)');
+    await page.goto(`${base}/staff/dossiers?q=0077&lang=en`);
+    assert.equal(await page.getAttribute('html', 'lang'), 'en');
+    await runAxe(page, 'dossier list, searched (en)');
+  });
+
+  await step('axe: a dossier with a delivery; a refused rejection is announced and linked', async () => {
+    await page.goto(`${base}/staff/dossiers/${CASE_ID}`);
+    assert.equal((await page.textContent('h1')).includes(CASE_ID), true);
+    await page.screenshot({ path: path.join(SCREENS, 'staff-dossier-nl.png'), fullPage: true });
+    await runAxe(page, 'dossier (nl)');
+    // Sent without a reason (the browser's own check bypassed): the server refuses.
+    const form = page.locator('form[id^="reject-"]');
+    await form.evaluate((f) => f.querySelector('textarea').removeAttribute('required'));
+    await form.locator('button[type="submit"]').click();
+    await page.waitForSelector('#problem');
+    const invalid = form.locator('textarea[aria-invalid="true"]');
+    assert.equal(await invalid.count(), 1);
+    assert.match(await invalid.getAttribute('aria-describedby'), /\bproblem\b/);
+    await runAxe(page, 'dossier with a problem (nl)');
+  });
+
+  await step('keyboard: the delivery is approved with Tab and Enter', async () => {
+    await page.goto(`${base}/staff/dossiers/${CASE_ID}?lang=en`);
+    const approve = page.getByRole('button', { name: 'Approve' });
+    await approve.focus();
+    const outline = await approve.evaluate((b) => getComputedStyle(b).outlineStyle);
+    assert.notEqual(outline, 'none', 'focus is visible');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#done');
+    assert.match(await page.textContent('#done'), /approved/);
+    await runAxe(page, 'dossier after approval (en)');
+  });
+
+  await step('axe: the registration form (nl)', async () => {
+    await page.goto(`${base}/staff/dossiers/new`);
+    await runAxe(page, 'registration form (nl)');
+  });
+
+  await step('no request left the server; no console errors', async () => {
+    const foreign = requests.filter((u) => new URL(u).origin !== origin);
+    assert.deepEqual(foreign, [], 'requests to other origins');
+    assert.deepEqual(consoleErrors, [], 'console errors');
+  });
+  await context.close();
+}
+
+const exitCode = await runTest(main, async () => {
+  if (browser) await browser.close().catch(() => {});
+  await server.stop();
+});
+console.log(`\nstaff handler browser: ${passed} steps passed${exitCode ? ', then one failed' : ''}`);
+process.exit(exitCode);
