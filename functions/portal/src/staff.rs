@@ -25,6 +25,9 @@ use crate::page::staff::{StaffBar, dev_login_page, forbidden_page, queue_page, s
 use crate::page::{self, Lang};
 use crate::state::PublicBase;
 
+mod admin;
+mod records;
+
 /// The session cookie (HttpOnly, SameSite=Lax, Secure on https, path `/staff`).
 pub const SESSION_COOKIE: &str = "portaal_staff";
 /// Binds a sign-in's `state` to the browser that started it (10 minutes, path `/staff/auth`).
@@ -41,6 +44,8 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/auth/callback", get(callback))
         .route("/staff/logout", get(sign_out_page).post(sign_out))
         .route("/staff/dev-login", get(dev_login_form).post(dev_login))
+        .merge(admin::routes())
+        .merge(records::routes())
 }
 
 #[derive(Deserialize)]

@@ -24,4 +24,5 @@ mod retention;
 mod scale;
 mod security;
 mod staff;
+mod staff_admin;
 mod webhooks;
