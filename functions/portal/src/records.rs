@@ -185,7 +185,7 @@ fn csv_field(value: &str) -> String {
 
 const CSV_HEADER: &str = "case_ref,case_type,closed_at,destroy_at,destroyed_at,close_after_days,destroy_after_days,documents,bytes,items,files";
 
-fn csv(records: &[Destruction]) -> String {
+pub(crate) fn csv(records: &[Destruction]) -> String {
     let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
         t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
             .unwrap_or_default()

@@ -25,9 +25,12 @@ use crate::page::staff::{StaffBar, dev_login_page, forbidden_page, queue_page, s
 use crate::page::{self, Lang};
 use crate::state::PublicBase;
 
+/// The functional administrator's case types and webhooks (`/staff/case-types…`).
+mod admin;
 /// The case handler's dossiers (`/staff/dossiers…`).
-#[path = "staff_dossiers.rs"]
 mod dossiers;
+/// The records manager's destructions (`/staff/destructions…`).
+mod records;
 
 /// The session cookie (HttpOnly, SameSite=Lax, Secure on https, path `/staff`).
 pub const SESSION_COOKIE: &str = "portaal_staff";
@@ -46,6 +49,8 @@ pub fn routes() -> Router<AppState> {
         .route("/staff/logout", get(sign_out_page).post(sign_out))
         .route("/staff/dev-login", get(dev_login_form).post(dev_login))
         .merge(dossiers::routes())
+        .merge(admin::routes())
+        .merge(records::routes())
 }
 
 #[derive(Deserialize)]

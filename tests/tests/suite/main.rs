@@ -24,5 +24,6 @@ mod retention;
 mod scale;
 mod security;
 mod staff;
+mod staff_admin;
 mod staff_handler;
 mod webhooks;

@@ -142,28 +142,40 @@ fn served_routes() -> BTreeSet<(String, String)> {
         ("portal.rs", ""),
         ("dev.rs", ""),
         ("staff.rs", ""),
-        ("staff_dossiers.rs", ""),
+        // The console's pages in modules of their own (`staff/*.rs`).
+        ("staff/", ""),
         ("api.rs", "/api/v1"),
         ("integration.rs", "/api/v1"),
         ("records.rs", "/api/v1"),
     ];
     let mut routes = BTreeSet::new();
-    for entry in std::fs::read_dir(src).unwrap() {
-        let path = entry.unwrap().path();
+    let src = std::path::Path::new(src);
+    let files = ["", "staff"].into_iter().flat_map(|dir| {
+        std::fs::read_dir(src.join(dir))
+            .into_iter()
+            .flatten()
+            .map(move |entry| (dir, entry.unwrap().path()))
+    });
+    for (dir, path) in files {
         if path.extension().is_none_or(|e| e != "rs") {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
         // Unit tests build routers of their own.
         let text = text.split("#[cfg(test)]").next().unwrap();
-        let name = path.file_name().unwrap().to_str().unwrap();
+        let file = path.file_name().unwrap().to_str().unwrap();
+        let name = &if dir.is_empty() {
+            file.to_owned()
+        } else {
+            format!("{dir}/{file}")
+        };
         let calls: Vec<&str> = text.split(".route(").skip(1).collect();
         if calls.is_empty() {
             continue;
         }
         let prefix = prefixes
             .iter()
-            .find(|(file, _)| *file == name)
+            .find(|(file, _)| file == name || (file.ends_with('/') && name.starts_with(file)))
             .unwrap_or_else(|| panic!("{name} declares routes: say under which prefix"))
             .1;
         for call in calls {

@@ -12,11 +12,13 @@
 use askama::Template;
 use portaal_core::views::PortalView;
 
+pub mod admin_texts;
 mod data;
 mod format;
 mod other;
 mod portal;
 pub mod staff;
+pub mod staff_admin;
 pub mod staff_texts;
 pub mod texts;
 

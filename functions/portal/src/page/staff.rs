@@ -54,14 +54,14 @@ fn roles_text(roles: &[Role], s: &StaffTexts) -> String {
 }
 
 /// Where the page's language sits in its links and form actions ("" or "?lang=en").
-fn lang_query(lang: Lang) -> &'static str {
+pub(super) fn lang_query(lang: Lang) -> &'static str {
     match lang {
         Lang::Nl => "",
         Lang::En => "?lang=en",
     }
 }
 
-fn frame<'a>(
+pub(super) fn frame<'a>(
     lang: Lang,
     base: &'a str,
     org: &'a str,
