@@ -85,13 +85,23 @@ impl MakeRequestId for UlidRequestId {
     }
 }
 
-/// The Content-Security-Policy of every page: our own origin, and where browsers upload.
-fn content_security_policy(upload_origin: Option<&str>) -> String {
+/// The Content-Security-Policy of every page: our own origin, and where browsers upload. Forms
+/// post to our own origin; with a staff console, `form-action` also names the identity
+/// provider's origin: *Afmelden* posts to `/staff/logout`, which sends the browser on to the
+/// provider's `end_session_endpoint`, and browsers check `form-action` on that redirect too.
+fn content_security_policy(upload_origin: Option<&str>, sign_in_origin: Option<&str>) -> String {
     format!(
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'{}; \
-         form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        upload_origin.map(|o| format!(" {o}")).unwrap_or_default()
+         form-action 'self'{}; frame-ancestors 'none'; base-uri 'none'",
+        upload_origin.map(|o| format!(" {o}")).unwrap_or_default(),
+        sign_in_origin.map(|o| format!(" {o}")).unwrap_or_default()
     )
+}
+
+/// `scheme://host[:port]` of an issuer URL (none if it has no scheme or host).
+fn origin_of(url: &str) -> Option<String> {
+    let uri: axum::http::Uri = url.parse().ok()?;
+    Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?))
 }
 
 /// Users reach the portal over https (then browsers are told to keep to it); a plain-http install
@@ -108,8 +118,15 @@ pub fn around(router: Router<AppState>, state: &AppState) -> Router<AppState> {
             HeaderValue::from_static(value),
         )
     };
+    let sign_in_origin = state
+        .system
+        .config
+        .oidc
+        .as_ref()
+        .and_then(|oidc| origin_of(&oidc.issuer));
     let csp = HeaderValue::from_str(&content_security_policy(
         state.system.upload_origin.as_deref(),
+        sign_in_origin.as_deref(),
     ))
     .expect("the policy is ASCII");
     let hsts = served_over_https(state).then(|| HeaderValue::from_static("max-age=31536000"));
@@ -284,9 +301,24 @@ mod tests {
 
     #[test]
     fn the_policy_names_the_upload_origin_only_when_there_is_one() {
-        let with = super::content_security_policy(Some("https://b.s3.eu-west-1.amazonaws.com"));
+        let with =
+            super::content_security_policy(Some("https://b.s3.eu-west-1.amazonaws.com"), None);
         assert!(with.contains("connect-src 'self' https://b.s3.eu-west-1.amazonaws.com;"));
-        assert!(super::content_security_policy(None).contains("connect-src 'self';"));
+        assert!(super::content_security_policy(None, None).contains("connect-src 'self';"));
+    }
+
+    #[test]
+    fn forms_may_go_on_to_the_identity_provider_only_with_a_console() {
+        let origin = super::origin_of("https://login.microsoftonline.com/tenant/v2.0");
+        assert_eq!(origin.as_deref(), Some("https://login.microsoftonline.com"));
+        assert_eq!(
+            super::origin_of("http://127.0.0.1:4000").as_deref(),
+            Some("http://127.0.0.1:4000")
+        );
+        assert_eq!(super::origin_of("not a url"), None);
+        let with = super::content_security_policy(None, origin.as_deref());
+        assert!(with.contains("form-action 'self' https://login.microsoftonline.com;"));
+        assert!(super::content_security_policy(None, None).contains("form-action 'self';"));
     }
 
     #[test]
