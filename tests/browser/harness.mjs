@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -54,9 +55,12 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 
 /// The portal binary with `key` as its API key and `args` (e.g. `--demo`).
 export class Server {
-  constructor({ key, args = [] }) {
+  /// `env(base)` (optional, may be async): more environment for the server, made once its base
+  /// URL is known (e.g. a client registered at the OpenID provider for its redirect URI).
+  constructor({ key, args = [], env = null }) {
     this.key = key;
     this.args = args;
+    this.extraEnv = env;
     this.child = null;
     this.dataDir = null;
     this.base = '';
@@ -74,6 +78,8 @@ export class Server {
       PORTAAL_BACKEND: 'embedded',
     };
     delete env.PORTAAL_PUBLIC_URL;
+    for (const name of Object.keys(env)) if (name.startsWith('PORTAAL_OIDC_')) delete env[name];
+    if (this.extraEnv) Object.assign(env, await this.extraEnv(`http://127.0.0.1:${port}`));
     const child = spawn(BINARY, this.args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     running.add(child);
@@ -142,6 +148,141 @@ export class Server {
     }
     return { status: res.status, json, text };
   }
+}
+
+/// The test OpenID provider (tests/oidc/provider.mjs: oidc-provider from npm, accounts handler,
+/// admin, records, all, nobody, mapped; any password), as tests/src/oidc.rs starts it: it prints
+/// its issuer URL first and stops when its standard input closes. Answers its issuer URL.
+export async function startProvider() {
+  const dir = path.join(repo, 'tests', 'oidc');
+  assert.ok(
+    existsSync(path.join(dir, 'node_modules', 'oidc-provider')),
+    'the test OpenID provider is not installed: npm ci --prefix tests/oidc',
+  );
+  const child = spawn(process.execPath, [path.join(dir, 'provider.mjs')], {
+    cwd: dir,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d) => {
+    err += d;
+    if (err.length > 100_000) err = err.slice(-50_000);
+  });
+  const issuer = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the provider printed no issuer within 20 s:\n${err}`)), 20_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        resolve(out.slice(0, nl).trim());
+      }
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`the provider exited early (${code ?? signal}):\n${err}`));
+    });
+  });
+  child.removeAllListeners('exit');
+  child.stdout.resume();
+  assert.match(issuer, /^http:\/\/127\.0\.0\.1:\d+$/, `provider said ${issuer}`);
+  return {
+    issuer,
+    stop() {
+      running.delete(child);
+      child.stdin.end();
+      if (child.exitCode === null) child.kill('SIGTERM');
+    },
+  };
+}
+
+/// A client registered at the provider (dynamic registration) for a portal at `base`, as
+/// tests/src/oidc.rs registers one: the portal's PORTAAL_OIDC_* settings.
+export async function oidcClientFor(issuer, base) {
+  const res = await fetch(`${issuer}/reg`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      redirect_uris: [`${base}/staff/auth/callback`],
+      post_logout_redirect_uris: [`${base}/staff/logout`],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    }),
+  });
+  assert.equal(res.status, 201, `client registration: ${await res.clone().text()}`);
+  const client = await res.json();
+  return {
+    PORTAAL_OIDC_ISSUER: issuer,
+    PORTAAL_OIDC_CLIENT_ID: client.client_id,
+    PORTAAL_OIDC_CLIENT_SECRET: client.client_secret,
+    PORTAAL_OIDC_EXTRA_SCOPES: 'roles',
+  };
+}
+
+/// Opens `url` (a console page) in `page`, expects the provider's login form, signs in there as
+/// `login` (any password), consents if asked, and waits until the browser is back at the portal.
+export async function signInAtProvider(page, url, login, { issuer, base }) {
+  await page.goto(url);
+  const issuerOrigin = new URL(issuer).origin;
+  assert.equal(new URL(page.url()).origin, issuerOrigin, `sent to the provider, not ${page.url()}`);
+  for (let i = 0; i < 6 && new URL(page.url()).origin === issuerOrigin; i += 1) {
+    const loginField = page.locator('input[name="login"]');
+    if (await loginField.count()) {
+      await loginField.fill(login);
+      await page.fill('input[name="password"]', 'test');
+    }
+    await Promise.all([page.waitForNavigation(), page.locator('button[type="submit"]').first().click()]);
+  }
+  assert.equal(new URL(page.url()).origin, new URL(base).origin, `back at the portal, not ${page.url()}`);
+}
+
+/// A dossier with a request, and a delivery of one PDF through the link (as the portal's
+/// script sends it: stage, upload, confirm).
+export async function dossierWithDelivery(server, caseId, title = 'Bezwaar tegen weigering omgevingsvergunning Kerkstraat 3') {
+  const base = server.base;
+  const put = await server.api('PUT', `/api/v1/dossiers/${caseId}`, {
+    case_type: 'bezwaar',
+    title,
+    submitter: { name: 'J. de Vries' },
+    decision: { reference: 'OV-2026-0901', date: '2026-10-01', department: 'Vergunningen' },
+    handler: { name: 'M. Jansen', email: 'm.jansen@example.nl' },
+  });
+  assert.equal(put.status, 201, put.text);
+  const req = await server.api('POST', `/api/v1/dossiers/${caseId}/requests`, {
+    department: 'Vergunningen',
+    to: ['vergunningen@example.nl'],
+    due: '2099-12-31',
+  });
+  assert.equal(req.status, 201, req.text);
+  const link = req.json.portal_url;
+  const bytes = Buffer.from('%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n%%EOF\n', 'latin1');
+  const portal = (method, url, body) =>
+    fetch(url, {
+      method,
+      headers: { 'X-Portaal-Client': '1', 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify(body),
+    });
+  const staged = await (
+    await portal('POST', `${link}/uploads`, {
+      filename: 'besluit.pdf',
+      content_type: 'application/pdf',
+      size: bytes.length,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    })
+  ).json();
+  const headers = Object.fromEntries(Object.entries(staged.upload.headers).filter(([k]) => k !== 'content-length'));
+  const sent = await fetch(new URL(staged.upload.url, base), { method: staged.upload.method, headers, body: bytes });
+  assert.ok(sent.ok, `upload: ${sent.status}`);
+  const confirmed = await portal('POST', `${link}/deliveries`, {
+    uploads: [staged.id],
+    comment: 'Alle stukken.',
+    submitted_by: { name: 'Piet Bakker', email: 'p.bakker@example.nl' },
+  });
+  assert.equal(confirmed.status, 201, await confirmed.text());
+  return { link };
 }
 
 /// Debian's Chromium, headless.

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Browser tests of the portal page and the case handler's console pages: Debian's Chromium driven by playwright-core, checked by axe-core.
-# Usage (from anywhere): bash tests/browser/run.sh   Set REBUILD=1 to rebuild target/debug/portal first.
+# Browser tests of the portal page and the staff console: Debian's Chromium driven by playwright-core, checked by axe-core;
+# the console signed in at the test OpenID provider (tests/oidc/provider.mjs).
+# Usage (from anywhere): bash tests/browser/run.sh   Set REBUILD=1 to rebuild the portal first
+# (${CARGO_TARGET_DIR:-target}/debug/portal).
 # Never downloads a browser: playwright-core has no browser of its own; Chromium comes from apt.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -21,6 +23,11 @@ if [ ! -f tests/browser/node_modules/playwright-core/package.json ] \
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/browser --no-audit --no-fund
 fi
 
+if [ ! -d tests/oidc/node_modules/oidc-provider ]; then
+  echo "run.sh: installing the test OpenID provider (npm ci)" >&2
+  npm ci --prefix tests/oidc --no-audit --no-fund
+fi
+
 binary="${CARGO_TARGET_DIR:-target}/debug/portal"
 if [ ! -x "$binary" ] || [ "${REBUILD:-0}" = 1 ]; then
   echo "run.sh: building $binary" >&2
@@ -29,4 +36,5 @@ fi
 
 node tests/browser/sha256.test.mjs
 node tests/browser/staff_handler.test.mjs
+node tests/browser/staff_console.test.mjs
 exec node tests/browser/portal.test.mjs

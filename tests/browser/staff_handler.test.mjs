@@ -7,11 +7,10 @@
 // Run from the repository root: node tests/browser/staff_handler.test.mjs (run.sh runs it).
 
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 
-import { Server, apiKey, launchChromium, runAxe as axeCheck, runTest } from './harness.mjs';
+import { Server, apiKey, dossierWithDelivery, launchChromium, runAxe as axeCheck, runTest } from './harness.mjs';
 
 const SCREENS = '/tmp/portaal-screens';
 const CASE_ID = 'BZ-2026-0077';
@@ -29,56 +28,12 @@ async function step(name, fn) {
   log(`ok   ${name} (${Date.now() - started} ms)`);
 }
 
-/// A dossier with a request, and a delivery of one PDF through the link (as the portal's
-/// script sends it: stage, upload, confirm).
-async function dossierWithDelivery(base) {
-  const put = await server.api('PUT', `/api/v1/dossiers/${CASE_ID}`, {
-    case_type: 'bezwaar',
-    title: 'Bezwaar tegen weigering omgevingsvergunning Kerkstraat 3',
-    submitter: { name: 'J. de Vries' },
-    decision: { reference: 'OV-2026-0901', date: '2026-10-01', department: 'Vergunningen' },
-    handler: { name: 'M. Jansen', email: 'm.jansen@example.nl' },
-  });
-  assert.equal(put.status, 201, put.text);
-  const req = await server.api('POST', `/api/v1/dossiers/${CASE_ID}/requests`, {
-    department: 'Vergunningen',
-    to: ['vergunningen@example.nl'],
-    due: '2099-12-31',
-  });
-  assert.equal(req.status, 201, req.text);
-  const link = req.json.portal_url;
-  const bytes = Buffer.from('%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n%%EOF\n', 'latin1');
-  const portal = (method, url, body) =>
-    fetch(url, {
-      method,
-      headers: { 'X-Portaal-Client': '1', 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify(body),
-    });
-  const staged = await (
-    await portal('POST', `${link}/uploads`, {
-      filename: 'besluit.pdf',
-      content_type: 'application/pdf',
-      size: bytes.length,
-      sha256: createHash('sha256').update(bytes).digest('hex'),
-    })
-  ).json();
-  const headers = Object.fromEntries(Object.entries(staged.upload.headers).filter(([k]) => k !== 'content-length'));
-  const sent = await fetch(new URL(staged.upload.url, base), { method: staged.upload.method, headers, body: bytes });
-  assert.ok(sent.ok, `upload: ${sent.status}`);
-  const confirmed = await portal('POST', `${link}/deliveries`, {
-    uploads: [staged.id],
-    comment: 'Alle stukken.',
-    submitted_by: { name: 'Piet Bakker', email: 'p.bakker@example.nl' },
-  });
-  assert.equal(confirmed.status, 201, await confirmed.text());
-}
-
 async function main() {
   mkdirSync(SCREENS, { recursive: true });
   let base = '';
   await step('server starts with --demo; a dossier with a delivery', async () => {
     base = await server.start();
-    await dossierWithDelivery(base);
+    await dossierWithDelivery(server, CASE_ID);
   });
   const origin = new URL(base).origin;
   browser = await launchChromium();
