@@ -3,6 +3,7 @@
 
 pub mod dynamo;
 pub mod item;
+pub mod lazy;
 pub mod metrics;
 pub mod s3;
 pub mod scheduler;
@@ -19,6 +20,7 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use crate::adapters::{Adapters, BuildError};
 use crate::config::Config;
 use dynamo::DynamoStore;
+use lazy::LazyClient;
 use metrics::CallCounter;
 use s3::S3Blobs;
 use scheduler::{EventBridgeScheduler, Targets};
@@ -119,16 +121,28 @@ pub async fn build(config: &Config) -> Result<AwsBackend, BuildError> {
             .interceptor(calls.clone())
             .build(),
     );
-    let ses = aws_sdk_sesv2::Client::from_conf(
-        aws_sdk_sesv2::config::Builder::from(&sdk)
-            .interceptor(calls.clone())
-            .build(),
-    );
-    let scheduler_client = aws_sdk_scheduler::Client::from_conf(
-        aws_sdk_scheduler::config::Builder::from(&sdk)
-            .interceptor(calls.clone())
-            .build(),
-    );
+    // Built at first use: the portal function never sends mail and a page view schedules
+    // nothing; each client built at init costs its runtime plugins and endpoint resolver.
+    let ses = LazyClient::new({
+        let (sdk, calls) = (sdk.clone(), calls.clone());
+        move || {
+            aws_sdk_sesv2::Client::from_conf(
+                aws_sdk_sesv2::config::Builder::from(&sdk)
+                    .interceptor(calls.clone())
+                    .build(),
+            )
+        }
+    });
+    let scheduler_client = LazyClient::new({
+        let (sdk, calls) = (sdk.clone(), calls.clone());
+        move || {
+            aws_sdk_scheduler::Client::from_conf(
+                aws_sdk_scheduler::config::Builder::from(&sdk)
+                    .interceptor(calls.clone())
+                    .build(),
+            )
+        }
+    });
 
     // Only functions that queue webhook attempts name a queue; without one the index is the queue.
     let hook_queue: Arc<dyn portaal_core::ports::HookQueue> = match &config.webhook_queue_url {
@@ -144,12 +158,12 @@ pub async fn build(config: &Config) -> Result<AwsBackend, BuildError> {
     };
     let store = Arc::new(DynamoStore::new(dynamodb, config.table.clone()));
     let blobs = Arc::new(S3Blobs::new(s3, config.bucket.clone()));
-    let mailer = Arc::new(SesMailer::new(
+    let mailer = Arc::new(SesMailer::lazy(
         ses,
         config.sender()?.header_value(),
         config.ses_configuration_set.clone(),
     ));
-    let scheduler = Arc::new(EventBridgeScheduler::new(
+    let scheduler = Arc::new(EventBridgeScheduler::lazy(
         scheduler_client,
         config.schedule_group.clone(),
         Targets {

@@ -14,6 +14,8 @@ use aws_sdk_scheduler::types::{
 use chrono::{DateTime, NaiveDateTime, Utc};
 use portaal_core::ports::{Job, ScheduleError, Scheduler};
 
+use super::lazy::LazyClient;
+
 const AT_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
 const TIMEZONE: &str = "UTC";
 /// How long, and how often, Scheduler retries a failed invocation before the dead-letter queue.
@@ -24,7 +26,7 @@ const UPSERT_ATTEMPTS: usize = 3;
 
 #[derive(Clone, Debug)]
 pub struct EventBridgeScheduler {
-    client: aws_sdk_scheduler::Client,
+    client: LazyClient<aws_sdk_scheduler::Client>,
     group: String,
     targets: Targets,
 }
@@ -43,6 +45,15 @@ pub struct Targets {
 impl EventBridgeScheduler {
     /// `group` must exist.
     pub fn new(client: aws_sdk_scheduler::Client, group: String, targets: Targets) -> Self {
+        Self::lazy(LazyClient::ready(client), group, targets)
+    }
+
+    /// As `new`, with the client built at the first schedule call (a page view makes none).
+    pub fn lazy(
+        client: LazyClient<aws_sdk_scheduler::Client>,
+        group: String,
+        targets: Targets,
+    ) -> Self {
         Self {
             client,
             group,
@@ -137,14 +148,18 @@ impl Scheduler for EventBridgeScheduler {
             };
         }
         for _ in 0..UPSERT_ATTEMPTS {
-            let created = with_schedule!(self.client.create_schedule()).send().await;
+            let created = with_schedule!(self.client.get().create_schedule())
+                .send()
+                .await;
             let exists =
                 |e: &CreateScheduleError| matches!(e, CreateScheduleError::ConflictException(_));
             if unless("CreateSchedule", created, exists)?.is_some() {
                 return Ok(());
             }
             // It exists: replace every parameter.
-            let updated = with_schedule!(self.client.update_schedule()).send().await;
+            let updated = with_schedule!(self.client.get().update_schedule())
+                .send()
+                .await;
             // Deleted in between (completed, or removed): create again.
             let gone = |e: &UpdateScheduleError| {
                 matches!(e, UpdateScheduleError::ResourceNotFoundException(_))
@@ -159,7 +174,7 @@ impl Scheduler for EventBridgeScheduler {
     }
 
     async fn remove(&self, job: &Job) -> Result<(), ScheduleError> {
-        let deleted = about!(self, job, self.client.delete_schedule())
+        let deleted = about!(self, job, self.client.get().delete_schedule())
             .send()
             .await;
         // Gone already (completed, or removed before) is as good.
@@ -171,7 +186,9 @@ impl Scheduler for EventBridgeScheduler {
     }
 
     async fn scheduled_at(&self, job: &Job) -> Result<Option<DateTime<Utc>>, ScheduleError> {
-        let got = about!(self, job, self.client.get_schedule()).send().await;
+        let got = about!(self, job, self.client.get().get_schedule())
+            .send()
+            .await;
         let gone =
             |e: &GetScheduleError| matches!(e, GetScheduleError::ResourceNotFoundException(_));
         let Some(out) = unless("GetSchedule", got, gone)? else {

@@ -8,6 +8,8 @@ use aws_sdk_sesv2::types::{
 };
 use portaal_core::ports::{MailError, Mailer, OutgoingMail};
 
+use super::lazy::LazyClient;
+
 const CHARSET: &str = "UTF-8";
 
 /// The tag carrying the outbox item's id, so SES events (bounces, complaints) name their mail.
@@ -17,7 +19,7 @@ pub const CASE_TAG: &str = "case_hex";
 
 #[derive(Clone, Debug)]
 pub struct SesMailer {
-    client: aws_sdk_sesv2::Client,
+    client: LazyClient<aws_sdk_sesv2::Client>,
     from: String,
     configuration_set: Option<String>,
 }
@@ -28,6 +30,16 @@ impl SesMailer {
     /// stored with the mail item, to match bounces.
     pub fn new(
         client: aws_sdk_sesv2::Client,
+        from: impl Into<String>,
+        configuration_set: Option<String>,
+    ) -> Self {
+        Self::lazy(LazyClient::ready(client), from, configuration_set)
+    }
+
+    /// As `new`, with the client built when the first mail is sent (the portal function never
+    /// sends one).
+    pub fn lazy(
+        client: LazyClient<aws_sdk_sesv2::Client>,
         from: impl Into<String>,
         configuration_set: Option<String>,
     ) -> Self {
@@ -94,6 +106,7 @@ impl Mailer for SesMailer {
         let case_tag = tag(CASE_TAG, hex::encode(mail.case_id.as_str()))?;
         let out = self
             .client
+            .get()
             .send_email()
             .from_email_address(&self.from)
             .set_reply_to_addresses(mail.reply_to.as_ref().map(|r| vec![r.to_string()]))
