@@ -211,6 +211,8 @@ mod tests {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("eu-west-1"))
             .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+            // The adapters' own HTTP client: the SDK crates come without a default one.
+            .http_client(crate::aws::https_client(false).unwrap())
             .endpoint_url("http://127.0.0.1:1")
             .retry_config(
                 RetryConfig::standard()

@@ -65,7 +65,7 @@ fn system_roots_named() -> bool {
 /// The SDK's HTTPS client (rustls with ring) trusting the AWS roots. The SDK's default client
 /// reads and parses the whole system store (here 146 certificates in the bundle plus 292 files in
 /// /etc/ssl/certs) once per client at start: about 6 ms of the Lambda's init for five clients.
-fn https_client(with_system_roots: bool) -> Result<SharedHttpClient, BuildError> {
+pub(crate) fn https_client(with_system_roots: bool) -> Result<SharedHttpClient, BuildError> {
     let trust = TrustStore::empty()
         .with_native_roots(with_system_roots)
         .with_pem_certificate(AWS_TRUST_ROOTS_PEM.as_bytes());
