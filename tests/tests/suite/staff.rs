@@ -73,6 +73,10 @@ async fn a_handler_signs_in_at_the_provider_and_sees_the_work_queue() {
     assert!(queue.body.contains("Test handler"), "the user is named");
     let dutch = browser.get(&format!("{}/staff", app.base)).await;
     assert!(dutch.body.contains("Werkvoorraad") && dutch.body.contains("Termijnbewaking"));
+    assert!(
+        dutch.body.contains("/staff/dossiers/new") && dutch.body.contains("/staff/dossiers\""),
+        "the work queue leads to the dossiers and the registration form"
+    );
 }
 
 #[tokio::test]

@@ -99,6 +99,8 @@ pub struct QueueRequest {
 struct QueuePage<'a> {
     t: &'static Texts,
     s: &'static StaffTexts,
+    /// The handler's navigation (to the dossiers and the registration form).
+    d: &'static dossier_texts::DossierTexts,
     frame: Frame<'a>,
     bar: StaffBar,
     q: &'static str,
@@ -111,6 +113,7 @@ struct QueuePage<'a> {
 pub fn queue_page(queue: &WorkQueue, bar: StaffBar, lang: Lang, base: &str, org: &str) -> String {
     let s = lang.staff_texts();
     render(&QueuePage {
+        d: lang.dossier_texts(),
         t: lang.texts(),
         s,
         frame: frame(lang, base, org, s.queue_title, "page-staff"),
