@@ -52,6 +52,17 @@ let passed = 0;
 const log = (...args) => console.log('[staff_console.test]', ...args);
 const runAxe = (page, label) => axeCheck(page, label, log);
 
+/** Waits until the editor's HTML preview frame shows text matching `re`. */
+async function expectFrameText(page, re) {
+  for (let i = 0; i < 100; i += 1) {
+    const frame = page.frame({ name: 'mail-html' });
+    const text = frame ? await frame.evaluate(() => document.body ? document.body.innerText : '').catch(() => '') : '';
+    if (re.test(text)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`the HTML preview never showed ${re}`);
+}
+
 async function step(name, fn) {
   const started = Date.now();
   await fn();
@@ -233,11 +244,30 @@ async function main() {
     await runAxe(page, 'case type page');
     const before = await page.textContent('#preview-subject');
     assert.ok(!before.includes('Nieuwe stukken gevraagd'), before);
+    // The HTML frame shows the text in force, sandboxed.
+    const frame = page.frame({ name: 'mail-html' });
+    await frame.waitForLoadState();
+    assert.equal(await page.getAttribute('#preview-html', 'sandbox'), '');
+    // The preview follows the typing: no button pressed, no page loaded.
+    const url = page.url();
     await page.fill('#t-subject', NEW_SUBJECT);
     await page.fill('#t-text', NEW_TEXT);
-    await Promise.all([page.waitForNavigation(), page.click('button[name="action"][value="preview"]')]);
-    assert.match(await page.textContent('#preview-subject'), /^Nieuwe stukken gevraagd: \S+/);
+    await page.waitForFunction(() => /^Nieuwe stukken gevraagd: \S+/.test(document.getElementById('preview-subject').textContent));
+    assert.equal(page.url(), url, 'the page stayed');
     assert.match(await page.textContent('#preview-text'), /Met dank van de beheerder\./);
+    await page.waitForFunction(
+      () => document.getElementById('live-state').textContent.length > 0,
+    );
+    // The HTML part is made from the new text and shown in the frame.
+    await expectFrameText(page, /Met dank van de beheerder\./);
+    // A mistake is shown at its line as it is typed, and the preview keeps the last good text.
+    await page.fill('#t-text', `${NEW_TEXT}\n{{ onbekend }}`);
+    await page.waitForFunction(() => /onbekend/.test(document.getElementById('t-text-error').textContent));
+    assert.match(await page.textContent('#t-text-error'), /regel \d+/);
+    assert.equal(await page.getAttribute('#t-text', 'aria-invalid'), 'true');
+    await runAxe(page, 'case type page with a mistake typed');
+    await page.fill('#t-text', NEW_TEXT);
+    await page.waitForFunction(() => document.getElementById('t-text-error').textContent === '');
     // The preview saved nothing.
     const unchanged = await server.api('GET', '/api/v1/case-types/bezwaar');
     assert.equal(unchanged.json.templates.request.default, true);

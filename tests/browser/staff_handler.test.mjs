@@ -92,6 +92,32 @@ async function main() {
     await runAxe(page, 'dossier after approval (en)');
   });
 
+  await step('publishes a document: hashed, uploaded to the signed URL, published (axe)', async () => {
+    await page.goto(`${base}/staff/dossiers/${CASE_ID}`);
+    const bytes = Buffer.from('%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n% het besluit op bezwaar\n%%EOF\n', 'latin1');
+    // Without a file the script says so at the field; nothing is sent.
+    await page.click('#publish-button');
+    assert.match(await page.textContent('#publish-error'), /Kies een bestand/);
+    assert.equal(await page.getAttribute('#publish-file', 'aria-invalid'), 'true');
+    await page.setInputFiles('#publish-file', { name: 'besluit op bezwaar.pdf', mimeType: 'application/pdf', buffer: bytes });
+    await page.fill('#publish-message', 'Het besluit, ter kennisname.');
+    await runAxe(page, 'dossier with the publish form filled (nl)');
+    await Promise.all([page.waitForURL(/done=published/), page.click('#publish-button')]);
+    assert.match(await page.textContent('#done'), /gepubliceerd/);
+    await runAxe(page, 'dossier after publishing (nl)');
+    const shown = await server.api('GET', `/api/v1/dossiers/${CASE_ID}`);
+    const [publication] = shown.json.publications;
+    assert.equal(publication.document.filename, 'besluit op bezwaar.pdf', shown.text);
+    assert.equal(publication.message, 'Het besluit, ter kennisname.');
+    const content = await fetch(`${base}/api/v1/dossiers/${CASE_ID}/documents/${publication.document.id}/content`, {
+      headers: { Authorization: `Bearer ${server.key}` },
+      redirect: 'follow',
+    });
+    assert.equal(content.status, 200);
+    const downloaded = Buffer.from(await content.arrayBuffer());
+    assert.ok(downloaded.equals(bytes), 'the published bytes are the chosen file');
+  });
+
   await step('axe: the registration form (nl)', async () => {
     await page.goto(`${base}/staff/dossiers/new`);
     await runAxe(page, 'registration form (nl)');

@@ -85,14 +85,15 @@ impl MakeRequestId for UlidRequestId {
     }
 }
 
-/// The Content-Security-Policy of every page: our own origin, and where browsers upload. Forms
+/// The Content-Security-Policy of every page: our own origin, and where browsers upload. Frames
+/// only from our own origin: the console's mail preview, which allows only that framing itself. Forms
 /// post to our own origin; with a staff console, `form-action` also names the identity
 /// provider's origin: *Afmelden* posts to `/staff/logout`, which sends the browser on to the
 /// provider's `end_session_endpoint`, and browsers check `form-action` on that redirect too.
 fn content_security_policy(upload_origin: Option<&str>, sign_in_origin: Option<&str>) -> String {
     format!(
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'{}; \
-         form-action 'self'{}; frame-ancestors 'none'; base-uri 'none'",
+         frame-src 'self'; form-action 'self'{}; frame-ancestors 'none'; base-uri 'none'",
         upload_origin.map(|o| format!(" {o}")).unwrap_or_default(),
         sign_in_origin.map(|o| format!(" {o}")).unwrap_or_default()
     )
@@ -168,7 +169,11 @@ pub fn around(router: Router<AppState>, state: &AppState) -> Router<AppState> {
         .layer(fixed("api-version", API_VERSION))
         .layer(fixed("referrer-policy", "no-referrer"))
         .layer(fixed("x-content-type-options", "nosniff"))
-        .layer(fixed("x-frame-options", "DENY"))
+        // The console's mail preview frame says SAMEORIGIN itself; every other answer DENY.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::STRICT_TRANSPORT_SECURITY,
             move |_: &Response| hsts.clone(),

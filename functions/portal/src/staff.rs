@@ -190,6 +190,41 @@ async fn require(
     Err(start_sign_in(page, return_to).await)
 }
 
+/// The signed-in user with `role` whose script sent the session's CSRF token; else the answer
+/// as problem+json, as a script reads it: `401` without a session (never a redirect to the
+/// provider), `403` without the role or the token.
+async fn require_script(
+    page: &Page<'_>,
+    headers: &HeaderMap,
+    role: Role,
+    csrf: &str,
+) -> Result<SignedIn, Response> {
+    let s = page.lang.staff_texts();
+    let refuse = crate::problem::problem_response;
+    let session = match cookie_value(headers, SESSION_COOKIE) {
+        Some(cookie) => page.state.system.portaal.staff_session(&cookie).await,
+        None => Ok(None),
+    };
+    match session {
+        Ok(Some(session)) if !session.user.has(role) => Err(refuse(
+            StatusCode::FORBIDDEN,
+            page::texts::fill(s.script_needs_role, &[("role", role.as_str())]),
+        )),
+        Ok(Some(session)) if csrf.is_empty() || !same_secret(csrf, &session.csrf) => {
+            Err(refuse(StatusCode::FORBIDDEN, s.csrf_detail.to_owned()))
+        }
+        Ok(Some(session)) => Ok(SignedIn { session }),
+        Ok(None) => Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            s.script_signed_out.to_owned(),
+        )),
+        Err(e) => {
+            tracing::error!(error = %e, "reading a staff session failed");
+            Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, String::new()))
+        }
+    }
+}
+
 /// Sends the browser to sign in, and to `return_to` (a console path) afterwards.
 async fn start_sign_in(page: &Page<'_>, return_to: &str) -> Response {
     let s = page.lang.staff_texts();

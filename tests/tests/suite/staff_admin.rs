@@ -387,3 +387,135 @@ async fn pages_refuse_other_roles_and_forms_without_the_csrf_token() {
         .unwrap();
     assert_eq!(stored["request_days"], 14);
 }
+
+#[tokio::test]
+async fn the_editor_previews_as_you_type_and_shows_the_html_part_in_a_sandboxed_frame() {
+    let (app, _) = spawn_with_provider(&[]).await;
+    let page_url = format!("{}/staff/case-types/bezwaar", app.base);
+    let mut admin = signed_in(&app, "/staff/case-types/bezwaar", "admin").await;
+    let page = admin.get(&page_url).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body
+            .contains("data-preview-url=\"/staff/case-types/bezwaar/preview\"")
+    );
+    assert!(
+        page.body.contains("<iframe name=\"mail-html\"") && page.body.contains(" sandbox "),
+        "{}",
+        page.body
+    );
+    let csrf = Browser::csrf(&page.body);
+    let live_url = format!("{page_url}/preview");
+    let typed = |csrf: &str, text: &str, html: &str| {
+        vec![
+            ("csrf", csrf.to_owned()),
+            ("form", "text".to_owned()),
+            ("mail", "request".to_owned()),
+            ("in", "nl".to_owned()),
+            ("subject", "Stukken voor {{ case_id }}".to_owned()),
+            ("text", text.to_owned()),
+            ("html", html.to_owned()),
+        ]
+    };
+    let post = async |browser: &mut Browser, url: &str, form: Vec<(&'static str, String)>| {
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        browser.post_form(url, &pairs).await
+    };
+
+    let live = post(&mut admin, &live_url, typed(&csrf, NEW_TEXT, "")).await;
+    assert_eq!(live.status, StatusCode::OK, "{}", live.body);
+    let live: serde_json::Value = serde_json::from_str(&live.body).unwrap();
+    assert_eq!(live["valid"], true, "{live}");
+    assert!(
+        live["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("Stukken voor ")
+    );
+    assert!(!live["subject"].as_str().unwrap().contains("{{"));
+    assert!(
+        live["text"]
+            .as_str()
+            .unwrap()
+            .contains("Met dank van de beheerder.")
+    );
+
+    // A mistake comes back at its part and line, in the page's language.
+    let wrong = "Beste,\n{{ onbekende_variabele }}\n{{ portal_url }}";
+    let mistaken = post(&mut admin, &live_url, typed(&csrf, wrong, "")).await;
+    assert_eq!(mistaken.status, StatusCode::OK, "{}", mistaken.body);
+    let mistaken: serde_json::Value = serde_json::from_str(&mistaken.body).unwrap();
+    assert_eq!(mistaken["valid"], false);
+    let at = mistaken["parts"]["text"][0].as_str().unwrap();
+    assert!(
+        at.contains("regel 2") && at.contains("onbekende_variabele"),
+        "{at}"
+    );
+    assert_eq!(mistaken["parts"]["subject"], json!([]));
+
+    // Refused as a script is: 401 without a session, 403 with a foreign token.
+    let signed_out = post(&mut Browser::new(), &live_url, typed(&csrf, NEW_TEXT, "")).await;
+    assert_eq!(signed_out.status, StatusCode::UNAUTHORIZED);
+    let foreign = post(&mut admin, &live_url, typed("nope", NEW_TEXT, "")).await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+
+    // The HTML part: the saved one by GET, the typed one by POST; framed only by the console,
+    // sandboxed, no script.
+    let saved = admin
+        .client
+        .get(format!("{page_url}/preview.html?mail=request&in=nl"))
+        .header(reqwest::header::COOKIE, admin.cookie_header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::OK);
+    let policy = saved.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        policy.contains("sandbox") && policy.contains("frame-ancestors 'self'"),
+        "{policy}"
+    );
+    assert!(!policy.contains("script-src"), "{policy}");
+    assert_eq!(saved.headers()["x-frame-options"], "SAMEORIGIN");
+    assert!(saved.text().await.unwrap().contains("<html"));
+    let html = "<p style=\"color:#0b5394\">Zaak {{ case_id }} wacht op u: <a href=\"{{ portal_url }}\">open het portaal</a>.</p>";
+    let typed_html = post(
+        &mut admin,
+        &format!("{page_url}/preview.html"),
+        typed(&csrf, NEW_TEXT, html),
+    )
+    .await;
+    assert_eq!(typed_html.status, StatusCode::OK, "{}", typed_html.body);
+    assert!(
+        typed_html.body.contains("color:#0b5394"),
+        "{}",
+        typed_html.body
+    );
+    assert!(
+        !typed_html.body.contains("{{ case_id }}"),
+        "{}",
+        typed_html.body
+    );
+    // Every other page may not be framed at all.
+    let console = admin
+        .client
+        .get(&page_url)
+        .header(reqwest::header::COOKIE, admin.cookie_header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(console.headers()["x-frame-options"], "DENY");
+
+    // A preview saves nothing.
+    let stored = app
+        .api(Method::GET, "/case-types/bezwaar")
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(stored["templates"]["request"]["default"], true);
+}

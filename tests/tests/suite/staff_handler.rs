@@ -429,3 +429,128 @@ async fn the_dossiers_timeline_pages_back_with_before() {
         .await;
     assert_eq!(garbage.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_handler_publishes_a_document_through_the_signed_upload_path() {
+    let (app, _) = spawn_with_provider(&[]).await;
+    let case = case_id("HANDLER-PUB");
+    let link = app.dossier_with_request(&case).await;
+    let mut browser = signed_in(&app, "handler").await;
+    let (page, csrf) = dossier_page(&app, &mut browser, &case).await;
+    assert!(
+        page.body.contains("id=\"publish\"") && page.body.contains("Document publiceren"),
+        "{}",
+        page.body
+    );
+    let bytes = pdf(b"het besluit op bezwaar".to_vec());
+    let stage_url = format!("{}/staff/dossiers/{case}/publications", app.base);
+    let size = bytes.len().to_string();
+    let sha256 = portaal_tests::sha256_hex(&bytes);
+    let announce = |csrf: &str| {
+        vec![
+            ("csrf", csrf.to_owned()),
+            ("filename", "besluit op bezwaar.pdf".to_owned()),
+            ("content_type", "application/pdf".to_owned()),
+            ("size", size.clone()),
+            ("sha256", sha256.clone()),
+            ("request_id", String::new()),
+            ("message", "Het besluit, ter kennisname.".to_owned()),
+        ]
+    };
+    let pairs = |form: &[(&'static str, String)]| -> Vec<(&'static str, String)> { form.to_vec() };
+
+    // The script's call is answered as JSON: 401 without a session, 403 with a foreign token.
+    let form = pairs(&announce(&csrf));
+    let as_str: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let signed_out = Browser::new().post_form(&stage_url, &as_str).await;
+    assert_eq!(
+        signed_out.status,
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        signed_out.body
+    );
+    let problem: Value = serde_json::from_str(&signed_out.body).unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("niet (meer) aangemeld")
+    );
+    let form = pairs(&announce("not-the-token"));
+    let as_str: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let foreign = browser.post_form(&stage_url, &as_str).await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN, "{}", foreign.body);
+    // A size that is no number is a clear 400.
+    let mut form = pairs(&announce(&csrf));
+    form[3].1 = "groot".to_owned();
+    let as_str: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let bad = browser.post_form(&stage_url, &as_str).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert!(bad.body.contains("size"), "{}", bad.body);
+
+    let form = pairs(&announce(&csrf));
+    let as_str: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let staged = browser.post_form(&stage_url, &as_str).await;
+    assert_eq!(staged.status, StatusCode::CREATED, "{}", staged.body);
+    let staged: Value = serde_json::from_str(&staged.body).unwrap();
+    let put = app.send_bytes(&staged, bytes.clone()).await;
+    assert!(put.status().is_success(), "{}", put.status());
+    // Not published before the form says so.
+    assert!(
+        app.portal_view(&link).await["publications"]
+            .as_array()
+            .is_none_or(|p| p.is_empty())
+    );
+    let id = staged["id"].as_str().unwrap();
+    let published = browser
+        .post_form(
+            &format!("{stage_url}/{id}/publish"),
+            &[("csrf", &csrf), ("request_id", ""), ("message", "")],
+        )
+        .await;
+    assert_eq!(
+        published.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        published.body
+    );
+    let back = published.location.unwrap();
+    assert_eq!(back, format!("/staff/dossiers/{case}?done=published"));
+    let after = browser.get(&format!("{}{back}", app.base)).await;
+    assert!(
+        after.body.contains("Het document is gepubliceerd")
+            && after.body.contains("besluit op bezwaar.pdf"),
+        "{}",
+        after.body
+    );
+
+    // The department sees it through its link, byte for byte, and is mailed.
+    let view = app.portal_view(&link).await;
+    let shown = view["publications"][0].clone();
+    assert_eq!(
+        shown["document"]["filename"], "besluit op bezwaar.pdf",
+        "{view}"
+    );
+    assert_eq!(shown["message"], "Het besluit, ter kennisname.");
+    let document = shown["document"]["id"].as_str().unwrap();
+    assert_eq!(app.download(&case, document).await, bytes);
+    let mails = app.mails(&case, 2).await;
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.to_string().contains("besluit op bezwaar.pdf")),
+        "{mails:?}"
+    );
+
+    // Both steps in the trail as the signed-in handler.
+    let entries = trail(&app, &case).await;
+    let created = by_staff(&entries, "publication.create");
+    let results: Vec<&str> = created
+        .iter()
+        .map(|e| e["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(results, ["refused", "success"], "{entries:?}");
+    let publishes = by_staff(&entries, "publication.publish");
+    assert_eq!(publishes.len(), 1, "{entries:?}");
+    assert_eq!(publishes[0]["object"], format!("publication:{id}"));
+}

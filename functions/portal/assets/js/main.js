@@ -5,6 +5,7 @@ import { wireDelivery } from './deliver.js';
 import { Files } from './files.js';
 import { wireDocumentLinks } from './links.js';
 import { wirePicker } from './picker.js';
+import { wireStaff } from './staff.js';
 import { t } from './texts.js';
 import { clearFilesError } from './validate.js';
 
@@ -72,6 +73,9 @@ function initForm(form) {
 
 function init() {
   wireDocumentLinks(document);
+  if (window.fetch && window.Promise) {
+    wireStaff();
+  }
   const form = document.getElementById('delivery-form');
   if (form && window.fetch && window.Promise) {
     initForm(form);

@@ -8,7 +8,8 @@ const FORBIDDEN_HEADERS = ['content-length', 'host', 'connection', 'keep-alive',
   'transfer-encoding', 'upgrade', 'via', 'date', 'cookie', 'origin', 'referer', 'accept-encoding',
   'accept-charset'];
 
-function setHeaders(xhr, headers) {
+/** Sets the headers the upload target names on `xhr`, but for those a browser sets itself. */
+export function setHeaders(xhr, headers) {
   Object.keys(headers).forEach((name) => {
     if (FORBIDDEN_HEADERS.indexOf(name.toLowerCase()) !== -1) {
       return;

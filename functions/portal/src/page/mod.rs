@@ -45,6 +45,7 @@ pub const SCRIPTS: &[(&str, &str)] = &[
     ("rows.js", include_str!("../../assets/js/rows.js")),
     ("send.js", include_str!("../../assets/js/send.js")),
     ("sha256.js", include_str!("../../assets/js/sha256.js")),
+    ("staff.js", include_str!("../../assets/js/staff.js")),
     ("texts.js", include_str!("../../assets/js/texts.js")),
     ("types.js", include_str!("../../assets/js/types.js")),
     ("upload.js", include_str!("../../assets/js/upload.js")),

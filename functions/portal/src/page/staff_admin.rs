@@ -171,6 +171,8 @@ pub struct CaseTypeForm {
     pub texts: Vec<TextRow>,
     pub editor: Editor,
     pub preview: Option<Preview>,
+    /// The editor holds changes that are not saved (the HTML frame shows the saved text).
+    pub unsaved: bool,
 }
 
 #[derive(Template)]
@@ -183,6 +185,8 @@ struct CaseTypePage<'a> {
     bar: StaffBar,
     q: &'static str,
     status: Option<String>,
+    /// `&lang=en` on English pages, for URLs with a query.
+    and_lang: &'static str,
     f: CaseTypeForm,
 }
 
@@ -199,6 +203,10 @@ pub fn case_type_page(f: CaseTypeForm, c: Chrome<'_>) -> String {
         bar: c.bar,
         q: lang_query(c.lang),
         status: c.status,
+        and_lang: match c.lang {
+            Lang::Nl => "",
+            Lang::En => "&lang=en",
+        },
         f,
     })
 }

@@ -53,6 +53,10 @@ pub struct StaffTexts {
     pub unavailable_title: &'static str,
     pub csrf_title: &'static str,
     pub csrf_detail: &'static str,
+    /// A script's call without the role it needs (`{role}`).
+    pub script_needs_role: &'static str,
+    /// A script's call after the session ended.
+    pub script_signed_out: &'static str,
 }
 
 impl StaffTexts {
@@ -114,6 +118,8 @@ pub const NL: StaffTexts = StaffTexts {
     unavailable_title: "Identity provider niet bereikbaar",
     csrf_title: "Formulier verlopen",
     csrf_detail: "Dit formulier hoort niet bij uw sessie (meer). Open de pagina opnieuw en probeer het nog eens.",
+    script_needs_role: "Hiervoor is de rol {role} nodig.",
+    script_signed_out: "U bent niet (meer) aangemeld. Open de pagina opnieuw om u aan te melden; er is niets verstuurd.",
 };
 
 pub const EN: StaffTexts = StaffTexts {
@@ -164,4 +170,6 @@ pub const EN: StaffTexts = StaffTexts {
     unavailable_title: "Identity provider unreachable",
     csrf_title: "Form expired",
     csrf_detail: "This form does not belong to your session (any more). Open the page again and retry.",
+    script_needs_role: "This needs the role {role}.",
+    script_signed_out: "You are not signed in (any more). Open the page again to sign in; nothing was sent.",
 };

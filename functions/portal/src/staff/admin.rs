@@ -11,7 +11,7 @@ use axum::extract::rejection::FormRejection;
 use axum::extract::{Extension, Form, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use portaal_core::casetype::{CaseType, Template};
 use portaal_core::domain::Id;
@@ -44,6 +44,11 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/staff/case-types/{key}",
             get(case_type).post(change_case_type),
+        )
+        .route("/staff/case-types/{key}/preview", post(live_preview))
+        .route(
+            "/staff/case-types/{key}/preview.html",
+            get(html_preview).post(html_preview_of_form),
         )
         .route("/staff/webhooks", get(webhooks).post(add_webhook))
         .route("/staff/webhooks/{id}/rotate", post(rotate_webhook))
@@ -345,6 +350,7 @@ async fn show_case_type(
     let a = page.lang.admin_texts();
     let view = ct.view();
     let key = ct.key.to_string();
+    let unsaved = shown.template.is_some();
     let template = shown
         .template
         .unwrap_or_else(|| ct.template(shown.kind, shown.language));
@@ -415,6 +421,7 @@ async fn show_case_type(
         texts,
         editor,
         preview,
+        unsaved,
     };
     no_store(page.html(
         status_code,
@@ -660,15 +667,8 @@ async fn show_settings(
     show_case_type(page, signed_in, ct, shown, StatusCode::BAD_REQUEST).await
 }
 
-async fn change_text(
-    page: &Page<'_>,
-    signed_in: &SignedIn,
-    ct: &CaseType,
-    pairs: &Pairs,
-    actor: &str,
-) -> Response {
-    let kind = mail_kind(field(pairs, "mail"));
-    let language = mail_language(field(pairs, "in"));
+/// The editor form's text: which mail, in which language, and its three parts.
+fn text_of(pairs: &Pairs) -> (MailKind, Language, Template) {
     let template = Template {
         subject: field(pairs, "subject").unwrap_or_default().to_owned(),
         text: field(pairs, "text")
@@ -678,6 +678,167 @@ async fn change_text(
             .unwrap_or_default()
             .replace("\r\n", "\n"),
     };
+    (
+        mail_kind(field(pairs, "mail")),
+        mail_language(field(pairs, "in")),
+        template,
+    )
+}
+
+/// `POST /staff/case-types/{key}/preview` (the editor's script, as the administrator types):
+/// `{valid: true, subject, text}` rendered with sample values, or `{valid: false, parts:
+/// {subject, text, html: [message]}, other}` with each mistake at its line, as the page shows
+/// them. Nothing is saved; a refusal is problem+json.
+async fn live_preview(
+    State(state): State<AppState>,
+    Extension(base): Extension<PublicBase>,
+    Path(key): Path<String>,
+    Query(q): Query<DoneQuery>,
+    headers: HeaderMap,
+    form: Result<Form<Pairs>, FormRejection>,
+) -> Response {
+    let page = Page::new(&state, q.lang.as_deref(), &base);
+    let Ok(Form(pairs)) = form else {
+        let s = page.lang.staff_texts();
+        return crate::problem::problem_response(StatusCode::BAD_REQUEST, s.csrf_detail.to_owned());
+    };
+    let csrf = field(&pairs, "csrf").unwrap_or_default();
+    if let Err(answer) = super::require_script(&page, &headers, Role::Admin, csrf).await {
+        return answer;
+    }
+    let (kind, language, template) = text_of(&pairs);
+    let portaal = &state.system.portaal;
+    match portaal
+        .preview_mail(&key, kind, Some(&template), language)
+        .await
+    {
+        Ok(r) => no_store(
+            axum::Json(json!({"valid": true, "subject": r.subject, "text": r.text}))
+                .into_response(),
+        ),
+        Err(Error::InvalidFields { errors, .. }) => {
+            let editor = editor(kind, language, template, &errors, page.lang);
+            let parts: serde_json::Map<String, Value> = editor
+                .parts
+                .iter()
+                .map(|p| (p.part.to_owned(), json!(p.errors)))
+                .collect();
+            no_store(
+                axum::Json(json!({"valid": false, "parts": parts, "other": editor.error}))
+                    .into_response(),
+            )
+        }
+        Err(e) => crate::problem::ApiError::Core(e).into_response(),
+    }
+}
+
+/// The Content-Security-Policy of a rendered mail in the preview frame: its own inline styles
+/// and embedded images, nothing else; sandboxed (no script, an origin of its own), framed only
+/// by the console.
+const MAIL_FRAME_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; \
+     frame-ancestors 'self'; base-uri 'none'; form-action 'none'; sandbox";
+
+/// The HTML part of a mail as the preview frame shows it (or why there is none).
+fn mail_frame(rendered: Result<String, String>, lang: Lang) -> Response {
+    let body = match rendered {
+        Ok(html) => html,
+        Err(why) => format!(
+            "<!doctype html><html lang=\"{}\"><meta charset=\"utf-8\"><title>{}</title><p>{}</p></html>",
+            lang.code(),
+            html_escape(lang.admin_texts().preview_html_heading),
+            html_escape(&why)
+        ),
+    };
+    let mut res = (StatusCode::OK, axum::response::Html(body)).into_response();
+    let headers = res.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(MAIL_FRAME_POLICY),
+    );
+    headers.insert(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("SAMEORIGIN"),
+    );
+    no_store(res)
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+async fn render_html(
+    page: &Page<'_>,
+    key: &str,
+    kind: MailKind,
+    language: Language,
+    template: Option<&Template>,
+) -> Response {
+    let a = page.lang.admin_texts();
+    match page
+        .state
+        .system
+        .portaal
+        .preview_mail(key, kind, template, language)
+        .await
+    {
+        Ok(r) => mail_frame(Ok(r.html), page.lang),
+        Err(Error::InvalidFields { .. }) => mail_frame(Err(a.preview_failed.to_owned()), page.lang),
+        Err(Error::NotFound(what)) | Err(Error::Invalid(what)) => not_found(page, &what),
+        Err(e) => failed(page, "previewing a mail's HTML failed", &e),
+    }
+}
+
+/// `GET /staff/case-types/{key}/preview.html?mail=&in=`: the saved text's HTML part, rendered
+/// with sample values, for the editor's frame.
+async fn html_preview(
+    State(state): State<AppState>,
+    Extension(base): Extension<PublicBase>,
+    Path(key): Path<String>,
+    Query(q): Query<CaseTypeQuery>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let page = Page::new(&state, q.lang.as_deref(), &base);
+    if let Err(answer) = require(&page, &headers, &uri, Role::Admin).await {
+        return answer;
+    }
+    let kind = mail_kind(q.mail.as_deref());
+    let language = mail_language(q.language.as_deref());
+    render_html(&page, &key, kind, language, None).await
+}
+
+/// `POST /staff/case-types/{key}/preview.html`: the editor form's HTML part, unsaved, into the
+/// editor's frame (its button without script, the live preview with).
+async fn html_preview_of_form(
+    State(state): State<AppState>,
+    Extension(base): Extension<PublicBase>,
+    Path(key): Path<String>,
+    Query(q): Query<DoneQuery>,
+    parts: Parts,
+    form: Result<Form<Pairs>, FormRejection>,
+) -> Response {
+    let page = Page::new(&state, q.lang.as_deref(), &base);
+    if let Err(answer) = require_form(&page, &parts.headers, &parts.uri, Role::Admin, &form).await {
+        return answer;
+    }
+    let Ok(Form(pairs)) = form else {
+        return csrf_refused(&page);
+    };
+    let (kind, language, template) = text_of(&pairs);
+    render_html(&page, &key, kind, language, Some(&template)).await
+}
+
+async fn change_text(
+    page: &Page<'_>,
+    signed_in: &SignedIn,
+    ct: &CaseType,
+    pairs: &Pairs,
+    actor: &str,
+) -> Response {
+    let (kind, language, template) = text_of(pairs);
     let key = ct.key.to_string();
     let portaal = &page.state.system.portaal;
     let mut shown = Shown {

@@ -25,6 +25,8 @@ use portaal_core::staff::Role;
 use portaal_core::usecases::dossier::{DecisionInput, DossierInput, PersonInput, SubmitterInput};
 use portaal_core::usecases::lifecycle::CloseInput;
 use portaal_core::usecases::lists::DossierFilter;
+use portaal_core::usecases::portal::UploadInput;
+use portaal_core::usecases::publication::PublicationInput;
 use portaal_core::usecases::request::{RequestInput, RequestPatch, RotateInput};
 use portaal_core::usecases::review::RejectInput;
 use serde::Deserialize;
@@ -80,6 +82,14 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/staff/dossiers/{case_id}/reopen", post(act))
         .route("/staff/dossiers/{case_id}/hold", post(act))
         .route("/staff/dossiers/{case_id}/hold/lift", post(act))
+        .route(
+            "/staff/dossiers/{case_id}/publications",
+            post(stage_publication),
+        )
+        .route(
+            "/staff/dossiers/{case_id}/publications/{publication_id}/publish",
+            post(act),
+        )
 }
 
 /// What every handler page needs of its request.
@@ -139,6 +149,12 @@ impl Console {
     /// The signed-in handler, or the answer instead (sign-in, 403).
     async fn handler(&self) -> Result<SignedIn, Response> {
         require(&self.page(), &self.headers, &self.uri, Role::Handler).await
+    }
+
+    /// The signed-in user with `role` whose script sent the session's CSRF token (see
+    /// [`super::require_script`]).
+    async fn scripted(&self, role: Role, csrf: &str) -> Result<SignedIn, Response> {
+        super::require_script(&self.page(), &self.headers, role, csrf).await
     }
 
     /// As [`Console::handler`] for a form: a POST without a session signs in and comes back to
@@ -422,10 +438,11 @@ enum Op {
     Reopen,
     SetHold,
     LiftHold,
+    Publish,
 }
 
 impl Op {
-    const ROUTES: [(&'static str, Op); 11] = [
+    const ROUTES: [(&'static str, Op); 12] = [
         (
             "/staff/dossiers/{case_id}/documents/{document_id}/download",
             Op::Download,
@@ -455,6 +472,10 @@ impl Op {
         ("/staff/dossiers/{case_id}/reopen", Op::Reopen),
         ("/staff/dossiers/{case_id}/hold", Op::SetHold),
         ("/staff/dossiers/{case_id}/hold/lift", Op::LiftHold),
+        (
+            "/staff/dossiers/{case_id}/publications/{publication_id}/publish",
+            Op::Publish,
+        ),
     ];
 
     fn of(route: &str) -> Option<Op> {
@@ -477,6 +498,7 @@ impl Op {
             Op::Reopen => "dossier.reopen",
             Op::SetHold => "hold.set",
             Op::LiftHold => "hold.lift",
+            Op::Publish => "publication.publish",
         }
     }
 
@@ -486,6 +508,7 @@ impl Op {
             Op::Download => Some(("document_id", "document")),
             Op::Approve | Op::Reject => Some(("delivery_id", "delivery")),
             Op::ChangeDue | Op::Withdraw | Op::RotateLink => Some(("request_id", "request")),
+            Op::Publish => Some(("publication_id", "publication")),
             _ => None,
         }
     }
@@ -498,6 +521,7 @@ impl Op {
             Op::NewRequest => "new-request".to_owned(),
             Op::Close => "close".to_owned(),
             Op::SetHold => "hold".to_owned(),
+            Op::Publish => "publish".to_owned(),
             _ => String::new(),
         }
     }
@@ -629,6 +653,13 @@ async fn perform(
             portaal.set_hold(case, None).await?;
             Done::HoldLifted
         }
+        Op::Publish => {
+            portaal
+                .with_public_url(public_url)
+                .publish(case, &part()?)
+                .await?;
+            Done::Published
+        }
     };
     Ok(Outcome::Done(done))
 }
@@ -708,6 +739,101 @@ async fn act(
             console
                 .dossier(&signed_in, &case, None, None, Some(problem), &kept)
                 .await
+        }
+    }
+}
+
+/// The publish form's announcement of its file (sent by the console's script).
+#[derive(Default, Deserialize)]
+struct StageForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    filename: String,
+    #[serde(default)]
+    content_type: String,
+    #[serde(default)]
+    size: String,
+    #[serde(default)]
+    sha256: String,
+    #[serde(default)]
+    request_id: String,
+    #[serde(default)]
+    message: String,
+}
+
+/// `POST /staff/dossiers/{case_id}/publications`: announces a document to publish, as the
+/// API's `POST …/publications` does, and answers `201 {id, document_id, upload}`: the script
+/// PUTs the file to `upload.url`, then posts the publish form. A script reads the answer, so
+/// a refusal is problem+json (`401` without a session), never a redirect or a page.
+async fn stage_publication(
+    console: Console,
+    Path(case): Path<String>,
+    form: Result<Form<StageForm>, FormRejection>,
+) -> Response {
+    use axum::response::IntoResponse;
+    let form = match form {
+        Ok(Form(f)) => f,
+        Err(e) => {
+            return crate::problem::problem_response(StatusCode::BAD_REQUEST, e.body_text());
+        }
+    };
+    let signed_in = match console.scripted(Role::Handler, &form.csrf).await {
+        Ok(s) => s,
+        Err(answer) => return answer,
+    };
+    let Ok(case) = CaseId::parse(&case) else {
+        let d = console.lang.dossier_texts();
+        let case: String = case.chars().take(64).collect();
+        return crate::problem::problem_response(
+            StatusCode::NOT_FOUND,
+            crate::page::texts::fill(d.not_found_detail, &[("case", &case)]),
+        );
+    };
+    let staged = async {
+        let size = form.size.trim().parse::<u64>().map_err(|_| {
+            CoreError::invalid("size must be the file's size in bytes, a whole number")
+        })?;
+        let given = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        let input = PublicationInput {
+            file: UploadInput {
+                filename: form.filename.clone(),
+                content_type: form.content_type.trim().to_owned(),
+                size,
+                sha256: given(&form.sha256),
+            },
+            request_id: given(&form.request_id),
+            message: form.message.replace("\r\n", "\n"),
+        };
+        console.portaal().create_publication(&case, &input).await
+    }
+    .await;
+    match staged {
+        Ok(draft) => {
+            console
+                .audit(
+                    &signed_in,
+                    &case,
+                    "publication.create",
+                    format!("publication:{}", draft.id),
+                    AuditResult::Success,
+                )
+                .await;
+            let answer = serde_json::json!({
+                "id": draft.id,
+                "document_id": draft.document_id,
+                "upload": draft.upload,
+            });
+            (StatusCode::CREATED, axum::Json(answer)).into_response()
+        }
+        Err(e) => {
+            let error = ApiError::Core(e);
+            let result = AuditResult::of_status(error.status().as_u16());
+            let object = format!("dossier:{case}");
+            console
+                .audit(&signed_in, &case, "publication.create", object, result)
+                .await;
+            error.into_response()
         }
     }
 }

@@ -39,10 +39,11 @@ pub enum Done {
     HoldSet,
     HoldLifted,
     Registered,
+    Published,
 }
 
 impl Done {
-    const ALL: [Done; 11] = [
+    const ALL: [Done; 12] = [
         Done::Approved,
         Done::Rejected,
         Done::RequestSent,
@@ -54,6 +55,7 @@ impl Done {
         Done::HoldSet,
         Done::HoldLifted,
         Done::Registered,
+        Done::Published,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -69,6 +71,7 @@ impl Done {
             Done::HoldSet => "hold-set",
             Done::HoldLifted => "hold-lifted",
             Done::Registered => "registered",
+            Done::Published => "published",
         }
     }
 
@@ -89,6 +92,7 @@ impl Done {
             Done::HoldSet => d.done_hold_set,
             Done::HoldLifted => d.done_hold_lifted,
             Done::Registered => d.done_registered,
+            Done::Published => d.done_published,
         }
     }
 }
@@ -386,6 +390,9 @@ struct DossierPage<'a> {
     new_request_invalid: bool,
     close_invalid: bool,
     hold_invalid: bool,
+    publish_invalid: bool,
+    /// Who a publication is for: every request, or one open request.
+    audiences: Vec<Choice>,
 }
 
 /// What the dossier page shows besides the dossier itself.
@@ -585,6 +592,30 @@ pub fn dossier_page(
         new_request_invalid: failed(problem, "new-request"),
         close_invalid: failed(problem, "close"),
         hold_invalid: failed(problem, "hold"),
+        publish_invalid: failed(problem, "publish"),
+        audiences: std::iter::once(Choice {
+            value: String::new(),
+            label: d.publish_audience_all.to_owned(),
+            selected: true,
+        })
+        .chain(
+            view.requests
+                .iter()
+                .filter(|r| r.state == RequestState::Open)
+                .map(|r| Choice {
+                    value: r.id.to_string(),
+                    label: format!(
+                        "{} ({})",
+                        r.department,
+                        r.to.iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    selected: false,
+                }),
+        )
+        .collect(),
     })
 }
 
