@@ -10,19 +10,25 @@
 //! - Without `PORTAAL_OIDC_ISSUER` the console explains how to configure it; with `--demo` on
 //!   loopback, `/staff/dev-login` signs a developer in with a chosen role instead.
 
+use std::marker::PhantomData;
+
 use axum::Router;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Extension, Form, Query, State};
+use axum::extract::{Extension, Form, FromRequest, FromRequestParts, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use portaal_core::Portaal;
 use portaal_core::staff::{Role, StaffSession, StaffUser, safe_return_path};
 use portaal_core::usecases::staff::CallbackError;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use crate::AppState;
 use crate::page::staff::{StaffBar, dev_login_page, forbidden_page, queue_page, setup_page};
 use crate::page::{self, Lang};
+use crate::portal::ClientIp;
 use crate::state::PublicBase;
 
 /// The functional administrator's case types and webhooks (`/staff/case-types…`).
@@ -160,6 +166,189 @@ struct SignedIn {
     session: StaffSession,
 }
 
+/// What every console page needs of its request: the app, where it is served from, the
+/// language (`?lang=en`), the caller's address and the headers (the session cookie).
+struct Console {
+    state: AppState,
+    base: PublicBase,
+    lang: Lang,
+    ip: ClientIp,
+    headers: HeaderMap,
+    uri: Uri,
+}
+
+impl FromRequestParts<AppState> for Console {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ip = ClientIp::from_request_parts(parts, state).await?;
+        let base = parts
+            .extensions
+            .get::<PublicBase>()
+            .cloned()
+            .unwrap_or_else(|| PublicBase {
+                url: state.system.config.public_url.clone(),
+                path: String::new(),
+            });
+        Ok(Self {
+            state: state.clone(),
+            base,
+            lang: Lang::from_query(parts.uri.query()),
+            ip,
+            headers: parts.headers.clone(),
+            uri: parts.uri.clone(),
+        })
+    }
+}
+
+impl Console {
+    fn page(&self) -> Page<'_> {
+        Page {
+            state: &self.state,
+            lang: self.lang,
+            base: &self.base,
+        }
+    }
+
+    fn portaal(&self) -> &Portaal {
+        &self.state.system.portaal
+    }
+
+    fn bar(&self, signed_in: &SignedIn) -> StaffBar {
+        let session = &signed_in.session;
+        StaffBar::new(&session.user, &session.csrf, self.lang)
+    }
+
+    /// The signed-in user with `role` whose script sent the session's CSRF token (see
+    /// [`require_script`]).
+    async fn scripted(&self, role: Role, csrf: &str) -> Result<SignedIn, Response> {
+        require_script(&self.page(), &self.headers, role, csrf).await
+    }
+}
+
+/// A role a console page needs, as a type: `Staff<Handler>` is a request by a case handler.
+trait NeedsRole {
+    const ROLE: Role;
+}
+
+/// The case handler's pages.
+struct Handler;
+/// The functional administrator's pages.
+struct Admin;
+/// The records manager's pages.
+struct Records;
+
+impl NeedsRole for Handler {
+    const ROLE: Role = Role::Handler;
+}
+impl NeedsRole for Admin {
+    const ROLE: Role = Role::Admin;
+}
+impl NeedsRole for Records {
+    const ROLE: Role = Role::Records;
+}
+
+/// A console request by a signed-in user with role `R`. Without a session the request is
+/// answered by a sign-in (a redirect to the provider, and back here after), without the role by
+/// `403` with a page naming it.
+struct Staff<R> {
+    console: Console,
+    signed_in: SignedIn,
+    role: PhantomData<R>,
+}
+
+impl<R: NeedsRole> FromRequestParts<AppState> for Staff<R> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Ok(console) = Console::from_request_parts(parts, state).await;
+        let signed_in = require(&console.page(), &console.headers, &console.uri, R::ROLE).await?;
+        Ok(Self {
+            console,
+            signed_in,
+            role: PhantomData,
+        })
+    }
+}
+
+impl<R> Staff<R> {
+    fn page(&self) -> Page<'_> {
+        self.console.page()
+    }
+
+    fn bar(&self) -> StaffBar {
+        self.console.bar(&self.signed_in)
+    }
+
+    /// The signed-in user as the audit trail names them.
+    fn actor(&self) -> String {
+        self.signed_in.session.user.actor()
+    }
+}
+
+/// A console form's CSRF token field.
+trait CsrfField {
+    fn csrf(&self) -> &str;
+}
+
+/// A console form of type `T`, posted by a signed-in user with role `R` with the session's CSRF
+/// token. Without a session the user signs in and comes back to the page the form is on (never
+/// to the action); an unreadable form is `400`, a missing or foreign token `403`.
+struct StaffForm<R, T> {
+    staff: Staff<R>,
+    form: T,
+}
+
+/// The page a form posted to `path` stands on: where a sign-in in between returns to.
+fn page_of_form(path: &str) -> String {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["staff", "dossiers"] => "/staff/dossiers/new".to_owned(),
+        ["staff", "dossiers", case, _, ..] => format!("/staff/dossiers/{case}"),
+        ["staff", "case-types", key, _, ..] => format!("/staff/case-types/{key}"),
+        ["staff", "webhooks", _, ..] => "/staff/webhooks".to_owned(),
+        _ => path.to_owned(),
+    }
+}
+
+impl<R, T> FromRequest<AppState> for StaffForm<R, T>
+where
+    R: NeedsRole,
+    T: CsrfField + DeserializeOwned + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let Ok(console) = Console::from_request_parts(&mut parts, state).await;
+        let page = console.page();
+        let s = page.lang.staff_texts();
+        let back: Uri = page_of_form(parts.uri.path())
+            .parse()
+            .unwrap_or_else(|_| Uri::from_static("/staff"));
+        let signed_in = require(&page, &console.headers, &back, R::ROLE).await?;
+        let form = Form::<T>::from_request(Request::from_parts(parts, body), state).await;
+        let Ok(Form(form)) = form else {
+            return Err(page.error(StatusCode::BAD_REQUEST, s.csrf_title, s.csrf_detail));
+        };
+        let given = form.csrf();
+        if given.is_empty() || !same_secret(given, &signed_in.session.csrf) {
+            return Err(page.error(StatusCode::FORBIDDEN, s.csrf_title, s.csrf_detail));
+        }
+        Ok(Self {
+            staff: Staff {
+                console,
+                signed_in,
+                role: PhantomData,
+            },
+            form,
+        })
+    }
+}
+
 /// The session behind the request, or the answer instead: a sign-in (redirect to the provider,
 /// or the developer sign-in, or the setup page) without one, `403` without `role`.
 async fn require(
@@ -269,27 +458,13 @@ async fn start_sign_in(page: &Page<'_>, return_to: &str) -> Response {
 }
 
 /// `GET /staff`: the case handler's work queue.
-async fn work_queue(
-    State(state): State<AppState>,
-    Extension(base): Extension<PublicBase>,
-    Query(q): Query<LangQuery>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let page = Page::new(&state, q.lang.as_deref(), &base);
-    let signed_in = match require(&page, &headers, &uri, Role::Handler).await {
-        Ok(s) => s,
-        Err(answer) => return answer,
-    };
-    match state.system.portaal.work_queue(QUEUE_LIMIT).await {
-        Ok(queue) => {
-            let session = &signed_in.session;
-            let bar = StaffBar::new(&session.user, &session.csrf, page.lang);
-            page.html(
-                StatusCode::OK,
-                queue_page(&queue, bar, page.lang, &base.path, page.org()),
-            )
-        }
+async fn work_queue(staff: Staff<Handler>) -> Response {
+    let page = staff.page();
+    match staff.console.portaal().work_queue(QUEUE_LIMIT).await {
+        Ok(queue) => page.html(
+            StatusCode::OK,
+            queue_page(&queue, staff.bar(), page.lang, &page.base.path, page.org()),
+        ),
         Err(e) => {
             tracing::error!(error = %e, "the work queue failed");
             page.error(StatusCode::INTERNAL_SERVER_ERROR, "Error", "")
@@ -586,6 +761,29 @@ mod tests {
         );
         assert_eq!(cookie_value(&headers, STATE_COOKIE).as_deref(), Some("abc"));
         assert_eq!(cookie_value(&headers, FORM_COOKIE), None);
+    }
+
+    #[test]
+    fn a_sign_in_during_a_form_returns_to_the_page_the_form_is_on() {
+        let cases = [
+            ("/staff/dossiers", "/staff/dossiers/new"),
+            ("/staff/dossiers/BZ-1/close", "/staff/dossiers/BZ-1"),
+            (
+                "/staff/dossiers/BZ-1/deliveries/01J/approve",
+                "/staff/dossiers/BZ-1",
+            ),
+            ("/staff/case-types/bezwaar", "/staff/case-types/bezwaar"),
+            (
+                "/staff/case-types/bezwaar/preview.html",
+                "/staff/case-types/bezwaar",
+            ),
+            ("/staff/webhooks", "/staff/webhooks"),
+            ("/staff/webhooks/01J/rotate", "/staff/webhooks"),
+            ("/staff/logout", "/staff/logout"),
+        ];
+        for (form, page) in cases {
+            assert_eq!(page_of_form(form), page, "{form}");
+        }
     }
 
     #[test]

@@ -8,9 +8,8 @@
 
 use axum::Router;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Extension, Form, Path, Query, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::extract::{Form, Path, Query};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use portaal_core::casetype::{CaseType, Template};
@@ -25,7 +24,7 @@ use portaal_core::usecases::feed::SubscriptionInput;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Page, SignedIn, require, same_secret};
+use super::{Admin, Console, CsrfField, Page, SignedIn, Staff, StaffForm};
 use crate::AppState;
 use crate::page::Lang;
 use crate::page::staff::StaffBar;
@@ -35,8 +34,6 @@ use crate::page::staff_admin::{
     webhooks_page,
 };
 use crate::page::texts::fill;
-use crate::portal::ClientIp;
-use crate::state::PublicBase;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -58,30 +55,16 @@ pub fn routes() -> Router<AppState> {
 /// A form as its name-value pairs (a name may repeat, like the events' checkboxes).
 pub(super) type Pairs = Vec<(String, String)>;
 
+impl CsrfField for Pairs {
+    fn csrf(&self) -> &str {
+        field(self, "csrf").unwrap_or_default()
+    }
+}
+
 pub(super) fn field<'a>(form: &'a Pairs, name: &str) -> Option<&'a str> {
     form.iter()
         .find(|(n, _)| n == name)
         .map(|(_, v)| v.as_str())
-}
-
-/// The signed-in user with `role` whose form carries the session's CSRF token; else the
-/// answer: a sign-in, `403` naming the role, or `403` for a missing or foreign token.
-pub(super) async fn require_form(
-    page: &Page<'_>,
-    headers: &HeaderMap,
-    uri: &Uri,
-    role: Role,
-    form: &Result<Form<Pairs>, FormRejection>,
-) -> Result<SignedIn, Response> {
-    let signed_in = require(page, headers, uri, role).await?;
-    let given = match form {
-        Ok(Form(pairs)) => field(pairs, "csrf").unwrap_or_default(),
-        Err(_) => "",
-    };
-    if given.is_empty() || !same_secret(given, &signed_in.session.csrf) {
-        return Err(csrf_refused(page));
-    }
-    Ok(signed_in)
 }
 
 /// The frame's parts for a signed-in page.
@@ -123,7 +106,6 @@ pub(super) fn no_store(mut res: Response) -> Response {
 
 #[derive(Deserialize)]
 pub(super) struct DoneQuery {
-    pub lang: Option<String>,
     pub done: Option<String>,
 }
 
@@ -145,19 +127,9 @@ fn done_message(lang: Lang, done: Option<&str>) -> Option<String> {
 // ---------------------------------------------------------------- case types
 
 /// `GET /staff/case-types`.
-async fn case_types(
-    State(state): State<AppState>,
-    Extension(base): Extension<PublicBase>,
-    Query(q): Query<DoneQuery>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let page = Page::new(&state, q.lang.as_deref(), &base);
-    let signed_in = match require(&page, &headers, &uri, Role::Admin).await {
-        Ok(s) => s,
-        Err(answer) => return answer,
-    };
-    let all = match state.system.portaal.case_types().await {
+async fn case_types(staff: Staff<Admin>, Query(q): Query<DoneQuery>) -> Response {
+    let (page, signed_in) = (staff.page(), &staff.signed_in);
+    let all = match staff.console.portaal().case_types().await {
         Ok(all) => all,
         Err(e) => return failed(&page, "listing case types failed", &e),
     };
@@ -183,13 +155,12 @@ async fn case_types(
     let status = done_message(page.lang, q.done.as_deref());
     page.html(
         StatusCode::OK,
-        case_types_page(rows, chrome(&page, &signed_in, status)),
+        case_types_page(rows, chrome(&page, signed_in, status)),
     )
 }
 
 #[derive(Deserialize)]
 struct CaseTypeQuery {
-    lang: Option<String>,
     mail: Option<String>,
     #[serde(rename = "in")]
     language: Option<String>,
@@ -445,18 +416,11 @@ async fn load(page: &Page<'_>, key: &str) -> Result<CaseType, Response> {
 
 /// `GET /staff/case-types/{key}`: settings, texts, the editor of `?mail=&in=` with its preview.
 async fn case_type(
-    State(state): State<AppState>,
-    Extension(base): Extension<PublicBase>,
+    staff: Staff<Admin>,
     Path(key): Path<String>,
     Query(q): Query<CaseTypeQuery>,
-    headers: HeaderMap,
-    uri: Uri,
 ) -> Response {
-    let page = Page::new(&state, q.lang.as_deref(), &base);
-    let signed_in = match require(&page, &headers, &uri, Role::Admin).await {
-        Ok(s) => s,
-        Err(answer) => return answer,
-    };
+    let (page, signed_in) = (staff.page(), &staff.signed_in);
     let ct = match load(&page, &key).await {
         Ok(ct) => ct,
         Err(answer) => return answer,
@@ -471,58 +435,39 @@ async fn case_type(
         preview: None,
         status: done_message(page.lang, q.done.as_deref()),
     };
-    show_case_type(&page, &signed_in, &ct, shown, StatusCode::OK).await
+    show_case_type(&page, signed_in, &ct, shown, StatusCode::OK).await
 }
 
 /// `POST /staff/case-types/{key}`: `form=settings`, or `form=text` with `action` preview, save
 /// or reset.
 async fn change_case_type(
-    State(state): State<AppState>,
-    Extension(base): Extension<PublicBase>,
     Path(key): Path<String>,
-    Query(q): Query<DoneQuery>,
-    ip: ClientIp,
-    parts: Parts,
-    form: Result<Form<Pairs>, FormRejection>,
+    StaffForm { staff, form: pairs }: StaffForm<Admin, Pairs>,
 ) -> Response {
-    let page = Page::new(&state, q.lang.as_deref(), &base);
-    let signed_in = match require_form(&page, &parts.headers, &parts.uri, Role::Admin, &form).await
-    {
-        Ok(s) => s,
-        Err(answer) => return answer,
-    };
-    let Ok(Form(pairs)) = form else {
-        return csrf_refused(&page);
-    };
+    let (page, signed_in) = (staff.page(), &staff.signed_in);
     let ct = match load(&page, &key).await {
         Ok(ct) => ct,
         Err(answer) => return answer,
     };
-    let actor = signed_in.session.user.actor();
+    let actor = staff.actor();
     let outcome = if field(&pairs, "form") == Some("settings") {
-        save_settings(&page, &signed_in, &ct, &pairs, &actor).await
+        save_settings(&page, signed_in, &ct, &pairs, &actor).await
     } else {
-        change_text(&page, &signed_in, &ct, &pairs, &actor).await
+        change_text(&page, signed_in, &ct, &pairs, &actor).await
     };
     let result = if outcome.status().is_redirection() {
         AuditResult::Success
     } else {
         AuditResult::Refused
     };
-    state.system.portaal.log_unfiled_call(
+    staff.console.portaal().log_unfiled_call(
         "casetype.change",
         &format!("key:{key}"),
         result,
         &actor,
-        &ip.origin(),
+        &staff.console.ip.origin(),
     );
     outcome
-}
-
-/// A form that does not parse (`require_form` refuses those first): as without a token.
-pub(super) fn csrf_refused(page: &Page<'_>) -> Response {
-    let s = page.lang.staff_texts();
-    page.error(StatusCode::FORBIDDEN, s.csrf_title, s.csrf_detail)
 }
 
 fn parse_number<T: std::str::FromStr>(input: &mut Input, lang: Lang) -> Option<T> {
@@ -690,24 +635,21 @@ fn text_of(pairs: &Pairs) -> (MailKind, Language, Template) {
 /// {subject, text, html: [message]}, other}` with each mistake at its line, as the page shows
 /// them. Nothing is saved; a refusal is problem+json.
 async fn live_preview(
-    State(state): State<AppState>,
-    Extension(base): Extension<PublicBase>,
+    console: Console,
     Path(key): Path<String>,
-    Query(q): Query<DoneQuery>,
-    headers: HeaderMap,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> Response {
-    let page = Page::new(&state, q.lang.as_deref(), &base);
+    let page = console.page();
     let Ok(Form(pairs)) = form else {
         let s = page.lang.staff_texts();
         return crate::problem::problem_response(StatusCode::BAD_REQUEST, s.csrf_detail.to_owned());
     };
     let csrf = field(&pairs, "csrf").unwrap_or_default();
-    if let Err(answer) = super::require_script(&page, &headers, Role::Admin, csrf).await {
+    if let Err(answer) = console.scripted(Role::Admin, csrf).await {
         return answer;
     }
     let (kind, language, template) = text_of(&pairs);
-    let portaal = &state.system.portaal;
+    let portaal = console.portaal();
     match portaal
         .preview_mail(&key, kind, Some(&template), language)
         .await
@@ -794,17 +736,11 @@ async fn render_html(
 /// `GET /staff/case-types/{key}/preview.html?mail=&in=`: the saved text's HTML part, rendered
 /// with sample values, for the editor's frame.
 async fn html_preview(
-    State(state): State<AppState>,
-    Extension(base): Extension<PublicBase>,
+    staff: Staff<Admin>,
     Path(key): Path<String>,
     Query(q): Query<CaseTypeQuery>,
-    headers: HeaderMap,
-    uri: Uri,
 ) -> Response {
-    let page = Page::new(&state, q.lang.as_deref(), &base);
-    if let Err(answer) = require(&page, &headers, &uri, Role::Admin).await {
-        return answer;
-    }
+    let page = staff.page();
     let kind = mail_kind(q.mail.as_deref());
     let language = mail_language(q.language.as_deref());
     render_html(&page, &key, kind, language, None).await
@@ -813,20 +749,10 @@ async fn html_preview(
 /// `POST /staff/case-types/{key}/preview.html`: the editor form's HTML part, unsaved, into the
 /// editor's frame (its button without script, the live preview with).
 async fn html_preview_of_form(
-    State(state): State<AppState>,
-    Extension(base): Extension<PublicBase>,
     Path(key): Path<String>,
-    Query(q): Query<DoneQuery>,
-    parts: Parts,
-    form: Result<Form<Pairs>, FormRejection>,
+    StaffForm { staff, form: pairs }: StaffForm<Admin, Pairs>,
 ) -> Response {
-    let page = Page::new(&state, q.lang.as_deref(), &base);
-    if let Err(answer) = require_form(&page, &parts.headers, &parts.uri, Role::Admin, &form).await {
-        return answer;
-    }
-    let Ok(Form(pairs)) = form else {
-        return csrf_refused(&page);
-    };
+    let page = staff.page();
     let (kind, language, template) = text_of(&pairs);
     render_html(&page, &key, kind, language, Some(&template)).await
 }
@@ -928,10 +854,13 @@ fn webhook_form(url: &str, description: &str, events: &[String]) -> WebhookForm 
     }
 }
 
+/// The webhooks page, with a new secret shown once. A rotated secret's URL (`rotated`) is
+/// taken from the list the page reads anyway.
 async fn show_webhooks(
     page: &Page<'_>,
     signed_in: &SignedIn,
-    secret: Option<NewSecret>,
+    mut secret: Option<NewSecret>,
+    rotated: Option<&Id>,
     form: WebhookForm,
     status: Option<String>,
     status_code: StatusCode,
@@ -941,6 +870,11 @@ async fn show_webhooks(
         Ok(all) => all,
         Err(e) => return failed(page, "listing subscriptions failed", &e),
     };
+    if let (Some(secret), Some(id)) = (secret.as_mut(), rotated) {
+        if let Some(subscription) = all.iter().find(|s| &s.id == id) {
+            secret.url = subscription.url.clone();
+        }
+    }
     let rows = all
         .iter()
         .map(|s| WebhookRow {
@@ -965,41 +899,26 @@ async fn show_webhooks(
 }
 
 /// `GET /staff/webhooks`.
-async fn webhooks(
-    State(state): State<AppState>,
-    Extension(base): Extension<PublicBase>,
-    Query(q): Query<DoneQuery>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let page = Page::new(&state, q.lang.as_deref(), &base);
-    let signed_in = match require(&page, &headers, &uri, Role::Admin).await {
-        Ok(s) => s,
-        Err(answer) => return answer,
-    };
+async fn webhooks(staff: Staff<Admin>, Query(q): Query<DoneQuery>) -> Response {
+    let page = staff.page();
     let status = done_message(page.lang, q.done.as_deref());
     let form = webhook_form("", "", &["*".to_owned()]);
-    show_webhooks(&page, &signed_in, None, form, status, StatusCode::OK).await
+    show_webhooks(
+        &page,
+        &staff.signed_in,
+        None,
+        None,
+        form,
+        status,
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// `POST /staff/webhooks`: adds a subscription and shows its secret, once.
-async fn add_webhook(
-    State(state): State<AppState>,
-    Extension(base): Extension<PublicBase>,
-    Query(q): Query<DoneQuery>,
-    ip: ClientIp,
-    headers: HeaderMap,
-    uri: Uri,
-    form: Result<Form<Pairs>, FormRejection>,
-) -> Response {
-    let page = Page::new(&state, q.lang.as_deref(), &base);
-    let signed_in = match require_form(&page, &headers, &uri, Role::Admin, &form).await {
-        Ok(s) => s,
-        Err(answer) => return answer,
-    };
-    let Ok(Form(pairs)) = form else {
-        return csrf_refused(&page);
-    };
+async fn add_webhook(StaffForm { staff, form: pairs }: StaffForm<Admin, Pairs>) -> Response {
+    let (page, signed_in) = (staff.page(), &staff.signed_in);
+    let portaal = staff.console.portaal();
     let a = page.lang.admin_texts();
     let url = field(&pairs, "url").unwrap_or_default().trim().to_owned();
     let description = field(&pairs, "description")
@@ -1019,15 +938,27 @@ async fn add_webhook(
         events: events.clone(),
         description: (!description.is_empty()).then(|| description.clone()),
     };
-    let actor = signed_in.session.user.actor();
-    match state.system.portaal.create_subscription(&input).await {
+    // The form again, the mistake at the field it concerns (a taken URL at the URL).
+    let refused = async |status: StatusCode, message: String| {
+        let mut form = webhook_form(&url, &description, &events);
+        let at_field = |name: &str| status == StatusCode::BAD_REQUEST && message.starts_with(name);
+        if at_field("events") {
+            form.events_error = Some(message);
+        } else if at_field("description") {
+            form.description.error = Some(message);
+        } else {
+            form.url.error = Some(message);
+        }
+        show_webhooks(&page, signed_in, None, None, form, None, status).await
+    };
+    match portaal.create_subscription(&input).await {
         Ok(created) => {
-            state.system.portaal.log_unfiled_call(
+            portaal.log_unfiled_call(
                 "subscription.create",
                 &format!("subscription:{}", created.subscription.id),
                 AuditResult::Success,
-                &actor,
-                &ip.origin(),
+                &staff.actor(),
+                &staff.console.ip.origin(),
             );
             let secret = NewSecret {
                 url: created.subscription.url.clone(),
@@ -1037,55 +968,32 @@ async fn add_webhook(
             let form = webhook_form("", "", &["*".to_owned()]);
             show_webhooks(
                 &page,
-                &signed_in,
+                signed_in,
                 Some(secret),
+                None,
                 form,
                 Some(a.added.to_owned()),
                 StatusCode::CREATED,
             )
             .await
         }
-        Err(Error::Invalid(message)) => {
-            let mut form = webhook_form(&url, &description, &events);
-            if message.starts_with("events") {
-                form.events_error = Some(message);
-            } else if message.starts_with("description") {
-                form.description.error = Some(message);
-            } else {
-                form.url.error = Some(message);
-            }
-            show_webhooks(&page, &signed_in, None, form, None, StatusCode::BAD_REQUEST).await
-        }
-        Err(Error::Conflict(message)) => {
-            let mut form = webhook_form(&url, &description, &events);
-            form.url.error = Some(message);
-            show_webhooks(&page, &signed_in, None, form, None, StatusCode::CONFLICT).await
-        }
+        Err(Error::Invalid(message)) => refused(StatusCode::BAD_REQUEST, message).await,
+        Err(Error::Conflict(message)) => refused(StatusCode::CONFLICT, message).await,
         Err(e) => failed(&page, "adding a subscription failed", &e),
     }
 }
 
 /// `POST /staff/webhooks/{id}/rotate`: a new secret, shown once; the old one stays valid a day.
 async fn rotate_webhook(
-    State(state): State<AppState>,
-    Extension(base): Extension<PublicBase>,
     Path(id): Path<String>,
-    Query(q): Query<DoneQuery>,
-    ip: ClientIp,
-    parts: Parts,
-    form: Result<Form<Pairs>, FormRejection>,
+    StaffForm { staff, .. }: StaffForm<Admin, Pairs>,
 ) -> Response {
-    let page = Page::new(&state, q.lang.as_deref(), &base);
-    let signed_in = match require_form(&page, &parts.headers, &parts.uri, Role::Admin, &form).await
-    {
-        Ok(s) => s,
-        Err(answer) => return answer,
-    };
+    let page = staff.page();
     let Ok(id) = Id::parse(&id) else {
         return not_found(&page, &id);
     };
     let a = page.lang.admin_texts();
-    let portaal = &state.system.portaal;
+    let portaal = staff.console.portaal();
     let rotated = match portaal.rotate_subscription_secret(&id).await {
         Ok(r) => r,
         Err(Error::NotFound(what)) => return not_found(&page, &what),
@@ -1095,17 +1003,11 @@ async fn rotate_webhook(
         "subscription.rotate_secret",
         &format!("subscription:{id}"),
         AuditResult::Success,
-        &signed_in.session.user.actor(),
-        &ip.origin(),
+        &staff.actor(),
+        &staff.console.ip.origin(),
     );
-    let url = portaal
-        .subscriptions()
-        .await
-        .ok()
-        .and_then(|all| all.into_iter().find(|s| s.id == id).map(|s| s.url))
-        .unwrap_or_default();
     let secret = NewSecret {
-        url,
+        url: String::new(),
         secret: rotated.secret.expose().to_owned(),
         previous_until: Some(fill(
             a.secret_previous,
@@ -1116,29 +1018,28 @@ async fn rotate_webhook(
         )),
     };
     let form = webhook_form("", "", &["*".to_owned()]);
-    show_webhooks(&page, &signed_in, Some(secret), form, None, StatusCode::OK).await
+    show_webhooks(
+        &page,
+        &staff.signed_in,
+        Some(secret),
+        Some(&id),
+        form,
+        None,
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// `POST /staff/webhooks/{id}/delete`.
 async fn remove_webhook(
-    State(state): State<AppState>,
-    Extension(base): Extension<PublicBase>,
     Path(id): Path<String>,
-    Query(q): Query<DoneQuery>,
-    ip: ClientIp,
-    parts: Parts,
-    form: Result<Form<Pairs>, FormRejection>,
+    StaffForm { staff, .. }: StaffForm<Admin, Pairs>,
 ) -> Response {
-    let page = Page::new(&state, q.lang.as_deref(), &base);
-    let signed_in = match require_form(&page, &parts.headers, &parts.uri, Role::Admin, &form).await
-    {
-        Ok(s) => s,
-        Err(answer) => return answer,
-    };
+    let page = staff.page();
     let Ok(id) = Id::parse(&id) else {
         return not_found(&page, &id);
     };
-    let portaal = &state.system.portaal;
+    let portaal = staff.console.portaal();
     match portaal.delete_subscription(&id).await {
         Ok(()) => {}
         Err(Error::NotFound(what)) => return not_found(&page, &what),
@@ -1148,8 +1049,8 @@ async fn remove_webhook(
         "subscription.delete",
         &format!("subscription:{id}"),
         AuditResult::Success,
-        &signed_in.session.user.actor(),
-        &ip.origin(),
+        &staff.actor(),
+        &staff.console.ip.origin(),
     );
     page.see_console(
         &format!("/staff/webhooks?done=removed{}", and_lang(page.lang)),

@@ -12,9 +12,8 @@ use axum::Router;
 use axum::extract::rejection::FormRejection;
 use std::collections::HashMap;
 
-use axum::extract::{Form, FromRequestParts, MatchedPath, Path, Query};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::extract::{Form, MatchedPath, Path, Query};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use portaal_core::Portaal;
@@ -31,17 +30,14 @@ use portaal_core::usecases::request::{RequestInput, RequestPatch, RotateInput};
 use portaal_core::usecases::review::RejectInput;
 use serde::Deserialize;
 
-use super::{Page, SignedIn, require, same_secret};
+use super::{Console, CsrfField, Handler, SignedIn, Staff, StaffForm};
 use crate::AppState;
 use crate::page::Lang;
-use crate::page::staff::StaffBar;
 use crate::page::staff::dossier::{
     Done, DossierExtras, ListFilter, Listing, Problem, RegisterValues, RequestValues, dossier_page,
     dossiers_page, query_string, register_page,
 };
-use crate::portal::ClientIp;
 use crate::problem::ApiError;
-use crate::state::PublicBase;
 
 /// Dossiers the list shows per page of the store it reads.
 const LIST_PAGE: usize = 50;
@@ -92,93 +88,9 @@ pub(super) fn routes() -> Router<AppState> {
         )
 }
 
-/// What every handler page needs of its request.
-struct Console {
-    state: AppState,
-    base: PublicBase,
-    lang: Lang,
-    ip: ClientIp,
-    headers: HeaderMap,
-    uri: Uri,
-}
-
-impl FromRequestParts<AppState> for Console {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let ip = ClientIp::from_request_parts(parts, state).await?;
-        let base = parts
-            .extensions
-            .get::<PublicBase>()
-            .cloned()
-            .unwrap_or_else(|| PublicBase {
-                url: state.system.config.public_url.clone(),
-                path: String::new(),
-            });
-        Ok(Self {
-            state: state.clone(),
-            base,
-            lang: Lang::from_query(parts.uri.query()),
-            ip,
-            headers: parts.headers.clone(),
-            uri: parts.uri.clone(),
-        })
-    }
-}
-
 impl Console {
-    fn page(&self) -> Page<'_> {
-        Page {
-            state: &self.state,
-            lang: self.lang,
-            base: &self.base,
-        }
-    }
-
-    fn portaal(&self) -> &Portaal {
-        &self.state.system.portaal
-    }
-
     fn lang_pair(&self) -> (&'static str, &'static str) {
         ("lang", if self.lang == Lang::En { "en" } else { "" })
-    }
-
-    /// The signed-in handler, or the answer instead (sign-in, 403).
-    async fn handler(&self) -> Result<SignedIn, Response> {
-        require(&self.page(), &self.headers, &self.uri, Role::Handler).await
-    }
-
-    /// The signed-in user with `role` whose script sent the session's CSRF token (see
-    /// [`super::require_script`]).
-    async fn scripted(&self, role: Role, csrf: &str) -> Result<SignedIn, Response> {
-        super::require_script(&self.page(), &self.headers, role, csrf).await
-    }
-
-    /// As [`Console::handler`] for a form: a POST without a session signs in and comes back to
-    /// `back` (a page, not the action); a token that is not the session's is `403`.
-    async fn acting(
-        &self,
-        back: &str,
-        form: Result<&str, &FormRejection>,
-    ) -> Result<SignedIn, Response> {
-        let page = self.page();
-        let s = self.lang.staff_texts();
-        let back: Uri = back.parse().unwrap_or_else(|_| Uri::from_static("/staff"));
-        let signed_in = require(&page, &self.headers, &back, Role::Handler).await?;
-        let csrf =
-            form.map_err(|_| page.error(StatusCode::BAD_REQUEST, s.csrf_title, s.csrf_detail))?;
-        if csrf.is_empty() || !same_secret(csrf, &signed_in.session.csrf) {
-            return Err(page.error(StatusCode::FORBIDDEN, s.csrf_title, s.csrf_detail));
-        }
-        Ok(signed_in)
-    }
-
-    fn bar(&self, signed_in: &SignedIn) -> StaffBar {
-        let session = &signed_in.session;
-        StaffBar::new(&session.user, &session.csrf, self.lang)
     }
 
     /// Records a console action in the dossier's trail (and the log), as the API does its calls.
@@ -323,11 +235,8 @@ struct ListQuery {
 
 /// `GET /staff/dossiers`: newest first, filtered by status and case type in the store and by
 /// case number or title here, a few store pages at a time.
-async fn list(console: Console, Query(q): Query<ListQuery>) -> Response {
-    let signed_in = match console.handler().await {
-        Ok(s) => s,
-        Err(answer) => return answer,
-    };
+async fn list(staff: Staff<Handler>, Query(q): Query<ListQuery>) -> Response {
+    let (console, signed_in) = (&staff.console, &staff.signed_in);
     let page = console.page();
     let needle = q.filter.q.trim().to_lowercase();
     let mut filter = DossierFilter {
@@ -378,7 +287,7 @@ async fn list(console: Console, Query(q): Query<ListQuery>) -> Response {
         status,
         dossiers_page(
             listing,
-            console.bar(&signed_in),
+            console.bar(signed_in),
             console.lang,
             &console.base.path,
             page.org(),
@@ -393,17 +302,18 @@ struct ShowQuery {
 }
 
 /// `GET /staff/dossiers/{case_id}`: the dossier (viewing it is audited, as the API's read is).
-async fn show(console: Console, Path(case): Path<String>, Query(q): Query<ShowQuery>) -> Response {
-    let signed_in = match console.handler().await {
-        Ok(s) => s,
-        Err(answer) => return answer,
-    };
+async fn show(
+    staff: Staff<Handler>,
+    Path(case): Path<String>,
+    Query(q): Query<ShowQuery>,
+) -> Response {
+    let (console, signed_in) = (&staff.console, &staff.signed_in);
     let Ok(case) = CaseId::parse(&case) else {
         return console.not_found(&case);
     };
     let answer = console
         .dossier(
-            &signed_in,
+            signed_in,
             &case,
             q.before.as_deref(),
             q.done.as_deref().and_then(Done::parse),
@@ -414,7 +324,7 @@ async fn show(console: Console, Path(case): Path<String>, Query(q): Query<ShowQu
     let result = AuditResult::of_status(answer.status().as_u16());
     console
         .audit(
-            &signed_in,
+            signed_in,
             &case,
             "dossier.view",
             format!("dossier:{case}"),
@@ -543,6 +453,12 @@ struct ActionForm {
     request: RequestValues,
 }
 
+impl CsrfField for ActionForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// What an action ends in: the dossier with a message, or a download.
 enum Outcome {
     Done(Done),
@@ -668,21 +584,12 @@ async fn perform(
 /// back to the dossier with its message (or to the download), or the dossier with the problem;
 /// audited either way (unless the case number is no case number).
 async fn act(
-    console: Console,
     route: MatchedPath,
     Path(params): Path<HashMap<String, String>>,
-    form: Result<Form<ActionForm>, FormRejection>,
+    StaffForm { staff, form }: StaffForm<Handler, ActionForm>,
 ) -> Response {
+    let (console, signed_in) = (&staff.console, &staff.signed_in);
     let case = params.get("case_id").cloned().unwrap_or_default();
-    let back = format!("/staff/dossiers/{case}");
-    let csrf = match &form {
-        Ok(Form(f)) => Ok(f.csrf.as_str()),
-        Err(e) => Err(e),
-    };
-    let signed_in = match console.acting(&back, csrf).await {
-        Ok(s) => s,
-        Err(answer) => return answer,
-    };
     let Some(op) = Op::of(route.as_str()) else {
         tracing::error!(route = route.as_str(), "a console route without its action");
         return console
@@ -692,7 +599,6 @@ async fn act(
     let Ok(case) = CaseId::parse(&case) else {
         return console.not_found(&case);
     };
-    let form = form.map(|Form(f)| f).unwrap_or_default();
     let (object, part) = match op.part() {
         Some((param, what)) => {
             let raw = params.get(param).cloned().unwrap_or_default();
@@ -716,7 +622,7 @@ async fn act(
     match outcome {
         Ok(outcome) => {
             console
-                .audit(&signed_in, &case, action, object, AuditResult::Success)
+                .audit(signed_in, &case, action, object, AuditResult::Success)
                 .await;
             match outcome {
                 Outcome::Done(done) => console
@@ -729,7 +635,7 @@ async fn act(
             let problem = Console::problem(e, &form_id);
             let result = AuditResult::of_status(problem.status);
             console
-                .audit(&signed_in, &case, action, object, result)
+                .audit(signed_in, &case, action, object, result)
                 .await;
             let kept = if op == Op::NewRequest {
                 form.request
@@ -737,7 +643,7 @@ async fn act(
                 RequestValues::default()
             };
             console
-                .dossier(&signed_in, &case, None, None, Some(problem), &kept)
+                .dossier(signed_in, &case, None, None, Some(problem), &kept)
                 .await
         }
     }
@@ -839,11 +745,8 @@ async fn stage_publication(
 }
 
 /// `GET /staff/dossiers/new`: the registration form.
-async fn register_form(console: Console) -> Response {
-    let signed_in = match console.handler().await {
-        Ok(s) => s,
-        Err(answer) => return answer,
-    };
+async fn register_form(staff: Staff<Handler>) -> Response {
+    let (console, signed_in) = (&staff.console, &staff.signed_in);
     let page = console.page();
     let case_types = console.case_types().await;
     page.html(
@@ -852,7 +755,7 @@ async fn register_form(console: Console) -> Response {
             &RegisterValues::default(),
             &case_types,
             None,
-            console.bar(&signed_in),
+            console.bar(signed_in),
             console.lang,
             &console.base.path,
             page.org(),
@@ -866,6 +769,12 @@ struct RegisterForm {
     csrf: String,
     #[serde(flatten)]
     values: RegisterValues,
+}
+
+impl CsrfField for RegisterForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 fn dossier_input(v: &RegisterValues) -> DossierInput {
@@ -902,18 +811,9 @@ fn dossier_input(v: &RegisterValues) -> DossierInput {
 
 /// `POST /staff/dossiers`: registers a dossier by hand, as `PUT /api/v1/dossiers/{case_id}`
 /// does; an existing case number is refused here (the form registers, it does not overwrite).
-async fn register(console: Console, form: Result<Form<RegisterForm>, FormRejection>) -> Response {
-    let signed_in = match console
-        .acting(
-            "/staff/dossiers/new",
-            form.as_ref().map(|Form(f)| f.csrf.as_str()),
-        )
-        .await
-    {
-        Ok(s) => s,
-        Err(answer) => return answer,
-    };
-    let values = form.map(|Form(f)| f.values).unwrap_or_default();
+async fn register(StaffForm { staff, form }: StaffForm<Handler, RegisterForm>) -> Response {
+    let (console, signed_in) = (&staff.console, &staff.signed_in);
+    let values = form.values;
     let page = console.page();
     let d = console.lang.dossier_texts();
     let portaal = console.portaal();
@@ -937,7 +837,7 @@ async fn register(console: Console, form: Result<Form<RegisterForm>, FormRejecti
         Ok((case, Ok(_))) => {
             console
                 .audit(
-                    &signed_in,
+                    signed_in,
                     &case,
                     "dossier.register",
                     format!("dossier:{case}"),
@@ -970,7 +870,7 @@ async fn register(console: Console, form: Result<Form<RegisterForm>, FormRejecti
             &values,
             &case_types,
             Some(problem),
-            console.bar(&signed_in),
+            console.bar(signed_in),
             console.lang,
             &console.base.path,
             page.org(),

@@ -3,26 +3,23 @@
 //! the legal holds with their reasons.
 
 use axum::Router;
-use axum::extract::{Extension, Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::extract::Query;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use portaal_core::error::Error;
 use portaal_core::model::Destruction;
-use portaal_core::staff::Role;
 use portaal_core::usecases::audit::AuditResult;
 use portaal_core::usecases::lists::DossierFilter;
 use portaal_core::usecases::records::DestructionQuery;
 use serde::Deserialize;
 
 use super::admin::{chrome, failed, no_store};
-use super::{Page, require};
+use super::{Page, Records, Staff};
 use crate::AppState;
 use crate::page::staff_admin::{
     DestroyedRow, DestructionsView, DueRow, HoldRow, Input, TimeTag, destructions_page,
 };
-use crate::portal::ClientIp;
-use crate::state::PublicBase;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -43,7 +40,6 @@ const AHEAD_DAYS: u64 = 30;
 
 #[derive(Deserialize)]
 struct PeriodQuery {
-    lang: Option<String>,
     from: Option<String>,
     to: Option<String>,
 }
@@ -58,20 +54,9 @@ impl PeriodQuery {
 }
 
 /// `GET /staff/destructions`.
-async fn destructions(
-    State(state): State<AppState>,
-    Extension(base): Extension<PublicBase>,
-    Query(q): Query<PeriodQuery>,
-    ip: ClientIp,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let page = Page::new(&state, q.lang.as_deref(), &base);
-    let signed_in = match require(&page, &headers, &uri, Role::Records).await {
-        Ok(s) => s,
-        Err(answer) => return answer,
-    };
-    let portaal = &state.system.portaal;
+async fn destructions(staff: Staff<Records>, Query(q): Query<PeriodQuery>) -> Response {
+    let (page, signed_in) = (staff.page(), &staff.signed_in);
+    let portaal = staff.console.portaal();
     let lang = page.lang;
     let mut from = Input::of(q.from().unwrap_or_default());
     let mut to = Input::of(q.to().unwrap_or_default());
@@ -102,8 +87,8 @@ async fn destructions(
         "destructions.view",
         "/staff/destructions",
         AuditResult::Success,
-        &signed_in.session.user.actor(),
-        &ip.origin(),
+        &staff.actor(),
+        &staff.console.ip.origin(),
     );
     let today = portaal_core::localtime::dutch_today(chrono::Utc::now());
     let before = (today + chrono::Days::new(AHEAD_DAYS + 1))
@@ -158,7 +143,7 @@ async fn destructions(
     };
     no_store(page.html(
         status,
-        destructions_page(view, chrome(&page, &signed_in, None)),
+        destructions_page(view, chrome(&page, signed_in, None)),
     ))
 }
 
@@ -209,20 +194,9 @@ async fn legal_holds(page: &Page<'_>) -> Result<(Vec<HoldRow>, bool), Error> {
 
 /// `GET /staff/destructions.csv`: every destruction record of the period as CSV (RFC 4180,
 /// formulas neutralised), the same columns as `GET /api/v1/destructions` with `Accept: text/csv`.
-async fn destructions_csv(
-    State(state): State<AppState>,
-    Extension(base): Extension<PublicBase>,
-    Query(q): Query<PeriodQuery>,
-    ip: ClientIp,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let page = Page::new(&state, q.lang.as_deref(), &base);
-    let signed_in = match require(&page, &headers, &uri, Role::Records).await {
-        Ok(s) => s,
-        Err(answer) => return answer,
-    };
-    let portaal = &state.system.portaal;
+async fn destructions_csv(staff: Staff<Records>, Query(q): Query<PeriodQuery>) -> Response {
+    let page = staff.page();
+    let portaal = staff.console.portaal();
     let mut records = Vec::new();
     let mut after = None;
     for _ in 0..CSV_READS {
@@ -252,8 +226,8 @@ async fn destructions_csv(
         "destructions.view",
         "/staff/destructions.csv",
         AuditResult::Success,
-        &signed_in.session.user.actor(),
-        &ip.origin(),
+        &staff.actor(),
+        &staff.console.ip.origin(),
     );
     (
         [
