@@ -113,6 +113,7 @@ pub struct Portaal {
     /// Set once this process saw the destruction records moved to `case_ref`: the check is one
     /// read, not one per list or purge.
     pub(crate) records_migrated: Arc<std::sync::atomic::AtomicBool>,
+    pub(crate) holds_indexed: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Portaal {
@@ -132,6 +133,7 @@ impl Portaal {
             scanner: None,
             sent_copies: None,
             records_migrated: Arc::default(),
+            holds_indexed: Arc::default(),
         }
     }
 

@@ -39,6 +39,50 @@ pub struct Hold {
     pub since: DateTime<Utc>,
 }
 
+/// A dossier under a legal hold, as the holds index lists it: an item beside the dossier's own
+/// (`HOLD`), written and removed in the transaction that sets or lifts the hold, so the records
+/// manager's list is one index read and goes with the dossier when it is destroyed.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct HeldDossier {
+    pub case_id: CaseId,
+    pub title: String,
+    #[serde(flatten)]
+    pub hold: Hold,
+}
+
+impl Record for HeldDossier {
+    fn index_attrs(&self) -> Vec<(&'static str, Value)> {
+        vec![
+            (Index::Expiry.pk_attr(), Value::from(index_keys::HOLDS)),
+            (Index::Expiry.sk_attr(), Value::from(self.listed())),
+        ]
+    }
+}
+
+impl HeldDossier {
+    pub fn of(dossier: &Dossier) -> Option<Self> {
+        dossier.hold.clone().map(|hold| Self {
+            case_id: dossier.case_id.clone(),
+            title: dossier.title.clone(),
+            hold,
+        })
+    }
+
+    /// Its position in the holds index: oldest hold first.
+    pub fn listed(&self) -> String {
+        format!("{}#{}", keys::time_key(self.hold.since), self.case_id)
+    }
+
+    /// The write that keeps the index true for `dossier`: its entry while held, none after.
+    pub fn write_for(dossier: &Dossier) -> crate::ports::Write {
+        let pk = keys::dossier(&dossier.case_id);
+        match Self::of(dossier) {
+            Some(held) => crate::ports::Write::put(held.to_item(pk, keys::HOLD.to_owned())),
+            None => crate::ports::Write::delete(pk, keys::HOLD),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Dossier {
     pub case_id: CaseId,

@@ -51,6 +51,9 @@ pub fn destroyed() -> (Index, &'static str) {
 /// Dossiers by when they are destroyed (`gsi2`), legal holds included.
 pub const EXPIRY: &str = "EXPIRY";
 
+/// Dossiers under a legal hold, by when it was set (`gsi2`, the `HOLD` items beside them).
+pub const HOLDS: &str = "HOLDS";
+
 /// Deliveries of a state (`gsi1`).
 pub fn deliveries(state: DeliveryState) -> (Index, String) {
     let name = match state {

@@ -5,6 +5,8 @@ pub const REQUEST: &str = "REQUEST#";
 pub const DELIVERY: &str = "DELIVERY#";
 pub const DOC: &str = "DOC#";
 pub const PUB: &str = "PUB#";
+/// A held dossier's entry in the holds index (see `HeldDossier`).
+pub const HOLD: &str = "HOLD";
 /// History: what the dossier's page read never fetches. Every sort key under it sorts after
 /// the dossier's own items (`~` follows the capitals), so the page read is one range, below it.
 pub const HISTORY: &str = "~";

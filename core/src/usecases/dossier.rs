@@ -231,9 +231,12 @@ impl Portaal {
         };
         let mut event = self.event(kind, Actor::CaseSystem);
         event.summary = dossier.title.clone();
-        self.store
-            .transact(vec![write, self.event_write(case, &event)])
-            .await?;
+        let mut writes = vec![write, self.event_write(case, &event)];
+        if dossier.hold.is_some() {
+            // The holds index shows the title too.
+            writes.push(crate::model::HeldDossier::write_for(&dossier));
+        }
+        self.store.transact(writes).await?;
         Ok((saved, DossierView::summary(&dossier)))
     }
 

@@ -247,6 +247,9 @@ impl Portaal {
             "rev",
             old.rev,
         )];
+        if old.hold != new.hold {
+            writes.push(crate::model::HeldDossier::write_for(&new));
+        }
         writes.extend(self.event_writes(case, &event));
         self.store.transact(writes).await?;
         Ok(new)

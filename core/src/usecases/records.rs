@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use crate::domain::{CaseId, CaseTypeKey};
 use crate::error::{Error, Result};
-use crate::model::{Destruction, Dossier, Record, index_keys, keys};
+use crate::model::{Destruction, Dossier, HeldDossier, Record, index_keys, keys};
 use crate::ports::{Index, PageQuery, Write};
 use crate::service::Portaal;
 use crate::usecases::lists::{DossierSummary, ListPage};
@@ -16,6 +16,8 @@ const MAX_RECORDS_PAGE: usize = 1000;
 
 /// Marks the destruction records as moved from the bare case hash to `case_ref`.
 const MIGRATED: (&str, &str) = ("CONFIG", "MIGRATION#destruction-case-ref");
+/// Holds set before the holds index existed are indexed once; this item says it is done.
+const HOLDS_INDEXED: (&str, &str) = ("CONFIG", "MIGRATION#holds-index");
 
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -175,6 +177,82 @@ impl Portaal {
             ))])
             .await?;
         self.records_migrated.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Dossiers under a legal hold, open or closed, oldest hold first, from the holds index
+    /// (never a scan): a page of at most `limit` after `cursor` (the `next` of the page before).
+    pub async fn legal_holds(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<ListPage<HeldDossier>> {
+        self.index_earlier_holds().await?;
+        let items = self
+            .store
+            .page(PageQuery {
+                prefix: None,
+                index: Some(Index::Expiry),
+                pk: index_keys::HOLDS,
+                after: cursor,
+                until: None,
+                descending: false,
+                limit,
+            })
+            .await?;
+        let held = items
+            .iter()
+            .map(HeldDossier::from_item)
+            .collect::<Result<Vec<_>>>()?;
+        let next = (items.len() == limit)
+            .then(|| held.last().map(HeldDossier::listed))
+            .flatten();
+        Ok(ListPage { items: held, next })
+    }
+
+    /// Holds set before the index existed have no entry in it: written once, from the dossier
+    /// lists, then a marker says it is done (every later hold writes its entry itself).
+    async fn index_earlier_holds(&self) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        if self.holds_indexed.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        if self
+            .store
+            .get(HOLDS_INDEXED.0, HOLDS_INDEXED.1)
+            .await?
+            .is_some()
+        {
+            self.holds_indexed.store(true, Ordering::Relaxed);
+            return Ok(());
+        }
+        let mut filter = crate::usecases::lists::DossierFilter {
+            limit: Some(crate::usecases::feed::MAX_LIST_PAGE),
+            ..Default::default()
+        };
+        loop {
+            let page = self.list_dossiers(&filter).await?;
+            for summary in page.items.iter().filter(|d| d.on_hold) {
+                let dossier = self.dossier(&summary.case_id).await?;
+                self.store
+                    .transact(vec![HeldDossier::write_for(&dossier)])
+                    .await?;
+            }
+            match page.next {
+                Some(next) => filter.cursor = Some(next),
+                None => break,
+            }
+        }
+        let mut done = serde_json::Map::new();
+        done.insert("at".into(), self.now().to_rfc3339().into());
+        self.store
+            .transact(vec![Write::put(crate::ports::Item::new(
+                HOLDS_INDEXED.0,
+                HOLDS_INDEXED.1,
+                done,
+            ))])
+            .await?;
+        self.holds_indexed.store(true, Ordering::Relaxed);
         Ok(())
     }
 

@@ -460,3 +460,83 @@ async fn a_records_manager_lists_what_is_destroyed_soon_with_legal_holds() {
         .unwrap();
     json_answer(res, StatusCode::BAD_REQUEST).await;
 }
+
+/// The holds the records manager lists, from the holds index: a hold set through the API is
+/// listed with its reason and the dossier's current title, and gone when lifted; a hold set
+/// before the index existed is indexed at the first listing.
+#[tokio::test]
+async fn legal_holds_are_listed_from_their_index_earlier_ones_included() {
+    let app = portaal_tests::spawn_app().await;
+    let portaal = &app.running.state.system.portaal;
+    let store = app.running.state.system.store.clone();
+    let held = case_id("HOLD-IDX");
+    let earlier = case_id("HOLD-OLD");
+    for case in [&held, &earlier] {
+        app.dossier_with_request(case).await;
+        let res = app
+            .api(Method::PUT, &format!("/dossiers/{case}/hold"))
+            .json(&json!({"reason": format!("Beroep ingesteld ({case})")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    // As a hold set before the index: its entry, and the marker that all were indexed, gone.
+    store
+        .transact(vec![
+            portaal_core::ports::Write::delete(format!("DOSSIER#{earlier}"), "HOLD"),
+            portaal_core::ports::Write::delete("CONFIG", "MIGRATION#holds-index"),
+        ])
+        .await
+        .unwrap();
+    let listed = |page: &portaal_core::usecases::lists::ListPage<
+        portaal_core::model::HeldDossier,
+    >|
+     -> Vec<(String, String, String)> {
+        page.items
+            .iter()
+            .map(|h| {
+                (
+                    h.case_id.to_string(),
+                    h.title.clone(),
+                    h.hold.reason.clone(),
+                )
+            })
+            .collect()
+    };
+    let page = portaal.legal_holds(None, 1000).await.unwrap();
+    let mine: Vec<_> = listed(&page)
+        .into_iter()
+        .filter(|(c, _, _)| c == held.as_str() || c == earlier.as_str())
+        .collect();
+    assert_eq!(mine.len(), 2, "both, the earlier one indexed now: {mine:?}");
+    assert!(
+        mine.iter()
+            .all(|(c, _, reason)| reason.contains(c.as_str()))
+    );
+
+    // A new title shows in the list.
+    let mut body = portaal_tests::dossier_body();
+    body["title"] = json!("Bezwaar, nu met een andere titel");
+    let res = app.put_dossier_with(&held, &body).await;
+    assert!(res.status().is_success(), "{}", res.status());
+    let page = portaal.legal_holds(None, 1000).await.unwrap();
+    assert!(
+        listed(&page)
+            .iter()
+            .any(|(c, title, _)| c == held.as_str() && title == "Bezwaar, nu met een andere titel"),
+        "{:?}",
+        listed(&page)
+    );
+
+    // Lifted: gone from the list.
+    let res = app
+        .api(Method::DELETE, &format!("/dossiers/{held}/hold"))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    let page = portaal.legal_holds(None, 1000).await.unwrap();
+    assert!(!listed(&page).iter().any(|(c, _, _)| c == held.as_str()));
+    assert!(listed(&page).iter().any(|(c, _, _)| c == earlier.as_str()));
+}

@@ -10,7 +10,6 @@ use axum::routing::get;
 use portaal_core::error::Error;
 use portaal_core::model::Destruction;
 use portaal_core::usecases::audit::AuditResult;
-use portaal_core::usecases::lists::DossierFilter;
 use portaal_core::usecases::records::DestructionQuery;
 use serde::Deserialize;
 
@@ -32,9 +31,8 @@ const PAGE_RECORDS: usize = 200;
 /// Records per read of the CSV, and reads at most (a million records).
 const CSV_READ: usize = 1000;
 const CSV_READS: usize = 1000;
-/// Dossiers per read when looking for legal holds, and reads at most.
-const HOLD_READ: usize = 200;
-const HOLD_READS: usize = 25;
+/// Legal holds the page lists at most.
+const PAGE_HOLDS: usize = 200;
 /// The days ahead the page shows destruction of.
 const AHEAD_DAYS: u64 = 30;
 
@@ -162,34 +160,26 @@ fn destroyed_row(r: &Destruction, lang: crate::page::Lang) -> DestroyedRow {
     }
 }
 
-/// Dossiers under a legal hold, open or closed, with their reasons; whether the search stopped
-/// before the end (there is no index of holds: the dossier lists are read a page at a time).
+/// Dossiers under a legal hold, open or closed, with their reasons, oldest first, from the holds
+/// index; whether there are more than the page shows.
 async fn legal_holds(page: &Page<'_>) -> Result<(Vec<HoldRow>, bool), Error> {
-    let portaal = &page.state.system.portaal;
-    let mut holds = Vec::new();
-    let mut cursor = None;
-    for _ in 0..HOLD_READS {
-        let found = portaal
-            .list_dossiers(&DossierFilter {
-                limit: Some(HOLD_READ),
-                cursor: cursor.take(),
-                ..Default::default()
-            })
-            .await?;
-        holds.extend(found.items.iter().filter_map(|d| {
-            d.hold.as_ref().map(|h| HoldRow {
-                case_id: d.case_id.to_string(),
-                title: d.title.clone(),
-                reason: h.reason.clone(),
-                since: TimeTag::at(h.since, page.lang),
-            })
-        }));
-        match found.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok((holds, false)),
-        }
-    }
-    Ok((holds, true))
+    let found = page
+        .state
+        .system
+        .portaal
+        .legal_holds(None, PAGE_HOLDS)
+        .await?;
+    let rows = found
+        .items
+        .iter()
+        .map(|h| HoldRow {
+            case_id: h.case_id.to_string(),
+            title: h.title.clone(),
+            reason: h.hold.reason.clone(),
+            since: TimeTag::at(h.hold.since, page.lang),
+        })
+        .collect();
+    Ok((rows, found.next.is_some()))
 }
 
 /// `GET /staff/destructions.csv`: every destruction record of the period as CSV (RFC 4180,
