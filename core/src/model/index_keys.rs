@@ -25,6 +25,10 @@ pub fn outbox_due_by(now: chrono::DateTime<chrono::Utc>) -> String {
     )
 }
 
+/// `gsi3`: staff sessions and pending sign-ins by when they end. DynamoDB's TTL deletes them;
+/// the embedded store has no TTL, so the local server sweeps them from here.
+pub const STAFF_EXPIRY: &str = "STAFFEXPIRY";
+
 /// `gsi3`: sent documents waiting for the application's own scanner.
 pub const SCAN_QUEUE: &str = "SCANQ";
 

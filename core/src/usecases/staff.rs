@@ -10,8 +10,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::model::Record;
-use crate::ports::{Condition, StoreError, TTL_ATTR, Write};
+use chrono::{DateTime, Utc};
+
+use crate::model::{Record, index_keys, keys};
+use crate::ports::{Condition, Index, PageQuery, StoreError, TTL_ATTR, Write};
 use crate::service::Portaal;
 use crate::staff::{
     IdentityProvider, PendingSignIn, RoleMap, SignInError, StaffSession, StaffUser,
@@ -27,18 +29,32 @@ const META: &str = "META";
 /// Requests due within this many days (and overdue ones) are on the work queue.
 pub const DUE_SOON_DAYS: i64 = 3;
 
+/// The TTL and the expiry index entry of an item that ends at `ends`.
+fn ending_at(ends: DateTime<Utc>) -> Vec<(&'static str, Value)> {
+    vec![
+        (TTL_ATTR, Value::from(ends.timestamp())),
+        (
+            Index::Outbox.pk_attr(),
+            Value::from(index_keys::STAFF_EXPIRY),
+        ),
+        (Index::Outbox.sk_attr(), Value::from(keys::time_key(ends))),
+    ]
+}
+
 impl Record for StaffSession {
     fn index_attrs(&self) -> Vec<(&'static str, Value)> {
-        vec![(TTL_ATTR, Value::from(self.ends_at().timestamp()))]
+        ending_at(self.ends_at())
     }
 }
 
 impl Record for PendingSignIn {
     fn index_attrs(&self) -> Vec<(&'static str, Value)> {
-        let ends = self.created_at + crate::staff::PENDING_SIGN_IN_TTL;
-        vec![(TTL_ATTR, Value::from(ends.timestamp()))]
+        ending_at(self.created_at + crate::staff::PENDING_SIGN_IN_TTL)
     }
 }
+
+/// Ended sessions and sign-ins deleted per read of the sweep.
+const SWEEP_READ: usize = 100;
 
 /// A new secret for the browser: 32 random bytes, base64url.
 pub fn random_secret() -> String {
@@ -214,6 +230,50 @@ impl Portaal {
             }
         }
         Ok(Some(session))
+    }
+
+    /// Deletes the sessions and pending sign-ins that have ended (where the store has no TTL
+    /// of its own: the local server runs this on its timer); answers how many. Each read takes
+    /// the oldest ended ones, so what one round deletes the next does not read again.
+    pub async fn sweep_staff_sessions(&self) -> Result<usize> {
+        let until = keys::time_key(self.now());
+        let mut swept = 0;
+        loop {
+            let ended = self
+                .store
+                .page(PageQuery {
+                    prefix: None,
+                    index: Some(Index::Outbox),
+                    pk: index_keys::STAFF_EXPIRY,
+                    after: None,
+                    until: Some(&until),
+                    descending: false,
+                    limit: SWEEP_READ,
+                })
+                .await?;
+            let read = ended.len();
+            // Only while it still ends when it did: a session used again in between lives on.
+            let ends = Index::Outbox.sk_attr();
+            for item in ended {
+                let end = item.attrs.get(ends).cloned().unwrap_or(Value::Null);
+                let removed = self
+                    .store
+                    .transact(vec![Write::Delete {
+                        pk: item.pk,
+                        sk: item.sk,
+                        condition: Condition::Equals(ends.to_owned(), end),
+                    }])
+                    .await;
+                match removed {
+                    Ok(()) => swept += 1,
+                    Err(StoreError::ConditionFailed { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if read < SWEEP_READ {
+                return Ok(swept);
+            }
+        }
     }
 
     /// Ends the session the cookie names; answers it when there was one.

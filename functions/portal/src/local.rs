@@ -207,6 +207,14 @@ pub async fn run_due_work(system: &System) -> usize {
         Ok(sent) => done += sent,
         Err(e) => tracing::error!(error = %e, "outbox sweep failed"),
     }
+    // No TTL in the embedded store: ended staff sessions are deleted here.
+    if system.embedded.is_some() {
+        match system.portaal.sweep_staff_sessions().await {
+            Ok(0) => {}
+            Ok(swept) => tracing::info!(swept, "ended staff sessions deleted"),
+            Err(e) => tracing::error!(error = %e, "sweeping staff sessions failed"),
+        }
+    }
     done
 }
 

@@ -277,3 +277,56 @@ async fn with_demo_on_loopback_a_developer_picks_a_role() {
         "a records manager has no work queue"
     );
 }
+
+/// The embedded store has no TTL: the local server's timer deletes ended sessions (idle 30
+/// minutes, or 10 hours after sign-in) from their expiry index; a session in use stays.
+#[tokio::test]
+async fn the_local_server_deletes_ended_sessions_and_keeps_live_ones() {
+    use chrono::TimeZone;
+    let clock = std::sync::Arc::new(portaal_tests::ManualClock::new(
+        chrono::Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap(),
+    ));
+    let app = portaal_tests::spawn_with_clock(clock.clone(), &[]).await;
+    let system = &app.running.state.system;
+    let user = |sub: &str| portaal_core::staff::StaffUser {
+        subject: sub.to_owned(),
+        email: Some(format!("{sub}@example.nl")),
+        name: None,
+        roles: vec![portaal_core::staff::Role::Handler],
+    };
+    let portaal = &system.portaal;
+    let (idle, _) = portaal
+        .open_staff_session(user("idle"), None)
+        .await
+        .unwrap();
+    let (busy, _) = portaal
+        .open_staff_session(user("busy"), None)
+        .await
+        .unwrap();
+    let stored = |cookie: &str| {
+        let key = format!(
+            "STAFFSESSION#{}",
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(cookie.as_bytes()))
+        );
+        let store = system.store.clone();
+        async move { store.get(&key, "META").await.unwrap().is_some() }
+    };
+    // 20 minutes on the busy session is used; 20 more and the idle one has ended.
+    clock.advance(chrono::Duration::minutes(20));
+    assert!(portaal.staff_session(&busy).await.unwrap().is_some());
+    clock.advance(chrono::Duration::minutes(20));
+    assert_eq!(portaal.sweep_staff_sessions().await.unwrap(), 1);
+    assert!(!stored(&idle).await, "the idle session is deleted");
+    assert!(stored(&busy).await, "the session in use stays");
+    assert!(portaal.staff_session(&busy).await.unwrap().is_some());
+    // After 10 hours every session has ended: the local server's timer deletes it (on AWS,
+    // DynamoDB's TTL does; the sweep works on that store too).
+    clock.advance(chrono::Duration::hours(10));
+    if system.embedded.is_some() {
+        portal::local::run_due_work(system).await;
+    } else {
+        assert_eq!(portaal.sweep_staff_sessions().await.unwrap(), 1);
+    }
+    assert!(!stored(&busy).await, "ended at 10 hours, and deleted");
+    assert_eq!(portaal.sweep_staff_sessions().await.unwrap(), 0);
+}
