@@ -313,7 +313,7 @@ async function main() {
     const [res] = await Promise.all([page.waitForNavigation(), settings.locator('button[type="submit"]').click()]);
     assert.equal(res.status(), 400);
     assert.equal(await page.getAttribute('#f-request_days', 'aria-invalid'), 'true');
-    assert.match(await page.textContent('#f-request_days-error'), /request_days/);
+    assert.match(await page.textContent('#f-request_days-error'), /De termijn moet 1 tot en met 3650 dagen zijn/);
     await page.locator('#settings-errors').scrollIntoViewIfNeeded();
     await shot(page, 'staff-case-type-error');
     await runAxe(page, 'case type page with a validation error');

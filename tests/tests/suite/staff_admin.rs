@@ -159,6 +159,60 @@ async fn a_mistake_in_a_text_is_shown_at_its_line_and_nothing_is_saved() {
         .await;
     assert_eq!(settings.status, StatusCode::BAD_REQUEST);
     assert!(settings.body.contains("request_days must be 1 to 3650"));
+    // The Dutch page words the same refusals in Dutch.
+    let dutch_url = page_url.replace("?lang=en", "");
+    let settings = admin
+        .post_form(
+            &dutch_url,
+            &[
+                ("csrf", &csrf),
+                ("form", "settings"),
+                ("name", "Bezwaar"),
+                ("request_days", "0"),
+                ("reminder_days", "-2, 1"),
+                ("close_after_days", "30"),
+                ("destroy_after_days", "90"),
+                ("decision_required", "true"),
+                ("show_submitter", "true"),
+                ("max_files", "50"),
+                ("max_file_mib", "5120"),
+                ("allowed_types", "application/pdf"),
+            ],
+        )
+        .await;
+    assert_eq!(settings.status, StatusCode::BAD_REQUEST);
+    assert!(
+        settings
+            .body
+            .contains("De termijn moet 1 tot en met 3650 dagen zijn"),
+        "{}",
+        settings.body
+    );
+    assert!(!settings.body.contains("must be 1 to 3650"));
+    let text = admin
+        .post_form(
+            &dutch_url,
+            &[
+                ("csrf", &csrf),
+                ("form", "text"),
+                ("mail", "request"),
+                ("in", "en"),
+                ("subject", "Documents"),
+                ("text", wrong),
+                ("html", ""),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(text.status, StatusCode::BAD_REQUEST);
+    assert!(
+        text.body.contains("regel 2, kolom")
+            && text
+                .body
+                .contains("Onbekende variabele &#39;onbekende_variabele&#39;"),
+        "{}",
+        text.body
+    );
     let stored = app
         .api(Method::GET, "/case-types/bezwaar")
         .send()
@@ -305,7 +359,12 @@ async fn a_records_manager_sees_destructions_holds_and_downloads_the_csv() {
         .get(&format!("{}/staff/destructions?from=gisteren", app.base))
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    assert!(bad.body.contains("id=\"f-from-error\">from must be a date"));
+    assert!(
+        bad.body
+            .contains("id=\"f-from-error\">Van moet een datum zijn zoals 2026-12-31"),
+        "{}",
+        bad.body
+    );
 
     let cookie = records.cookies.get("portaal_staff").unwrap().clone();
     let csv = app

@@ -14,6 +14,7 @@ use portaal_core::views::PortalView;
 
 pub mod admin_texts;
 mod data;
+pub mod dutch;
 mod format;
 mod other;
 mod portal;
@@ -82,6 +83,14 @@ impl Lang {
             k == "lang" && v.eq_ignore_ascii_case("en")
         });
         if en { Lang::En } else { Lang::Nl }
+    }
+
+    /// A message of the core as this language's pages show it (see [`dutch`]).
+    pub fn message(self, message: &str) -> String {
+        match self {
+            Lang::Nl => dutch::in_dutch(message),
+            Lang::En => message.to_owned(),
+        }
     }
 
     pub fn code(self) -> &'static str {

@@ -219,7 +219,7 @@ fn settings_of(ct: &CaseType) -> Settings {
 fn part_message(error: &FieldError, source: &str, lang: Lang) -> String {
     let a = lang.admin_texts();
     let Some(line) = error.line else {
-        return error.detail.clone();
+        return lang.message(&error.detail);
     };
     let at = match error.column {
         Some(column) => fill(
@@ -233,7 +233,7 @@ fn part_message(error: &FieldError, source: &str, lang: Lang) -> String {
         .nth(line.saturating_sub(1))
         .map(|l| format!(" \u{201c}{}\u{201d}", l.trim()))
         .unwrap_or_default();
-    format!("{at}{quoted}: {}", error.detail)
+    format!("{at}{quoted}: {}", lang.message(&error.detail))
 }
 
 fn editor(
@@ -281,7 +281,7 @@ fn editor(
         .iter()
         .zip(&placed)
         .filter(|(_, placed)| !**placed)
-        .map(|(e, _)| format!("{}: {}", e.field, e.detail))
+        .map(|(e, _)| format!("{}: {}", e.field, lang.message(&e.detail)))
         .collect();
     Editor {
         kind: kind.as_str(),
@@ -579,6 +579,7 @@ async fn save_settings(
             ]
             .into_iter()
             .find(|(name, _)| message.starts_with(name));
+            let message = page.lang.message(&message);
             match target {
                 Some((_, input)) => input.error = Some(message),
                 None => s.error = Some(message),
@@ -825,7 +826,7 @@ async fn change_text(
             show_case_type(page, signed_in, ct, shown, StatusCode::BAD_REQUEST).await
         }
         Err(Error::Invalid(message)) => {
-            shown.text_error = Some(message);
+            shown.text_error = Some(page.lang.message(&message));
             show_case_type(page, signed_in, ct, shown, StatusCode::BAD_REQUEST).await
         }
         Err(Error::Conflict(_)) => {
@@ -942,9 +943,11 @@ async fn add_webhook(StaffForm { staff, form: pairs }: StaffForm<Admin, Pairs>) 
     let refused = async |status: StatusCode, message: String| {
         let mut form = webhook_form(&url, &description, &events);
         let at_field = |name: &str| status == StatusCode::BAD_REQUEST && message.starts_with(name);
-        if at_field("events") {
+        let (events_field, description_field) = (at_field("events"), at_field("description"));
+        let message = page.lang.message(&message);
+        if events_field {
             form.events_error = Some(message);
-        } else if at_field("description") {
+        } else if description_field {
             form.description.error = Some(message);
         } else {
             form.url.error = Some(message);

@@ -134,8 +134,9 @@ impl Console {
         )
     }
 
-    /// A core error as the page shows it: its status and the caller's part of its message.
-    fn problem(e: CoreError, form: &str) -> Problem {
+    /// A core error as the page shows it: its status and the caller's part of its message, in
+    /// the page's language.
+    fn problem(&self, e: CoreError, form: &str) -> Problem {
         let error = ApiError::Core(e);
         let status = error.status();
         if status.is_server_error() {
@@ -143,7 +144,7 @@ impl Console {
         }
         Problem {
             status: status.as_u16(),
-            detail: error.detail(),
+            detail: self.lang.message(&error.detail()),
             form: form.to_owned(),
         }
     }
@@ -164,7 +165,7 @@ impl Console {
             Ok(view) => view,
             Err(CoreError::NotFound(_)) => return self.not_found(case.as_str()),
             Err(e) => {
-                let p = Self::problem(e, "");
+                let p = self.problem(e, "");
                 let status =
                     StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 return page.error(status, "Error", &p.detail);
@@ -179,7 +180,7 @@ impl Console {
                 match page_before {
                     Ok(p) => Some(p),
                     Err(e) => {
-                        let p = Self::problem(e, "");
+                        let p = self.problem(e, "");
                         return page.error(StatusCode::BAD_REQUEST, "Error", &p.detail);
                     }
                 }
@@ -260,7 +261,7 @@ async fn list(staff: Staff<Handler>, Query(q): Query<ListQuery>) -> Response {
                 next = found.next;
             }
             Err(e) => {
-                problem = Some(Console::problem(e, "search"));
+                problem = Some(console.problem(e, "search"));
                 next = None;
                 break;
             }
@@ -632,7 +633,7 @@ async fn act(
             }
         }
         Err(e) => {
-            let problem = Console::problem(e, &form_id);
+            let problem = console.problem(e, &form_id);
             let result = AuditResult::of_status(problem.status);
             console
                 .audit(signed_in, &case, action, object, result)
@@ -850,7 +851,7 @@ async fn register(StaffForm { staff, form }: StaffForm<Handler, RegisterForm>) -
             );
         }
         // Not registered: nothing to file the refusal under but the log.
-        Ok((_, Err(e))) | Err(e) => Console::problem(e, "register"),
+        Ok((_, Err(e))) | Err(e) => console.problem(e, "register"),
     };
     portaal.log_unfiled_call(
         "dossier.register",

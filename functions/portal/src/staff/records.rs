@@ -72,7 +72,9 @@ async fn destructions(staff: Staff<Records>, Query(q): Query<PeriodQuery>) -> Re
         ),
         Err(Error::Invalid(message)) => {
             status = StatusCode::BAD_REQUEST;
-            if message.starts_with("to") {
+            let in_field = message.starts_with("to");
+            let message = lang.message(&message);
+            if in_field {
                 to.error = Some(message);
             } else {
                 from.error = Some(message);
@@ -207,6 +209,7 @@ async fn destructions_csv(staff: Staff<Records>, Query(q): Query<PeriodQuery>) -
             }
             Err(Error::Invalid(message)) => {
                 let a = page.lang.admin_texts();
+                let message = page.lang.message(&message);
                 return page.error(StatusCode::BAD_REQUEST, a.error_title, &message);
             }
             Err(e) => return failed(&page, "reading destruction records failed", &e),
