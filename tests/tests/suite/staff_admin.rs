@@ -15,6 +15,24 @@ async fn signed_in(app: &TestApp, start: &str, login: &str) -> Browser {
     browser
 }
 
+/// The settings form with a term of 0 days (1 to 3650 are allowed).
+fn out_of_range(csrf: &str) -> [(&'static str, &str); 12] {
+    [
+        ("csrf", csrf),
+        ("form", "settings"),
+        ("name", "Bezwaar"),
+        ("request_days", "0"),
+        ("reminder_days", "-2, 1"),
+        ("close_after_days", "30"),
+        ("destroy_after_days", "90"),
+        ("decision_required", "true"),
+        ("show_submitter", "true"),
+        ("max_files", "50"),
+        ("max_file_mib", "5120"),
+        ("allowed_types", "application/pdf"),
+    ]
+}
+
 const NEW_TEXT: &str = "Beste collega,\n\nWilt u de stukken voor zaak {{ case_id }} aanleveren?\n\n{{ portal_url }}\n\nMet dank van de beheerder.";
 
 #[tokio::test]
@@ -138,48 +156,12 @@ async fn a_mistake_in_a_text_is_shown_at_its_line_and_nothing_is_saved() {
     // The typed text is kept in the form.
     assert!(answer.body.contains("{{ onbekende_variabele }}"));
     // A setting out of range is shown at its field.
-    let settings = admin
-        .post_form(
-            &page_url,
-            &[
-                ("csrf", &csrf),
-                ("form", "settings"),
-                ("name", "Bezwaar"),
-                ("request_days", "0"),
-                ("reminder_days", "-2, 1"),
-                ("close_after_days", "30"),
-                ("destroy_after_days", "90"),
-                ("decision_required", "true"),
-                ("show_submitter", "true"),
-                ("max_files", "50"),
-                ("max_file_mib", "5120"),
-                ("allowed_types", "application/pdf"),
-            ],
-        )
-        .await;
+    let settings = admin.post_form(&page_url, &out_of_range(&csrf)).await;
     assert_eq!(settings.status, StatusCode::BAD_REQUEST);
     assert!(settings.body.contains("request_days must be 1 to 3650"));
     // The Dutch page words the same refusals in Dutch.
     let dutch_url = page_url.replace("?lang=en", "");
-    let settings = admin
-        .post_form(
-            &dutch_url,
-            &[
-                ("csrf", &csrf),
-                ("form", "settings"),
-                ("name", "Bezwaar"),
-                ("request_days", "0"),
-                ("reminder_days", "-2, 1"),
-                ("close_after_days", "30"),
-                ("destroy_after_days", "90"),
-                ("decision_required", "true"),
-                ("show_submitter", "true"),
-                ("max_files", "50"),
-                ("max_file_mib", "5120"),
-                ("allowed_types", "application/pdf"),
-            ],
-        )
-        .await;
+    let settings = admin.post_form(&dutch_url, &out_of_range(&csrf)).await;
     assert_eq!(settings.status, StatusCode::BAD_REQUEST);
     assert!(
         settings
