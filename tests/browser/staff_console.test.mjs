@@ -271,6 +271,8 @@ async function main() {
     // The preview saved nothing.
     const unchanged = await server.api('GET', '/api/v1/case-types/bezwaar');
     assert.equal(unchanged.json.templates.request.default, true);
+    await page.waitForSelector('#preview-html:not([aria-busy])');
+    await expectFrameText(page, /Met dank van de beheerder\./);
     await page.locator('#preview').scrollIntoViewIfNeeded();
     await shot(page, 'staff-case-type-preview');
     await runAxe(page, 'case type page with the preview');

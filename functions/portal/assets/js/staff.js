@@ -170,6 +170,8 @@ function wireEditor(form) {
       return;
     }
     // The HTML part renders in the sandboxed frame: the form posts itself there, unchanged.
+    // The frame is busy until the rendered mail has loaded.
+    frame.setAttribute('aria-busy', 'true');
     const action = form.getAttribute('action');
     form.setAttribute('action', htmlUrl);
     form.setAttribute('target', frame.getAttribute('name'));
@@ -201,6 +203,9 @@ function wireEditor(form) {
         }
       });
   };
+  if (frame) {
+    frame.addEventListener('load', () => { frame.removeAttribute('aria-busy'); });
+  }
   form.addEventListener('input', () => {
     clearTimeout(timer);
     timer = setTimeout(refresh, 400);
