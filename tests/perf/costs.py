@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """What 1,000 dossiers cost on AWS, excluding storage: counted calls x list prices.
 
-    python3 tests/perf/costs.py [--counts calls.json] [--file-mib 2] [--files 3] [--scanner guardduty]
+    python3 tests/perf/costs.py [--counts calls.json] [--file-mib 2] [--files 3]
+                                [--scanner guardduty|clamd|none]
 
 The SDK calls per dossier come from the counted test
 `aws_counts::one_typical_dossier_makes_these_calls` (it prints `calls per dossier: {json}`; pass
@@ -29,6 +30,7 @@ PRICES = {
     "guardduty_gb": 0.09,           # Malware Protection for S3, per GB scanned
     "guardduty_object": 0.215 / 1000,  # Malware Protection for S3, per object evaluated
     "logs_gb": 0.57,                # CloudWatch Logs ingestion (standard class), per GB
+    "t4g_small_hour": 0.0184,       # EC2 t4g.small on-demand (Linux), per hour: a clamd host
 }
 
 # --- Counted: SDK calls of one typical dossier (aws_counts::one_typical_dossier_makes_these_calls)
@@ -59,6 +61,15 @@ ASSUMED = {
     "items_per_transaction": 4,
     # Bytes logged per invocation: our JSON lines plus Lambda's START/END/REPORT lines.
     "log_bytes_per_invocation": 1500,
+    # A verdict (GuardDuty's, or clamd's) is recorded per file: one invocation of the verdict
+    # or scan function and one transaction (the document, its event, the pending feed event).
+    "verdict_items": 3,
+    # clamd (MalwareScanner=clamd): the scan function streams each file from S3 to clamd in the
+    # VPC; billed ms per file of the typical size (clamd reads a few MB in well under 100 ms).
+    "clamd_ms_per_file": 150,
+    # Its schedule runs every minute whatever the volume: fixed, per month.
+    "scan_schedule_runs_per_month": 60 * 24 * 30,
+    "scan_schedule_ms": 20,
 }
 
 
@@ -84,7 +95,7 @@ def main():
     parser.add_argument("--counts", help="output of the counted test, or its JSON")
     parser.add_argument("--files", type=int, default=3, help="files per dossier")
     parser.add_argument("--file-mib", type=float, default=2.0, help="typical file size, MiB")
-    parser.add_argument("--scanner", choices=["guardduty", "none"], default="guardduty")
+    parser.add_argument("--scanner", choices=["guardduty", "clamd", "none"], default="guardduty")
     args = parser.parse_args()
     c = load_counts(args.counts)
     a = ASSUMED
@@ -111,6 +122,13 @@ def main():
         + invocations * a["cold_share"] * a["init_ms"])
     scanned_gb = args.files * args.file_mib / 1024 if args.scanner == "guardduty" else 0
     scanned_objects = args.files if args.scanner == "guardduty" else 0
+    # Each scanned file's verdict: an invocation and a transaction; clamd also reads the file.
+    verdicts = args.files if args.scanner != "none" else 0
+    verdict_wru = verdicts * a["verdict_items"] * 2
+    verdict_ms = a["clamd_ms_per_file"] if args.scanner == "clamd" else a["other_ms"]
+    verdict_gb_s = a["memory_gb"] / 1000 * verdicts * verdict_ms
+    clamd_gets = args.files if args.scanner == "clamd" else 0
+    invocations += verdicts
     log_gb = invocations * a["log_bytes_per_invocation"] / 1e9
 
     rows = [
@@ -123,6 +141,8 @@ def main():
         ("Lambda requests", f"{invocations} invocations", invocations * p["lambda_request"]),
         ("Lambda duration", f"{gb_s:.4f} GB-s", gb_s * p["lambda_gb_s"]),
         ("GuardDuty malware scan", f"{scanned_objects} objects, {scanned_gb * 1024:.1f} MiB", scanned_gb * p["guardduty_gb"] + scanned_objects * p["guardduty_object"]),
+        ("scan verdicts", f"{verdicts} x (1 call, {verdict_ms} ms, {a['verdict_items']} items) + {clamd_gets} S3 GET ({args.scanner})",
+         verdicts * p["lambda_request"] + verdict_gb_s * p["lambda_gb_s"] + verdict_wru * p["dynamodb_wru"] + clamd_gets * p["s3_get"]),
         ("CloudWatch Logs ingestion", f"{log_gb * 1e6:.1f} kB", log_gb * p["logs_gb"]),
     ]
     print("SDK calls per dossier (counted):", json.dumps(c, sort_keys=True))
@@ -135,8 +155,16 @@ def main():
         total += usd * 1000
         print(f"| {what:<26} | {basis:<62} | {usd * 1000:>8.3f} |")
     print(f"| {'total (storage excluded)':<26} | {'':<62} | {total:>8.3f} |")
-    without_scan = total - rows[8][2] * 1000
-    print(f"\nwithout malware scanning: {without_scan:.3f} USD per 1,000 dossiers (goal: <= 1)")
+    scanning = (rows[8][2] + rows[9][2]) * 1000
+    print(f"\nscanner {args.scanner}: malware scanning {scanning:.3f} USD of it; "
+          f"without scanning {total - scanning:.3f} USD per 1,000 dossiers (goal: <= 1)")
+    if args.scanner == "clamd":
+        host = p["t4g_small_hour"] * 24 * 30
+        schedule = a["scan_schedule_runs_per_month"] * (
+            p["lambda_request"] + a["memory_gb"] * a["scan_schedule_ms"] / 1000 * p["lambda_gb_s"])
+        print(f"plus, per month whatever the volume: the clamd host (t4g.small on-demand, "
+              f"{host:.2f} USD; or an existing scan server) and the scan schedule "
+              f"({a['scan_schedule_runs_per_month']} invocations, {schedule:.3f} USD)")
 
 
 if __name__ == "__main__":

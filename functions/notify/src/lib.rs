@@ -27,6 +27,7 @@ pub use stream::send_new_mails;
 #[serde(untagged)]
 pub enum NotifyTrigger {
     Sweep(SweepRequest),
+    Scan(ScanRequest),
     ScanResult(guardduty::ScanResultEvent),
     MailEvent(ses::MailEvent),
     /// Before `Queue`: every field of an SQS record is optional, so an SQS batch's shape would
@@ -42,8 +43,17 @@ pub struct SweepRequest {
     pub sweep: bool,
 }
 
+/// The scanner's schedule payload (`{"scan": true}`): documents waiting for clamd are scanned.
+/// Its own function (`scan` in the template), in the VPC where clamd runs: mail and webhooks
+/// stay outside it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanRequest {
+    pub scan: bool,
+}
+
 /// `notify`: records a scan verdict, fails a bounced mail, sends new mail and sequences new
-/// events of a stream batch, makes the webhook attempts of an SQS batch, or sweeps.
+/// events of a stream batch, makes the webhook attempts of an SQS batch, sweeps, or scans.
 pub async fn notify(system: &System, trigger: NotifyTrigger) -> Result<Value, portaal_core::Error> {
     match trigger {
         NotifyTrigger::ScanResult(event) => guardduty::record_verdict(system, event).await,
@@ -61,10 +71,13 @@ pub async fn notify(system: &System, trigger: NotifyTrigger) -> Result<Value, po
             let sent = system.outbox.sweep(100).await?;
             let mut answer = sweep_webhooks(&system.webhooks).await?;
             answer["sent"] = sent.into();
-            // With clamd on AWS (PORTAAL_CLAMD_URL), documents are scanned by this sweep.
-            answer["scanned"] = system.portaal.scan_pending().await?.into();
             Ok(answer)
         }
+        NotifyTrigger::Scan(ScanRequest { scan: false }) => Ok(serde_json::json!({"scanned": 0})),
+        // With clamd on AWS (PORTAAL_CLAMD_URL), documents waiting for it are scanned here.
+        NotifyTrigger::Scan(ScanRequest { scan: true }) => Ok(serde_json::json!({
+            "scanned": system.portaal.scan_pending().await?,
+        })),
     }
 }
 
