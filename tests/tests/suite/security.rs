@@ -406,7 +406,7 @@ async fn blob_key(app: &portaal_tests::TestApp, case: &str, id: &str) -> String 
 }
 
 /// The sample GuardDuty event, about the document stored under `key`, with `status`.
-fn guardduty_event(key: &str, status: &str) -> notify::NotifyTrigger {
+pub(crate) fn guardduty_event(key: &str, status: &str) -> notify::NotifyTrigger {
     let mut event: Value =
         serde_json::from_str(include_str!("../../../events/guardduty-scan-result.json")).unwrap();
     event["detail"]["s3ObjectDetails"]["objectKey"] = json!(key);
