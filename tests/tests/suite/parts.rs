@@ -413,12 +413,24 @@ async fn small_files_keep_one_put_and_a_case_type_allows_at_most_5_gib() {
     assert!(detail(&refused).contains("max_file_bytes"), "{refused}");
 }
 
-#[tokio::test]
-async fn destruction_leaves_no_part_of_an_unfinished_upload() {
+/// `app` with a new dossier (its case made from `label`) that has a request; answers the app,
+/// the case and the request's link.
+async fn with_request(app: TestApp, label: &str) -> (TestApp, String, String) {
+    let case = case_id(label);
+    let link = app.dossier_with_request(&case).await;
+    (app, case, link)
+}
+
+/// [`with_request`] on an app whose dossiers are destroyed as soon as they close.
+async fn destroyed_when_closed(label: &str) -> (TestApp, String, String) {
     let app = app().await;
     app.destroy_bezwaar_at_handling().await;
-    let case = case_id("PARTGONE");
-    let link = app.dossier_with_request(&case).await;
+    with_request(app, label).await
+}
+
+#[tokio::test]
+async fn destruction_leaves_no_part_of_an_unfinished_upload() {
+    let (app, case, link) = destroyed_when_closed("PARTGONE").await;
     let bytes = large_pdf();
     let staged = stage_in_parts(&app, &link, &bytes).await;
     send_part(&app, &staged, 1, part_of(&bytes, 1)).await;
@@ -454,28 +466,12 @@ async fn joined_in_parts(app: &TestApp, link: &str, bytes: &[u8]) -> String {
     staged["id"].as_str().unwrap().to_owned()
 }
 
-/// The key the document's item points at.
-async fn blob_key(app: &TestApp, case: &str, id: &str) -> String {
-    let item = app
-        .running
-        .state
-        .system
-        .store
-        .get(&format!("DOSSIER#{case}"), &format!("DOC#{id}"))
-        .await
-        .unwrap()
-        .expect("the document item");
-    item.str_attr("blob_key").unwrap().to_owned()
-}
-
 /// GuardDuty scans what lands under `dossiers/`: a file sent in parts gets there only once its
 /// SHA-256 is verified (locally when it is sent, on S3 by the check after sending), as one
 /// object, and nothing of it stays under `joined/`.
 #[tokio::test]
 async fn a_file_in_parts_lands_under_the_scanned_prefix_once_verified() {
-    let app = app().await;
-    let case = case_id("PARTJOIN");
-    let link = app.dossier_with_request(&case).await;
+    let (app, case, link) = with_request(app().await, "PARTJOIN").await;
     let bytes = large_pdf();
     let id = joined_in_parts(&app, &link, &bytes).await;
     let (scanned, joined) = (format!("dossiers/{case}/"), format!("joined/{case}/"));
@@ -501,7 +497,7 @@ async fn a_file_in_parts_lands_under_the_scanned_prefix_once_verified() {
     let kept = app.objects_under(&scanned).await;
     assert_eq!(
         kept,
-        [blob_key(&app, &case, &id).await],
+        [crate::security::blob_key(&app, &case, &id).await],
         "one object, the document's"
     );
     assert_eq!(app.objects_under(&joined).await, Vec::<String>::new());
@@ -513,13 +509,11 @@ async fn a_file_in_parts_lands_under_the_scanned_prefix_once_verified() {
 /// `dossiers/`: the check after sending still verifies it, and removes the original.
 #[tokio::test]
 async fn a_file_joined_under_the_dossier_before_the_joined_prefix_still_verifies() {
-    let app = app().await;
+    let (app, case, link) = with_request(app().await, "PARTOLD").await;
     let system = &app.running.state.system;
     if system.embedded.is_some() {
         return; // Locally storage measured it while joining: nothing is left to check.
     }
-    let case = case_id("PARTOLD");
-    let link = app.dossier_with_request(&case).await;
     let bytes = large_pdf();
     let id = joined_in_parts(&app, &link, &bytes).await;
     assert_eq!(
@@ -528,7 +522,7 @@ async fn a_file_joined_under_the_dossier_before_the_joined_prefix_still_verifies
     );
     // Where staging used to join the parts: a copy key under the dossier.
     let (pk, sk) = (format!("DOSSIER#{case}"), format!("DOC#{id}"));
-    let joined = blob_key(&app, &case, &id).await;
+    let joined = crate::security::blob_key(&app, &case, &id).await;
     let old = format!("dossiers/{case}/{id}-{}", ulid::Ulid::new());
     system.blobs.copy(&joined, &old).await.unwrap();
     system.blobs.delete(&joined).await.unwrap();
@@ -541,7 +535,7 @@ async fn a_file_joined_under_the_dossier_before_the_joined_prefix_still_verifies
         .unwrap();
 
     verify_through_the_stream(&app, &case, &id).await;
-    let verified = blob_key(&app, &case, &id).await;
+    let verified = crate::security::blob_key(&app, &case, &id).await;
     assert_ne!(verified, old, "the measured copy is the document's");
     assert_eq!(
         app.objects_under(&format!("dossiers/{case}/")).await,
@@ -555,10 +549,7 @@ async fn a_file_joined_under_the_dossier_before_the_joined_prefix_still_verifies
 /// that arrives later finds nothing to do and leaves nothing behind.
 #[tokio::test]
 async fn destruction_leaves_nothing_of_joined_files() {
-    let app = app().await;
-    app.destroy_bezwaar_at_handling().await;
-    let case = case_id("PARTJGONE");
-    let link = app.dossier_with_request(&case).await;
+    let (app, case, link) = destroyed_when_closed("PARTJGONE").await;
     let bytes = large_pdf();
     let sent = joined_in_parts(&app, &link, &bytes).await;
     assert_eq!(
@@ -580,16 +571,13 @@ async fn destruction_leaves_nothing_of_joined_files() {
             "{prefix}"
         );
     }
-    let late = app
-        .running
-        .state
-        .system
-        .portaal
-        .verify_sent_sha256(&format!("DOSSIER#{case}"), &format!("VERIFY#{sent}"))
-        .await
-        .unwrap();
+    let portaal = &app.running.state.system.portaal;
+    let (marker_pk, marker_sk) = (format!("DOSSIER#{case}"), format!("VERIFY#{sent}"));
     assert_eq!(
-        late,
+        portaal
+            .verify_sent_sha256(&marker_pk, &marker_sk)
+            .await
+            .unwrap(),
         portaal_core::usecases::verify::Verification::NothingToDo
     );
     assert_eq!(
@@ -602,13 +590,12 @@ async fn destruction_leaves_nothing_of_joined_files() {
 /// the document at the copy, is refused for now (EventBridge delivers it again), never dropped.
 #[tokio::test]
 async fn a_verdict_on_the_measured_copy_that_comes_early_is_taken_later() {
-    let app = app_with(&[("PORTAAL_SCANNER", "guardduty")]).await;
+    let scanned = app_with(&[("PORTAAL_SCANNER", "guardduty")]).await;
+    let (app, case, link) = with_request(scanned, "PARTSCAN").await;
     let system = &app.running.state.system;
     if system.embedded.is_some() {
         return; // Locally the copy is made when the file is sent.
     }
-    let case = case_id("PARTSCAN");
-    let link = app.dossier_with_request(&case).await;
     let bytes = large_pdf();
     let id = joined_in_parts(&app, &link, &bytes).await;
     assert_eq!(
@@ -625,7 +612,7 @@ async fn a_verdict_on_the_measured_copy_that_comes_early_is_taken_later() {
     assert_eq!(document(&app, &case, &id).await["scan"], "pending");
 
     verify_through_the_stream(&app, &case, &id).await;
-    let copy = blob_key(&app, &case, &id).await;
+    let copy = crate::security::blob_key(&app, &case, &id).await;
     notify::notify(
         system,
         crate::security::guardduty_event(&copy, "NO_THREATS_FOUND"),

@@ -392,7 +392,7 @@ async fn an_unreachable_clamd_leaves_documents_pending_not_clean() {
 }
 
 /// Where the document's bytes are kept (GuardDuty names the object it scanned).
-async fn blob_key(app: &portaal_tests::TestApp, case: &str, id: &str) -> String {
+pub(crate) async fn blob_key(app: &portaal_tests::TestApp, case: &str, id: &str) -> String {
     let item = app
         .running
         .state
