@@ -8,7 +8,7 @@ use portaal_infra::{Config, System};
 use portal::local::{self, Running};
 use reqwest::Client;
 
-use crate::fixtures::{ManualClock, TempDir};
+use crate::fixtures::{ManualClock, TempDir, files_under};
 use crate::openapi;
 
 /// An app spawned for one test: its address and key, a client that follows no redirects, its data
@@ -163,6 +163,58 @@ pub async fn spawn_aws_app(extra: &[(&str, &str)]) -> TestApp {
     let mut overrides = vec![("PORTAAL_BACKEND", "aws"), ("PORTAAL_TABLE", &table)];
     overrides.extend_from_slice(extra);
     spawn_on_clock(TempDir::new("aws"), &overrides, None).await
+}
+
+/// A client of the emulators' S3 as production builds one: checksums only where required
+/// (presigned uploads come from browsers), path-style addressing.
+pub async fn emulator_s3_client() -> aws_sdk_s3::Client {
+    require_emulators();
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let config = aws_sdk_s3::config::Builder::from(&shared)
+        .request_checksum_calculation(aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired)
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+impl TestApp {
+    /// The keys of the files stored under `prefix` (parts of unfinished uploads are none): the
+    /// bucket's listing on AWS, the blob directory locally.
+    pub async fn objects_under(&self, prefix: &str) -> Vec<String> {
+        let system = &self.running.state.system;
+        if system.embedded.is_none() {
+            let listed = emulator_s3_client()
+                .await
+                .list_objects_v2()
+                .bucket(&system.config.bucket)
+                .prefix(prefix)
+                .send()
+                .await
+                .expect("the bucket lists");
+            return listed
+                .contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned))
+                .collect();
+        }
+        let root = self.data_dir.join("blobs");
+        if !root.join(prefix).exists() {
+            return Vec::new();
+        }
+        let mut keys: Vec<String> = files_under(&root.join(prefix))
+            .iter()
+            .filter_map(|path| path.strip_prefix(&root).ok())
+            .map(|key| key.to_string_lossy().into_owned())
+            // Hidden: parts and temporary files; beside each blob its meta.
+            .filter(|key| {
+                !key.split('/').any(|seg| seg.starts_with('.')) && !key.ends_with(".meta")
+            })
+            .collect();
+        keys.sort();
+        keys
+    }
 }
 
 /// AWS tests run against the local emulators; without them they fail, saying how to start them.

@@ -17,9 +17,9 @@ pub mod receiver;
 pub mod smtp;
 
 pub use app::{
-    TEST_API_KEY, TestApp, create_emulator_table, embedded_config, own_table, require_emulators,
-    run_bench, settle, spawn_app, spawn_aws_app, spawn_for_base, spawn_with_clock,
-    spawn_with_settings, test_config,
+    TEST_API_KEY, TestApp, create_emulator_table, embedded_config, emulator_s3_client, own_table,
+    require_emulators, run_bench, settle, spawn_app, spawn_aws_app, spawn_for_base,
+    spawn_with_clock, spawn_with_settings, test_config,
 };
 pub use fixtures::{
     ManualClock, TempDir, case_id, dossier_body, embedded_portaal, files_under, move_due_date, pdf,

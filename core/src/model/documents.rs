@@ -90,6 +90,14 @@ fn verified() -> bool {
     true
 }
 
+impl Document {
+    /// A file joined from parts whose SHA-256 storage did not measure while joining (S3): it is
+    /// sent where it was joined, and the check after sending copies it under the dossier.
+    pub fn awaits_measured_copy(&self) -> bool {
+        self.parts.is_some() && !self.sha256_verified
+    }
+}
+
 /// A staged file sent in parts (S3 multipart, or the same protocol locally).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct PartedUpload {

@@ -41,6 +41,10 @@ pub fn parse_blob(key: &str) -> Option<(CaseId, Id)> {
 pub fn parse_staged_blob(key: &str) -> Option<(CaseId, Id)> {
     parse_under("staged/", key)
 }
+/// The case and document of a file joined from parts (`joined/{case}/{id}`).
+pub fn parse_joined_blob(key: &str) -> Option<(CaseId, Id)> {
+    parse_under("joined/", key)
+}
 fn parse_under(prefix: &str, key: &str) -> Option<(CaseId, Id)> {
     let (case, id) = key.strip_prefix(prefix)?.rsplit_once('/')?;
     Some((CaseId::parse(case).ok()?, Id::parse(id).ok()?))
@@ -115,9 +119,15 @@ pub fn destruction(case_ref: &str) -> (String, String) {
 pub fn audit(case: &CaseId) -> String {
     format!("AUDIT#DOSSIER#{case}")
 }
-/// Every blob of a dossier lives under this prefix, so destruction is one prefix delete.
+/// A dossier's kept files: the prefix malware scanning watches (GuardDuty scans every new
+/// object under `dossiers/`).
 pub fn blob_prefix(case: &CaseId) -> String {
     format!("dossiers/{case}/")
+}
+/// Every prefix a dossier's files live under (kept, staged, joined), so destruction is one
+/// prefix delete each.
+pub fn file_prefixes(case: &CaseId) -> [String; 3] {
+    [blob_prefix(case), staged_prefix(case), joined_prefix(case)]
 }
 pub fn blob(case: &CaseId, doc: &Id) -> String {
     format!("dossiers/{case}/{doc}")
@@ -135,8 +145,38 @@ pub fn staged_blob(case: &CaseId, doc: &Id) -> String {
 pub fn staged_prefix(case: &CaseId) -> String {
     format!("staged/{case}/")
 }
+/// A file sent in parts is joined here, outside the scanned `dossiers/`, so it is scanned once:
+/// as the copy under the dossier that has its SHA-256 measured (see `usecases::verify`). Not
+/// under `staged/`: its expiry would take the file of a document whose check is late.
+pub fn joined_blob(case: &CaseId, doc: &Id) -> String {
+    format!("joined/{case}/{doc}")
+}
+pub fn joined_prefix(case: &CaseId) -> String {
+    format!("joined/{case}/")
+}
 
 /// A fixed-width UTC timestamp, so that text order is time order.
 pub fn time_key(at: chrono::DateTime<chrono::Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_joined_file_is_named_by_its_key_but_is_no_kept_blob() {
+        let case = CaseId::parse("BZ-2026-0042").unwrap();
+        let doc = Id::parse("01JDXQ6Y3V8M5R2K9T4W7Z1B0F").unwrap();
+        let joined = joined_blob(&case, &doc);
+        assert!(joined.starts_with(&joined_prefix(&case)));
+        assert_eq!(
+            parse_joined_blob(&joined),
+            Some((case.clone(), doc.clone()))
+        );
+        // Outside the scanned prefix: a verdict on it names no document.
+        assert_eq!(parse_blob(&joined), None);
+        assert_eq!(parse_staged_blob(&joined), None);
+        assert!(file_prefixes(&case).contains(&joined_prefix(&case)));
+    }
 }

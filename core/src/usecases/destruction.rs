@@ -25,8 +25,10 @@ impl Portaal {
         };
         self.migrate_destruction_records().await?;
 
-        let files = self.blobs.delete_prefix(&keys::blob_prefix(case)).await?
-            + self.blobs.delete_prefix(&keys::staged_prefix(case)).await?;
+        let mut files = 0;
+        for prefix in keys::file_prefixes(case) {
+            files += self.blobs.delete_prefix(&prefix).await?;
+        }
         let record = self.destruction_record(case, dossier.as_ref(), &items, files)?;
         // `dossier.destroyed` goes with the last write of the destruction, once: the deletion of
         // the main item, or (TTL removed that already) the first writing of the record.

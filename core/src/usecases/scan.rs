@@ -149,8 +149,16 @@ impl Portaal {
                 return Ok(());
             }
             if scanned.is_some_and(|key| key != doc.blob_key) {
-                tracing::info!("verdict on a copy that is not the document's; ignored");
-                return Ok(());
+                if doc.sha256_verified || doc.state == DocumentState::Rejected {
+                    tracing::info!("verdict on a copy that is not the document's; ignored");
+                    return Ok(());
+                }
+                // The check of a file sent in parts made this copy and is about to point the
+                // document at it: it is the only copy scanned, so its verdict must not be lost.
+                return Err(Error::NotYet {
+                    detail: format!("document {id} is not verified yet"),
+                    retry_after_secs: SCAN_RETRY_AFTER_SECS,
+                });
             }
             let (scan, note) = match &verdict {
                 Verdict::Clean => (ScanState::Clean, None),

@@ -4,6 +4,11 @@
 //! insert reaches the notify function through the table's stream, which copies the file within
 //! S3 asking for a SHA-256 checksum (minutes for 5 GiB: never inside a page's request) and keeps
 //! the copy with the SHA-256 storage measured.
+//!
+//! The parts are joined under `joined/` (`keys::joined_blob`), outside the `dossiers/` prefix
+//! GuardDuty scans: the measured copy is the one object of the file that lands there, so it is
+//! scanned once. Documents sent before that prefix existed were joined under the dossier; their
+//! check copies from there alike.
 
 use crate::domain::{CaseId, Id};
 use crate::error::Result;
@@ -66,8 +71,9 @@ impl Portaal {
         self.keep_measured(&case, doc, marker_gone).await
     }
 
-    /// Copies the document's bytes within storage, measuring their SHA-256, and points the
-    /// document at the copy (only if it still points where it did); the original goes after.
+    /// Copies the document's bytes from where they were joined to under the dossier, measuring
+    /// their SHA-256, and points the document at the copy (only if it still points where it
+    /// did); the original goes after.
     async fn keep_measured(
         &self,
         case: &CaseId,

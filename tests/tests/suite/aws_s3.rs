@@ -5,8 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
-use aws_sdk_s3::config::RequestChecksumCalculation;
 use portaal_core::domain::Sha256;
 use portaal_core::ports::{Blobs, DownloadSpec, UploadSpec, UploadTarget};
 use portaal_infra::aws::s3::S3Blobs;
@@ -22,17 +20,10 @@ fn env(name: &str) -> String {
         .unwrap_or_else(|| panic!("{name} is not set; {START}"))
 }
 
-/// The S3 client as production must build it: checksums only where required (presigned
-/// uploads come from browsers), path-style addressing for the emulator.
+/// The S3 client as production must build it, on the emulator.
 async fn s3_client() -> aws_sdk_s3::Client {
-    env("AWS_ENDPOINT_URL");
     env("AWS_ENDPOINT_URL_S3");
-    let shared = aws_config::defaults(BehaviorVersion::latest()).load().await;
-    let config = aws_sdk_s3::config::Builder::from(&shared)
-        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
+    portaal_tests::emulator_s3_client().await
 }
 
 async fn blobs() -> S3Blobs {

@@ -9,13 +9,19 @@ use serde_json::{Value, json};
 const PART: usize = 5 << 20;
 
 async fn app() -> TestApp {
+    app_with(&[]).await
+}
+
+/// [`app`] with `extra` settings.
+async fn app_with(extra: &[(&str, &str)]) -> TestApp {
     let part = PART.to_string();
-    spawn_with_settings(&[
+    let mut settings = vec![
         ("PORTAAL_PART_THRESHOLD_BYTES", part.as_str()),
         ("PORTAAL_PART_SIZE_BYTES", part.as_str()),
         ("PORTAAL_WORKER", "off"),
-    ])
-    .await
+    ];
+    settings.extend_from_slice(extra);
+    spawn_with_settings(&settings).await
 }
 
 /// A PDF of two whole parts and a short last one.
@@ -72,6 +78,18 @@ async fn send_part(app: &TestApp, staged: &Value, number: usize, bytes: &[u8]) -
     let res = put.body(bytes.to_vec()).send().await.unwrap();
     assert!(res.status().is_success(), "part {number}: {}", res.status());
     res.headers()["etag"].to_str().unwrap().to_owned()
+}
+
+/// Sends every part of `bytes`; answers each part's number and ETag, in order.
+async fn send_every_part(app: &TestApp, staged: &Value, bytes: &[u8]) -> Vec<(usize, String)> {
+    let mut etags = Vec::new();
+    for number in 1..=bytes.len().div_ceil(PART) {
+        etags.push((
+            number,
+            send_part(app, staged, number, part_of(bytes, number)).await,
+        ));
+    }
+    etags
 }
 
 async fn complete(
@@ -268,13 +286,7 @@ async fn a_joined_file_unlike_the_sha256_given_is_discarded_locally() {
     let link = app.dossier_with_request(&case).await;
     let bytes = large_pdf();
     let staged = stage_in_parts(&app, &link, &bytes).await;
-    let mut etags = Vec::new();
-    for number in 1..=3 {
-        etags.push((
-            number,
-            send_part(&app, &staged, number, part_of(&bytes, number)).await,
-        ));
-    }
+    let etags = send_every_part(&app, &staged, &bytes).await;
     // A wrong ETag is named as such.
     let mut wrong = etags.clone();
     wrong[1].1 = "\"0000\"".into();
@@ -401,12 +413,24 @@ async fn small_files_keep_one_put_and_a_case_type_allows_at_most_5_gib() {
     assert!(detail(&refused).contains("max_file_bytes"), "{refused}");
 }
 
-#[tokio::test]
-async fn destruction_leaves_no_part_of_an_unfinished_upload() {
+/// `app` with a new dossier (its case made from `label`) that has a request; answers the app,
+/// the case and the request's link.
+async fn with_request(app: TestApp, label: &str) -> (TestApp, String, String) {
+    let case = case_id(label);
+    let link = app.dossier_with_request(&case).await;
+    (app, case, link)
+}
+
+/// [`with_request`] on an app whose dossiers are destroyed as soon as they close.
+async fn destroyed_when_closed(label: &str) -> (TestApp, String, String) {
     let app = app().await;
     app.destroy_bezwaar_at_handling().await;
-    let case = case_id("PARTGONE");
-    let link = app.dossier_with_request(&case).await;
+    with_request(app, label).await
+}
+
+#[tokio::test]
+async fn destruction_leaves_no_part_of_an_unfinished_upload() {
+    let (app, case, link) = destroyed_when_closed("PARTGONE").await;
     let bytes = large_pdf();
     let staged = stage_in_parts(&app, &link, &bytes).await;
     send_part(&app, &staged, 1, part_of(&bytes, 1)).await;
@@ -428,4 +452,172 @@ async fn destruction_leaves_no_part_of_an_unfinished_upload() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}
+
+/// Stages `bytes` in parts and joins them; answers the document's id.
+async fn joined_in_parts(app: &TestApp, link: &str, bytes: &[u8]) -> String {
+    let staged = stage_in_parts(app, link, bytes).await;
+    let etags = send_every_part(app, &staged, bytes).await;
+    json_of(
+        complete(app, &staged, &etags, &sha256_hex(bytes)).await,
+        StatusCode::OK,
+    )
+    .await;
+    staged["id"].as_str().unwrap().to_owned()
+}
+
+/// GuardDuty scans what lands under `dossiers/`: a file sent in parts gets there only once its
+/// SHA-256 is verified (locally when it is sent, on S3 by the check after sending), as one
+/// object, and nothing of it stays under `joined/`.
+#[tokio::test]
+async fn a_file_in_parts_lands_under_the_scanned_prefix_once_verified() {
+    let (app, case, link) = with_request(app().await, "PARTJOIN").await;
+    let bytes = large_pdf();
+    let id = joined_in_parts(&app, &link, &bytes).await;
+    let (scanned, joined) = (format!("dossiers/{case}/"), format!("joined/{case}/"));
+    assert_eq!(
+        app.objects_under(&scanned).await,
+        Vec::<String>::new(),
+        "joined parts are not under the scanned prefix"
+    );
+    assert_eq!(app.objects_under(&joined).await, [format!("{joined}{id}")]);
+
+    assert_eq!(
+        app.confirm(&link, &[&id]).await.status(),
+        StatusCode::CREATED
+    );
+    if app.running.state.system.embedded.is_none() {
+        assert_eq!(
+            app.objects_under(&scanned).await,
+            Vec::<String>::new(),
+            "sent, but its SHA-256 is not verified yet"
+        );
+        verify_through_the_stream(&app, &case, &id).await;
+    }
+    let kept = app.objects_under(&scanned).await;
+    assert_eq!(
+        kept,
+        [crate::security::blob_key(&app, &case, &id).await],
+        "one object, the document's"
+    );
+    assert_eq!(app.objects_under(&joined).await, Vec::<String>::new());
+    assert_eq!(document(&app, &case, &id).await["sha256_verified"], true);
+    assert_eq!(app.download(&case, &id).await, bytes, "byte-identical");
+}
+
+/// A document sent in parts before files were joined under `joined/` has its original under
+/// `dossiers/`: the check after sending still verifies it, and removes the original.
+#[tokio::test]
+async fn a_file_joined_under_the_dossier_before_the_joined_prefix_still_verifies() {
+    let (app, case, link) = with_request(app().await, "PARTOLD").await;
+    let system = &app.running.state.system;
+    if system.embedded.is_some() {
+        return; // Locally storage measured it while joining: nothing is left to check.
+    }
+    let bytes = large_pdf();
+    let id = joined_in_parts(&app, &link, &bytes).await;
+    assert_eq!(
+        app.confirm(&link, &[&id]).await.status(),
+        StatusCode::CREATED
+    );
+    // Where staging used to join the parts: a copy key under the dossier.
+    let (pk, sk) = (format!("DOSSIER#{case}"), format!("DOC#{id}"));
+    let joined = crate::security::blob_key(&app, &case, &id).await;
+    let old = format!("dossiers/{case}/{id}-{}", ulid::Ulid::new());
+    system.blobs.copy(&joined, &old).await.unwrap();
+    system.blobs.delete(&joined).await.unwrap();
+    let mut item = system.store.get(&pk, &sk).await.unwrap().unwrap();
+    item.attrs.insert("blob_key".into(), old.clone().into());
+    system
+        .store
+        .transact(vec![portaal_core::ports::Write::put(item)])
+        .await
+        .unwrap();
+
+    verify_through_the_stream(&app, &case, &id).await;
+    let verified = crate::security::blob_key(&app, &case, &id).await;
+    assert_ne!(verified, old, "the measured copy is the document's");
+    assert_eq!(
+        app.objects_under(&format!("dossiers/{case}/")).await,
+        [verified]
+    );
+    assert_eq!(document(&app, &case, &id).await["sha256_verified"], true);
+    assert_eq!(app.download(&case, &id).await, bytes, "byte-identical");
+}
+
+/// Destruction removes joined files whether sent or not, verified or not; a check after sending
+/// that arrives later finds nothing to do and leaves nothing behind.
+#[tokio::test]
+async fn destruction_leaves_nothing_of_joined_files() {
+    let (app, case, link) = destroyed_when_closed("PARTJGONE").await;
+    let bytes = large_pdf();
+    let sent = joined_in_parts(&app, &link, &bytes).await;
+    assert_eq!(
+        app.confirm(&link, &[&sent]).await.status(),
+        StatusCode::CREATED
+    );
+    joined_in_parts(&app, &link, &bytes).await;
+    assert!(
+        !app.objects_under(&format!("joined/{case}/"))
+            .await
+            .is_empty()
+    );
+    app.close(&case, None).await;
+    app.purge(&case).await;
+    for prefix in [format!("joined/{case}/"), format!("dossiers/{case}/")] {
+        assert_eq!(
+            app.objects_under(&prefix).await,
+            Vec::<String>::new(),
+            "{prefix}"
+        );
+    }
+    let portaal = &app.running.state.system.portaal;
+    let (marker_pk, marker_sk) = (format!("DOSSIER#{case}"), format!("VERIFY#{sent}"));
+    assert_eq!(
+        portaal
+            .verify_sent_sha256(&marker_pk, &marker_sk)
+            .await
+            .unwrap(),
+        portaal_core::usecases::verify::Verification::NothingToDo
+    );
+    assert_eq!(
+        app.objects_under(&format!("dossiers/{case}/")).await,
+        Vec::<String>::new()
+    );
+}
+
+/// GuardDuty scans only the measured copy: its verdict, should it arrive before the check points
+/// the document at the copy, is refused for now (EventBridge delivers it again), never dropped.
+#[tokio::test]
+async fn a_verdict_on_the_measured_copy_that_comes_early_is_taken_later() {
+    let scanned = app_with(&[("PORTAAL_SCANNER", "guardduty")]).await;
+    let (app, case, link) = with_request(scanned, "PARTSCAN").await;
+    let system = &app.running.state.system;
+    if system.embedded.is_some() {
+        return; // Locally the copy is made when the file is sent.
+    }
+    let bytes = large_pdf();
+    let id = joined_in_parts(&app, &link, &bytes).await;
+    assert_eq!(
+        app.confirm(&link, &[&id]).await.status(),
+        StatusCode::CREATED
+    );
+    let early = format!("dossiers/{case}/{id}-{}", ulid::Ulid::new());
+    let refused = notify::notify(
+        system,
+        crate::security::guardduty_event(&early, "NO_THREATS_FOUND"),
+    )
+    .await;
+    assert!(refused.is_err(), "asked again later: {refused:?}");
+    assert_eq!(document(&app, &case, &id).await["scan"], "pending");
+
+    verify_through_the_stream(&app, &case, &id).await;
+    let copy = crate::security::blob_key(&app, &case, &id).await;
+    notify::notify(
+        system,
+        crate::security::guardduty_event(&copy, "NO_THREATS_FOUND"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(document(&app, &case, &id).await["scan"], "clean");
 }

@@ -300,7 +300,7 @@ async fn destruction_leaves_nothing_of_the_dossier_but_its_record() {
         assert_eq!(system.blobs.stat(key).await.unwrap(), None, "{key}");
     }
     assert_eq!(scheduled().await, [false, false, false], "no schedule left");
-    for prefix in [keys::blob_prefix(&typed), keys::staged_prefix(&typed)] {
+    for prefix in keys::file_prefixes(&typed) {
         assert_eq!(
             system.blobs.delete_prefix(&prefix).await.unwrap(),
             0,

@@ -396,7 +396,7 @@ async fn an_unreachable_clamd_leaves_documents_pending_not_clean() {
 }
 
 /// Where the document's bytes are kept (GuardDuty names the object it scanned).
-async fn blob_key(app: &portaal_tests::TestApp, case: &str, id: &str) -> String {
+pub(crate) async fn blob_key(app: &portaal_tests::TestApp, case: &str, id: &str) -> String {
     let item = app
         .running
         .state
@@ -410,7 +410,7 @@ async fn blob_key(app: &portaal_tests::TestApp, case: &str, id: &str) -> String 
 }
 
 /// The sample GuardDuty event, about the document stored under `key`, with `status`.
-fn guardduty_event(key: &str, status: &str) -> notify::NotifyTrigger {
+pub(crate) fn guardduty_event(key: &str, status: &str) -> notify::NotifyTrigger {
     let mut event: Value =
         serde_json::from_str(include_str!("../../../events/guardduty-scan-result.json")).unwrap();
     event["detail"]["s3ObjectDetails"]["objectKey"] = json!(key);

@@ -119,11 +119,12 @@ impl Portaal {
             return Err(e.into());
         }
         audit.log();
-        // Files sent in parts were kept where they landed: only single uploads were copied.
+        // Files joined on S3 are sent where they were joined; what was copied goes.
         let copied: Vec<&str> = docs
             .iter()
-            .filter(|d| d.parts.is_none())
-            .map(|d| d.blob_key.as_str())
+            .zip(&checked)
+            .filter(|(_, kept)| !kept.awaits_measured_copy())
+            .map(|(staged, _)| staged.blob_key.as_str())
             .collect();
         self.discard_staged(&copied).await;
         Ok(Confirmed::Created(DeliveryView::build(

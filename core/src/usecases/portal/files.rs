@@ -56,8 +56,11 @@ impl Portaal {
     /// delivery's file) or a draft (a publication's). A removed or sent upload's URL stores
     /// nothing, however long its signature is valid. One read.
     pub async fn accepts_upload(&self, key: &str) -> Result<bool> {
-        // A file in parts arrives where it is kept (under the dossier), a single PUT in staging.
-        let Some((case, id)) = keys::parse_staged_blob(key).or_else(|| keys::parse_blob(key))
+        // A single PUT arrives in staging, a file in parts where it is joined (or, staged before
+        // `joined/` existed, under the dossier).
+        let Some((case, id)) = keys::parse_staged_blob(key)
+            .or_else(|| keys::parse_joined_blob(key))
+            .or_else(|| keys::parse_blob(key))
         else {
             return Ok(false);
         };
@@ -176,16 +179,17 @@ impl Portaal {
         })
     }
 
-    /// Copies a verified upload from the staging area to a copy of this attempt's own under the
+    /// Copies a verified upload from where it arrived to a copy of this attempt's own under the
     /// dossier (server-side) and answers the document pointing there. Storage that can tell the
-    /// copy's SHA-256 must tell the verified one: a re-upload racing the copy is caught.
+    /// copy's SHA-256 must tell the verified one: a re-upload racing the copy is caught. A file
+    /// joined from parts is copied only where storage measured it while joining (locally, a
+    /// hard link); on S3 the check after sending makes its one copy.
     pub(crate) async fn keep(
         &self,
         case: &crate::domain::CaseId,
         doc: Document,
     ) -> Result<Document> {
-        if doc.parts.is_some() {
-            // Already where it is kept (see staging), and never overwritten.
+        if doc.awaits_measured_copy() {
             return Ok(doc);
         }
         let kept = keys::blob_copy(case, &doc.id, &self.new_id());
@@ -241,8 +245,8 @@ impl Portaal {
 
     /// Removes copies an attempt made that did not commit.
     pub(crate) async fn discard_copies(&self, copies: &[Document]) {
-        // A file sent in parts was not copied: its bytes stay with its staged record.
-        for doc in copies.iter().filter(|d| d.parts.is_none()) {
+        // A file joined on S3 was not copied: its bytes stay with its staged record.
+        for doc in copies.iter().filter(|d| !d.awaits_measured_copy()) {
             if let Err(e) = self.blobs.delete(&doc.blob_key).await {
                 tracing::warn!(error = %e, "copy of an attempt that did not commit not deleted");
             }

@@ -315,10 +315,11 @@ impl Portaal {
         let counted = self.count_write(&self.stage_limit(), r.id.as_str()).await?;
         let case = &o.partition.dossier.case_id;
         let id = self.new_id();
-        // A file in parts lands where it is kept: no copy of gigabytes when it is sent. Nothing
-        // can overwrite it once its parts are joined (no PUT URL is ever made for that key).
+        // A file in parts is joined outside the scanned prefix; the check of its SHA-256 copies
+        // it under the dossier once (no copy of gigabytes when it is sent). Nothing can
+        // overwrite it once its parts are joined (no PUT URL is ever made for that key).
         let (blob_key, parts) = if self.sent_in_parts(file.size) {
-            let key = keys::blob_copy(case, &id, &self.new_id());
+            let key = keys::joined_blob(case, &id);
             let parts = self.start_parts(&key, file.content_type.as_str()).await?;
             (key, Some(parts))
         } else {
@@ -395,8 +396,8 @@ impl Portaal {
             .await
             .map_err(|_| Error::conflict(format!("{} was sent meanwhile", doc.filename)))?;
         audit.log();
-        // After the commit: a failure here leaves only bytes under the dossier's prefix, which
-        // destruction removes.
+        // After the commit: a failure here leaves only bytes under the dossier's prefixes,
+        // which destruction removes.
         if let Err(e) = self.blobs.delete(&doc.blob_key).await {
             tracing::warn!(error = %e, "staged blob not deleted");
         }

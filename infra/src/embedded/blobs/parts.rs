@@ -1,7 +1,8 @@
 //! Uploads in parts on the local file system, the protocol of S3 multipart: each part PUT to a
 //! signed URL that fixes its number, size and SHA-256; the parts joined in order when the upload
 //! is completed, the whole file hashed while joining. Parts wait in a hidden directory beside
-//! their key (`.parts-{upload}`), so destruction of the dossier's prefix takes them too.
+//! their key (`.parts-{upload}`), so destruction of the prefix the file is joined under (core's
+//! `joined/{case}/`) takes them too.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
