@@ -122,4 +122,5 @@ python3 tests/perf/upload.py --size-mib 1024 --binary "$PORTAL" --parts
 section "AWS cost per 1,000 dossiers (counted calls x eu-west-1 list prices)"
 PORTAAL_BACKEND=aws cargo test --locked -p portaal-tests --test suite -- --nocapture \
   aws_counts::one_typical_dossier_makes_these_calls >"$LOG/typical.txt" 2>&1
-python3 tests/perf/costs.py --counts "$LOG/typical.txt"
+python3 tests/perf/costs.py --counts "$LOG/typical.txt" --scanner guardduty
+python3 tests/perf/costs.py --counts "$LOG/typical.txt" --scanner clamd | tail -2
