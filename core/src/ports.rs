@@ -262,6 +262,8 @@ pub struct PartSpec<'a> {
     pub key: &'a str,
     pub upload_id: &'a str,
     pub number: u32,
+    /// Where the part starts in the whole file (a store that writes parts in place uses it).
+    pub offset: u64,
     pub size: u64,
     pub sha256: &'a Sha256,
     pub ttl: Duration,

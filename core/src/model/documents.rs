@@ -112,12 +112,21 @@ pub struct PartedUpload {
     /// The parts were joined into the file.
     #[serde(default)]
     pub completed: bool,
+    /// A request is joining the parts since then: one at a time (a second complete waits for
+    /// its answer); a claim this old lapses, in case that request never finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completing_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl PartedUpload {
     /// How many parts a file of `size` bytes has.
     pub fn count(&self, size: u64) -> u32 {
         u32::try_from(size.div_ceil(self.part_size.max(1))).unwrap_or(u32::MAX)
+    }
+
+    /// Where part `number` (1-based) starts in the file.
+    pub fn offset_of(&self, number: u32) -> u64 {
+        u64::from(number.saturating_sub(1)) * self.part_size
     }
 
     /// The size of part `number` (1-based) of a file of `size` bytes.

@@ -328,13 +328,32 @@ async fn spool_checked<S, E>(
     part: &Path,
     size: u64,
     sha256: Option<&str>,
+    body: S,
+) -> Result<String, BlobAccessError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let spool = super::spool::Spool::create(part.to_owned());
+    let result = spool_into(spool, size, sha256, body).await;
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(part).await;
+    }
+    result
+}
+
+/// Streams `body` through `spool`: exactly `size` bytes, whose SHA-256 (when given) must be
+/// `sha256`; answers the SHA-256 of what arrived, written and synced.
+async fn spool_into<S, E>(
+    mut spool: super::spool::Spool,
+    size: u64,
+    sha256: Option<&str>,
     mut body: S,
 ) -> Result<String, BlobAccessError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let mut spool = super::spool::Spool::create(part.to_owned());
     let result = async {
         let mut received: u64 = 0;
         while let Some(chunk) = body.next().await {
@@ -369,18 +388,14 @@ where
             Err(e)
         }
     };
-    let result = finished.and_then(|sha| {
+    finished.and_then(|sha| {
         if sha256.is_some_and(|s| s != sha) {
             return Err(BlobAccessError::Refused(
                 "the SHA-256 of the bytes differs from the one announced".into(),
             ));
         }
         Ok(sha)
-    });
-    if result.is_err() {
-        let _ = tokio::fs::remove_file(part).await;
-    }
-    result
+    })
 }
 
 /// See [`FsBlobs::open_verified`].

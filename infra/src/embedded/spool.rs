@@ -28,12 +28,33 @@ pub(super) struct Spool {
 impl Spool {
     /// Creates `path` (it must not exist) and starts its writer.
     pub(super) fn create(path: PathBuf) -> Self {
+        Self::start(path, None)
+    }
+
+    /// Writes into `path` from byte `offset` on, leaving the rest of the file as it is (a part
+    /// of a file sent in parts, written in place); creates the file if it is not there.
+    pub(super) fn at(path: PathBuf, offset: u64) -> Self {
+        Self::start(path, Some(offset))
+    }
+
+    fn start(path: PathBuf, offset: Option<u64>) -> Self {
         let (writer, mut batches) = mpsc::channel::<Vec<Bytes>>(BATCHES_QUEUED);
         let done = tokio::task::spawn_blocking(move || {
-            let mut file = std::fs::File::options()
-                .write(true)
-                .create_new(true)
-                .open(&path)?;
+            let mut file = match offset {
+                None => std::fs::File::options()
+                    .write(true)
+                    .create_new(true)
+                    .open(&path)?,
+                Some(offset) => {
+                    let mut file = std::fs::File::options()
+                        .write(true)
+                        .create(true)
+                        .truncate(false)
+                        .open(&path)?;
+                    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset))?;
+                    file
+                }
+            };
             let mut hasher = sha2::Sha256::new();
             while let Some(batch) = batches.blocking_recv() {
                 for chunk in &batch {

@@ -424,6 +424,8 @@ impl Bench<'_> {
                 key,
                 upload_id: upload,
                 number,
+                // Every part but the last is MIN_PART bytes.
+                offset: u64::from(number - 1) * MIN_PART as u64,
                 size: bytes.len() as u64,
                 sha256: &Sha256::of(bytes),
                 ttl: Duration::from_secs(300),

@@ -621,3 +621,42 @@ async fn a_verdict_on_the_measured_copy_that_comes_early_is_taken_later() {
     .unwrap();
     assert_eq!(document(&app, &case, &id).await["scan"], "clean");
 }
+
+/// Two completes of one upload at the same instant (a double click, a retry racing the first):
+/// the file is joined once, both answers name the same document (or the second is refused
+/// with a reason), and the bytes delivered are the file's.
+#[tokio::test]
+async fn two_completes_at_the_same_instant_join_the_file_once() {
+    let (app, case, link) = with_request(app().await, "PARTS-TWICE").await;
+    let bytes = large_pdf();
+    let staged = stage_in_parts(&app, &link, &bytes).await;
+    let etags = send_every_part(&app, &staged, &bytes).await;
+    let sha = sha256_hex(&bytes);
+    let (first, second) = tokio::join!(
+        complete(&app, &staged, &etags, &sha),
+        complete(&app, &staged, &etags, &sha)
+    );
+    let mut joined = 0;
+    for res in [first, second] {
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or_default();
+        match status {
+            StatusCode::OK => {
+                joined += 1;
+                assert_eq!(body["id"], staged["id"], "{body}");
+            }
+            StatusCode::CONFLICT | StatusCode::BAD_REQUEST => {
+                assert!(!detail(&body).is_empty(), "a refusal says why: {body}");
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert!(joined >= 1, "one of them joined the file");
+    let id = staged["id"].as_str().unwrap();
+    let res = app.confirm(&link, &[id]).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    if std::env::var("PORTAAL_BACKEND").as_deref() == Ok("aws") {
+        verify_through_the_stream(&app, &case, id).await;
+    }
+    assert_eq!(app.download(&case, id).await, bytes);
+}

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::*;
 use crate::model::PartedUpload;
-use crate::ports::{PartInfo, PartSpec};
+use crate::ports::{Condition, PartInfo, PartSpec};
 
 /// Where a staged file's bytes go: one signed request, or parts.
 #[derive(Clone, Debug, PartialEq)]
@@ -63,6 +63,7 @@ impl Portaal {
             part_size: self.settings.part_size,
             first_part_sha256: None,
             completed: false,
+            completing_since: None,
         })
     }
 
@@ -102,6 +103,7 @@ impl Portaal {
                 key: &doc.blob_key,
                 upload_id: &parts.upload_id,
                 number: input.number,
+                offset: parts.offset_of(input.number),
                 size: parts.size_of(input.number, doc.size),
                 sha256: &sha256,
                 ttl: self.settings.upload_ttl,
@@ -187,11 +189,28 @@ impl Portaal {
             };
         }
         let named = every_part_once(&input.parts, parts.count(doc.size))?;
-        let measured = self
+        // One complete at a time: a double click or a retry racing the first waits for its
+        // answer instead of joining the parts a second time.
+        let claimed = match self.claim_completing(&o, doc, parts).await {
+            Ok(claimed) => claimed,
+            Err(busy) => {
+                return match self.completed_meanwhile(token, upload, &sha256).await {
+                    Some(done) => done,
+                    None => Err(busy),
+                };
+            }
+        };
+        let measured = match self
             .blobs
             .complete_parts(&doc.blob_key, &parts.upload_id, &named)
             .await
-            .map_err(refused_as_invalid)?;
+        {
+            Ok(measured) => measured,
+            Err(e) => {
+                self.release_completing(&o, &claimed).await;
+                return Err(refused_as_invalid(e));
+            }
+        };
         if measured.as_ref().is_some_and(|m| *m != sha256) {
             self.discard_parted(&o, doc).await;
             return Err(Error::invalid(format!(
@@ -204,6 +223,7 @@ impl Portaal {
             sha256_verified: measured.is_some(),
             parts: Some(PartedUpload {
                 completed: true,
+                completing_since: None,
                 ..parts.clone()
             }),
             ..doc.clone()
@@ -218,6 +238,96 @@ impl Portaal {
             .await?;
         audit.log();
         Ok(DocumentView::from(&completed))
+    }
+
+    /// Marks `doc` as being completed by this request, unless another one is (and its claim
+    /// has not lapsed); answers the claimed document, or the conflict to answer instead.
+    async fn claim_completing(
+        &self,
+        o: &Opened,
+        doc: &Document,
+        parts: &PartedUpload,
+    ) -> Result<Document> {
+        let busy = || {
+            Error::conflict(format!(
+                "{} is being completed by another request; ask again in a moment",
+                doc.filename
+            ))
+        };
+        if parts
+            .completing_since
+            .is_some_and(|since| self.now() - since < COMPLETING_LAPSES)
+        {
+            return Err(busy());
+        }
+        let claimed = Document {
+            parts: Some(PartedUpload {
+                completing_since: Some(self.now()),
+                ..parts.clone()
+            }),
+            ..doc.clone()
+        };
+        let case = &o.partition.dossier.case_id;
+        let as_read = serde_json::to_value(parts).expect("parts serialise");
+        self.store
+            .transact(vec![Write::Put {
+                item: claimed.to_item(keys::dossier(case), keys::doc(&doc.id)),
+                condition: Condition::AllEqual(vec![
+                    ("state".into(), "staged".into()),
+                    ("parts".into(), as_read),
+                ]),
+            }])
+            .await
+            .map_err(|_| busy())?;
+        Ok(claimed)
+    }
+
+    /// Gives up this request's claim after joining failed, so the client can try again at once.
+    async fn release_completing(&self, o: &Opened, claimed: &Document) {
+        let Some(parts) = &claimed.parts else { return };
+        let released = Document {
+            parts: Some(PartedUpload {
+                completing_since: None,
+                ..parts.clone()
+            }),
+            ..claimed.clone()
+        };
+        let case = &o.partition.dossier.case_id;
+        let as_claimed = serde_json::to_value(parts).expect("parts serialise");
+        let written = self
+            .store
+            .transact(vec![Write::Put {
+                item: released.to_item(keys::dossier(case), keys::doc(&claimed.id)),
+                condition: Condition::Equals("parts".into(), as_claimed),
+            }])
+            .await;
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "a claim to complete an upload was not released; it lapses");
+        }
+    }
+
+    /// The answer to a complete of `upload` that another request finished meanwhile: the
+    /// document when it was completed with this SHA-256, a conflict when with another; none
+    /// while it is not completed.
+    async fn completed_meanwhile(
+        &self,
+        token: &LinkToken,
+        upload: &Id,
+        sha256: &Sha256,
+    ) -> Option<Result<DocumentView>> {
+        let o = self.open_link(token).await.ok()?;
+        let (doc, parts) = parted(&o, upload).ok()?;
+        if !parts.completed {
+            return None;
+        }
+        Some(if doc.sha256.as_ref() == Some(sha256) {
+            Ok(DocumentView::from(doc))
+        } else {
+            Err(Error::conflict(format!(
+                "{} was already completed with another SHA-256",
+                doc.filename
+            )))
+        })
     }
 
     /// Writes a changed staged document (and `with` in the same transaction), only while it is
@@ -255,6 +365,9 @@ impl Portaal {
         }
     }
 }
+
+/// A claim to complete an upload lapses after this long (its request never finished).
+const COMPLETING_LAPSES: chrono::Duration = chrono::Duration::minutes(10);
 
 /// This link's staged document `upload`, sent in parts.
 fn parted<'a>(o: &'a Opened, upload: &Id) -> Result<(&'a Document, &'a PartedUpload)> {
@@ -349,6 +462,7 @@ mod tests {
             part_size: 10,
             first_part_sha256: None,
             completed: false,
+            completing_since: None,
         };
         assert_eq!(parts.count(25), 3);
         assert_eq!(parts.count(30), 3);
