@@ -33,16 +33,21 @@ pub fn app(state: AppState) -> Router {
         .merge(portal::routes())
         .merge(staff::routes())
         .nest("/api/v1", api::routes(state.clone()));
-    // The signed blob routes (dev::routes) stay outside: a large upload is large and takes long.
+    let pages_and_api = middleware::logged(pages_and_api).with_state(state.clone());
+    // The body limit and the timeout wrap the pages and the API once (a layer added to a Router
+    // is cloned and boxed per route, which a cold start pays for). The signed blob routes
+    // (dev::routes) stay outside them: a large upload is large and takes long.
+    let pages_and_api = Router::new().fallback_service(pages_and_api);
     let pages_and_api = middleware::with_body_limit(pages_and_api, JSON_BODY_LIMIT);
     let mut router = middleware::with_timeout(pages_and_api, middleware::REQUEST_TIMEOUT);
     if let Some(embedded) = state.system.embedded.clone() {
-        router = router.merge(dev::routes(
+        let blobs = dev::routes(
             embedded,
             state.system.portaal.clone(),
             state.system.config.limits.upload_idle,
             state.system.config.dev_routes,
-        ));
+        );
+        router = router.merge(middleware::logged(blobs).with_state(state.clone()));
     }
-    middleware::around(router, &state).with_state(state)
+    middleware::around(router, &state)
 }

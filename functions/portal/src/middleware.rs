@@ -111,32 +111,10 @@ fn served_over_https(state: &AppState) -> bool {
     state.public_url_from_request || state.system.config.public_url.starts_with("https://")
 }
 
-/// Wraps the whole app: the outermost layer is added last.
-pub fn around(router: Router<AppState>, state: &AppState) -> Router<AppState> {
-    let fixed = |name: &'static str, value: &'static str| {
-        SetResponseHeaderLayer::overriding(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        )
-    };
-    let sign_in_origin = state
-        .system
-        .config
-        .oidc
-        .as_ref()
-        .and_then(|oidc| origin_of(&oidc.issuer));
-    let csp = HeaderValue::from_str(&content_security_policy(
-        state.system.upload_origin.as_deref(),
-        sign_in_origin.as_deref(),
-    ))
-    .expect("the policy is ASCII");
-    let hsts = served_over_https(state).then(|| HeaderValue::from_static("max-age=31536000"));
-    router
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            wake_background_work,
-        ))
-        .layer(
+/// Each route of `router` logs its requests: the span names the route matched (`/p/{token}`),
+/// never the path with its token, so this layer wraps every route (the others wrap the app once).
+pub fn logged<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router.layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {
                     // The route's template (`/p/{token}`), never the path with its token.
@@ -161,7 +139,37 @@ pub fn around(router: Router<AppState>, state: &AppState) -> Router<AppState> {
                     );
                 })
                 .on_failure(()),
+    )
+}
+
+/// Wraps the whole app, the outermost layer added last. Only the request log wraps each route
+/// (it names the route matched); every other layer wraps the routed app once: a layer added to
+/// a Router is cloned and boxed for each of its routes, which a cold start pays for.
+pub fn around(routed: Router, state: &AppState) -> Router {
+    let fixed = |name: &'static str, value: &'static str| {
+        SetResponseHeaderLayer::overriding(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
         )
+    };
+    let sign_in_origin = state
+        .system
+        .config
+        .oidc
+        .as_ref()
+        .and_then(|oidc| origin_of(&oidc.issuer));
+    let csp = HeaderValue::from_str(&content_security_policy(
+        state.system.upload_origin.as_deref(),
+        sign_in_origin.as_deref(),
+    ))
+    .expect("the policy is ASCII");
+    let hsts = served_over_https(state).then(|| HeaderValue::from_static("max-age=31536000"));
+    Router::new()
+        .fallback_service(routed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            wake_background_work,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             with_public_base,

@@ -109,20 +109,27 @@ pub async fn build(config: &Config) -> Result<AwsBackend, BuildError> {
             .interceptor(calls.clone())
             .build(),
     );
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            // Presigned PUTs carry only the checksum the uploader announced; a browser cannot add
-            // the SDK's default CRC32.
-            .request_checksum_calculation(
-                aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired,
+    // Built at first use: the portal function never sends mail, a page view schedules nothing
+    // and signs no URL; each client built at init costs its runtime plugins and endpoint
+    // resolver (which parses the partition table).
+    let s3 = LazyClient::new({
+        let (sdk, calls) = (sdk.clone(), calls.clone());
+        let path_style = s3_endpoint_override().is_some();
+        move || {
+            aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&sdk)
+                    // Presigned PUTs carry only the checksum the uploader announced; a browser
+                    // cannot add the SDK's default CRC32.
+                    .request_checksum_calculation(
+                        aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired,
+                    )
+                    // Emulators serve path-style only; AWS itself keeps virtual-hosted style.
+                    .force_path_style(path_style)
+                    .interceptor(calls.clone())
+                    .build(),
             )
-            // Emulators serve path-style only; AWS itself keeps virtual-hosted style.
-            .force_path_style(s3_endpoint_override().is_some())
-            .interceptor(calls.clone())
-            .build(),
-    );
-    // Built at first use: the portal function never sends mail and a page view schedules
-    // nothing; each client built at init costs its runtime plugins and endpoint resolver.
+        }
+    });
     let ses = LazyClient::new({
         let (sdk, calls) = (sdk.clone(), calls.clone());
         move || {
@@ -157,7 +164,7 @@ pub async fn build(config: &Config) -> Result<AwsBackend, BuildError> {
         None => Arc::new(portaal_core::ports::IndexOnlyQueue),
     };
     let store = Arc::new(DynamoStore::new(dynamodb, config.table.clone()));
-    let blobs = Arc::new(S3Blobs::new(s3, config.bucket.clone()));
+    let blobs = Arc::new(S3Blobs::lazy(s3, config.bucket.clone()));
     let mailer = Arc::new(SesMailer::lazy(
         ses,
         config.sender()?.header_value(),

@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+
+use super::lazy::LazyClient;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_s3::presigning::{PresignedRequest, PresigningConfig};
 use aws_sdk_s3::types::{
@@ -35,17 +37,27 @@ const DELETE_BATCH: usize = 1000;
 /// Blob storage in one S3 bucket. See the module docs for the client configuration it expects.
 #[derive(Clone, Debug)]
 pub struct S3Blobs {
-    client: aws_sdk_s3::Client,
+    client: LazyClient<aws_sdk_s3::Client>,
     bucket: String,
 }
 
 impl S3Blobs {
     /// `client` must be built with `RequestChecksumCalculation::WhenRequired` (module docs).
     pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
+        Self::lazy(LazyClient::ready(client), bucket)
+    }
+
+    /// With a client built at its first use: a page view signs no URL, and building the client
+    /// (its endpoint resolver parses the partition table) is part of a Lambda's init.
+    pub fn lazy(client: LazyClient<aws_sdk_s3::Client>, bucket: impl Into<String>) -> Self {
         Self {
             client,
             bucket: bucket.into(),
         }
+    }
+
+    fn client(&self) -> &aws_sdk_s3::Client {
+        self.client.get()
     }
 
     pub fn bucket(&self) -> &str {
@@ -59,7 +71,7 @@ impl S3Blobs {
         upload_id: &str,
     ) -> Result<Vec<aws_sdk_s3::types::Part>, BlobError> {
         let mut pages = self
-            .client
+            .client()
             .list_parts()
             .bucket(&self.bucket)
             .key(key)
@@ -81,7 +93,7 @@ impl S3Blobs {
         let mut marker: Option<(String, String)> = None;
         loop {
             let out = match self
-                .client
+                .client()
                 .list_multipart_uploads()
                 .bucket(&self.bucket)
                 .prefix(prefix)
@@ -124,7 +136,7 @@ impl S3Blobs {
     async fn hash_by_reading(&self, key: &str) -> Result<Sha256, BlobError> {
         use sha2::Digest;
         let mut out = self
-            .client
+            .client()
             .get_object()
             .bucket(&self.bucket)
             .key(key)
@@ -154,7 +166,7 @@ impl S3Blobs {
             .build()
             .map_err(backend)?;
         match self
-            .client
+            .client()
             .delete_objects()
             .bucket(&self.bucket)
             .delete(delete)
@@ -280,7 +292,7 @@ impl Blobs for S3Blobs {
         let (config, expires_at) = presigning(spec.ttl)?;
         let size = i64::try_from(spec.size).map_err(backend)?;
         let req = self
-            .client
+            .client()
             .put_object()
             .bucket(&self.bucket)
             .key(spec.key)
@@ -296,7 +308,7 @@ impl Blobs for S3Blobs {
     async fn download_url(&self, spec: DownloadSpec<'_>) -> Result<String, BlobError> {
         let (config, _) = presigning(spec.ttl)?;
         let req = self
-            .client
+            .client()
             .get_object()
             .bucket(&self.bucket)
             .key(spec.key)
@@ -313,7 +325,7 @@ impl Blobs for S3Blobs {
 
     async fn stat(&self, key: &str) -> Result<Option<BlobInfo>, BlobError> {
         let out = match self
-            .client
+            .client()
             .head_object()
             .bucket(&self.bucket)
             .key(key)
@@ -350,7 +362,7 @@ impl Blobs for S3Blobs {
             return Ok(Vec::new());
         }
         let out = self
-            .client
+            .client()
             .get_object()
             .bucket(&self.bucket)
             .key(key)
@@ -378,7 +390,7 @@ impl Blobs for S3Blobs {
 
     async fn copy(&self, from: &str, to: &str) -> Result<(), BlobError> {
         // Keys are made of [A-Za-z0-9._/-] (core's key scheme), so the source needs no escaping.
-        self.client
+        self.client()
             .copy_object()
             .bucket(&self.bucket)
             .copy_source(format!("{}/{from}", self.bucket))
@@ -391,7 +403,7 @@ impl Blobs for S3Blobs {
 
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         match self
-            .client
+            .client()
             .delete_object()
             .bucket(&self.bucket)
             .key(key)
@@ -413,7 +425,7 @@ impl Blobs for S3Blobs {
 
     async fn delete_prefix(&self, prefix: &str) -> Result<u64, BlobError> {
         let mut pages = self
-            .client
+            .client()
             .list_objects_v2()
             .bucket(&self.bucket)
             .prefix(prefix)
@@ -439,7 +451,7 @@ impl Blobs for S3Blobs {
 
     async fn start_parts(&self, key: &str, content_type: &str) -> Result<String, BlobError> {
         let out = self
-            .client
+            .client()
             .create_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
@@ -457,7 +469,7 @@ impl Blobs for S3Blobs {
     async fn part_target(&self, spec: PartSpec<'_>) -> Result<UploadTarget, BlobError> {
         let (config, expires_at) = presigning(spec.ttl)?;
         let req = self
-            .client
+            .client()
             .upload_part()
             .bucket(&self.bucket)
             .key(spec.key)
@@ -514,7 +526,7 @@ impl Blobs for S3Blobs {
                     .build())
             })
             .collect::<Result<Vec<_>, BlobError>>()?;
-        self.client
+        self.client()
             .complete_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
@@ -533,7 +545,7 @@ impl Blobs for S3Blobs {
 
     async fn abort_parts(&self, key: &str, upload_id: &str) -> Result<(), BlobError> {
         match self
-            .client
+            .client()
             .abort_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
@@ -549,7 +561,7 @@ impl Blobs for S3Blobs {
 
     async fn copy_measured(&self, from: &str, to: &str) -> Result<Sha256, BlobError> {
         let out = self
-            .client
+            .client()
             .copy_object()
             .bucket(&self.bucket)
             .copy_source(format!("{}/{from}", self.bucket))
