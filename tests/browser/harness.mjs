@@ -66,10 +66,12 @@ export class Server {
     this.base = '';
   }
 
-  async start() {
+  /// Starts the server; `again` starts it on the data directory and port of the one before
+  /// (after `kill`), as a restart after a crash.
+  async start({ again = false } = {}) {
     assert.ok(existsSync(BINARY), `${BINARY} is missing: run cargo build -p portal`);
-    const port = await freePort();
-    this.dataDir = mkdtempSync(path.join(os.tmpdir(), 'portaal-browser-'));
+    const port = again ? Number(new URL(this.base).port) : await freePort();
+    if (!again) this.dataDir = mkdtempSync(path.join(os.tmpdir(), 'portaal-browser-'));
     const env = {
       ...process.env,
       PORTAAL_DATA_DIR: this.dataDir,
@@ -108,6 +110,18 @@ export class Server {
     this.base = `http://127.0.0.1:${port}`;
     assert.ok(out.includes(this.base), `banner names ${this.base}:\n${out}`);
     return this.base;
+  }
+
+  /// Kills the server at once (SIGKILL, as a crash), keeping its data for `start({ again })`.
+  async kill() {
+    const child = this.child;
+    this.child = null;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      running.delete(child);
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }
   }
 
   /// Stops the server (SIGINT, then SIGKILL after 5 s) and removes its data.

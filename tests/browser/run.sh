@@ -37,4 +37,5 @@ fi
 node tests/browser/sha256.test.mjs
 node tests/browser/staff_handler.test.mjs
 node tests/browser/staff_console.test.mjs
+node tests/browser/parts_crash.test.mjs
 exec node tests/browser/portal.test.mjs
