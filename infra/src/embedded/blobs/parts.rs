@@ -275,28 +275,39 @@ impl FsBlobs {
             Err(e) => return Err(io(e)),
         };
         let started: Started = serde_json::from_slice(&raw).map_err(io)?;
+        let joined = dir.join(JOINED);
+        // A complete cut off (a crash) after renaming the file into place but before writing
+        // its meta left the file where it belongs: it is measured there.
+        let renamed_before = tokio::fs::metadata(&joined).await.is_err()
+            && tokio::fs::metadata(&target).await.is_ok();
         let parts = parts.to_vec();
         let joining_dir = dir.clone();
+        let measured_file = if renamed_before {
+            target.clone()
+        } else {
+            joined.clone()
+        };
         let (size, sha) = tokio::task::spawn_blocking(move || {
             let records = records_of(&joining_dir, &parts)?;
             if records.iter().all(|r| r.offset.is_some()) {
-                measure_in_place(&joining_dir, &parts, &records)
+                measure_in_place(&measured_file, &parts, &records, &joining_dir)
             } else {
                 join(&joining_dir, &parts)
             }
         })
         .await
         .map_err(io)??;
-        let joined = dir.join(JOINED);
-        match tokio::fs::rename(&joined, &target).await {
-            Ok(()) => {}
-            // Another complete of this upload renamed it first.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(BlobError::Refused(
-                    "this upload in parts is complete or was removed".into(),
-                ));
+        if !renamed_before {
+            match tokio::fs::rename(&joined, &target).await {
+                Ok(()) => {}
+                // Another complete of this upload renamed it first.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(BlobError::Refused(
+                        "this upload in parts is complete or was removed".into(),
+                    ));
+                }
+                Err(e) => return Err(io(e)),
             }
-            Err(e) => return Err(io(e)),
         }
         let meta = Meta {
             size,
@@ -386,14 +397,15 @@ fn records_of(dir: &Path, parts: &[(u32, String)]) -> Result<Vec<PartMeta>, Blob
         .collect()
 }
 
-/// The file the parts were written into, cut to their length and read once: answers its size
-/// and SHA-256. Each part must start where the one before it ended and still hash to its
+/// The file the parts were written into (`file`; their records in `dir`), cut to their length
+/// and read once: answers its size and SHA-256. Each part must start where the one before it ended and still hash to its
 /// record (a part resent while it was being written is refused, its record dropped, so it is
 /// sent again).
 fn measure_in_place(
-    dir: &Path,
+    file: &Path,
     parts: &[(u32, String)],
     records: &[PartMeta],
+    dir: &Path,
 ) -> Result<(u64, String), BlobError> {
     let mut size = 0u64;
     for ((number, _), record) in parts.iter().zip(records) {
@@ -404,11 +416,7 @@ fn measure_in_place(
         }
         size += record.size;
     }
-    let file = match std::fs::File::options()
-        .read(true)
-        .write(true)
-        .open(dir.join(JOINED))
-    {
+    let file = match std::fs::File::options().read(true).write(true).open(file) {
         Ok(file) => file,
         // Another complete of this upload took it first.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -528,6 +536,29 @@ mod tests {
             inode,
             "the file the parts were written into is the file: no second write"
         );
+    }
+
+    #[tokio::test]
+    async fn a_complete_cut_off_after_the_rename_is_finished_by_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = blobs(dir.path());
+        let key = "joined/BZ-3/01J";
+        let (upload, named, in_place) = two_parts_sent(&blobs, key).await;
+        // As a crash leaves it: renamed into place, no meta written yet.
+        let target = blobs.path(key).unwrap();
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::rename(&in_place, &target).unwrap();
+        assert!(
+            blobs.stat(key).await.unwrap().is_none(),
+            "not a blob without its meta"
+        );
+        let sha = blobs.complete_parts(key, &upload, &named).await.unwrap();
+        assert_eq!(
+            sha.expect("measured").as_str(),
+            hex::encode(sha2::Sha256::digest(b"abcdefg"))
+        );
+        let info = blobs.stat(key).await.unwrap().expect("a blob now");
+        assert_eq!(info.size, 7);
     }
 
     #[tokio::test]
