@@ -333,7 +333,8 @@ impl Portaal {
             })
     }
 
-    pub(crate) async fn dossier(&self, case: &CaseId) -> Result<Dossier> {
+    /// The dossier's own item alone (one read), without its requests, deliveries or history.
+    pub async fn dossier(&self, case: &CaseId) -> Result<Dossier> {
         let item = self
             .store
             .get(&keys::dossier(case), keys::META)

@@ -120,6 +120,17 @@ impl Portaal {
         language: Language,
     ) -> Result<mailtext::Rendered> {
         let case_type = self.case_type(key).await?;
+        self.preview_of(&case_type, kind, template, language)
+    }
+
+    /// As [`Portaal::preview_mail`], for a case type read already.
+    pub fn preview_of(
+        &self,
+        case_type: &CaseType,
+        kind: MailKind,
+        template: Option<&crate::casetype::Template>,
+        language: Language,
+    ) -> Result<mailtext::Rendered> {
         let template = template
             .cloned()
             .unwrap_or_else(|| case_type.template(kind, language));

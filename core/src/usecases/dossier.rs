@@ -3,14 +3,15 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::domain::{self, CaseId, CaseTypeKey, Date, Email};
+use crate::domain::{self, CaseId, CaseTypeKey, Date, Email, Id};
 use crate::error::{Error, Result};
 use crate::model::{
     Actor, Decision, Dossier, DossierStatus, EventKind, Person, Record, Submitter, keys,
 };
+use crate::partition::Partition;
 use crate::ports::Write;
 use crate::service::{Portaal, with_retries};
-use crate::usecases::timeline::newest_page;
+use crate::usecases::timeline::{TimelinePage, newest_page};
 use crate::views::{DeliveryView, DossierView, RequestView};
 
 #[derive(Clone, Debug, Deserialize)]
@@ -247,6 +248,18 @@ impl Portaal {
         // One read: the dossier's items, then the newest page of its history.
         let (p, paged) = self.partition_and_history(case).await?;
         let timeline = newest_page(paged, p.events.clone());
+        Ok(self.dossier_view(&p, timeline))
+    }
+
+    /// The dossier as `get_dossier` answers it, with the page of its history before `before`
+    /// in `timeline` (the console's dossier paged back): its items and that page read at once.
+    pub async fn get_dossier_before(&self, case: &CaseId, before: &Id) -> Result<DossierView> {
+        let (p, timeline) =
+            futures_util::try_join!(self.partition(case), self.history_before(case, before))?;
+        Ok(self.dossier_view(&p, timeline))
+    }
+
+    fn dossier_view(&self, p: &Partition, timeline: TimelinePage) -> DossierView {
         let today = self.today();
         let mut view = DossierView::summary(&p.dossier);
         view.requests = p
@@ -259,9 +272,9 @@ impl Portaal {
             .iter()
             .map(|d| DeliveryView::build(d, &p.documents))
             .collect();
-        view.publications = self.publication_views(&p, None);
+        view.publications = self.publication_views(p, None);
         view.timeline = timeline.events;
         view.timeline_next = timeline.next;
-        Ok(view)
+        view
     }
 }

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use chrono::{DateTime, Utc};
 
 use crate::model::{Record, index_keys, keys};
-use crate::ports::{Condition, Index, PageQuery, StoreError, TTL_ATTR, Write};
+use crate::ports::{Condition, Index, IndexQuery, StoreError, TTL_ATTR, Write};
 use crate::service::Portaal;
 use crate::staff::{
     IdentityProvider, PendingSignIn, RoleMap, SignInError, StaffSession, StaffUser,
@@ -241,13 +241,10 @@ impl Portaal {
         loop {
             let ended = self
                 .store
-                .page(PageQuery {
-                    prefix: None,
-                    index: Some(Index::Outbox),
+                .query_index(IndexQuery {
+                    index: Index::Outbox,
                     pk: index_keys::STAFF_EXPIRY,
-                    after: None,
-                    until: Some(&until),
-                    descending: false,
+                    upto: Some(&until),
                     limit: SWEEP_READ,
                 })
                 .await?;

@@ -15,6 +15,20 @@ async fn signed_in(app: &TestApp, start: &str, login: &str) -> Browser {
     browser
 }
 
+/// The editor form saving `text` as the English request text.
+fn english_request_text<'a>(csrf: &'a str, text: &'a str) -> [(&'static str, &'a str); 8] {
+    [
+        ("csrf", csrf),
+        ("form", "text"),
+        ("mail", "request"),
+        ("in", "en"),
+        ("subject", "Documents"),
+        ("text", text),
+        ("html", ""),
+        ("action", "save"),
+    ]
+}
+
 /// The settings form with a term of 0 days (1 to 3650 are allowed).
 fn out_of_range(csrf: &str) -> [(&'static str, &str); 12] {
     [
@@ -139,19 +153,7 @@ async fn a_mistake_in_a_text_is_shown_at_its_line_and_nothing_is_saved() {
     let csrf = Browser::csrf(&page.body);
     let wrong = "Beste,\n{{ onbekende_variabele }}\n{{ portal_url }}";
     let answer = admin
-        .post_form(
-            &page_url,
-            &[
-                ("csrf", &csrf),
-                ("form", "text"),
-                ("mail", "request"),
-                ("in", "en"),
-                ("subject", "Documents"),
-                ("text", wrong),
-                ("html", ""),
-                ("action", "save"),
-            ],
-        )
+        .post_form(&page_url, &english_request_text(&csrf, wrong))
         .await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
     assert!(answer.body.contains("line 2, column"), "{}", answer.body);
@@ -181,19 +183,7 @@ async fn a_mistake_in_a_text_is_shown_at_its_line_and_nothing_is_saved() {
     );
     assert!(!settings.body.contains("must be 1 to 3650"));
     let text = admin
-        .post_form(
-            &dutch_url,
-            &[
-                ("csrf", &csrf),
-                ("form", "text"),
-                ("mail", "request"),
-                ("in", "en"),
-                ("subject", "Documents"),
-                ("text", wrong),
-                ("html", ""),
-                ("action", "save"),
-            ],
-        )
+        .post_form(&dutch_url, &english_request_text(&csrf, wrong))
         .await;
     assert_eq!(text.status, StatusCode::BAD_REQUEST);
     assert!(

@@ -12,7 +12,6 @@ pub struct AdminTexts {
     pub col_destroy_days: &'static str,
     pub col_changed: &'static str,
     pub col_texts: &'static str,
-    pub edit: &'static str,
     pub never_changed: &'static str,
     /// `{count}`: texts changed from their defaults.
     pub texts_changed: &'static str,
@@ -146,7 +145,6 @@ pub const NL: AdminTexts = AdminTexts {
     col_destroy_days: "Vernietigen na (dagen)",
     col_changed: "Laatst gewijzigd",
     col_texts: "Aangepaste teksten",
-    edit: "Bewerken",
     never_changed: "nooit (standaard)",
     texts_changed: "{count} aangepast",
     back_to_list: "Alle zaaktypen",
@@ -273,7 +271,6 @@ pub const EN: AdminTexts = AdminTexts {
     col_destroy_days: "Destroy after (days)",
     col_changed: "Last changed",
     col_texts: "Changed texts",
-    edit: "Edit",
     never_changed: "never (defaults)",
     texts_changed: "{count} changed",
     back_to_list: "All case types",

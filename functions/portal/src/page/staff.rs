@@ -61,6 +61,14 @@ pub(super) fn lang_query(lang: Lang) -> &'static str {
     }
 }
 
+/// `&lang=en` on English pages, for URLs that have a query already.
+pub fn and_lang(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Nl => "",
+        Lang::En => "&lang=en",
+    }
+}
+
 pub(super) fn frame<'a>(
     lang: Lang,
     base: &'a str,

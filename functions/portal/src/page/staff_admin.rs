@@ -8,7 +8,7 @@ use askama::Template;
 
 use super::admin_texts::{AdminTexts, EN, NL};
 pub use super::format::TimeTag;
-use super::staff::{StaffBar, frame, lang_query};
+use super::staff::{StaffBar, and_lang, frame, lang_query};
 use super::staff_texts::StaffTexts;
 use super::texts::Texts;
 use super::{Frame, Lang, render};
@@ -203,10 +203,7 @@ pub fn case_type_page(f: CaseTypeForm, c: Chrome<'_>) -> String {
         bar: c.bar,
         q: lang_query(c.lang),
         status: c.status,
-        and_lang: match c.lang {
-            Lang::Nl => "",
-            Lang::En => "&lang=en",
-        },
+        and_lang: and_lang(c.lang),
         f,
     })
 }

@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 use super::{Admin, Console, CsrfField, Page, SignedIn, Staff, StaffForm};
 use crate::AppState;
 use crate::page::Lang;
-use crate::page::staff::StaffBar;
+use crate::page::staff::{StaffBar, and_lang};
 use crate::page::staff_admin::{
     CaseTypeForm, CaseTypeRow, Chrome, Editor, EditorPart, EventChoice, Input, NewSecret, Preview,
     Settings, TextRow, TimeTag, WebhookForm, WebhookRow, case_type_page, case_types_page,
@@ -80,14 +80,6 @@ pub(super) fn chrome<'a>(
         base: &page.base.path,
         org: &page.state.system.config.org_name,
         status,
-    }
-}
-
-/// `&lang=en` on English pages, for URLs that have a query already.
-pub(super) fn and_lang(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Nl => "",
-        Lang::En => "&lang=en",
     }
 }
 
@@ -175,13 +167,6 @@ fn mail_kind(raw: Option<&str>) -> MailKind {
 fn mail_language(raw: Option<&str>) -> Language {
     raw.and_then(|r| Language::parse(r).ok())
         .unwrap_or(Language::Nl)
-}
-
-fn language_code(language: Language) -> &'static str {
-    match language {
-        Language::Nl => "nl",
-        Language::En => "en",
-    }
 }
 
 fn ui_language(lang: Lang) -> Language {
@@ -285,7 +270,7 @@ fn editor(
         .collect();
     Editor {
         kind: kind.as_str(),
-        language: language_code(language),
+        language: language.as_str(),
         heading: fill(
             a.editor_heading,
             &[
@@ -331,8 +316,7 @@ async fn show_case_type(
             .state
             .system
             .portaal
-            .preview_mail(&key, shown.kind, Some(&template), shown.language)
-            .await
+            .preview_of(ct, shown.kind, Some(&template), shown.language)
             .ok()
             .map(|r| Preview {
                 subject: r.subject,
@@ -358,7 +342,7 @@ async fn show_case_type(
                     "{}/staff/case-types/{key}?mail={}&in={}{}#editor",
                     page.base.path,
                     kind.as_str(),
-                    language_code(language),
+                    language.as_str(),
                     and_lang(page.lang)
                 ),
                 current: kind == shown.kind && language == shown.language,
@@ -688,8 +672,8 @@ fn mail_frame(rendered: Result<String, String>, lang: Lang) -> Response {
         Err(why) => format!(
             "<!doctype html><html lang=\"{}\"><meta charset=\"utf-8\"><title>{}</title><p>{}</p></html>",
             lang.code(),
-            html_escape(lang.admin_texts().preview_html_heading),
-            html_escape(&why)
+            portaal_core::mailtext::escape_html(lang.admin_texts().preview_html_heading),
+            portaal_core::mailtext::escape_html(&why)
         ),
     };
     let mut res = (StatusCode::OK, axum::response::Html(body)).into_response();
@@ -703,13 +687,6 @@ fn mail_frame(rendered: Result<String, String>, lang: Lang) -> Response {
         HeaderValue::from_static("SAMEORIGIN"),
     );
     no_store(res)
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 async fn render_html(
@@ -780,10 +757,7 @@ async fn change_text(
     };
     let action = field(pairs, "action").unwrap_or("preview");
     if action == "preview" {
-        return match portaal
-            .preview_mail(&key, kind, Some(&template), language)
-            .await
-        {
+        return match portaal.preview_of(ct, kind, Some(&template), language) {
             Ok(r) => {
                 shown.preview = Some(Preview {
                     subject: r.subject,
@@ -815,7 +789,7 @@ async fn change_text(
             &format!(
                 "/staff/case-types/{key}?mail={}&in={}&done={}{}",
                 kind.as_str(),
-                language_code(language),
+                language.as_str(),
                 if action == "reset" { "reset" } else { "text" },
                 and_lang(page.lang)
             ),

@@ -161,7 +161,14 @@ impl Console {
     ) -> Response {
         let page = self.page();
         let portaal = self.portaal();
-        let view = match portaal.get_dossier(case).await {
+        // Paged back (`?before=`): the dossier's items and that page of its history, read at
+        // once; a cursor that is none is refused once the dossier is known to exist.
+        let cursor = before.map(portaal_core::usecases::timeline::parse_cursor);
+        let read = match &cursor {
+            Some(Ok(cursor)) => portaal.get_dossier_before(case, cursor).await,
+            _ => portaal.get_dossier(case).await,
+        };
+        let view = match read {
             Ok(view) => view,
             Err(CoreError::NotFound(_)) => return self.not_found(case.as_str()),
             Err(e) => {
@@ -171,30 +178,18 @@ impl Console {
                 return page.error(status, "Error", &p.detail);
             }
         };
-        let older = match before {
-            Some(raw) => {
-                let page_before = match portaal_core::usecases::timeline::parse_cursor(raw) {
-                    Ok(cursor) => portaal.events_before(case, &cursor).await,
-                    Err(e) => Err(e),
-                };
-                match page_before {
-                    Ok(p) => Some(p),
-                    Err(e) => {
-                        let p = self.problem(e, "");
-                        return page.error(StatusCode::BAD_REQUEST, "Error", &p.detail);
-                    }
-                }
-            }
-            None => None,
-        };
+        if let Some(Err(e)) = cursor {
+            let p = self.problem(e, "");
+            return page.error(StatusCode::BAD_REQUEST, "Error", &p.detail);
+        }
+        let paged_back = before.is_some();
         let status = problem
             .as_ref()
             .and_then(|p| StatusCode::from_u16(p.status).ok())
             .unwrap_or(StatusCode::OK);
         let extras = DossierExtras {
-            timeline: older
-                .as_ref()
-                .map(|p| (p.events.as_slice(), p.next.as_deref())),
+            timeline: paged_back
+                .then_some((view.timeline.as_slice(), view.timeline_next.as_deref())),
             done,
             problem,
             new_request,
@@ -820,7 +815,8 @@ async fn register(StaffForm { staff, form }: StaffForm<Handler, RegisterForm>) -
     let portaal = console.portaal();
     let registered = async {
         let case = CaseId::parse(values.case_id.trim())?;
-        match portaal.get_dossier(&case).await {
+        // One item read: whether the case number is taken.
+        match portaal.dossier(&case).await {
             Ok(_) => {
                 return Err(CoreError::conflict(crate::page::texts::fill(
                     d.already_registered,
