@@ -73,6 +73,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_the_dutch_zone_and_its_links_are_compiled_in() {
+        // `.cargo/config.toml` filters chrono-tz to Europe/Amsterdam: the whole database is some
+        // 30,000 relocated pointers a Lambda pays for at every cold start (docs/performance.md).
+        // The filter keeps the zone's links (Amsterdam follows Brussels) and the fixed Etc zones.
+        let zones: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).collect();
+        assert!(zones.contains(&"Europe/Amsterdam"));
+        assert!(zones.len() < 60, "{} zones compiled in", zones.len());
+    }
+
+    #[test]
     fn dutch_dates_turn_at_dutch_midnight() {
         let late = Utc.with_ymd_and_hms(2026, 6, 30, 22, 30, 0).unwrap(); // 00:30 CEST on 1 July
         assert_eq!(

@@ -6,6 +6,7 @@ pub mod caller;
 pub mod dev;
 pub mod integration;
 pub mod lambda;
+pub mod lazy_routes;
 pub mod listener;
 pub mod local;
 pub mod middleware;
@@ -19,6 +20,7 @@ pub mod state;
 
 use axum::Router;
 use axum::routing::get;
+use lazy_routes::{ByPrefix, LazyRoutes};
 
 pub use state::AppState;
 
@@ -26,17 +28,27 @@ pub use state::AppState;
 const JSON_BODY_LIMIT: usize = 256 * 1024;
 
 pub fn app(state: AppState) -> Router {
-    let pages_and_api = Router::new()
+    // The console's and the API's tables are built at their first request (lazy_routes): a page
+    // view's cold start does not pay for them. Each logs its own routes.
+    let console = LazyRoutes::new({
+        let state = state.clone();
+        move || middleware::logged(staff::routes()).with_state(state.clone())
+    });
+    let api = LazyRoutes::new({
+        let state = state.clone();
+        move || {
+            middleware::logged(Router::new().nest("/api/v1", api::routes(state.clone())))
+                .with_state(state.clone())
+        }
+    });
+    let pages = Router::new()
         .route("/", get(portal::home))
         .route("/assets/portal.css", get(portal::css))
         .route("/assets/js/{name}", get(portal::script))
-        .merge(portal::routes())
-        .merge(staff::routes())
-        .nest("/api/v1", api::routes(state.clone()));
-    let pages_and_api = middleware::logged(pages_and_api).with_state(state.clone());
-    // The body limit and the timeout wrap the pages and the API once (a layer added to a Router
-    // is cloned and boxed per route, which a cold start pays for). The signed blob routes
-    // (dev::routes) stay outside them: a large upload is large and takes long.
+        .merge(portal::routes());
+    let pages_and_api = middleware::logged(pages)
+        .with_state(state.clone())
+        .fallback_service(ByPrefix::new([("/staff", console), ("/api/v1", api)]));
     let pages_and_api = Router::new().fallback_service(pages_and_api);
     let pages_and_api = middleware::with_body_limit(pages_and_api, JSON_BODY_LIMIT);
     let mut router = middleware::with_timeout(pages_and_api, middleware::REQUEST_TIMEOUT);
