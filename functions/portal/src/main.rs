@@ -5,9 +5,24 @@ use portal::{AppState, local};
 
 const USAGE: &str = "Usage: portal [--demo]\n\n  --demo   also create a demo dossier and request, and print its portal link; on a loopback\n           address the staff console offers a developer sign-in (/staff/dev-login)\n\nSettings come from PORTAAL_* environment variables (see README.md).";
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+type MainError = Box<dyn std::error::Error + Send + Sync>;
+
+fn main() -> Result<(), MainError> {
     let lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    // A Lambda sandbox is handed one event at a time: one thread serves it, and its cold start
+    // spawns no workers (nor reads the cgroup files that size them). The local server serves
+    // many at once.
+    let runtime = if lambda {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    }
+    .enable_all()
+    .build()?;
+    runtime.block_on(serve(lambda))
+}
+
+async fn serve(lambda: bool) -> Result<(), MainError> {
     telemetry::init(lambda);
     let config = Config::from_env()?;
     if lambda {
