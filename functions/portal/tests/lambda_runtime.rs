@@ -13,9 +13,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use portaal_core::domain::CaseId;
-use portaal_core::usecases::dossier::DossierInput;
-use portaal_core::usecases::request::RequestInput;
 use portaal_infra::{Config, System};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -164,32 +161,10 @@ async fn dossier_with_request(settings: &[(String, String)]) -> String {
     })
     .expect("valid settings");
     let system = System::build(config).await.expect("the system builds");
-    let case = CaseId::parse(&format!("BZ-LR-{}", ulid::Ulid::new())).unwrap();
-    let dossier: DossierInput = serde_json::from_value(json!({
-        "case_type": "bezwaar",
-        "title": "Bezwaar tegen weigering omgevingsvergunning",
-        "submitter": {"name": "J. de Vries", "email": "j.devries@example.nl"},
-        "decision": {"reference": "OV-2026-0815", "date": "2026-10-01",
-                     "subject": "Weigering omgevingsvergunning", "department": "Vergunningen"},
-        "handler": {"name": "M. Jansen", "email": "m.jansen@example.nl"}
-    }))
-    .unwrap();
-    system.portaal.put_dossier(&case, &dossier).await.unwrap();
-    let request = system
-        .portaal
-        .create_request(
-            &case,
-            &RequestInput {
-                department: "Vergunningen".into(),
-                to: vec!["vergunningen@example.nl".into()],
-                due: Some("2099-12-31".into()),
-                message: String::new(),
-                language: None,
-            },
-        )
+    // The demo dossier `cargo run -- --demo` makes, with its request to a department.
+    let url = portal::local::create_demo(&system)
         .await
-        .unwrap();
-    let url = request.portal_url.expect("a link");
+        .expect("a dossier");
     url.rsplit('/').next().unwrap().to_owned()
 }
 
