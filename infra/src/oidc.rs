@@ -53,7 +53,7 @@ struct Discovered {
 pub struct Oidc {
     config: OidcConfig,
     redirect: RedirectUrl,
-    http: reqwest::Client,
+    http: std::sync::OnceLock<reqwest::Client>,
     discovered: OnceCell<Discovered>,
 }
 
@@ -62,18 +62,33 @@ impl Oidc {
     pub fn new(config: OidcConfig, public_url: &str) -> Result<Self, String> {
         let redirect = RedirectUrl::new(OidcConfig::redirect_uri(public_url))
             .map_err(|e| format!("redirect URI: {e}"))?;
-        let http = reqwest::Client::builder()
+        Ok(Self {
+            config,
+            redirect,
+            http: std::sync::OnceLock::new(),
+            discovered: OnceCell::new(),
+        })
+    }
+
+    /// The client that talks to the provider, made at the first sign-in: making it reads and
+    /// parses the system's trusted roots (4 ms of a Lambda cold start, docs/performance.md),
+    /// which a department's page view never needs.
+    fn http(&self) -> Result<&reqwest::Client, SignInError> {
+        if let Some(client) = self.http.get() {
+            return Ok(client);
+        }
+        let client = reqwest::Client::builder()
             // Following redirects would let the provider's metadata point us anywhere (SSRF).
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(10))
             .build()
-            .map_err(|e| format!("HTTP client: {e}"))?;
-        Ok(Self {
-            config,
-            redirect,
-            http,
-            discovered: OnceCell::new(),
-        })
+            .map_err(|e| SignInError::Unavailable(format!("HTTP client: {e}")))?;
+        Ok(self.http.get_or_init(|| client))
+    }
+
+    /// Whether the client to the provider has been made (it is at the first sign-in).
+    pub fn is_connected(&self) -> bool {
+        self.http.get().is_some()
     }
 
     pub fn config(&self) -> &OidcConfig {
@@ -85,7 +100,7 @@ impl Oidc {
             .get_or_try_init(|| async {
                 let issuer = IssuerUrl::new(self.config.issuer.clone())
                     .map_err(|e| SignInError::Unavailable(format!("issuer URL: {e}")))?;
-                let metadata = ProviderMetadataWithLogout::discover_async(issuer, &self.http)
+                let metadata = ProviderMetadataWithLogout::discover_async(issuer, self.http()?)
                     .await
                     .map_err(|e| {
                         SignInError::Unavailable(format!(
@@ -146,7 +161,7 @@ impl IdentityProvider for Oidc {
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(|e| SignInError::Unavailable(format!("token endpoint: {e}")))?
             .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
-            .request_async(&self.http)
+            .request_async(self.http()?)
             .await
             .map_err(|e| {
                 SignInError::Refused(format!("the code was not redeemed: {}", chain(&e)))

@@ -43,11 +43,23 @@ fn session_cookie(browser: &Browser) -> String {
 async fn a_handler_signs_in_at_the_provider_and_sees_the_work_queue() {
     let (app, _) = spawn_with_provider(&[]).await;
     let (delivered, due) = work_for_a_handler(&app).await;
+    // The client to the provider reads the system's roots: a department's pages never make it.
+    let provider = app
+        .running
+        .state
+        .oidc
+        .clone()
+        .expect("sign-in is configured");
+    assert!(
+        !provider.is_connected(),
+        "a delivery made a client to the provider"
+    );
     let mut browser = Browser::new();
     let back = browser
         .sign_in(&format!("{}/staff?lang=en", app.base), "handler")
         .await;
     assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
+    assert!(provider.is_connected());
     assert_eq!(back.location.as_deref(), Some("/staff?lang=en"));
     let cookie = back
         .set_cookies
