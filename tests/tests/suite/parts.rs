@@ -277,6 +277,36 @@ async fn verify_through_the_stream(app: &TestApp, case: &str, id: &str) {
 }
 
 #[tokio::test]
+async fn a_complete_that_fails_to_join_gives_up_its_claim_so_the_next_completes_at_once() {
+    let app = app().await;
+    if app.running.state.system.embedded.is_none() {
+        return; // S3 refuses an ETag it did not answer (InvalidPart); s3s-fs, the emulator, joins.
+    }
+    let case = case_id("PARTREL");
+    let link = app.dossier_with_request(&case).await;
+    let bytes = large_pdf();
+    let staged = stage_in_parts(&app, &link, &bytes).await;
+    let etags = send_every_part(&app, &staged, &bytes).await;
+    let whole = sha256_hex(&bytes);
+    // An ETag storage did not answer: joining fails after this complete claimed the upload.
+    let mut wrong = etags.clone();
+    wrong[0].1 = format!("\"{}\"", "0".repeat(32));
+    let refused = json_of(
+        complete(&app, &staged, &wrong, &whole).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(!detail(&refused).is_empty(), "{refused}");
+    // Not "being completed by another request" for the next ten minutes: the claim was given up.
+    let done = json_of(
+        complete(&app, &staged, &etags, &whole).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(done["sha256"], whole.as_str());
+}
+
+#[tokio::test]
 async fn a_joined_file_unlike_the_sha256_given_is_discarded_locally() {
     let app = app().await;
     if app.running.state.system.embedded.is_none() {

@@ -260,9 +260,31 @@ impl Portaal {
         {
             return Err(busy());
         }
-        let claimed = Document {
+        self.mark_completing(o, doc, parts, Some(self.now()))
+            .await
+            .map_err(|_| busy())
+    }
+
+    /// Gives up this request's claim after joining failed, so the client can try again at once.
+    async fn release_completing(&self, o: &Opened, claimed: &Document) {
+        let Some(parts) = &claimed.parts else { return };
+        if let Err(e) = self.mark_completing(o, claimed, parts, None).await {
+            tracing::warn!(error = %e, "a claim to complete an upload was not released; it lapses");
+        }
+    }
+
+    /// Writes `doc` with `completing_since` set to `since`, if it is still staged with the
+    /// `parts` read: a claim or its release, never over another request's.
+    async fn mark_completing(
+        &self,
+        o: &Opened,
+        doc: &Document,
+        parts: &PartedUpload,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Document> {
+        let marked = Document {
             parts: Some(PartedUpload {
-                completing_since: Some(self.now()),
+                completing_since: since,
                 ..parts.clone()
             }),
             ..doc.clone()
@@ -271,39 +293,14 @@ impl Portaal {
         let as_read = serde_json::to_value(parts).expect("parts serialise");
         self.store
             .transact(vec![Write::Put {
-                item: claimed.to_item(keys::dossier(case), keys::doc(&doc.id)),
+                item: marked.to_item(keys::dossier(case), keys::doc(&doc.id)),
                 condition: Condition::AllEqual(vec![
                     ("state".into(), "staged".into()),
                     ("parts".into(), as_read),
                 ]),
             }])
-            .await
-            .map_err(|_| busy())?;
-        Ok(claimed)
-    }
-
-    /// Gives up this request's claim after joining failed, so the client can try again at once.
-    async fn release_completing(&self, o: &Opened, claimed: &Document) {
-        let Some(parts) = &claimed.parts else { return };
-        let released = Document {
-            parts: Some(PartedUpload {
-                completing_since: None,
-                ..parts.clone()
-            }),
-            ..claimed.clone()
-        };
-        let case = &o.partition.dossier.case_id;
-        let as_claimed = serde_json::to_value(parts).expect("parts serialise");
-        let written = self
-            .store
-            .transact(vec![Write::Put {
-                item: released.to_item(keys::dossier(case), keys::doc(&claimed.id)),
-                condition: Condition::Equals("parts".into(), as_claimed),
-            }])
-            .await;
-        if let Err(e) = written {
-            tracing::warn!(error = %e, "a claim to complete an upload was not released; it lapses");
-        }
+            .await?;
+        Ok(marked)
     }
 
     /// The answer to a complete of `upload` that another request finished meanwhile: the
