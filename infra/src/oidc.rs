@@ -53,7 +53,7 @@ struct Discovered {
 pub struct Oidc {
     config: OidcConfig,
     redirect: RedirectUrl,
-    http: std::sync::OnceLock<reqwest::Client>,
+    http: std::sync::OnceLock<Result<reqwest::Client, String>>,
     discovered: OnceCell<Discovered>,
 }
 
@@ -74,16 +74,18 @@ impl Oidc {
     /// parses the system's trusted roots (4 ms of a Lambda cold start, docs/performance.md),
     /// which a department's page view never needs.
     fn http(&self) -> Result<&reqwest::Client, SignInError> {
-        if let Some(client) = self.http.get() {
-            return Ok(client);
-        }
-        let client = reqwest::Client::builder()
-            // Following redirects would let the provider's metadata point us anywhere (SSRF).
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
-            .map_err(|e| SignInError::Unavailable(format!("HTTP client: {e}")))?;
-        Ok(self.http.get_or_init(|| client))
+        self.http
+            .get_or_init(|| {
+                reqwest::Client::builder()
+                    // Following redirects would let the provider's metadata point us anywhere
+                    // (SSRF).
+                    .redirect(reqwest::redirect::Policy::none())
+                    .timeout(std::time::Duration::from_secs(10))
+                    .build()
+                    .map_err(|e| format!("HTTP client: {e}"))
+            })
+            .as_ref()
+            .map_err(|e| SignInError::Unavailable(e.clone()))
     }
 
     /// Whether the client to the provider has been made (it is at the first sign-in).

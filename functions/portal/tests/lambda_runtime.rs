@@ -208,7 +208,6 @@ async fn the_binary_as_a_lambda_serves_a_page_the_console_and_the_api_one_event_
             .expect("the portal binary starts"),
     );
 
-    let mut statuses = Vec::new();
     for (i, path) in paths.iter().enumerate() {
         let answer = tokio::time::timeout(Duration::from_secs(60), answers.recv())
             .await
@@ -233,7 +232,5 @@ async fn the_binary_as_a_lambda_serves_a_page_the_console_and_the_api_one_event_
             "/staff" => assert_ne!(status, 404, "{path} is the console's: {body}"),
             _ => assert_eq!(status, 404, "{path}"),
         }
-        statuses.push(status);
     }
-    assert_eq!(statuses.len(), paths.len());
 }

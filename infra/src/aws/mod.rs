@@ -35,9 +35,7 @@ use ses::SesMailer;
 
 /// An endpoint override for S3, as the SDK reads it (emulators).
 fn s3_endpoint_override() -> Option<String> {
-    ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
-        .iter()
-        .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    env_value("AWS_ENDPOINT_URL_S3").or_else(|| env_value("AWS_ENDPOINT_URL"))
 }
 
 /// The origin browsers PUT uploads to, for the page's `connect-src`: the bucket's

@@ -179,14 +179,7 @@ impl Portaal {
         let (doc, parts) = parted(&o, upload)?;
         let sha256 = Sha256::parse(&input.sha256)?;
         if parts.completed {
-            return if doc.sha256.as_ref() == Some(&sha256) {
-                Ok(DocumentView::from(doc))
-            } else {
-                Err(Error::conflict(format!(
-                    "{} was already completed with another SHA-256",
-                    doc.filename
-                )))
-            };
+            return completed_answer(doc, &sha256);
         }
         let named = every_part_once(&input.parts, parts.count(doc.size))?;
         // One complete at a time: a double click or a retry racing the first waits for its
@@ -314,17 +307,7 @@ impl Portaal {
     ) -> Option<Result<DocumentView>> {
         let o = self.open_link(token).await.ok()?;
         let (doc, parts) = parted(&o, upload).ok()?;
-        if !parts.completed {
-            return None;
-        }
-        Some(if doc.sha256.as_ref() == Some(sha256) {
-            Ok(DocumentView::from(doc))
-        } else {
-            Err(Error::conflict(format!(
-                "{} was already completed with another SHA-256",
-                doc.filename
-            )))
-        })
+        parts.completed.then(|| completed_answer(doc, sha256))
     }
 
     /// Writes a changed staged document (and `with` in the same transaction), only while it is
@@ -360,6 +343,19 @@ impl Portaal {
         if let Err(e) = self.blobs.delete(&doc.blob_key).await {
             tracing::warn!(error = %e, "bytes of a discarded upload not deleted");
         }
+    }
+}
+
+/// The answer to completing `doc` again: the document when it was completed with `sha256`
+/// (completing twice answers the same), a conflict when with another.
+fn completed_answer(doc: &Document, sha256: &Sha256) -> Result<DocumentView> {
+    if doc.sha256.as_ref() == Some(sha256) {
+        Ok(DocumentView::from(doc))
+    } else {
+        Err(Error::conflict(format!(
+            "{} was already completed with another SHA-256",
+            doc.filename
+        )))
     }
 }
 
